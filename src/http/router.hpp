@@ -1,0 +1,42 @@
+// Maps a method and a decoded path to a handler. Patterns are literal segments and `{name}`
+// parameters, e.g. "/v1/events/{id}/seats"; a literal segment wins over a parameter. A path that
+// matches a pattern under another method is a 405 with the methods that would have matched.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "http/message.hpp"
+
+namespace boxoffice::http {
+
+struct RouteMatch {
+  enum class Outcome { kFound, kNotFound, kMethodNotAllowed };
+  Outcome outcome = Outcome::kNotFound;
+  const Handler* handler = nullptr;
+  std::string_view pattern;  // the route's pattern, the metrics label; "" when not found
+  std::vector<std::pair<std::string, std::string>> params;
+  std::vector<Method> allowed;  // for kMethodNotAllowed
+};
+
+class Router {
+ public:
+  Router();
+  ~Router();
+  Router(const Router&) = delete;
+  Router& operator=(const Router&) = delete;
+
+  // Registering the same method and pattern twice is a programming error (asserts).
+  void Add(Method method, std::string_view pattern, Handler handler);
+  // HEAD is answered by a GET route when no HEAD route exists.
+  RouteMatch Match(Method method, std::string_view path) const;
+
+ private:
+  struct Node;
+  std::unique_ptr<Node> root_;
+};
+
+}  // namespace boxoffice::http

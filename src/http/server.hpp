@@ -1,0 +1,63 @@
+// The HTTP/1.1 server: Boost.Beast on one io_context run by N threads, a strand per connection,
+// keep-alive, bounded pipelining, body and header limits, read timeouts, a connection cap, and a
+// graceful stop on SIGTERM/SIGINT. Beast and Asio stay behind this header (pimpl).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/metrics.hpp"
+#include "http/message.hpp"
+#include "http/router.hpp"
+
+namespace boxoffice::http {
+
+struct ServerOptions {
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 8080;  // 0: any free port, see Server::port()
+  unsigned threads = 0;              // 0: one per core
+  std::size_t body_limit_bytes = 1 << 20;
+  std::size_t header_limit_bytes = 16 << 10;
+  std::chrono::seconds read_timeout_s{30};       // a request must arrive whole within this
+  std::chrono::seconds idle_timeout_s{60};       // keep-alive connection with no request
+  std::chrono::seconds drain_timeout_s{25};      // graceful stop waits this long for in-flight
+  std::size_t max_connections = 10'000;          // more are answered 503 and closed
+  std::size_t pipeline_limit = 16;               // requests read ahead of their answers
+  std::vector<std::string> trusted_proxies;      // CIDRs whose X-Forwarded-For names the client
+  bool access_log = false;                       // one JSON log line per request
+};
+
+class Server {
+ public:
+  // `router` and `metrics` must outlive the server.
+  Server(ServerOptions options, const Router& router, MetricsRegistry& metrics);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and listens; throws std::system_error when the address cannot be bound.
+  void Listen();
+  // The bound port (useful with listen_port 0); valid after Listen().
+  std::uint16_t port() const;
+  // Runs the I/O threads until Stop() or SIGTERM/SIGINT, then stops accepting, lets in-flight
+  // requests finish (up to drain_timeout_s), closes connections and returns.
+  void Run();
+  // Thread-safe; may be called from a handler or another thread.
+  void Stop();
+  // False once a stop has begun; /readyz answers 503 then.
+  bool accepting() const;
+
+  // Runs `task` on the server's I/O threads (e.g. periodic work); thread-safe.
+  void Post(std::function<void()> task);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace boxoffice::http
