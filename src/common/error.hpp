@@ -11,17 +11,17 @@ namespace boxoffice {
 
 // The kind decides the HTTP status; `code` is the stable snake_case string clients match on.
 enum class ErrorKind {
-  kMalformed,        // 400: the request cannot be parsed
-  kUnauthenticated,  // 401: missing or invalid credentials
-  kForbidden,        // 403: authenticated but not allowed, or blocked
-  kNotFound,         // 404
-  kMethodNotAllowed, // 405
-  kConflict,         // 409: the state changed under the caller
-  kPayloadTooLarge,  // 413
-  kUnprocessable,    // 422: valid JSON that breaks a rule
-  kRateLimited,      // 429
-  kInternal,         // 500: a bug or a failed dependency; details are logged, not shown
-  kUnavailable,      // 503: overloaded or shutting down
+  kMalformed,         // 400: the request cannot be parsed
+  kUnauthenticated,   // 401: missing or invalid credentials
+  kForbidden,         // 403: authenticated but not allowed, or blocked
+  kNotFound,          // 404
+  kMethodNotAllowed,  // 405
+  kConflict,          // 409: the state changed under the caller
+  kPayloadTooLarge,   // 413
+  kUnprocessable,     // 422: valid JSON that breaks a rule
+  kRateLimited,       // 429
+  kInternal,          // 500: a bug or a failed dependency; details are logged, not shown
+  kUnavailable,       // 503: overloaded or shutting down
 };
 
 struct Error {

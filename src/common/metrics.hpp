@@ -64,7 +64,8 @@ class MetricsRegistry {
  public:
   // Returns the existing metric when name and labels were registered before; references stay
   // valid for the registry's life. `help` is taken from the first registration of a name.
-  Counter& GetCounter(std::string_view name, std::string_view help, const MetricLabels& labels = {});
+  Counter& GetCounter(std::string_view name, std::string_view help,
+                      const MetricLabels& labels = {});
   Gauge& GetGauge(std::string_view name, std::string_view help, const MetricLabels& labels = {});
   Histogram& GetHistogram(std::string_view name, std::string_view help,
                           const MetricLabels& labels = {},

@@ -21,15 +21,15 @@
 namespace boxoffice {
 
 struct EventRecord {
-  std::string id;             // "evt_..."
+  std::string id;  // "evt_..."
   std::string name;
   std::int64_t created_at_ms = 0;
   std::string definition_json;  // the validated event as the API returns it
 };
 
 struct CustomerRecord {
-  std::string id;     // "cus_..."
-  std::string email;  // normalized: trimmed, lower case
+  std::string id;             // "cus_..."
+  std::string email;          // normalized: trimmed, lower case
   std::string password_hash;  // libsodium crypto_pwhash_str (Argon2id)
   std::int64_t created_at_ms = 0;
 };

@@ -1,0 +1,104 @@
+#include "accounts/accounts.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <future>
+
+#include "store/sqlite/sqlite_ledger.hpp"
+
+namespace boxoffice {
+namespace {
+
+class AccountsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/boxoffice-accounts-XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    auto ledger = SqliteLedger::Open(SqliteLedgerOptions{.path = dir_ + "/ledger.db"});
+    ASSERT_TRUE(ledger) << ledger.error().message;
+    ledger_ = std::move(ledger).value();
+    accounts_ =
+        std::make_unique<Accounts>(*ledger_, clock_, "test secret", std::chrono::hours(1), pool_);
+  }
+  void TearDown() override {
+    accounts_.reset();
+    ledger_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  Result<Customer> Register(std::string_view email, std::string_view password) {
+    std::promise<Result<Customer>> done;
+    accounts_->Register(email, password, [&](Result<Customer> r) { done.set_value(std::move(r)); });
+    return done.get_future().get();
+  }
+  Result<IssuedSession> Login(std::string_view email, std::string_view password) {
+    std::promise<Result<IssuedSession>> done;
+    accounts_->Login(email, password,
+                     [&](Result<IssuedSession> r) { done.set_value(std::move(r)); });
+    return done.get_future().get();
+  }
+
+  std::string dir_;
+  FakeClock clock_;
+  WorkerPool pool_{2, 16};
+  std::unique_ptr<SqliteLedger> ledger_;
+  std::unique_ptr<Accounts> accounts_;
+};
+
+// A guest token authenticates until it expires, then is refused.
+TEST_F(AccountsTest, GuestSessionExpires) {
+  const IssuedSession issued = accounts_->CreateGuestSession();
+  Result<Session> session = accounts_->Authenticate(issued.token);
+  ASSERT_TRUE(session);
+  EXPECT_EQ(session->session_id, issued.session.session_id);
+  EXPECT_TRUE(session->customer_id.empty());
+  clock_.Advance(std::chrono::hours(1));
+  Result<Session> expired = accounts_->Authenticate(issued.token);
+  ASSERT_FALSE(expired);
+  EXPECT_EQ(expired.error().code, "invalid_session");
+}
+
+// Registration normalises the email, refuses duplicates, and login needs the right password.
+TEST_F(AccountsTest, RegisterAndLogin) {
+  Result<Customer> customer = Register("  Fan@Example.COM ", "a long passphrase 42");
+  ASSERT_TRUE(customer) << customer.error().message;
+  EXPECT_EQ(customer->email, "fan@example.com");
+  Result<Customer> duplicate = Register("fan@example.com", "another passphrase 7");
+  ASSERT_FALSE(duplicate);
+  EXPECT_EQ(duplicate.error().code, "email_taken");
+  EXPECT_EQ(duplicate.error().kind, ErrorKind::kConflict);
+
+  Result<IssuedSession> login = Login("FAN@example.com", "a long passphrase 42");
+  ASSERT_TRUE(login) << login.error().message;
+  EXPECT_EQ(login->session.customer_id, customer->id);
+  EXPECT_EQ(accounts_->Authenticate(login->token)->customer_id, customer->id);
+
+  EXPECT_EQ(Login("fan@example.com", "a long passphrase 43").error().code, "invalid_credentials");
+  EXPECT_EQ(Login("nobody@example.com", "a long passphrase 42").error().code,
+            "invalid_credentials");
+}
+
+// Weak passwords and implausible emails are refused before any hashing.
+TEST_F(AccountsTest, RefusesWeakPasswordsAndBadEmails) {
+  EXPECT_EQ(Register("a@example.com", "short").error().code, "weak_password");
+  EXPECT_EQ(Register("a@example.com", "aaaaaaaaaaaa").error().code, "weak_password");
+  EXPECT_EQ(Register("a@example.com", "Password123").error().code, "weak_password");
+  EXPECT_EQ(Register("longname@example.com", "longname1234").error().code, "weak_password");
+  EXPECT_EQ(Register("not-an-email", "a long passphrase 42").error().code, "invalid_email");
+  EXPECT_EQ(Register("a@b", "a long passphrase 42").error().code, "invalid_email");
+  EXPECT_EQ(Register("a b@example.com", "a long passphrase 42").error().code, "invalid_email");
+}
+
+// A token signed under another secret, or for another purpose, does not authenticate.
+TEST_F(AccountsTest, RejectsForeignTokens) {
+  WorkerPool pool(1, 1);
+  Accounts other(*ledger_, clock_, "other secret", std::chrono::hours(1), pool);
+  EXPECT_FALSE(accounts_->Authenticate(other.CreateGuestSession().token));
+  EXPECT_FALSE(accounts_->Authenticate(TokenSigner("test secret", "access").Sign({"a", "b", "9"})));
+  EXPECT_FALSE(accounts_->Authenticate("garbage"));
+}
+
+}  // namespace
+}  // namespace boxoffice

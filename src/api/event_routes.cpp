@@ -1,0 +1,141 @@
+// Events and seat maps: POST /v1/events (operator), GET /v1/events, GET /v1/events/{id},
+// GET /v1/events/{id}/seats.
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "api/routes.hpp"
+#include "api/support.hpp"
+
+namespace boxoffice::api {
+namespace {
+
+namespace json = boost::json;
+using http::Method;
+
+constexpr std::int64_t kEventsPageDefault = 50;
+constexpr std::int64_t kEventsPageMax = 200;
+
+Error EventNotFound(std::string_view id) {
+  return Error::Make(ErrorKind::kNotFound, "event_not_found", "No event has this id.",
+                     {{"event_id", id}});
+}
+
+// A list entry: the event without its seat map, which can be large.
+json::object EventSummary(const Event& event) {
+  const EventDefinition& definition = event.definition();
+  json::object summary = EventToJson(definition);
+  summary.erase("sections");
+  summary.erase("price_tiers");
+  return summary;
+}
+
+json::object SeatJson(const Event& event, std::uint32_t index, const SeatState& state) {
+  const SeatMap& map = event.seat_map();
+  const SeatInfo& seat = map.Seat(index);
+  const PriceTier& tier = map.TierOf(index);
+  return json::object{{"id", map.SeatId(index)},
+                      {"section", map.SectionOf(index).id},
+                      {"row", map.RowOf(index).label},
+                      {"number", seat.number},
+                      {"tier", tier.id},
+                      {"price_cents", tier.price_cents},
+                      {"accessible", seat.accessible},
+                      {"status", SeatStatusName(state.status)},
+                      {"version", state.version}};
+}
+
+void CreateEvent(ApiContext& context, const http::Request& request, http::Respond respond) {
+  if (Status allowed = RequireOperator(request, context.admin_key); !allowed) {
+    return respond(http::ErrorResponse(allowed.error()));
+  }
+  Result<json::value> body = ParseJsonBody(request);
+  if (!body) return respond(http::ErrorResponse(body.error()));
+  Result<EventDefinition> definition = ParseEventDefinition(*body);
+  if (!definition) return respond(http::ErrorResponse(definition.error()));
+  context.catalog.Create(
+      std::move(definition).value(), [respond](Result<std::shared_ptr<Event>> event) {
+        if (!event) return respond(http::ErrorResponse(event.error()));
+        http::Response response = JsonResponse(201, (*event)->json());
+        response.SetHeader("Location", "/v1/events/" + (*event)->definition().id);
+        respond(std::move(response));
+      });
+}
+
+void ListEvents(ApiContext& context, const http::Request& request, http::Respond respond) {
+  Result<std::int64_t> limit =
+      QueryInteger(request, "limit", kEventsPageDefault, 1, kEventsPageMax);
+  if (!limit) return respond(http::ErrorResponse(limit.error()));
+  Result<EventPage> page =
+      context.catalog.List(static_cast<std::size_t>(*limit), request.Query("cursor"));
+  if (!page) return respond(http::ErrorResponse(page.error()));
+  json::array items;
+  items.reserve(page->items.size());
+  for (const auto& event : page->items) items.push_back(EventSummary(*event));
+  json::object body{{"items", std::move(items)}};
+  body["next_cursor"] = page->next_cursor ? json::value(*page->next_cursor) : nullptr;
+  respond(JsonResponse(200, body));
+}
+
+void GetEvent(ApiContext& context, const http::Request& request, http::Respond respond) {
+  std::shared_ptr<Event> event = context.catalog.Find(request.PathParam("id"));
+  if (!event) return respond(http::ErrorResponse(EventNotFound(request.PathParam("id"))));
+  respond(JsonResponse(200, event->json()));
+}
+
+void ListSeats(ApiContext& context, const http::Request& request, http::Respond respond) {
+  std::shared_ptr<Event> event = context.catalog.Find(request.PathParam("id"));
+  if (!event) return respond(http::ErrorResponse(EventNotFound(request.PathParam("id"))));
+
+  std::optional<SeatStatus> status_filter;
+  if (std::optional<std::string_view> status = request.Query("status")) {
+    for (SeatStatus candidate : {SeatStatus::kAvailable, SeatStatus::kHeld, SeatStatus::kSold}) {
+      if (*status == SeatStatusName(candidate)) status_filter = candidate;
+    }
+    if (!status_filter) {
+      return respond(http::ErrorResponse(Error::Make(
+          ErrorKind::kMalformed, "invalid_parameter",
+          "Query parameter 'status' must be available, held or sold.", {{"parameter", "status"}})));
+    }
+  }
+  std::uint32_t first = 0;
+  std::uint32_t end = event->seat_map().size();
+  if (std::optional<std::string_view> section = request.Query("section")) {
+    // An unknown section filters everything out, as any filter that matches nothing does.
+    const auto range = event->seat_map().SectionRange(*section);
+    first = range ? range->first : 0;
+    end = range ? range->second : 0;
+  }
+  json::array seats;
+  seats.reserve(end - first);
+  for (std::uint32_t index = first; index < end; ++index) {
+    const SeatState state = event->seats().Load(index);
+    if (status_filter && state.status != *status_filter) continue;
+    seats.push_back(SeatJson(*event, index, state));
+  }
+  respond(JsonResponse(
+      200, json::object{{"event_id", event->definition().id}, {"seats", std::move(seats)}}));
+}
+
+}  // namespace
+
+void RegisterEventRoutes(http::Router& router, ApiContext& context) {
+  router.Add(Method::kPost, "/v1/events",
+             [&context](const http::Request& request, http::Respond respond) {
+               CreateEvent(context, request, std::move(respond));
+             });
+  router.Add(Method::kGet, "/v1/events",
+             [&context](const http::Request& request, http::Respond respond) {
+               ListEvents(context, request, std::move(respond));
+             });
+  router.Add(Method::kGet, "/v1/events/{id}",
+             [&context](const http::Request& request, http::Respond respond) {
+               GetEvent(context, request, std::move(respond));
+             });
+  router.Add(Method::kGet, "/v1/events/{id}/seats",
+             [&context](const http::Request& request, http::Respond respond) {
+               ListSeats(context, request, std::move(respond));
+             });
+}
+
+}  // namespace boxoffice::api

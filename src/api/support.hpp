@@ -1,0 +1,35 @@
+// Small helpers every handler uses: JSON bodies in and out, query parameters, credentials.
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "accounts/accounts.hpp"
+#include "common/result.hpp"
+#include "http/error_response.hpp"
+#include "http/message.hpp"
+
+namespace boxoffice::api {
+
+// 400 malformed_json unless the body is one JSON value (an empty body reads as {}).
+Result<boost::json::value> ParseJsonBody(const http::Request& request);
+
+http::Response JsonResponse(int status, const boost::json::value& body);
+http::Response JsonResponse(int status, std::string body);
+
+// The integer query parameter `name` within [min, max], `fallback` when absent; 400
+// invalid_parameter otherwise.
+Result<std::int64_t> QueryInteger(const http::Request& request, std::string_view name,
+                                  std::int64_t fallback, std::int64_t min, std::int64_t max);
+
+// The token of "Authorization: Bearer TOKEN", if any.
+std::optional<std::string_view> BearerToken(const http::Request& request);
+
+// 401 unless the request carries the operator key.
+Status RequireOperator(const http::Request& request, const std::string& admin_key);
+// 401 unless the request carries a valid session token.
+Result<Session> RequireSession(const http::Request& request, const Accounts& accounts);
+
+}  // namespace boxoffice::api

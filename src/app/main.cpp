@@ -1,0 +1,27 @@
+// The boxoffice command: parses flags and hands over to a subcommand. Everything else lives in
+// boxoffice_core.
+#include <CLI/CLI.hpp>
+
+#include "app/config.hpp"
+#include "app/serve.hpp"
+#include "common/crypto.hpp"
+#include "common/log.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "boxoffice: a ticket on-sale engine with a fair waiting room, seat holds that "
+      "never double-sell, and checkout across several card gateways."};
+  app.set_version_flag("--version", std::string("boxoffice ") + BOXOFFICE_VERSION);
+  app.require_subcommand(1);
+
+  boxoffice::app::ServeConfig serve_config;
+  CLI::App* serve = app.add_subcommand("serve", "Run the HTTP server");
+  boxoffice::app::AddServeOptions(*serve, serve_config);
+
+  CLI11_PARSE(app, argc, argv);
+
+  boxoffice::InitCrypto();
+  boxoffice::SetupLogging(serve_config.log_level);
+  if (serve->parsed()) return boxoffice::app::RunServe(serve_config);
+  return 2;
+}

@@ -1,0 +1,126 @@
+#include "app/serve.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <future>
+#include <iostream>
+
+#include "accounts/accounts.hpp"
+#include "api/api.hpp"
+#include "app/data_dir.hpp"
+#include "app/demo.hpp"
+#include "app/openapi.hpp"
+#include "catalog/catalog.hpp"
+#include "common/log.hpp"
+#include "common/worker_pool.hpp"
+#include "http/router.hpp"
+#include "http/server.hpp"
+#include "ports/clock.hpp"
+#include "store/sqlite/sqlite_ledger.hpp"
+
+namespace boxoffice::app {
+namespace {
+
+constexpr std::size_t kServerSecretBytes = 32;
+constexpr std::size_t kAdminKeyBytes = 24;
+constexpr std::size_t kHashingQueueMax = 256;
+
+int Fail(std::string_view what, const Error& error) {
+  LogError(what, {{"error", error.message}, {"code", error.code}});
+  return 1;
+}
+
+// Creates the demo event unless the catalog already holds events (a restart keeps the old one).
+Result<std::string> EnsureDemoEvent(Catalog& catalog) {
+  if (catalog.size() > 0) {
+    Result<EventPage> page = catalog.List(1, std::nullopt);
+    return page ? Result<std::string>(page->items.front()->definition().id) : page.error();
+  }
+  Result<EventDefinition> definition = ParseEventDefinition(DemoEventJson());
+  if (!definition) return definition.error();
+  std::promise<Result<std::shared_ptr<Event>>> created;
+  catalog.Create(std::move(definition).value(), [&created](Result<std::shared_ptr<Event>> event) {
+    created.set_value(std::move(event));
+  });
+  Result<std::shared_ptr<Event>> event = created.get_future().get();
+  if (!event) return event.error();
+  return (*event)->definition().id;
+}
+
+}  // namespace
+
+int RunServe(const ServeConfig& config) {
+  Result<http::ServerOptions> server_options = ToServerOptions(config);
+  if (!server_options) return Fail("invalid configuration", server_options.error());
+  if (Status made = EnsureDataDir(config.data_dir); !made) {
+    return Fail("cannot prepare data dir", made.error());
+  }
+  Result<StoredSecret> secret = LoadOrCreateSecret(
+      config.data_dir + "/secret.key", std::getenv("BOXOFFICE_SECRET"), kServerSecretBytes);
+  if (!secret) return Fail("cannot load the server secret", secret.error());
+  Result<StoredSecret> admin_key = LoadOrCreateSecret(
+      config.data_dir + "/admin.key", std::getenv("BOXOFFICE_ADMIN_KEY"), kAdminKeyBytes);
+  if (!admin_key) return Fail("cannot load the operator key", admin_key.error());
+  if (admin_key->generated) {
+    // Printed once, on the start that generated it; later starts point at the file.
+    std::cout << "boxoffice: generated operator key (stored in " << config.data_dir
+              << "/admin.key): " << admin_key->value << std::endl;
+  }
+
+  Result<std::unique_ptr<SqliteLedger>> ledger =
+      SqliteLedger::Open(SqliteLedgerOptions{.path = config.data_dir + "/ledger.db"});
+  if (!ledger) return Fail("cannot open the ledger", ledger.error());
+
+  SystemClock clock;
+  MetricsRegistry metrics;
+  Catalog catalog(**ledger, clock);
+  if (Status loaded = catalog.Load(); !loaded) return Fail("cannot load events", loaded.error());
+
+  WorkerPool hashing_pool(config.hashing_threads, kHashingQueueMax);
+  Accounts accounts(**ledger, clock, secret->value, std::chrono::seconds(config.session_ttl_s),
+                    hashing_pool);
+
+  http::Router router;
+  http::Server* server_for_ready = nullptr;
+  api::ApiContext context{
+      catalog,
+      accounts,
+      metrics,
+      admin_key->value,
+      [&server_for_ready] { return server_for_ready != nullptr && server_for_ready->accepting(); },
+      std::string(OpenApiYaml())};
+  api::RegisterRoutes(router, context);
+  metrics.AddCollector([&catalog](std::string& out) {
+    out += "# HELP boxoffice_events Events in the catalog.\n# TYPE boxoffice_events gauge\n";
+    out += "boxoffice_events " + std::to_string(catalog.size()) + "\n";
+  });
+
+  http::Server server(*server_options, router, metrics);
+  try {
+    server.Listen();
+  } catch (const std::exception& error) {
+    return Fail("cannot listen", Error::Internal(error.what()));
+  }
+  server_for_ready = &server;
+  const std::string base_url = "http://" +
+                               (server_options->listen_host.find(':') != std::string::npos
+                                    ? "[" + server_options->listen_host + "]"
+                                    : server_options->listen_host) +
+                               ":" + std::to_string(server.port());
+  LogInfo("listening", {{"url", base_url}, {"data_dir", config.data_dir}});
+  if (config.demo) {
+    Result<std::string> demo = EnsureDemoEvent(catalog);
+    if (!demo) return Fail("cannot create the demo event", demo.error());
+    std::cout << "boxoffice: demo event at " << base_url << "/v1/events/" << *demo << std::endl;
+  }
+  // Tests and scripts read the bound port from this line.
+  std::cout << "boxoffice: listening on " << base_url << std::endl;
+
+  server.Run();
+  LogInfo("stopping: flushing the ledger");
+  (*ledger)->Flush();
+  LogInfo("stopped");
+  return 0;
+}
+
+}  // namespace boxoffice::app

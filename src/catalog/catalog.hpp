@@ -1,0 +1,80 @@
+// The catalog of events: every event's definition, seat map and live seat table, in memory, with
+// the ledger as the durable copy. Creating an event writes it to the ledger first and makes it
+// visible only once that write is durable; at start the catalog is rebuilt from the ledger.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "catalog/event.hpp"
+#include "catalog/seat_map.hpp"
+#include "common/result.hpp"
+#include "inventory/seat_table.hpp"
+#include "ports/clock.hpp"
+#include "ports/ledger.hpp"
+
+namespace boxoffice {
+
+inline constexpr std::size_t kEventsMax = 10'000;  // per process; each may hold 200,000 seats
+
+class Event {
+ public:
+  explicit Event(EventDefinition definition);
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+
+  const EventDefinition& definition() const { return definition_; }
+  const SeatMap& seat_map() const { return seat_map_; }
+  SeatTable& seats() { return seats_; }
+  const SeatTable& seats() const { return seats_; }
+  // The event's API representation, serialised once: GET /v1/events/{id} is a hot path.
+  const std::string& json() const { return json_; }
+
+ private:
+  EventDefinition definition_;
+  SeatMap seat_map_;
+  SeatTable seats_;
+  std::string json_;
+};
+
+struct EventPage {
+  std::vector<std::shared_ptr<const Event>> items;
+  std::optional<std::string> next_cursor;
+};
+
+class Catalog {
+ public:
+  Catalog(Ledger& ledger, const Clock& clock) : ledger_(ledger), clock_(clock) {}
+
+  // Rebuilds the catalog from the ledger; an event that fails validation stops the start.
+  Status Load();
+
+  using CreateDone = std::function<void(Result<std::shared_ptr<Event>>)>;
+  // Assigns id and created_at, writes the event durably, then publishes it and calls `done`
+  // (on the ledger's thread).
+  void Create(EventDefinition definition, CreateDone done);
+
+  std::shared_ptr<Event> Find(std::string_view id) const;
+  // Oldest first. `cursor` is the opaque next_cursor of the previous page.
+  Result<EventPage> List(std::size_t limit, std::optional<std::string_view> cursor) const;
+  std::size_t size() const;
+
+ private:
+  void Publish(std::shared_ptr<Event> event);
+
+  Ledger& ledger_;
+  const Clock& clock_;
+  mutable std::shared_mutex mutex_;
+  std::vector<std::shared_ptr<Event>> in_order_;
+  std::unordered_map<std::string, std::shared_ptr<Event>> by_id_;
+  std::atomic<std::size_t> pending_creates_{0};
+};
+
+}  // namespace boxoffice

@@ -1,0 +1,177 @@
+#include "catalog/event.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "catalog/seat_map.hpp"
+
+namespace boxoffice {
+namespace {
+
+namespace json = boost::json;
+
+// The example from API.md, a valid definition the tests then break one rule at a time.
+json::value ValidEvent() {
+  return json::parse(R"({
+    "name": "Night 1", "starts_at": "2027-05-01T19:00:00Z", "onsale_at": "2026-12-01T10:00:00Z",
+    "currency": "USD",
+    "price_tiers": [{"id": "A", "name": "Floor", "price_cents": 25000},
+                    {"id": "B", "name": "Balcony", "price_cents": 9000}],
+    "sections": [{"id": "101", "name": "Section 101", "tier": "A",
+                  "rows": [{"label": "A", "seats": 20, "accessible": [1, 2]},
+                           {"label": "B", "seats": 10}]},
+                 {"id": "201", "tier": "B", "rows": [{"label": "A", "seats": 5}]}],
+    "limits": {"per_order": 8, "per_customer": 8},
+    "hold_ttl_s": 600,
+    "queue": {"enabled": true, "policy": "fifo", "admission_rate_per_s": 100,
+              "max_active": 5000, "access_ttl_s": 600},
+    "defense": {"challenge": "risk"} })");
+}
+
+// Parses `body` and returns the first field the validator blamed, or "" when it passed.
+std::string FirstProblem(const json::value& body) {
+  Result<EventDefinition> event = ParseEventDefinition(body);
+  if (event) return "";
+  EXPECT_EQ(event.error().kind, ErrorKind::kUnprocessable);
+  EXPECT_EQ(event.error().code, "validation_failed");
+  return std::string(event.error().details.at("field").as_string());
+}
+
+// The API.md example is accepted with every field read as written.
+TEST(EventDefinitionTest, AcceptsTheApiExample) {
+  Result<EventDefinition> event = ParseEventDefinition(ValidEvent());
+  ASSERT_TRUE(event) << event.error().message;
+  EXPECT_EQ(event->name, "Night 1");
+  EXPECT_EQ(event->seat_count, 35u);
+  EXPECT_EQ(event->sections[0].rows[0].accessible, (std::vector<std::uint32_t>{1, 2}));
+  EXPECT_TRUE(event->queue.enabled);
+  EXPECT_EQ(event->queue.admission_rate_per_s, 100u);
+  EXPECT_EQ(event->challenge, ChallengeMode::kRisk);
+  EXPECT_TRUE(event->onsale_at.has_value());
+}
+
+// Each broken rule is a 422 naming the offending field's path.
+TEST(EventDefinitionTest, RejectsBrokenRulesWithFieldPath) {
+  struct Case {
+    const char* what;
+    std::function<void(json::object&)> mutate;
+    const char* field;
+  };
+  const std::vector<Case> cases = {
+      {"missing name", [](json::object& e) { e.erase("name"); }, "name"},
+      {"empty name", [](json::object& e) { e["name"] = ""; }, "name"},
+      {"unknown price tier",
+       [](json::object& e) { e["sections"].as_array()[1].as_object()["tier"] = "Z"; },
+       "sections[1].tier"},
+      {"duplicate section id",
+       [](json::object& e) { e["sections"].as_array()[1].as_object()["id"] = "101"; },
+       "sections[1].id"},
+      {"row with no seats",
+       [](json::object& e) {
+         e["sections"].as_array()[0].as_object()["rows"].as_array()[1].as_object()["seats"] = 0;
+       },
+       "sections[0].rows[1].seats"},
+      {"accessible seat out of range",
+       [](json::object& e) {
+         e["sections"].as_array()[0].as_object()["rows"].as_array()[0].as_object()["accessible"] =
+             json::array{1, 21};
+       },
+       "sections[0].rows[0].accessible[1]"},
+      {"section without rows",
+       [](json::object& e) { e["sections"].as_array()[0].as_object()["rows"] = json::array{}; },
+       "sections[0].rows"},
+      {"dash in a section id",
+       [](json::object& e) { e["sections"].as_array()[0].as_object()["id"] = "1-01"; },
+       "sections[0].id"},
+      {"bad time", [](json::object& e) { e["starts_at"] = "tomorrow"; }, "starts_at"},
+      {"bad currency", [](json::object& e) { e["currency"] = "usd"; }, "currency"},
+      {"per_order above 8", [](json::object& e) { e["limits"].as_object()["per_order"] = 9; },
+       "limits.per_order"},
+      {"unknown queue policy",
+       [](json::object& e) { e["queue"].as_object()["policy"] = "lottery"; }, "queue.policy"},
+      {"negative price",
+       [](json::object& e) { e["price_tiers"].as_array()[0].as_object()["price_cents"] = -1; },
+       "price_tiers[0].price_cents"},
+      {"duplicate tier",
+       [](json::object& e) { e["price_tiers"].as_array()[1].as_object()["id"] = "A"; },
+       "price_tiers[1].id"},
+      {"wrong type", [](json::object& e) { e["hold_ttl_s"] = "600"; }, "hold_ttl_s"},
+      {"unknown challenge",
+       [](json::object& e) { e["defense"].as_object()["challenge"] = "captcha"; },
+       "defense.challenge"},
+  };
+  for (const Case& test : cases) {
+    json::value body = ValidEvent();
+    test.mutate(body.as_object());
+    EXPECT_EQ(FirstProblem(body), test.field) << test.what;
+  }
+  EXPECT_EQ(FirstProblem(json::array{}), "");  // not an object: details.field is the root
+}
+
+// More than 200,000 seats is refused, 200,000 exactly is accepted.
+TEST(EventDefinitionTest, BoundsTheSeatCount) {
+  auto with_rows = [](int rows, int seats) {
+    json::value body = ValidEvent();
+    json::array row_list;
+    for (int r = 0; r < rows; ++r) {
+      row_list.push_back(json::object{{"label", "R" + std::to_string(r)}, {"seats", seats}});
+    }
+    json::array sections;
+    for (int s = 0; s < 100; ++s) {
+      sections.push_back(
+          json::object{{"id", "S" + std::to_string(s)}, {"tier", "A"}, {"rows", row_list}});
+    }
+    body.as_object()["sections"] = std::move(sections);
+    return body;
+  };
+  EXPECT_EQ(FirstProblem(with_rows(100, 20)), "");          // 200,000
+  EXPECT_EQ(FirstProblem(with_rows(100, 21)), "sections");  // 210,000
+}
+
+// Every problem is listed, not only the first.
+TEST(EventDefinitionTest, ListsEveryProblem) {
+  json::value body = ValidEvent();
+  body.as_object().erase("name");
+  body.as_object()["currency"] = "dollars";
+  Result<EventDefinition> event = ParseEventDefinition(body);
+  ASSERT_FALSE(event);
+  EXPECT_EQ(event.error().details.at("errors").as_array().size(), 2u);
+}
+
+// What EventToJson writes reads back to the same definition.
+TEST(EventDefinitionTest, StoredJsonRoundTrips) {
+  Result<EventDefinition> event = ParseEventDefinition(ValidEvent());
+  ASSERT_TRUE(event);
+  event->id = "evt_test";
+  event->created_at = TimePoint(std::chrono::seconds(1800000000));
+  const json::object stored = EventToJson(*event);
+  Result<EventDefinition> loaded = EventFromStoredJson(stored);
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  EXPECT_EQ(json::serialize(EventToJson(*loaded)), json::serialize(stored));
+}
+
+// Seat ids map to indices and back; malformed or unknown ids are not found.
+TEST(SeatMapTest, FindsSeatsById) {
+  Result<EventDefinition> event = ParseEventDefinition(ValidEvent());
+  ASSERT_TRUE(event);
+  const SeatMap map(*event);
+  ASSERT_EQ(map.size(), 35u);
+  for (std::uint32_t i = 0; i < map.size(); ++i) EXPECT_EQ(map.Find(map.SeatId(i)), i);
+  EXPECT_EQ(map.Find("101-A-1"), 0u);
+  EXPECT_EQ(map.Find("101-B-1"), 20u);
+  EXPECT_EQ(map.Find("201-A-5"), 34u);
+  EXPECT_TRUE(map.Seat(1).accessible);
+  EXPECT_FALSE(map.Seat(2).accessible);
+  EXPECT_EQ(map.TierOf(34).id, "B");
+  for (const char* id : {"101-A-0", "101-A-21", "101-C-1", "999-A-1", "101-A", "101-A-01",
+                         "101-A-1x", "", "---", "101-A--1"}) {
+    EXPECT_EQ(map.Find(id), std::nullopt) << id;
+  }
+  EXPECT_EQ(map.SectionRange("201"), std::make_pair(30u, 35u));
+  EXPECT_EQ(map.SectionRange("nope"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace boxoffice

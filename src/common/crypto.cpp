@@ -1,0 +1,143 @@
+#include "common/crypto.hpp"
+
+#include <sodium.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace boxoffice {
+namespace {
+
+constexpr unsigned long long kPasswordOpsLimit = 2;
+constexpr std::size_t kPasswordMemLimitBytes = 19u << 20;
+
+const unsigned char* Bytes(std::string_view text) {
+  return reinterpret_cast<const unsigned char*>(text.data());
+}
+
+}  // namespace
+
+void InitCrypto() {
+  if (sodium_init() < 0) {
+    std::fputs("boxoffice: libsodium failed to initialise\n", stderr);
+    std::abort();
+  }
+}
+
+std::string RandomBytes(std::size_t count) {
+  std::string out(count, '\0');
+  randombytes_buf(out.data(), out.size());
+  return out;
+}
+
+std::string RandomToken(std::size_t count) {
+  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::string out(count, '\0');
+  for (char& c : out) c = kAlphabet[randombytes_uniform(sizeof(kAlphabet) - 1)];
+  return out;
+}
+
+std::uint64_t RandomUint64() {
+  std::uint64_t value = 0;
+  randombytes_buf(&value, sizeof value);
+  return value;
+}
+
+std::string Base64UrlEncode(std::string_view bytes) {
+  constexpr int kVariant = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
+  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), kVariant), '\0');
+  sodium_bin2base64(out.data(), out.size(), Bytes(bytes), bytes.size(), kVariant);
+  out.resize(out.size() - 1);  // the terminating NUL
+  return out;
+}
+
+std::optional<std::string> Base64UrlDecode(std::string_view text) {
+  std::string out(text.size() * 3 / 4 + 3, '\0');
+  std::size_t length = 0;
+  const char* end = nullptr;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(),
+                        text.size(), nullptr, &length, &end,
+                        sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+      end != text.data() + text.size()) {
+    return std::nullopt;
+  }
+  out.resize(length);
+  return out;
+}
+
+std::string HexEncode(std::string_view bytes) {
+  std::string out(bytes.size() * 2 + 1, '\0');
+  sodium_bin2hex(out.data(), out.size(), Bytes(bytes), bytes.size());
+  out.pop_back();
+  return out;
+}
+
+std::optional<std::string> HexDecode(std::string_view text) {
+  std::string out(text.size() / 2, '\0');
+  std::size_t length = 0;
+  const char* end = nullptr;
+  if (text.size() % 2 != 0 ||
+      sodium_hex2bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(),
+                     text.size(), nullptr, &length, &end) != 0 ||
+      end != text.data() + text.size()) {
+    return std::nullopt;
+  }
+  out.resize(length);
+  return out;
+}
+
+SecretKey DeriveKey(std::string_view secret_material, std::string_view context) {
+  SecretKey key{};
+  crypto_generichash_state state;
+  crypto_generichash_init(&state, nullptr, 0, key.size());
+  crypto_generichash_update(&state, Bytes(context), context.size());
+  const unsigned char separator = 0;
+  crypto_generichash_update(&state, &separator, 1);
+  crypto_generichash_update(&state, Bytes(secret_material), secret_material.size());
+  crypto_generichash_final(&state, key.data(), key.size());
+  return key;
+}
+
+std::string Mac(const SecretKey& key, std::string_view message) {
+  static_assert(crypto_auth_KEYBYTES == std::tuple_size_v<SecretKey>);
+  std::string out(crypto_auth_BYTES, '\0');
+  crypto_auth(reinterpret_cast<unsigned char*>(out.data()), Bytes(message), message.size(),
+              key.data());
+  return out;
+}
+
+bool MacVerify(const SecretKey& key, std::string_view message, std::string_view mac) {
+  return mac.size() == crypto_auth_BYTES &&
+         crypto_auth_verify(Bytes(mac), Bytes(message), message.size(), key.data()) == 0;
+}
+
+bool SecretsEqual(std::string_view a, std::string_view b) {
+  // Hash both to a fixed length first, so neither the comparison's time nor an early length
+  // check tells an attacker how much of a guess was right.
+  unsigned char hash_a[crypto_generichash_BYTES];
+  unsigned char hash_b[crypto_generichash_BYTES];
+  crypto_generichash(hash_a, sizeof hash_a, Bytes(a), a.size(), nullptr, 0);
+  crypto_generichash(hash_b, sizeof hash_b, Bytes(b), b.size(), nullptr, 0);
+  return sodium_memcmp(hash_a, hash_b, sizeof hash_a) == 0;
+}
+
+std::string Sha256Hex(std::string_view bytes) {
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, Bytes(bytes), bytes.size());
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
+}
+
+std::optional<std::string> HashPassword(std::string_view password) {
+  char out[crypto_pwhash_STRBYTES];
+  if (crypto_pwhash_str_alg(out, password.data(), password.size(), kPasswordOpsLimit,
+                            kPasswordMemLimitBytes, crypto_pwhash_ALG_ARGON2ID13) != 0) {
+    return std::nullopt;  // out of memory
+  }
+  return std::string(out);
+}
+
+bool VerifyPassword(std::string_view password, const std::string& hash) {
+  return crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
+}
+
+}  // namespace boxoffice

@@ -1,0 +1,48 @@
+// The cryptography boxoffice needs, on libsodium: random ids and keys, URL-safe base64, keyed
+// MACs for the tokens it hands out, constant-time comparison for secrets, and Argon2id password
+// hashing. `InitCrypto()` must run once before any of it (main and the test main do).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace boxoffice {
+
+// Aborts the process when libsodium cannot initialise: nothing is safe without it.
+void InitCrypto();
+
+std::string RandomBytes(std::size_t count);
+// `count` random characters from [a-z0-9], for ids such as "evt_k3j9...".
+std::string RandomToken(std::size_t count);
+std::uint64_t RandomUint64();
+
+std::string Base64UrlEncode(std::string_view bytes);
+std::optional<std::string> Base64UrlDecode(std::string_view text);
+std::string HexEncode(std::string_view bytes);
+std::optional<std::string> HexDecode(std::string_view text);
+
+// A 32-byte key for MACs.
+using SecretKey = std::array<unsigned char, 32>;
+
+// Derives a key from arbitrary secret material (BLAKE2b), with a context so that one server
+// secret yields independent keys for sessions, queue tickets and access tokens.
+SecretKey DeriveKey(std::string_view secret_material, std::string_view context);
+
+// HMAC-SHA-512-256 (libsodium crypto_auth): 32 bytes.
+std::string Mac(const SecretKey& key, std::string_view message);
+bool MacVerify(const SecretKey& key, std::string_view message, std::string_view mac);
+
+// Compares two secrets in time independent of where they differ (and of their lengths' match).
+bool SecretsEqual(std::string_view a, std::string_view b);
+
+std::string Sha256Hex(std::string_view bytes);
+
+// Argon2id, parameters from OWASP's recommendation (t=2, m=19 MiB, p=1).
+std::optional<std::string> HashPassword(std::string_view password);
+bool VerifyPassword(std::string_view password, const std::string& hash);
+
+}  // namespace boxoffice

@@ -1,0 +1,87 @@
+#include "common/crypto.hpp"
+
+#include <gtest/gtest.h>
+
+#include "common/token.hpp"
+
+namespace boxoffice {
+namespace {
+
+// libsodium must be initialised before any test uses it, as main() does for the server.
+class CryptoEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override { InitCrypto(); }
+};
+const auto* const kCryptoEnvironment = ::testing::AddGlobalTestEnvironment(new CryptoEnvironment);
+
+// Base64url and hex round-trip every byte value and reject malformed input.
+TEST(CryptoTest, EncodingsRoundTrip) {
+  std::string bytes;
+  for (int i = 0; i < 256; ++i) bytes.push_back(static_cast<char>(i));
+  EXPECT_EQ(Base64UrlDecode(Base64UrlEncode(bytes)), bytes);
+  EXPECT_EQ(HexDecode(HexEncode(bytes)), bytes);
+  EXPECT_EQ(Base64UrlDecode("not base64!"), std::nullopt);
+  EXPECT_EQ(HexDecode("abc"), std::nullopt);
+  EXPECT_EQ(HexDecode("zz"), std::nullopt);
+}
+
+// Random tokens use only the documented alphabet and do not repeat.
+TEST(CryptoTest, RandomTokensAreLowercaseAlphanumeric) {
+  const std::string a = RandomToken(32);
+  const std::string b = RandomToken(32);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(a.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789"), std::string::npos);
+}
+
+// SecretsEqual is a plain equality on values of any length.
+TEST(CryptoTest, SecretsEqual) {
+  EXPECT_TRUE(SecretsEqual("admin-key", "admin-key"));
+  EXPECT_FALSE(SecretsEqual("admin-key", "admin-kez"));
+  EXPECT_FALSE(SecretsEqual("admin-key", "admin-key-longer"));
+  EXPECT_FALSE(SecretsEqual("", "x"));
+}
+
+// Known-answer test for SHA-256 (the queue's seed commitment relies on it).
+TEST(CryptoTest, Sha256KnownAnswer) {
+  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+// A password verifies against its own hash only.
+TEST(CryptoTest, PasswordHashVerifies) {
+  const std::optional<std::string> hash = HashPassword("correct horse battery");
+  ASSERT_TRUE(hash);
+  EXPECT_TRUE(hash->starts_with("$argon2id$"));
+  EXPECT_TRUE(VerifyPassword("correct horse battery", *hash));
+  EXPECT_FALSE(VerifyPassword("correct horse batterz", *hash));
+}
+
+// A signed token verifies and yields its fields; any change to it fails verification.
+TEST(TokenTest, SignedTokenRoundTripsAndResistsTampering) {
+  const TokenSigner signer("server secret", "session");
+  const std::string token = signer.Sign({"ses_1", "", "1800000000"});
+  const auto fields = signer.Verify(token);
+  ASSERT_TRUE(fields);
+  EXPECT_EQ(*fields, (std::vector<std::string>{"ses_1", "", "1800000000"}));
+
+  for (std::size_t i = 0; i < token.size(); ++i) {
+    std::string tampered = token;
+    tampered[i] = tampered[i] == 'A' ? 'B' : 'A';
+    EXPECT_FALSE(signer.Verify(tampered)) << "changed byte " << i;
+  }
+  EXPECT_FALSE(signer.Verify(""));
+  EXPECT_FALSE(signer.Verify("."));
+  EXPECT_FALSE(signer.Verify(std::string(5000, 'a')));
+}
+
+// A token of one kind, or under another secret, never verifies as another.
+TEST(TokenTest, KindAndSecretSeparateTokens) {
+  const TokenSigner sessions("secret", "session");
+  const TokenSigner tickets("secret", "queue_ticket");
+  const TokenSigner other_server("other secret", "session");
+  const std::string token = sessions.Sign({"ses_1"});
+  EXPECT_FALSE(tickets.Verify(token));
+  EXPECT_FALSE(other_server.Verify(token));
+}
+
+}  // namespace
+}  // namespace boxoffice

@@ -1,0 +1,73 @@
+// The live state of every seat of one event: one 64-bit word per seat, changed only by
+// compare-and-swap, so that seat holds never take a lock (DESIGN.md, "Concurrency and speed").
+//
+//   bits  0..1   status   available / held / sold
+//   bits  2..31  version  increases on every change of status (wraps after 2^30 changes)
+//   bits 32..63  hold     the holding record's slot while held or sold, else 0
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+namespace boxoffice {
+
+enum class SeatStatus : std::uint8_t { kAvailable = 0, kHeld = 1, kSold = 2 };
+
+std::string_view SeatStatusName(SeatStatus status);
+
+struct SeatState {
+  SeatStatus status = SeatStatus::kAvailable;
+  std::uint32_t version = 0;
+  std::uint32_t hold = 0;
+
+  static constexpr std::uint32_t kVersionMask = (1u << 30) - 1;
+
+  std::uint64_t Pack() const {
+    return static_cast<std::uint64_t>(status) |
+           (static_cast<std::uint64_t>(version & kVersionMask) << 2) |
+           (static_cast<std::uint64_t>(hold) << 32);
+  }
+  static SeatState Unpack(std::uint64_t word) {
+    return SeatState{static_cast<SeatStatus>(word & 3u),
+                     static_cast<std::uint32_t>((word >> 2) & kVersionMask),
+                     static_cast<std::uint32_t>(word >> 32)};
+  }
+  friend bool operator==(const SeatState&, const SeatState&) = default;
+};
+
+struct SeatCounts {
+  std::uint32_t available = 0;
+  std::uint32_t held = 0;
+  std::uint32_t sold = 0;
+};
+
+class SeatTable {
+ public:
+  // Every seat starts available at version 0.
+  explicit SeatTable(std::uint32_t seat_count);
+
+  std::uint32_t size() const { return size_; }
+
+  SeatState Load(std::uint32_t seat) const {
+    return SeatState::Unpack(words_[seat].load(std::memory_order_acquire));
+  }
+  // Replaces `expected` with `desired` only if the seat still is `expected`; on failure
+  // `expected` holds the current state.
+  bool CompareExchange(std::uint32_t seat, SeatState& expected, SeatState desired) {
+    std::uint64_t word = expected.Pack();
+    const bool swapped =
+        words_[seat].compare_exchange_strong(word, desired.Pack(), std::memory_order_acq_rel);
+    if (!swapped) expected = SeatState::Unpack(word);
+    return swapped;
+  }
+
+  // A scan, O(seats): for stats and the invariant check, not for hot paths.
+  SeatCounts Count() const;
+
+ private:
+  std::uint32_t size_;
+  std::unique_ptr<std::atomic<std::uint64_t>[]> words_;
+};
+
+}  // namespace boxoffice

@@ -1,0 +1,136 @@
+"""Starts the real boxoffice binary on port 0 with a temporary data dir, and talks HTTP to it.
+
+Every end-to-end test goes through this: no mocks, the binary under test is the one CMake built
+(BOXOFFICE_BINARY), and each server gets a fresh data dir unless a test passes one to restart.
+"""
+
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+
+BINARY = os.environ.get("BOXOFFICE_BINARY", os.path.join(os.path.dirname(__file__),
+                                                          "../../build/boxoffice"))
+ADMIN_KEY = "test-admin-key-0123456789"
+START_TIMEOUT_S = 30
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body)
+
+    def header(self, name):
+        return self.headers.get(name.lower())
+
+
+class Server:
+    """A running `boxoffice serve`; use as a context manager or call stop()."""
+
+    def __init__(self, data_dir=None, extra_args=(), env=None, admin_key=ADMIN_KEY):
+        self.owns_data_dir = data_dir is None
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="boxoffice-e2e-")
+        process_env = dict(os.environ)
+        process_env.pop("BOXOFFICE_ADMIN_KEY", None)
+        if admin_key is not None:
+            process_env["BOXOFFICE_ADMIN_KEY"] = admin_key
+        process_env.update(env or {})
+        self.admin_key = admin_key
+        self.stdout_lines = []
+        self.process = subprocess.Popen(
+            [BINARY, "serve", "--listen", "127.0.0.1:0", "--data-dir", self.data_dir,
+             "--log-level", "warn", *extra_args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=process_env, text=True)
+        self.stderr_lines = []
+        threading.Thread(target=self._drain_stderr, daemon=True).start()
+        self.port = self._wait_for_port()
+        threading.Thread(target=self._drain_stdout, daemon=True).start()
+
+    def _drain_stderr(self):
+        for line in self.process.stderr:
+            self.stderr_lines.append(line)
+
+    def _drain_stdout(self):
+        for line in self.process.stdout:
+            self.stdout_lines.append(line)
+
+    def _wait_for_port(self):
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                raise RuntimeError("boxoffice exited early: " + "".join(self.stderr_lines))
+            self.stdout_lines.append(line)
+            match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+            if match:
+                return int(match.group(1))
+        raise RuntimeError("boxoffice did not report its port in time")
+
+    def request(self, method, path, body=None, headers=None, raw_body=None, timeout=30):
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        all_headers = dict(headers or {})
+        payload = raw_body
+        if body is not None:
+            payload = json.dumps(body).encode()
+            all_headers.setdefault("Content-Type", "application/json")
+        connection.request(method, path, body=payload, headers=all_headers)
+        response = connection.getresponse()
+        result = Response(response.status, {k.lower(): v for k, v in response.getheaders()},
+                          response.read())
+        connection.close()
+        return result
+
+    def operator(self):
+        return {"Authorization": "Bearer " + self.admin_key}
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+    def cleanup(self):
+        self.stop()
+        if self.owns_data_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.cleanup()
+
+
+def small_event(**overrides):
+    """A 35-seat event in the shape of API.md's example."""
+    event = {
+        "name": "Night 1", "starts_at": "2027-05-01T19:00:00Z", "currency": "USD",
+        "price_tiers": [{"id": "A", "name": "Floor", "price_cents": 25000},
+                        {"id": "B", "name": "Balcony", "price_cents": 9000}],
+        "sections": [{"id": "101", "name": "Section 101", "tier": "A",
+                      "rows": [{"label": "A", "seats": 20, "accessible": [1, 2]},
+                               {"label": "B", "seats": 10}]},
+                     {"id": "201", "name": "Section 201", "tier": "B",
+                      "rows": [{"label": "A", "seats": 5}]}],
+        "limits": {"per_order": 8, "per_customer": 8},
+        "hold_ttl_s": 600,
+        "queue": {"enabled": True, "policy": "fifo", "admission_rate_per_s": 100,
+                  "max_active": 5000, "access_ttl_s": 600},
+        "defense": {"challenge": "risk"},
+    }
+    event.update(overrides)
+    return event
