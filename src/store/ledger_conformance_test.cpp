@@ -1,0 +1,506 @@
+// The body of the Ledger conformance suite (see ledger_conformance.hpp). It is a *_test.cpp so the
+// build puts it into the test binary, where each adapter's test file instantiates it.
+#include "store/ledger_conformance.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <latch>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace boxoffice::ledger_conformance {
+namespace {
+
+EventRecord MakeEvent(std::string id, std::int64_t created_at_ms = 1'700'000'000'000) {
+  const std::string name = "Event " + id;
+  return EventRecord{std::move(id), name, created_at_ms,
+                     R"({"name":")" + name + R"(","capacity":100})"};
+}
+
+CustomerRecord MakeCustomer(std::string id, std::string email) {
+  return CustomerRecord{std::move(id), std::move(email), "$argon2id$v=19$m=65536,t=2,p=1$hash",
+                        1'700'000'000'000};
+}
+
+std::string FlushKey(int thread, int i) {
+  return "flush_" + std::to_string(thread) + "_" + std::to_string(i);
+}
+
+// Collects the statuses of writes queued without waiting, by submission index.
+class StatusLog {
+ public:
+  explicit StatusLog(std::size_t size) : statuses_(size), calls_(size) {}
+
+  Ledger::Done At(std::size_t index) {
+    return [this, index](Status status) {
+      std::lock_guard lock(mutex_);
+      statuses_[index] = std::move(status);
+      ++calls_[index];
+    };
+  }
+  Status status(std::size_t index) {
+    std::lock_guard lock(mutex_);
+    return statuses_[index];
+  }
+  int calls(std::size_t index) {
+    std::lock_guard lock(mutex_);
+    return calls_[index];
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<Status> statuses_;
+  std::vector<int> calls_;
+};
+
+// Inserted events come back in insertion order, not ordered by id or by timestamp ties.
+TEST_P(LedgerConformance, InsertedEventsLoadOldestFirst) {
+  auto ledger = Open();
+  ASSERT_NE(ledger, nullptr);
+  const std::vector<std::string> ids = {"evt_c", "evt_a", "evt_d", "evt_b"};
+  for (const std::string& id : ids) {
+    ASSERT_TRUE(InsertEventAndWait(*ledger, MakeEvent(id)).ok()) << id;
+  }
+  auto events = ledger->LoadEvents();
+  ASSERT_TRUE(events.ok()) << events.error().message;
+  ASSERT_EQ(events->size(), ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    EXPECT_EQ((*events)[i].id, ids[i]);
+    EXPECT_EQ((*events)[i].name, "Event " + ids[i]);
+    EXPECT_EQ((*events)[i].created_at_ms, 1'700'000'000'000);
+  }
+}
+
+// Event names and definitions come back byte for byte: unicode, escapes, whitespace, large.
+TEST_P(LedgerConformance, DefinitionJsonRoundTripsExactly) {
+  auto ledger = Open();
+  ASSERT_NE(ledger, nullptr);
+  // Non-ASCII text, a JSON-escaped NUL, escaped quotes and backslashes, a newline and a tab.
+  const std::string unicode =
+      std::string(R"({"name": "Café Tacvba — 東京ドーム 🎟️",)") + "\n\t" +
+      R"("note": "\u0000 \"q\" \\"  })";
+  std::string large = "{\"seats\":[";
+  for (int i = 0; i < 20'000; ++i) {
+    if (i > 0) large += ',';
+    large += std::to_string(i);
+  }
+  large += "]}";
+  const std::vector<EventRecord> events = {
+      {"evt_unicode", "Ñandú ☂ 🎫", -5, unicode},
+      {"evt_large", "", 0, large},
+      {"evt_empty", "empty", 9'007'199'254'740'993, ""},
+  };
+  for (const EventRecord& event : events) {
+    ASSERT_TRUE(InsertEventAndWait(*ledger, event).ok()) << event.id;
+  }
+  auto loaded = ledger->LoadEvents();
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  ASSERT_EQ(loaded->size(), events.size());
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ((*loaded)[i].id, events[i].id);
+    EXPECT_EQ((*loaded)[i].name, events[i].name);
+    EXPECT_EQ((*loaded)[i].created_at_ms, events[i].created_at_ms);
+    EXPECT_EQ((*loaded)[i].definition_json, events[i].definition_json);
+  }
+}
+
+// A second event with a taken id fails with kConflict "event_exists" and changes nothing.
+TEST_P(LedgerConformance, DuplicateEventIdIsEventExists) {
+  auto ledger = Open();
+  ASSERT_NE(ledger, nullptr);
+  ASSERT_TRUE(InsertEventAndWait(*ledger, MakeEvent("evt_1")).ok());
+  EventRecord duplicate = MakeEvent("evt_1");
+  duplicate.name = "Impostor";
+  Status status = InsertEventAndWait(*ledger, duplicate);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().kind, ErrorKind::kConflict);
+  EXPECT_EQ(status.error().code, "event_exists");
+  auto events = ledger->LoadEvents();
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].name, "Event evt_1");
+}
+
+// A customer is found by its email with every field intact; another email finds nothing.
+TEST_P(LedgerConformance, CustomerIsFoundByEmail) {
+  auto ledger = Open();
+  ASSERT_NE(ledger, nullptr);
+  const CustomerRecord customer{"cus_1", "fan@example.com", "$argon2id$secret", 1'700'000'000'123};
+  ASSERT_TRUE(InsertCustomerAndWait(*ledger, customer).ok());
+  auto found = ledger->FindCustomerByEmail("fan@example.com");
+  ASSERT_TRUE(found.ok()) << found.error().message;
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->id, customer.id);
+  EXPECT_EQ((*found)->email, customer.email);
+  EXPECT_EQ((*found)->password_hash, customer.password_hash);
+  EXPECT_EQ((*found)->created_at_ms, customer.created_at_ms);
+  auto other = ledger->FindCustomerByEmail("other@example.com");
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE(other->has_value());
+}
+
+// A taken email fails alone with "email_taken"; the writes queued around it still commit.
+TEST_P(LedgerConformance, DuplicateEmailFailsAloneAndTheRestCommit) {
+  auto ledger = Open();
+  ASSERT_NE(ledger, nullptr);
+  StatusLog log(5);
+  // Queued back to back without waiting, so they normally share one group.
+  ledger->InsertCustomer(MakeCustomer("cus_a", "same@example.com"), log.At(0));
+  ledger->InsertCustomer(MakeCustomer("cus_b", "same@example.com"), log.At(1));
+  ledger->PutSetting("after_conflict", "yes", log.At(2));
+  ledger->InsertEvent(MakeEvent("evt_after"), log.At(3));
+  ledger->InsertCustomer(MakeCustomer("cus_c", "other@example.com"), log.At(4));
+  ledger->Flush();
+
+  for (std::size_t i = 0; i < 5; ++i) EXPECT_EQ(log.calls(i), 1) << i;
+  // Exactly one of the two claims on the email wins.
+  const Status first = log.status(0);
+  const Status second = log.status(1);
+  ASSERT_NE(first.ok(), second.ok());
+  const Status& loser = first.ok() ? second : first;
+  EXPECT_EQ(loser.error().kind, ErrorKind::kConflict);
+  EXPECT_EQ(loser.error().code, "email_taken");
+  for (std::size_t i = 2; i < 5; ++i) EXPECT_TRUE(log.status(i).ok()) << i;
+
+  auto owner = ledger->FindCustomerByEmail("same@example.com");
+  ASSERT_TRUE(owner.ok());
+  ASSERT_TRUE(owner->has_value());
+  EXPECT_EQ((*owner)->id, first.ok() ? "cus_a" : "cus_b");
+  auto setting = ledger->GetSetting("after_conflict");
+  ASSERT_TRUE(setting.ok());
+  EXPECT_EQ(*setting, std::optional<std::string>("yes"));
+  auto events = ledger->LoadEvents();
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].id, "evt_after");
+  auto other = ledger->FindCustomerByEmail("other@example.com");
+  ASSERT_TRUE(other.ok());
+  EXPECT_TRUE(other->has_value());
+}
+
+// A taken customer id with a fresh email fails with "customer_exists", not "email_taken".
+TEST_P(LedgerConformance, DuplicateCustomerIdIsCustomerExists) {
+  auto ledger = Open();
+  ASSERT_NE(ledger, nullptr);
+  ASSERT_TRUE(InsertCustomerAndWait(*ledger, MakeCustomer("cus_1", "one@example.com")).ok());
+  Status status = InsertCustomerAndWait(*ledger, MakeCustomer("cus_1", "two@example.com"));
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().kind, ErrorKind::kConflict);
+  EXPECT_EQ(status.error().code, "customer_exists");
+  auto second = ledger->FindCustomerByEmail("two@example.com");
+  ASSERT_TRUE(second.ok());
+  EXPECT_FALSE(second->has_value());
+}
+
+// PutSetting inserts, then replaces; the empty string is a value, not an absence.
+TEST_P(LedgerConformance, SettingsPutReplaceGet) {
+  auto ledger = Open();
+  ASSERT_NE(ledger, nullptr);
+  ASSERT_TRUE(PutSettingAndWait(*ledger, "serving_counter", "10").ok());
+  auto first = ledger->GetSetting("serving_counter");
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(*first, std::optional<std::string>("10"));
+  ASSERT_TRUE(PutSettingAndWait(*ledger, "serving_counter", "11").ok());
+  auto replaced = ledger->GetSetting("serving_counter");
+  ASSERT_TRUE(replaced.ok());
+  EXPECT_EQ(*replaced, std::optional<std::string>("11"));
+  ASSERT_TRUE(PutSettingAndWait(*ledger, "empty", "").ok());
+  auto empty = ledger->GetSetting("empty");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(*empty, std::optional<std::string>(""));
+}
+
+// Reads of what was never written succeed with nothing: no setting, no customer, no events.
+TEST_P(LedgerConformance, MissingKeysReadAsNothing) {
+  auto ledger = Open();
+  ASSERT_NE(ledger, nullptr);
+  auto setting = ledger->GetSetting("never_written");
+  ASSERT_TRUE(setting.ok());
+  EXPECT_EQ(*setting, std::nullopt);
+  auto customer = ledger->FindCustomerByEmail("nobody@example.com");
+  ASSERT_TRUE(customer.ok());
+  EXPECT_EQ(*customer, std::nullopt);
+  auto events = ledger->LoadEvents();
+  ASSERT_TRUE(events.ok());
+  EXPECT_TRUE(events->empty());
+}
+
+// Closing and reopening the ledger keeps events (in order), customers and settings.
+TEST_P(LedgerConformance, ReopenKeepsEverything) {
+  {
+    auto ledger = Open();
+    ASSERT_NE(ledger, nullptr);
+    ASSERT_TRUE(InsertEventAndWait(*ledger, MakeEvent("evt_2")).ok());
+    ASSERT_TRUE(InsertEventAndWait(*ledger, MakeEvent("evt_1")).ok());
+    ASSERT_TRUE(InsertCustomerAndWait(*ledger, MakeCustomer("cus_1", "a@example.com")).ok());
+    ASSERT_TRUE(PutSettingAndWait(*ledger, "k", "v1").ok());
+    ASSERT_TRUE(PutSettingAndWait(*ledger, "k", "v2").ok());
+  }
+  for (int reopen = 0; reopen < 2; ++reopen) {
+    auto ledger = Open();
+    ASSERT_NE(ledger, nullptr);
+    auto events = ledger->LoadEvents();
+    ASSERT_TRUE(events.ok());
+    // The two original events, then one more written after each earlier reopen.
+    ASSERT_EQ(events->size(), 2u + static_cast<std::size_t>(reopen));
+    EXPECT_EQ((*events)[0].id, "evt_2");
+    EXPECT_EQ((*events)[1].id, "evt_1");
+    if (reopen == 1) {
+      EXPECT_EQ((*events)[2].id, "evt_new_0");
+    }
+    auto customer = ledger->FindCustomerByEmail("a@example.com");
+    ASSERT_TRUE(customer.ok());
+    ASSERT_TRUE(customer->has_value());
+    EXPECT_EQ((*customer)->id, "cus_1");
+    auto setting = ledger->GetSetting("k");
+    ASSERT_TRUE(setting.ok());
+    EXPECT_EQ(*setting, std::optional<std::string>("v2"));
+    // A write after a reopen orders after everything written before it.
+    ASSERT_TRUE(InsertEventAndWait(*ledger, MakeEvent("evt_new_" + std::to_string(reopen))).ok());
+    events = ledger->LoadEvents();
+    ASSERT_TRUE(events.ok());
+    EXPECT_EQ(events->back().id, "evt_new_" + std::to_string(reopen));
+  }
+}
+
+// Inside `done` the write is already visible to the ledger's readers: done never runs early.
+TEST_P(LedgerConformance, DoneRunsOnlyOnceTheWriteIsVisible) {
+  auto ledger = Open();
+  ASSERT_NE(ledger, nullptr);
+  Ledger* raw = ledger.get();
+  constexpr int kWrites = 120;
+  std::vector<std::atomic<int>> visible(kWrites);
+  for (int i = 0; i < kWrites; ++i) {
+    const std::string suffix = std::to_string(i);
+    switch (i % 3) {
+      case 0:
+        ledger->PutSetting(
+            "key_" + suffix, "value_" + suffix, [raw, suffix, &visible, i](Status s) {
+              auto read = raw->GetSetting("key_" + suffix);
+              visible[i] =
+                  s.ok() && read.ok() && *read == std::optional<std::string>("value_" + suffix);
+            });
+        break;
+      case 1:
+        ledger->InsertCustomer(MakeCustomer("cus_" + suffix, suffix + "@example.com"),
+                               [raw, suffix, &visible, i](Status s) {
+                                 auto read = raw->FindCustomerByEmail(suffix + "@example.com");
+                                 visible[i] = s.ok() && read.ok() && read->has_value();
+                               });
+        break;
+      default:
+        ledger->InsertEvent(MakeEvent("evt_" + suffix), [raw, suffix, &visible, i](Status s) {
+          auto read = raw->LoadEvents();
+          bool found = false;
+          if (read.ok()) {
+            for (const EventRecord& event : *read) found = found || event.id == "evt_" + suffix;
+          }
+          visible[i] = s.ok() && found;
+        });
+        break;
+    }
+  }
+  ledger->Flush();
+  for (int i = 0; i < kWrites; ++i) EXPECT_EQ(visible[i].load(), 1) << "write " << i;
+}
+
+// Once `done` reports success, a second, independent ledger on the same data sees the write.
+TEST_P(LedgerConformance, AcknowledgedWriteIsVisibleToAnotherInstance) {
+  auto ledger = Open();
+  ASSERT_NE(ledger, nullptr);
+  for (int i = 0; i < 5; ++i) {
+    const std::string key = "ack_" + std::to_string(i);
+    ASSERT_TRUE(PutSettingAndWait(*ledger, key, "durable").ok());
+    auto other = Open();
+    ASSERT_NE(other, nullptr);
+    auto read = other->GetSetting(key);
+    ASSERT_TRUE(read.ok()) << read.error().message;
+    EXPECT_EQ(*read, std::optional<std::string>("durable")) << key;
+  }
+}
+
+// `done` runs on the adapter's thread, never on the caller's stack, for successes and failures.
+TEST_P(LedgerConformance, DoneNeverRunsOnTheCallersThread) {
+  auto ledger = Open();
+  ASSERT_NE(ledger, nullptr);
+  const std::thread::id caller = std::this_thread::get_id();
+  std::atomic<int> on_caller{0};
+  std::atomic<int> calls{0};
+  auto done = [&](Status) {
+    if (std::this_thread::get_id() == caller) ++on_caller;
+    ++calls;
+  };
+  ledger->PutSetting("k", "v", done);
+  ledger->InsertEvent(MakeEvent("evt_1"), done);
+  ledger->InsertEvent(MakeEvent("evt_1"), done);  // a conflict
+  ledger->InsertCustomer(MakeCustomer("cus_1", "a@example.com"), done);
+  ledger->Flush();
+  EXPECT_EQ(calls.load(), 4);
+  EXPECT_EQ(on_caller.load(), 0);
+}
+
+// 8 threads x 500 writes at once: every done runs exactly once, all succeed, all survive reopen,
+// and each thread's events keep its submission order.
+TEST_P(LedgerConformance, ConcurrentWritersCompleteExactlyOnceAndPersist) {
+  constexpr int kThreads = 8;
+  constexpr int kWritesPerThread = 500;
+  constexpr int kWrites = kThreads * kWritesPerThread;
+  std::vector<std::atomic<int>> calls(kWrites);
+  std::atomic<int> failures{0};
+  auto key = [](int thread, int i) { return std::to_string(thread) + "_" + std::to_string(i); };
+  {
+    auto ledger = Open();
+    ASSERT_NE(ledger, nullptr);
+    std::latch start(kThreads);
+    std::vector<std::thread> writers;
+    for (int t = 0; t < kThreads; ++t) {
+      writers.emplace_back([&, t] {
+        start.arrive_and_wait();
+        for (int i = 0; i < kWritesPerThread; ++i) {
+          const int index = t * kWritesPerThread + i;
+          auto done = [&calls, &failures, index](Status status) {
+            ++calls[index];
+            if (!status.ok()) ++failures;
+          };
+          switch (i % 3) {
+            case 0:
+              ledger->PutSetting("setting_" + key(t, i), key(t, i), done);
+              break;
+            case 1:
+              ledger->InsertCustomer(MakeCustomer("cus_" + key(t, i), key(t, i) + "@example.com"),
+                                     done);
+              break;
+            default:
+              ledger->InsertEvent(MakeEvent("evt_" + key(t, i)), done);
+              break;
+          }
+        }
+      });
+    }
+    for (std::thread& writer : writers) writer.join();
+    ledger->Flush();
+    for (int i = 0; i < kWrites; ++i) ASSERT_EQ(calls[i].load(), 1) << "write " << i;
+    EXPECT_EQ(failures.load(), 0);
+  }
+  // Closing must not run any done a second time.
+  for (int i = 0; i < kWrites; ++i) ASSERT_EQ(calls[i].load(), 1) << "write " << i;
+
+  auto ledger = Open();
+  ASSERT_NE(ledger, nullptr);
+  auto events = ledger->LoadEvents();
+  ASSERT_TRUE(events.ok());
+  std::vector<int> last_seen(kThreads, -1);
+  int event_count = 0;
+  for (const EventRecord& event : *events) {
+    // ids are evt_<thread>_<i>
+    const std::size_t underscore = event.id.find('_', 4);
+    const int thread = std::stoi(event.id.substr(4, underscore - 4));
+    const int i = std::stoi(event.id.substr(underscore + 1));
+    EXPECT_GT(i, last_seen[thread]) << event.id << " came back before an older write";
+    last_seen[thread] = i;
+    ++event_count;
+  }
+  int expected_events = 0;
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kWritesPerThread; ++i) {
+      if (i % 3 == 0) {
+        auto setting = ledger->GetSetting("setting_" + key(t, i));
+        ASSERT_TRUE(setting.ok());
+        ASSERT_EQ(*setting, std::optional<std::string>(key(t, i)));
+      } else if (i % 3 == 1) {
+        auto customer = ledger->FindCustomerByEmail(key(t, i) + "@example.com");
+        ASSERT_TRUE(customer.ok());
+        ASSERT_TRUE(customer->has_value()) << key(t, i);
+        ASSERT_EQ((*customer)->id, "cus_" + key(t, i));
+      } else {
+        ++expected_events;
+      }
+    }
+  }
+  EXPECT_EQ(event_count, expected_events);
+}
+
+// Flush returns only after every write queued before it, from any thread, has run its done.
+TEST_P(LedgerConformance, FlushWaitsForEveryEarlierWrite) {
+  auto ledger = Open();
+  ASSERT_NE(ledger, nullptr);
+  ledger->Flush();  // nothing queued: returns at once
+
+  constexpr int kThreads = 4;
+  constexpr int kWritesPerThread = 150;
+  std::vector<std::atomic<int>> done_per_thread(kThreads);
+  std::vector<int> done_at_flush(kThreads, -1);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kWritesPerThread; ++i) {
+        ledger->PutSetting(FlushKey(t, i), "v",
+                           [&done_per_thread, t](Status) { ++done_per_thread[t]; });
+      }
+      ledger->Flush();
+      done_at_flush[t] = done_per_thread[t].load();
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(done_at_flush[t], kWritesPerThread) << t;
+  for (int t = 0; t < kThreads; ++t) {
+    auto last = ledger->GetSetting(FlushKey(t, kWritesPerThread - 1));
+    ASSERT_TRUE(last.ok());
+    EXPECT_TRUE(last->has_value());
+  }
+}
+
+// A done may queue another write (a chained write) without deadlocking the ledger.
+TEST_P(LedgerConformance, DoneMayQueueAnotherWrite) {
+  auto ledger = Open();
+  ASSERT_NE(ledger, nullptr);
+  auto second_done = std::make_shared<std::promise<Status>>();
+  std::future<Status> second = second_done->get_future();
+  Ledger* raw = ledger.get();
+  ledger->PutSetting("first", "1", [raw, second_done](Status first) {
+    if (!first.ok()) {
+      second_done->set_value(std::move(first));
+      return;
+    }
+    raw->PutSetting("second", "2",
+                    [second_done](Status status) { second_done->set_value(std::move(status)); });
+  });
+  ASSERT_EQ(second.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  EXPECT_TRUE(second.get().ok());
+  auto read = ledger->GetSetting("second");
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(*read, std::optional<std::string>("2"));
+}
+
+// Destroying the ledger completes every write still queued, and they are there on reopen.
+TEST_P(LedgerConformance, CloseCompletesQueuedWrites) {
+  constexpr int kWrites = 300;
+  std::atomic<int> succeeded{0};
+  std::atomic<int> calls{0};
+  {
+    auto ledger = Open();
+    ASSERT_NE(ledger, nullptr);
+    for (int i = 0; i < kWrites; ++i) {
+      ledger->PutSetting("pending_" + std::to_string(i), std::to_string(i), [&](Status status) {
+        ++calls;
+        if (status.ok()) ++succeeded;
+      });
+    }
+  }
+  EXPECT_EQ(calls.load(), kWrites);
+  EXPECT_EQ(succeeded.load(), kWrites);
+  auto ledger = Open();
+  ASSERT_NE(ledger, nullptr);
+  for (int i = 0; i < kWrites; ++i) {
+    auto read = ledger->GetSetting("pending_" + std::to_string(i));
+    ASSERT_TRUE(read.ok());
+    ASSERT_EQ(*read, std::optional<std::string>(std::to_string(i))) << i;
+  }
+}
+
+}  // namespace
+}  // namespace boxoffice::ledger_conformance

@@ -1,0 +1,122 @@
+#include "store/sqlite/migrations.hpp"
+
+#include <set>
+#include <string>
+#include <utility>
+
+#include "store/sqlite/sqlite_handle.hpp"
+
+namespace boxoffice::sqlite {
+namespace {
+
+// `seq` gives events a total order that does not depend on clocks: LoadEvents returns the oldest
+// first, and two events created in the same millisecond still come back in the order written.
+constexpr Migration kLedgerMigrations[] = {
+    {1, "events, customers, settings",
+     R"sql(
+CREATE TABLE events (
+  id TEXT PRIMARY KEY,
+  seq BIGINT NOT NULL UNIQUE,
+  name TEXT NOT NULL,
+  created_at_ms BIGINT NOT NULL,
+  definition_json TEXT NOT NULL
+);
+CREATE TABLE customers (
+  id TEXT PRIMARY KEY,
+  email TEXT NOT NULL UNIQUE,
+  password_hash TEXT NOT NULL,
+  created_at_ms BIGINT NOT NULL
+);
+CREATE TABLE settings (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+)sql"},
+};
+
+constexpr std::string_view kCreateMigrationsTable =
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    "version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)";
+constexpr std::string_view kSelectVersions = "SELECT version FROM schema_migrations";
+constexpr std::string_view kInsertVersion =
+    "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)";
+
+Status CheckOrder(std::span<const Migration> migrations) {
+  for (std::size_t i = 0; i < migrations.size(); ++i) {
+    if (migrations[i].version != static_cast<int>(i) + 1) {
+      return Error::Internal(
+          "ledger migrations must be numbered 1, 2, 3, ... without gaps; "
+          "found version " +
+          std::to_string(migrations[i].version) + " at position " + std::to_string(i + 1));
+    }
+  }
+  return {};
+}
+
+Result<std::set<int>> AppliedVersions(Connection& connection) {
+  auto statement = connection.Prepare(kSelectVersions);
+  if (!statement.ok()) return std::move(statement).error();
+  ResetOnExit reset(**statement);
+  std::set<int> versions;
+  for (;;) {
+    const int result_code = (*statement)->Step();
+    if (result_code == SQLITE_DONE) return versions;
+    if (result_code != SQLITE_ROW) {
+      return MakeError(connection.Handle(), result_code, "reading schema_migrations");
+    }
+    versions.insert(static_cast<int>((*statement)->ColumnInt64(0)));
+  }
+}
+
+Status ApplyMissing(Connection& connection, std::span<const Migration> migrations,
+                    std::string_view applied_at) {
+  if (auto created = connection.Exec(std::string(kCreateMigrationsTable).c_str()); !created) {
+    return created;
+  }
+  auto applied = AppliedVersions(connection);
+  if (!applied.ok()) return std::move(applied).error();
+  for (const int version : *applied) {
+    if (version < 1 || version > static_cast<int>(migrations.size())) {
+      return Error::Make(ErrorKind::kInternal, "ledger_schema_too_new",
+                         "The ledger database has schema version " + std::to_string(version) +
+                             ", which this build does not know (it knows 1 to " +
+                             std::to_string(migrations.size()) + "); upgrade boxoffice.");
+    }
+  }
+  for (const Migration& migration : migrations) {
+    if (applied->contains(migration.version)) continue;
+    if (auto ran = connection.Exec(std::string(migration.sql).c_str()); !ran) {
+      return Error::Internal("applying ledger migration " + std::to_string(migration.version) +
+                             " (" + std::string(migration.name) + "): " + ran.error().message);
+    }
+    auto insert = connection.Prepare(kInsertVersion);
+    if (!insert.ok()) return std::move(insert).error();
+    ResetOnExit reset(**insert);
+    if (auto bound = (*insert)->Bind(std::int64_t{migration.version}, applied_at); !bound) {
+      return bound;
+    }
+    if (auto recorded = (*insert)->Run(); !recorded) return recorded;
+  }
+  return {};
+}
+
+}  // namespace
+
+std::span<const Migration> LedgerMigrations() { return kLedgerMigrations; }
+
+Status ApplyMigrations(Connection& connection, std::span<const Migration> migrations,
+                       std::string_view applied_at) {
+  if (auto ordered = CheckOrder(migrations); !ordered) return ordered;
+  // IMMEDIATE takes the write lock up front: two processes opening the same fresh file cannot
+  // both decide a migration is missing and both apply it.
+  if (auto begun = connection.Exec("BEGIN IMMEDIATE"); !begun) return begun;
+  Status status = ApplyMissing(connection, migrations, applied_at);
+  if (status.ok()) status = connection.Exec("COMMIT");
+  if (!status.ok() && sqlite3_get_autocommit(connection.Handle()) == 0) {
+    // The original failure is what the caller needs to see; a failing ROLLBACK adds nothing.
+    static_cast<void>(connection.Exec("ROLLBACK"));
+  }
+  return status;
+}
+
+}  // namespace boxoffice::sqlite
