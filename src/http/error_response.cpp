@@ -7,17 +7,28 @@ namespace boxoffice::http {
 
 int StatusFor(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::kMalformed: return 400;
-    case ErrorKind::kUnauthenticated: return 401;
-    case ErrorKind::kForbidden: return 403;
-    case ErrorKind::kNotFound: return 404;
-    case ErrorKind::kMethodNotAllowed: return 405;
-    case ErrorKind::kConflict: return 409;
-    case ErrorKind::kPayloadTooLarge: return 413;
-    case ErrorKind::kUnprocessable: return 422;
-    case ErrorKind::kRateLimited: return 429;
-    case ErrorKind::kInternal: return 500;
-    case ErrorKind::kUnavailable: return 503;
+    case ErrorKind::kMalformed:
+      return 400;
+    case ErrorKind::kUnauthenticated:
+      return 401;
+    case ErrorKind::kForbidden:
+      return 403;
+    case ErrorKind::kNotFound:
+      return 404;
+    case ErrorKind::kMethodNotAllowed:
+      return 405;
+    case ErrorKind::kConflict:
+      return 409;
+    case ErrorKind::kPayloadTooLarge:
+      return 413;
+    case ErrorKind::kUnprocessable:
+      return 422;
+    case ErrorKind::kRateLimited:
+      return 429;
+    case ErrorKind::kInternal:
+      return 500;
+    case ErrorKind::kUnavailable:
+      return 503;
   }
   return 500;
 }

@@ -23,13 +23,13 @@ struct ServerOptions {
   unsigned threads = 0;              // 0: one per core
   std::size_t body_limit_bytes = 1 << 20;
   std::size_t header_limit_bytes = 16 << 10;
-  std::chrono::seconds read_timeout_s{30};       // a request must arrive whole within this
-  std::chrono::seconds idle_timeout_s{60};       // keep-alive connection with no request
-  std::chrono::seconds drain_timeout_s{25};      // graceful stop waits this long for in-flight
-  std::size_t max_connections = 10'000;          // more are answered 503 and closed
-  std::size_t pipeline_limit = 16;               // requests read ahead of their answers
-  std::vector<std::string> trusted_proxies;      // CIDRs whose X-Forwarded-For names the client
-  bool access_log = false;                       // one JSON log line per request
+  std::chrono::seconds read_timeout_s{30};   // a request must arrive whole within this
+  std::chrono::seconds idle_timeout_s{60};   // keep-alive connection with no request
+  std::chrono::seconds drain_timeout_s{25};  // graceful stop waits this long for in-flight
+  std::size_t max_connections = 10'000;      // more are answered 503 and closed
+  std::size_t pipeline_limit = 16;           // requests read ahead of their answers
+  std::vector<std::string> trusted_proxies;  // CIDRs whose X-Forwarded-For names the client
+  bool access_log = false;                   // one JSON log line per request
 };
 
 class Server {
