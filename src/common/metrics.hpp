@@ -62,6 +62,12 @@ std::vector<double> LatencyBucketsSeconds();
 
 class MetricsRegistry {
  public:
+  // Out of line because `Family` is complete only in metrics.cpp.
+  MetricsRegistry();
+  ~MetricsRegistry();
+  MetricsRegistry(const MetricsRegistry&) = delete;
+  MetricsRegistry& operator=(const MetricsRegistry&) = delete;
+
   // Returns the existing metric when name and labels were registered before; references stay
   // valid for the registry's life. `help` is taken from the first registration of a name.
   Counter& GetCounter(std::string_view name, std::string_view help,

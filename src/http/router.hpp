@@ -1,6 +1,9 @@
 // Maps a method and a decoded path to a handler. Patterns are literal segments and `{name}`
 // parameters, e.g. "/v1/events/{id}/seats"; a literal segment wins over a parameter. A path that
 // matches a pattern under another method is a 405 with the methods that would have matched.
+// Paths match exactly, with no normalising: "/v1/events/" is not "/v1/events" (404), and an empty
+// segment never fills a parameter. Match() is const and safe from many threads once routes are
+// added; registration is for start-up only.
 #pragma once
 
 #include <memory>

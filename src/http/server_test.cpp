@@ -1,0 +1,788 @@
+// Real-socket tests of the HTTP server. The client is a few lines of blocking POSIX sockets, not
+// Beast, so that the test does not share the server's HTTP code and its mistakes.
+#include "http/server.hpp"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/json/parse.hpp>
+#include <cerrno>
+#include <chrono>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace boxoffice::http {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr auto kClientTimeout = 3s;  // a stuck server fails the test instead of hanging it
+
+struct HttpAnswer {
+  int status = 0;
+  std::string head;                                          // status line and headers, as received
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+  std::string body;
+
+  std::optional<std::string> Header(std::string_view name) const {
+    for (const auto& [key, value] : headers) {
+      if (key == name) return value;
+    }
+    return std::nullopt;
+  }
+  std::string ErrorCode() const {
+    return std::string(boost::json::parse(body).at("error").at("code").as_string());
+  }
+};
+
+class Client {
+ public:
+  explicit Client(std::uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+    const int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  }
+  ~Client() { ::close(fd_); }
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  bool connected() const { return connected_; }
+
+  void Send(std::string_view data) {
+    while (!data.empty()) {
+      const ssize_t sent = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      if (sent <= 0) return;
+      data.remove_prefix(static_cast<std::size_t>(sent));
+    }
+  }
+
+  // One answer; `head_request` because a HEAD answer announces a length but carries no body.
+  std::optional<HttpAnswer> Read(bool head_request = false) {
+    std::size_t end = std::string::npos;
+    while ((end = buffer_.find("\r\n\r\n")) == std::string::npos) {
+      if (!Fill()) return std::nullopt;
+    }
+    HttpAnswer answer;
+    answer.head = buffer_.substr(0, end + 2);
+    buffer_.erase(0, end + 4);
+    std::string_view head = answer.head;
+    const auto line_end = head.find("\r\n");
+    const std::string_view status_line = head.substr(0, line_end);
+    if (status_line.size() < 12 || status_line.substr(0, 9) != "HTTP/1.1 ") return std::nullopt;
+    answer.status = std::stoi(std::string(status_line.substr(9, 3)));
+    head.remove_prefix(line_end + 2);
+    while (!head.empty()) {
+      const auto eol = head.find("\r\n");
+      const std::string_view line = head.substr(0, eol);
+      head.remove_prefix(eol + 2);
+      const auto colon = line.find(':');
+      std::string name(line.substr(0, colon));
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      std::string_view value = line.substr(colon + 1);
+      while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+      answer.headers.emplace_back(std::move(name), std::string(value));
+    }
+    std::size_t length = 0;
+    if (auto content_length = answer.Header("content-length")) {
+      length = std::stoul(*content_length);
+    }
+    if (head_request || answer.status == 100 || answer.status == 204) length = 0;
+    while (buffer_.size() < length) {
+      if (!Fill()) return std::nullopt;
+    }
+    answer.body = buffer_.substr(0, length);
+    buffer_.erase(0, length);
+    return answer;
+  }
+
+  std::optional<HttpAnswer> Request(std::string_view raw, bool head_request = false) {
+    Send(raw);
+    return Read(head_request);
+  }
+
+  // True when the server closed the connection (EOF or reset) within `timeout`.
+  bool WaitClosed(std::chrono::milliseconds timeout = 2000ms) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd poll_fd{fd_, POLLIN, 0};
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (::poll(&poll_fd, 1, static_cast<int>(std::max<long>(1, left.count()))) <= 0) continue;
+      char chunk[4096];
+      const ssize_t got = ::recv(fd_, chunk, sizeof(chunk), 0);
+      if (got <= 0) return true;
+    }
+    return false;
+  }
+
+ private:
+  bool Fill() {
+    pollfd poll_fd{fd_, POLLIN, 0};
+    const int timeout_ms = static_cast<int>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(kClientTimeout).count());
+    if (::poll(&poll_fd, 1, timeout_ms) <= 0) return false;
+    char chunk[16384];
+    const ssize_t got = ::recv(fd_, chunk, sizeof(chunk), 0);
+    if (got <= 0) return false;
+    buffer_.append(chunk, static_cast<std::size_t>(got));
+    return true;
+  }
+
+  int fd_ = -1;
+  bool connected_ = false;
+  std::string buffer_;
+};
+
+// Joins the threads a test started even when an ASSERT leaves the test early.
+struct Threads {
+  std::mutex mutex;
+  std::vector<std::thread> threads;
+  void Add(std::thread thread) {
+    std::lock_guard lock(mutex);
+    threads.push_back(std::move(thread));
+  }
+  ~Threads() {
+    for (auto& thread : threads) thread.join();
+  }
+};
+
+std::string Get(std::string_view target, std::string_view extra_headers = "") {
+  return "GET " + std::string(target) + " HTTP/1.1\r\nHost: test\r\n" + std::string(extra_headers) +
+         "\r\n";
+}
+
+Response Text(std::string body) {
+  Response response;
+  response.content_type = "text/plain";
+  response.body = std::move(body);
+  return response;
+}
+
+// A server on 127.0.0.1, port 0, run by a thread for the life of the object.
+class TestServer {
+ public:
+  explicit TestServer(const Router& router, ServerOptions options = {})
+      : server_(WithTestDefaults(std::move(options)), router, metrics_) {
+    server_.Listen();
+    thread_ = std::thread([this] { server_.Run(); });
+  }
+  ~TestServer() { StopAndJoin(); }
+
+  // How long Run took to return after Stop.
+  std::chrono::milliseconds StopAndJoin() {
+    const auto start = std::chrono::steady_clock::now();
+    server_.Stop();
+    if (thread_.joinable()) thread_.join();
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 start);
+  }
+
+  Server& server() { return server_; }
+  std::uint16_t port() const { return server_.port(); }
+  MetricsRegistry& metrics() { return metrics_; }
+
+ private:
+  static ServerOptions WithTestDefaults(ServerOptions options) {
+    options.listen_host = "127.0.0.1";
+    options.listen_port = 0;
+    if (options.threads == 0) options.threads = 2;
+    return options;
+  }
+
+  MetricsRegistry metrics_;
+  Server server_;
+  std::thread thread_;
+};
+
+class ServerTest : public ::testing::Test {
+ protected:
+  ServerTest() {
+    router_.Add(Method::kGet, "/hello",
+                [](const Request&, Respond respond) { respond(Text("hello")); });
+    router_.Add(Method::kPost, "/echo",
+                [](const Request& request, Respond respond) { respond(Text(request.body)); });
+    router_.Add(Method::kGet, "/request-id",
+                [](const Request& request, Respond respond) { respond(Text(request.request_id)); });
+    router_.Add(Method::kGet, "/client", [](const Request& request, Respond respond) {
+      respond(Text(request.client_address));
+    });
+    router_.Add(Method::kGet, "/events/{id}/seats", [](const Request& request, Respond respond) {
+      respond(Text("event=" + std::string(request.PathParam("id"))));
+    });
+    router_.Add(Method::kGet, "/files/{name}", [](const Request& request, Respond respond) {
+      std::string body = "path=" + request.path + ";name=" + std::string(request.PathParam("name"));
+      for (const auto& [key, value] : request.query) body += ";" + key + "=" + value;
+      respond(Text(std::move(body)));
+    });
+    router_.Add(Method::kGet, "/throw",
+                [](const Request&, Respond) -> void { throw std::runtime_error("handler bug"); });
+    router_.Add(Method::kGet, "/drop", [](const Request&, Respond) {});
+  }
+
+  Router router_;
+};
+
+// A routed GET is answered 200 with its body and the headers every answer carries.
+TEST_F(ServerTest, RoutedRequestGetsBodyAndStandardHeaders) {
+  TestServer server(router_);
+  Client client(server.port());
+  const auto answer = client.Request(Get("/hello"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200);
+  EXPECT_EQ(answer->body, "hello");
+  EXPECT_EQ(answer->Header("content-type"), "text/plain");
+  EXPECT_EQ(answer->Header("content-length"), "5");
+  EXPECT_EQ(answer->Header("server"), "boxoffice");
+  EXPECT_TRUE(answer->Header("date"));
+  EXPECT_FALSE(answer->Header("connection"));  // HTTP/1.1 keep-alive is the default
+}
+
+// A sane X-Request-Id is echoed (and seen by the handler); a missing or insane one is replaced.
+TEST_F(ServerTest, RequestIdIsGeneratedOrEchoed) {
+  TestServer server(router_);
+  Client client(server.port());
+  auto answer = client.Request(Get("/request-id", "X-Request-Id: trace-42/abc\r\n"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->Header("x-request-id"), "trace-42/abc");
+  EXPECT_EQ(answer->body, "trace-42/abc");
+
+  answer = client.Request(Get("/request-id"));
+  ASSERT_TRUE(answer);
+  const std::string generated = answer->Header("x-request-id").value_or("");
+  EXPECT_EQ(generated.size(), 16u);
+  EXPECT_EQ(generated.find_first_not_of("0123456789abcdef"), std::string::npos) << generated;
+  EXPECT_EQ(answer->body, generated);
+
+  answer = client.Request(Get("/request-id", "X-Request-Id: " + std::string(129, 'a') + "\r\n"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->Header("x-request-id")->size(), 16u);
+  answer = client.Request(Get("/request-id", "X-Request-Id: has space\r\n"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->Header("x-request-id")->size(), 16u);
+  answer = client.Request(Get("/nope", "X-Request-Id: on-errors-too\r\n"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->Header("x-request-id"), "on-errors-too");
+}
+
+// 404 for unknown paths and 405 + Allow for wrong methods, both in the API's JSON error shape.
+TEST_F(ServerTest, NotFoundAndMethodNotAllowedUseTheErrorShape) {
+  TestServer server(router_);
+  Client client(server.port());
+  auto answer = client.Request(Get("/nope"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 404);
+  EXPECT_EQ(answer->Header("content-type"), "application/json");
+  const auto not_found = boost::json::parse(answer->body);
+  EXPECT_EQ(not_found.at("error").at("code"), "not_found");
+  EXPECT_TRUE(not_found.at("error").at("message").is_string());
+  EXPECT_TRUE(not_found.at("error").at("details").is_object());
+
+  answer = client.Request("DELETE /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 405);
+  EXPECT_EQ(answer->Header("allow"), "GET, HEAD");
+  EXPECT_EQ(answer->ErrorCode(), "method_not_allowed");
+  EXPECT_EQ(boost::json::parse(answer->body).at("error").at("details").at("allowed"),
+            boost::json::parse(R"(["GET","HEAD"])"));
+  // A trailing slash is another path.
+  answer = client.Request(Get("/hello/"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 404);
+}
+
+// `{param}` segments reach the handler through PathParam.
+TEST_F(ServerTest, PathParametersReachTheHandler) {
+  TestServer server(router_);
+  Client client(server.port());
+  const auto answer = client.Request(Get("/events/evt_42/seats"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200);
+  EXPECT_EQ(answer->body, "event=evt_42");
+}
+
+// Path and query are percent-decoded ('+' is a space in the query only); a bad escape is 400.
+TEST_F(ServerTest, PathAndQueryArePercentDecoded) {
+  TestServer server(router_);
+  Client client(server.port());
+  auto answer = client.Request(Get("/files/a%20b+c%C3%BC?x=1%2B2&y=hello+world&flag&=v"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200);
+  EXPECT_EQ(answer->body, "path=/files/a b+cü;name=a b+cü;x=1+2;y=hello world;flag=;=v");
+
+  answer = client.Request(Get("/files/%zz"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 400);
+  EXPECT_EQ(answer->ErrorCode(), "malformed_request");
+  answer = client.Request(Get("/files/x?q=%4"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 400);
+  answer = client.Request(Get("/files/nul%00"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 400);
+  // Absolute-form targets are served by their path.
+  answer = client.Request(Get("http://example.com/events/e1/seats"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->body, "event=e1");
+}
+
+// A Content-Length over the limit is 413 from the header alone: no body sent, no handler, close.
+TEST_F(ServerTest, DeclaredBodyOverLimitIs413WithoutReadingIt) {
+  std::atomic<int> calls{0};
+  router_.Add(Method::kPost, "/upload", [&calls](const Request&, Respond respond) {
+    ++calls;
+    respond(Text("stored"));
+  });
+  ServerOptions options;
+  options.body_limit_bytes = 1024;
+  TestServer server(router_, options);
+  Client client(server.port());
+  const auto answer = client.Request(
+      "POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000\r\nX-Request-Id: big\r\n\r\n");
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 413);
+  EXPECT_EQ(answer->ErrorCode(), "payload_too_large");
+  EXPECT_EQ(answer->Header("connection"), "close");
+  EXPECT_EQ(answer->Header("x-request-id"), "big");
+  EXPECT_TRUE(client.WaitClosed());
+  EXPECT_EQ(calls.load(), 0);
+
+  // At the limit is fine.
+  Client second(server.port());
+  const auto ok = second.Request(
+      "POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 1024\r\n\r\n" + std::string(1024, 'x'));
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+}
+
+// A chunked body that grows past the limit is 413 too.
+TEST_F(ServerTest, ChunkedBodyOverLimitIs413) {
+  ServerOptions options;
+  options.body_limit_bytes = 16;
+  TestServer server(router_, options);
+  Client client(server.port());
+  const auto answer = client.Request(
+      "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "10\r\n0123456789abcdef\r\n1\r\nX\r\n0\r\n\r\n");
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 413);
+  // And one within it is reassembled for the handler.
+  Client second(server.port());
+  const auto ok = second.Request(
+      "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->body, "abcde");
+}
+
+// One connection serves many requests in turn (keep-alive), with bodies both ways.
+TEST_F(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
+  TestServer server(router_);
+  Client client(server.port());
+  for (int i = 0; i < 5; ++i) {
+    const std::string body = "message " + std::to_string(i);
+    const auto answer = client.Request("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: " +
+                                       std::to_string(body.size()) + "\r\n\r\n" + body);
+    ASSERT_TRUE(answer) << i;
+    EXPECT_EQ(answer->status, 200);
+    EXPECT_EQ(answer->body, body);
+  }
+  EXPECT_EQ(server.metrics().GetGauge("boxoffice_http_connections_open", "").Value(), 1);
+}
+
+// Pipelined requests are handled ahead of a slow first one, yet answered in request order.
+TEST_F(ServerTest, PipelinedAnswersKeepRequestOrder) {
+  std::atomic<int> fast_calls{0};
+  Threads workers;
+  router_.Add(Method::kGet, "/slow", [&](const Request&, Respond respond) {
+    workers.Add(std::thread([&fast_calls, respond = std::move(respond)] {
+      // Answer only once the later requests were handled, proving they were read ahead.
+      const auto deadline = std::chrono::steady_clock::now() + 1s;
+      while (fast_calls.load() < 2 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(5ms);
+      }
+      std::this_thread::sleep_for(50ms);
+      respond(Text("slow after " + std::to_string(fast_calls.load()) + " fast"));
+    }));
+  });
+  router_.Add(Method::kGet, "/fast", [&](const Request& request, Respond respond) {
+    ++fast_calls;
+    respond(Text("fast " + std::string(request.Query("n").value_or("?"))));
+  });
+  TestServer server(router_);
+  Client client(server.port());
+  client.Send(Get("/slow") + Get("/fast?n=1") + Get("/fast?n=2"));
+  const auto first = client.Read();
+  const auto second = client.Read();
+  const auto third = client.Read();
+  ASSERT_TRUE(first && second && third);
+  EXPECT_EQ(first->body, "slow after 2 fast");
+  EXPECT_EQ(second->body, "fast 1");
+  EXPECT_EQ(third->body, "fast 2");
+}
+
+// Beyond pipeline_limit, reading pauses and resumes as answers drain; all come back in order.
+TEST_F(ServerTest, PipelineLimitPausesAndResumes) {
+  ServerOptions options;
+  options.pipeline_limit = 2;
+  TestServer server(router_, options);
+  Client client(server.port());
+  std::string burst;
+  for (int i = 0; i < 20; ++i) burst += Get("/files/f" + std::to_string(i));
+  client.Send(burst);
+  for (int i = 0; i < 20; ++i) {
+    const auto answer = client.Read();
+    ASSERT_TRUE(answer) << i;
+    EXPECT_EQ(answer->body, "path=/files/f" + std::to_string(i) + ";name=f" + std::to_string(i));
+  }
+}
+
+// Past max_connections a new connection gets 503 `overloaded` + Retry-After: 1, is closed, counted.
+TEST_F(ServerTest, ConnectionCapAnswers503) {
+  ServerOptions options;
+  options.max_connections = 1;
+  TestServer server(router_, options);
+  Client first(server.port());
+  ASSERT_TRUE(first.Request(Get("/hello")));  // now surely accepted and counted
+  Client second(server.port());
+  const auto answer = second.Request(Get("/hello"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 503);
+  EXPECT_EQ(answer->ErrorCode(), "overloaded");
+  EXPECT_EQ(answer->Header("retry-after"), "1");
+  EXPECT_EQ(answer->Header("connection"), "close");
+  EXPECT_TRUE(answer->Header("x-request-id"));
+  EXPECT_TRUE(second.WaitClosed());
+  EXPECT_EQ(server.metrics().GetCounter("boxoffice_http_connections_rejected_total", "").Value(),
+            1u);
+  // The first connection is unaffected.
+  const auto again = first.Request(Get("/hello"));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 200);
+}
+
+// Stop() mid-request: accepting() turns false, the request still gets its answer, Run returns.
+TEST_F(ServerTest, GracefulStopFinishesTheRequestInFlight) {
+  std::promise<void> handler_started;
+  Threads workers;
+  router_.Add(Method::kGet, "/slow", [&](const Request&, Respond respond) {
+    handler_started.set_value();
+    workers.Add(std::thread([respond = std::move(respond)] {
+      std::this_thread::sleep_for(300ms);
+      respond(Text("finished"));
+    }));
+  });
+  auto server = std::make_unique<TestServer>(router_);
+  Client busy(server->port());
+  Client idle(server->port());
+  ASSERT_TRUE(idle.Request(Get("/hello")));  // an idle keep-alive connection
+  busy.Send(Get("/slow"));
+  ASSERT_EQ(handler_started.get_future().wait_for(2s), std::future_status::ready);
+
+  std::future<std::chrono::milliseconds> stopped =
+      std::async(std::launch::async, [&server] { return server->StopAndJoin(); });
+  const auto deadline = std::chrono::steady_clock::now() + 1s;
+  while (server->server().accepting() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_FALSE(server->server().accepting());
+  EXPECT_TRUE(idle.WaitClosed(1000ms));  // idle connections are closed at once
+
+  const auto answer = busy.Read();
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200);
+  EXPECT_EQ(answer->body, "finished");
+  EXPECT_EQ(answer->Header("connection"), "close");
+  ASSERT_EQ(stopped.wait_for(2s), std::future_status::ready);
+  EXPECT_LT(stopped.get(), 1500ms);
+}
+
+// Stop() before Run(): Run returns promptly instead of serving.
+TEST_F(ServerTest, StopBeforeRunReturnsPromptly) {
+  MetricsRegistry metrics;
+  ServerOptions options;
+  options.listen_port = 0;
+  options.threads = 2;
+  Server server(options, router_, metrics);
+  server.Listen();
+  server.Stop();
+  EXPECT_FALSE(server.accepting());
+  const auto start = std::chrono::steady_clock::now();
+  std::thread runner([&server] { server.Run(); });
+  runner.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+}
+
+// X-Forwarded-For counts only from trusted peers: then its right-most untrusted address.
+TEST_F(ServerTest, ForwardedForIsTrustedOnlyFromTrustedProxies) {
+  ServerOptions trusting;
+  trusting.trusted_proxies = {"127.0.0.0/8", "10.0.0.0/8"};
+  TestServer proxied(router_, trusting);
+  Client client(proxied.port());
+  auto client_of = [&client](std::string_view headers) {
+    const auto answer = client.Request(Get("/client", headers));
+    return answer ? answer->body : "<no answer>";
+  };
+  EXPECT_EQ(client_of(""), "127.0.0.1");
+  EXPECT_EQ(client_of("X-Forwarded-For: 203.0.113.7\r\n"), "203.0.113.7");
+  EXPECT_EQ(client_of("X-Forwarded-For: 198.51.100.1, 203.0.113.7, 10.1.1.1\r\n"), "203.0.113.7");
+  EXPECT_EQ(client_of("X-Forwarded-For: 198.51.100.1\r\nX-Forwarded-For: 10.0.0.9\r\n"),
+            "198.51.100.1");
+  EXPECT_EQ(client_of("X-Forwarded-For: 10.0.0.1, 127.0.0.5\r\n"), "10.0.0.1");  // all trusted
+  EXPECT_EQ(client_of("X-Forwarded-For: 203.0.113.7, not-an-ip, 10.0.0.2\r\n"), "10.0.0.2");
+  EXPECT_EQ(client_of("X-Forwarded-For: ::ffff:203.0.113.8\r\n"), "203.0.113.8");
+
+  TestServer direct(router_);  // no trusted proxies: the header is the client's own claim
+  Client direct_client(direct.port());
+  const auto answer = direct_client.Request(Get("/client", "X-Forwarded-For: 203.0.113.7\r\n"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->body, "127.0.0.1");
+}
+
+// An invalid trusted-proxy CIDR is refused when the server is made, not silently ignored.
+TEST_F(ServerTest, InvalidTrustedProxyIsRejected) {
+  MetricsRegistry metrics;
+  ServerOptions options;
+  options.trusted_proxies = {"10.0.0.0/99"};
+  EXPECT_THROW(Server(options, router_, metrics), std::invalid_argument);
+}
+
+// Answers are counted and timed by route pattern, method and status; unrouted as "unmatched".
+TEST_F(ServerTest, RequestsAreCountedInMetrics) {
+  TestServer server(router_);
+  Client client(server.port());
+  ASSERT_TRUE(client.Request(Get("/events/e1/seats")));
+  ASSERT_TRUE(client.Request(Get("/events/e2/seats")));
+  ASSERT_TRUE(client.Request(Get("/nope")));
+  const std::string text = server.metrics().Render();
+  EXPECT_NE(text.find("boxoffice_http_requests_total{route=\"/events/{id}/seats\",method=\"GET\","
+                      "status=\"200\"} 2\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("boxoffice_http_requests_total{route=\"unmatched\",method=\"GET\","
+                      "status=\"404\"} 1\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("boxoffice_http_request_duration_seconds_count{route=\"/events/{id}/"
+                      "seats\",method=\"GET\"} 2\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("boxoffice_http_connections_open 1\n"), std::string::npos) << text;
+}
+
+// A handler that throws or drops Respond yields 500 `internal`, and the connection lives on.
+TEST_F(ServerTest, HandlerFailuresBecome500) {
+  TestServer server(router_);
+  Client client(server.port());
+  auto answer = client.Request(Get("/throw"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 500);
+  EXPECT_EQ(answer->ErrorCode(), "internal");
+  answer = client.Request(Get("/drop"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 500);
+  answer = client.Request(Get("/hello"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200);
+}
+
+// HEAD is served by the GET route with its Content-Length but without a body.
+TEST_F(ServerTest, HeadHasLengthButNoBody) {
+  TestServer server(router_);
+  Client client(server.port());
+  const auto answer = client.Request("HEAD /hello HTTP/1.1\r\nHost: t\r\n\r\n", true);
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200);
+  EXPECT_EQ(answer->Header("content-length"), "5");
+  // The next answer on the connection starts right where the HEAD answer ended.
+  const auto next = client.Request(Get("/hello"));
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->body, "hello");
+}
+
+// Bytes that are not HTTP get 400 `malformed_request` and the connection is closed.
+TEST_F(ServerTest, MalformedRequestIs400AndCloses) {
+  TestServer server(router_);
+  Client client(server.port());
+  const auto answer = client.Request("GET /hello HTTP/1.1\r\nBad Header Line\r\n\r\n");
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 400);
+  EXPECT_EQ(answer->ErrorCode(), "malformed_request");
+  EXPECT_EQ(answer->Header("connection"), "close");
+  EXPECT_TRUE(client.WaitClosed());
+}
+
+// A header block over header_limit_bytes is 431 `header_too_large`, then close.
+TEST_F(ServerTest, OversizedHeaderIs431) {
+  ServerOptions options;
+  options.header_limit_bytes = 1024;
+  TestServer server(router_, options);
+  Client client(server.port());
+  const auto answer = client.Request(Get("/hello", "X-Big: " + std::string(2000, 'b') + "\r\n"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 431);
+  EXPECT_EQ(answer->ErrorCode(), "header_too_large");
+  EXPECT_TRUE(client.WaitClosed());
+}
+
+// A request that does not arrive whole within read_timeout_s is dropped (slow-loris bound).
+TEST_F(ServerTest, ReadTimeoutClosesSlowRequests) {
+  ServerOptions options;
+  options.read_timeout_s = std::chrono::seconds(1);
+  TestServer server(router_, options);
+  Client client(server.port());
+  client.Send("GET /hello HTTP/1.1\r\nHost: t\r\n");  // never finished
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(client.WaitClosed(1800ms));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 900ms);
+}
+
+// A keep-alive connection with nothing to do is closed after idle_timeout_s.
+TEST_F(ServerTest, IdleTimeoutClosesKeepAliveConnections) {
+  ServerOptions options;
+  options.idle_timeout_s = std::chrono::seconds(1);
+  TestServer server(router_, options);
+  Client client(server.port());
+  ASSERT_TRUE(client.Request(Get("/hello")));
+  EXPECT_TRUE(client.WaitClosed(1800ms));
+}
+
+// `Expect: 100-continue` gets the interim answer before the client sends its body.
+TEST_F(ServerTest, ExpectContinueIsAnswered) {
+  TestServer server(router_);
+  Client client(server.port());
+  const auto interim = client.Request(
+      "POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+      "Content-Length: 4\r\n\r\n");
+  ASSERT_TRUE(interim);
+  EXPECT_EQ(interim->status, 100);
+  const auto answer = client.Request("ping");
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200);
+  EXPECT_EQ(answer->body, "ping");
+}
+
+// HTTP/1.0 without keep-alive, and Connection: close, end the connection after the answer.
+TEST_F(ServerTest, ConnectionCloseIsHonoured) {
+  TestServer server(router_);
+  Client old_client(server.port());
+  auto answer = old_client.Request("GET /hello HTTP/1.0\r\n\r\n");
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->Header("connection"), "close");
+  EXPECT_TRUE(old_client.WaitClosed());
+
+  Client closing(server.port());
+  answer = closing.Request(Get("/hello", "Connection: close\r\n") + Get("/hello"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->Header("connection"), "close");
+  EXPECT_FALSE(closing.Read());  // the request after "close" is not answered: EOF instead
+
+  Client keep(server.port());
+  answer = keep.Request("GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->Header("connection"), "keep-alive");
+  ASSERT_TRUE(keep.Request("GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+}
+
+// Collects log lines, for the access log test.
+class CaptureSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  std::vector<std::string> Lines() {
+    std::lock_guard lock(mutex_);
+    return lines_;
+  }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& message) override {
+    lines_.emplace_back(message.payload.data(), message.payload.size());
+  }
+  void flush_() override {}
+
+ private:
+  std::vector<std::string> lines_;
+};
+
+// With access_log on, each request is logged as one valid JSON line with the agreed fields.
+TEST_F(ServerTest, AccessLogWritesOneJsonLinePerRequest) {
+  auto sink = std::make_shared<CaptureSink>();
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
+  {
+    ServerOptions options;
+    options.access_log = true;
+    TestServer server(router_, options);
+    Client client(server.port());
+    ASSERT_TRUE(client.Request(Get("/events/e%2D1/seats", "X-Request-Id: log-me\r\n")));
+    ASSERT_TRUE(client.Request(Get("/nope\"quoted\"")));
+  }
+  spdlog::set_default_logger(previous);
+
+  const auto lines = sink->Lines();
+  ASSERT_EQ(lines.size(), 2u);
+  const auto first = boost::json::parse(lines[0]).as_object();
+  EXPECT_TRUE(first.at("ts").as_string().ends_with("Z"));
+  EXPECT_EQ(first.at("level"), "info");
+  EXPECT_EQ(first.at("msg"), "request");
+  EXPECT_EQ(first.at("method"), "GET");
+  EXPECT_EQ(first.at("path"), "/events/e-1/seats");
+  EXPECT_EQ(first.at("route"), "/events/{id}/seats");
+  EXPECT_EQ(first.at("status"), 200);
+  EXPECT_TRUE(first.at("duration_us").is_int64());
+  EXPECT_EQ(first.at("request_id"), "log-me");
+  EXPECT_EQ(first.at("client"), "127.0.0.1");
+  const auto second = boost::json::parse(lines[1]).as_object();
+  EXPECT_EQ(second.at("path"), "/nope\"quoted\"");
+  EXPECT_EQ(second.at("route"), "unmatched");
+  EXPECT_EQ(second.at("status"), 404);
+}
+
+// Post() runs a task on the server's I/O threads.
+TEST_F(ServerTest, PostRunsTasks) {
+  TestServer server(router_);
+  std::promise<std::thread::id> ran;
+  server.server().Post([&ran] { ran.set_value(std::this_thread::get_id()); });
+  auto future = ran.get_future();
+  ASSERT_EQ(future.wait_for(2s), std::future_status::ready);
+  EXPECT_NE(future.get(), std::this_thread::get_id());
+}
+
+// Many clients at once on many threads each get their own answers (run under TSan in CI).
+TEST_F(ServerTest, ConcurrentClientsGetTheirOwnAnswers) {
+  TestServer server(router_);
+  constexpr int kClients = 8;
+  constexpr int kRequestsPerClient = 50;
+  std::atomic<int> good{0};
+  std::vector<std::thread> threads;
+  for (int c = 0; c < kClients; ++c) {
+    threads.emplace_back([&, c] {
+      Client client(server.port());
+      for (int i = 0; i < kRequestsPerClient; ++i) {
+        const std::string body = std::to_string(c) + ":" + std::to_string(i);
+        const auto answer = client.Request("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: " +
+                                           std::to_string(body.size()) + "\r\n\r\n" + body);
+        if (answer && answer->body == body) ++good;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(good.load(), kClients * kRequestsPerClient);
+}
+
+}  // namespace
+}  // namespace boxoffice::http
