@@ -37,13 +37,14 @@ test-asan: build-asan
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
 
 format:
-	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+	@git ls-files --cached --others --exclude-standard '*.cpp' '*.hpp' | xargs -r clang-format -i
 
 format-check: bootstrap
 	@files=$$(git ls-files --cached --others --exclude-standard '*.cpp' '*.hpp'); \
 	  [ -z "$$files" ] || clang-format --dry-run -Werror $$files
 
 bench: build
+	build/boxoffice_benchmarks --benchmark_out=bench/results/micro.json --benchmark_out_format=json
 	bench/http.sh
 
 clean:

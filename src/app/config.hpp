@@ -1,6 +1,8 @@
 // Configuration of `boxoffice serve`. Every setting has a flag, a BOXOFFICE_* environment
-// variable and a key in the optional config file (--config FILE, INI/TOML style "key = value");
-// a flag beats the environment, which beats the file, which beats the default.
+// variable and a key in the optional config file (--config FILE, TOML style "key = value");
+// a flag beats the config file, which beats the environment, which beats the default. The file
+// outranks the environment because it is named on the command line: an explicit choice, where the
+// environment is ambient.
 #pragma once
 
 #include <CLI/CLI.hpp>

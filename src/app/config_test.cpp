@@ -29,20 +29,23 @@ TEST(ConfigTest, Defaults) {
   EXPECT_FALSE(config.demo);
 }
 
-// A flag beats the environment, which beats the config file.
+// A flag beats the config file, which beats the environment, which beats the default.
 TEST(ConfigTest, FlagBeatsEnvironmentBeatsFile) {
   const std::filesystem::path file = std::filesystem::temp_directory_path() /
                                      ("boxoffice_config_test_" + std::to_string(getpid()));
   std::ofstream(file) << "listen = \"127.0.0.1:7000\"\ndata-dir = \"/from/file\"\n"
                          "max-connections = 77\n";
   ::setenv("BOXOFFICE_DATA_DIR", "/from/env", 1);
+  ::setenv("BOXOFFICE_THREADS", "3", 1);
   const ServeConfig from_file_and_env = Parse({"--config", file.string()});
   EXPECT_EQ(from_file_and_env.listen, "127.0.0.1:7000");
-  EXPECT_EQ(from_file_and_env.data_dir, "/from/env");
+  EXPECT_EQ(from_file_and_env.data_dir, "/from/file");
+  EXPECT_EQ(from_file_and_env.threads, 3u);
   EXPECT_EQ(from_file_and_env.max_connections, 77u);
   const ServeConfig with_flag = Parse({"--config", file.string(), "--data-dir", "/from/flag"});
   EXPECT_EQ(with_flag.data_dir, "/from/flag");
   ::unsetenv("BOXOFFICE_DATA_DIR");
+  ::unsetenv("BOXOFFICE_THREADS");
   std::filesystem::remove(file);
 }
 

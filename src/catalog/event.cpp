@@ -31,14 +31,14 @@ class Problems {
   bool empty() const { return errors_.empty(); }
 
   Error ToError() && {
+    std::string message = "The event definition is invalid: " +
+                          std::string(errors_.front().as_object().at("field").as_string()) + " " +
+                          std::string(errors_.front().as_object().at("message").as_string()) + ".";
     json::object details;
     details["field"] = errors_.front().as_object().at("field");
     details["errors"] = std::move(errors_);
-    return Error::Make(
-        ErrorKind::kUnprocessable, "validation_failed",
-        "The event definition is invalid: " +
-            std::string(details["errors"].as_array().front().at("message").as_string()),
-        std::move(details));
+    return Error::Make(ErrorKind::kUnprocessable, "validation_failed", std::move(message),
+                       std::move(details));
   }
 
  private:
@@ -228,7 +228,11 @@ void ParseRow(const json::value& row_value, const std::string& path, RowDefiniti
       problems.Add(number_path, "must be a seat number");
       continue;
     }
-    const std::int64_t n = number.is_int64() ? number.get_int64() : -1;
+    // Unsigned numbers arrive as uint64 when written by the server itself (EventToJson).
+    const std::int64_t n = number.is_int64() ? number.get_int64()
+                           : number.get_uint64() <= kRowSeatsMax
+                               ? static_cast<std::int64_t>(number.get_uint64())
+                               : -1;
     if (n < 1 || n > static_cast<std::int64_t>(row.seats)) {
       problems.Add(number_path, "seat number " + json::serialize(number) +
                                     " is outside the row's seats 1.." + std::to_string(row.seats));

@@ -52,9 +52,11 @@ class Server:
              "--log-level", "warn", *extra_args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=process_env, text=True)
         self.stderr_lines = []
-        threading.Thread(target=self._drain_stderr, daemon=True).start()
+        self.drainers = [threading.Thread(target=self._drain_stderr, daemon=True)]
+        self.drainers[0].start()
         self.port = self._wait_for_port()
-        threading.Thread(target=self._drain_stdout, daemon=True).start()
+        self.drainers.append(threading.Thread(target=self._drain_stdout, daemon=True))
+        self.drainers[1].start()
 
     def _drain_stderr(self):
         for line in self.process.stderr:
@@ -101,6 +103,11 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        for drainer in self.drainers:
+            drainer.join(timeout=5)
+        for pipe in (self.process.stdout, self.process.stderr):
+            if not pipe.closed:
+                pipe.close()
         return self.process.returncode
 
     def cleanup(self):
