@@ -22,14 +22,8 @@ void SetupLogging(std::string_view level) {
 
 void Log(spdlog::level::level_enum level, std::string_view message, boost::json::object fields) {
   if (!spdlog::should_log(level)) return;
-  const auto now = std::chrono::system_clock::now();
-  const auto millis =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::string ts = FormatRfc3339(now);
-  ts.insert(ts.size() - 1, "." + std::string(millis < 100 ? (millis < 10 ? "00" : "0") : "") +
-                               std::to_string(millis));
   boost::json::object line;
-  line["ts"] = ts;
+  line["ts"] = FormatRfc3339Millis(std::chrono::system_clock::now());
   line["level"] = std::string_view(spdlog::level::to_string_view(level).data(),
                                    spdlog::level::to_string_view(level).size());
   line["msg"] = message;

@@ -1,6 +1,7 @@
 #include "common/time.hpp"
 
 #include <cctype>
+#include <cstdio>
 #include <ctime>
 
 namespace boxoffice {
@@ -93,6 +94,18 @@ std::string FormatRfc3339(TimePoint time) {
   char buffer[32];
   std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buffer;
+}
+
+std::string FormatRfc3339Millis(TimePoint time) {
+  const std::int64_t millis = ToUnixMillis(time);
+  const std::time_t seconds = static_cast<std::time_t>(millis / 1000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buffer[40];
+  const int length = std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                                   tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                                   tm.tm_min, tm.tm_sec, static_cast<int>(millis % 1000));
+  return std::string(buffer, static_cast<std::size_t>(length));
 }
 
 std::int64_t ToUnixMillis(TimePoint time) {

@@ -14,6 +14,8 @@ namespace boxoffice {
 std::optional<TimePoint> ParseRfc3339(std::string_view text);
 // "2027-05-01T19:00:00Z" (whole seconds, UTC).
 std::string FormatRfc3339(TimePoint time);
+// "2027-05-01T19:00:00.123Z" (milliseconds, UTC), for log lines.
+std::string FormatRfc3339Millis(TimePoint time);
 
 std::int64_t ToUnixMillis(TimePoint time);
 std::int64_t ToUnixSeconds(TimePoint time);

@@ -32,6 +32,7 @@ TEST(TimeTest, RejectsMalformedTimes) {
 TEST(TimeTest, FormatRoundTrips) {
   const TimePoint time = FromUnixMillis(1809198000999);
   EXPECT_EQ(FormatRfc3339(time), "2027-05-01T19:00:00Z");
+  EXPECT_EQ(FormatRfc3339Millis(time), "2027-05-01T19:00:00.999Z");
   EXPECT_EQ(ParseRfc3339(FormatRfc3339(time)), FromUnixMillis(1809198000000));
 }
 

@@ -44,6 +44,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "common/log.hpp"
 #include "http/cidr.hpp"
 #include "http/error_response.hpp"
 
@@ -245,19 +246,6 @@ std::string_view HttpDate() {
     cached_second = now;
   }
   return std::string_view(text, static_cast<std::size_t>(length));
-}
-
-std::string Rfc3339NowUtc() {
-  const auto now = std::chrono::system_clock::now();
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch());
-  const std::time_t seconds = static_cast<std::time_t>(ms.count() / 1000);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[40];
-  const int length = std::snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                                   utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour,
-                                   utc.tm_min, utc.tm_sec, static_cast<int>(ms.count() % 1000));
-  return std::string(text, static_cast<std::size_t>(length));
 }
 
 void AppendNumber(std::string& out, std::uint64_t value) {
@@ -483,8 +471,7 @@ class Responder {
 
   void operator()(Response response) const {
     if (!Answer(*exchange_, std::move(response))) {
-      spdlog::warn("http: request {} answered more than once; extra answer dropped",
-                   exchange_->request.request_id);
+      LogWarn("http_duplicate_answer_dropped", {{"request_id", exchange_->request.request_id}});
     }
   }
 
@@ -625,8 +612,7 @@ Responder::~Responder() {
   if (exchange_->dispatching.load(std::memory_order_acquire)) return;
   auto connection = exchange_->connection.lock();
   if (!connection || connection->ServerStopped()) return;  // nobody is waiting any more
-  spdlog::error("http: handler for request {} dropped its Respond without answering",
-                exchange_->request.request_id);
+  LogError("http_handler_never_answered", {{"request_id", exchange_->request.request_id}});
   Answer(*exchange_, InternalErrorResponse());
 }
 
@@ -887,19 +873,24 @@ void Connection::Route(Slot& slot) {
   try {
     (*match.handler)(request, Respond(Responder(exchange_ref)));
   } catch (const std::exception& e) {
-    spdlog::error("http: handler for {} {} threw: {} (request {})", MethodName(request.method),
-                  route, e.what(), request.request_id);
+    LogError("http_handler_threw", {{"method", MethodName(request.method)},
+                                    {"route", route},
+                                    {"error", e.what()},
+                                    {"request_id", request.request_id}});
     Answer(*exchange_ref, InternalErrorResponse());
   } catch (...) {
-    spdlog::error("http: handler for {} {} threw a non-exception (request {})",
-                  MethodName(request.method), route, request.request_id);
+    LogError("http_handler_threw", {{"method", MethodName(request.method)},
+                                    {"route", route},
+                                    {"error", "not a std::exception"},
+                                    {"request_id", request.request_id}});
     Answer(*exchange_ref, InternalErrorResponse());
   }
   exchange_ref->dispatching.store(false, std::memory_order_release);
   if (exchange_ref->responders.load(std::memory_order_acquire) == 0 &&
       Answer(*exchange_ref, InternalErrorResponse())) {
-    spdlog::error("http: handler for {} {} dropped its Respond without answering (request {})",
-                  MethodName(request.method), route, request.request_id);
+    LogError("http_handler_never_answered", {{"method", MethodName(request.method)},
+                                             {"route", route},
+                                             {"request_id", request.request_id}});
   }
 }
 
@@ -914,8 +905,8 @@ void Connection::OnResponse(std::uint64_t sequence, Response response) {
 
 void Connection::Complete(Slot& slot, Response response) {
   if (response.status < 200 || response.status > 599) {
-    spdlog::error("http: handler answered status {} for request {}; sent 500 instead",
-                  response.status, slot.exchange->request.request_id);
+    LogError("http_invalid_status_replaced",
+             {{"status", response.status}, {"request_id", slot.exchange->request.request_id}});
     response = InternalErrorResponse();
   }
   slot.response = std::move(response);
@@ -926,18 +917,14 @@ void Connection::Complete(Slot& slot, Response response) {
   server_.Record(slot.route, request.method, slot.response.status,
                  std::chrono::duration<double>(elapsed).count());
   if (server_.options().access_log) {
-    boost::json::object line;
-    line["ts"] = Rfc3339NowUtc();
-    line["level"] = "info";
-    line["msg"] = "request";
-    line["method"] = MethodName(request.method);
-    line["path"] = request.path.empty() ? request.target : request.path;
-    line["route"] = slot.route;
-    line["status"] = slot.response.status;
-    line["duration_us"] = std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count();
-    line["request_id"] = request.request_id;
-    line["client"] = request.client_address;
-    spdlog::info("{}", boost::json::serialize(line));
+    LogInfo("request", {{"method", MethodName(request.method)},
+                        {"path", request.path.empty() ? request.target : request.path},
+                        {"route", slot.route},
+                        {"status", slot.response.status},
+                        {"duration_us",
+                         std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()},
+                        {"request_id", request.request_id},
+                        {"client", request.client_address}});
   }
 }
 
@@ -977,8 +964,8 @@ void Connection::AppendHead(const Slot& slot, bool close, std::string& out) cons
   for (const auto& [name, value] : response.headers) {
     if (IsManagedHeader(name)) continue;
     if (!IsValidHeaderName(name) || !IsValidHeaderValue(value)) {
-      spdlog::warn("http: dropped invalid response header {:?} (request {})", name,
-                   slot.exchange->request.request_id);
+      LogWarn("http_invalid_header_dropped",
+              {{"header", name}, {"request_id", slot.exchange->request.request_id}});
       continue;
     }
     out += name;
@@ -1241,7 +1228,7 @@ void ServerCore::Run() {
   signals_.emplace(*control_, SIGINT, SIGTERM);
   signals_->async_wait([this](const boost::system::error_code& ec, int signal) {
     if (ec) return;
-    spdlog::info("http: signal {} received; stopping", signal);
+    LogInfo("signal_received_stopping", {{"signal", signal}});
     Stop();
   });
   net::post(*control_, [this] {
@@ -1276,9 +1263,9 @@ void ServerCore::Post(std::function<void()> task) {
     try {
       task();
     } catch (const std::exception& e) {
-      spdlog::error("http: posted task threw: {}", e.what());
+      LogError("http_posted_task_threw", {{"error", e.what()}});
     } catch (...) {
-      spdlog::error("http: posted task threw a non-exception");
+      LogError("http_posted_task_threw", {{"error", "not a std::exception"}});
     }
   });
 }
@@ -1294,7 +1281,7 @@ void ServerCore::StartAccept() {
 void ServerCore::OnAccept(const boost::system::error_code& ec, Socket socket) {
   if (stop_begun_ || !acceptor_->is_open()) return;
   if (ec) {
-    spdlog::warn("http: accept failed: {}; retrying", ec.message());
+    LogWarn("http_accept_failed_retrying", {{"error", ec.message()}});
     accept_retry_timer_->expires_after(kAcceptRetryDelayMs);
     accept_retry_timer_->async_wait([this](const boost::system::error_code& wait_ec) {
       if (!wait_ec && !stop_begun_) StartAccept();
@@ -1386,7 +1373,7 @@ void ServerCore::BeginStop() {
       std::lock_guard lock(connections_mutex_);
       left = connections_.size();
     }
-    if (left > 0) spdlog::warn("http: drain timeout; closing {} connections", left);
+    if (left > 0) LogWarn("http_drain_timeout", {{"connections_closed", left}});
     FinishStop();
   });
 }
@@ -1460,7 +1447,7 @@ void ServerCore::Record(std::string_view route, Method method, int status, doubl
     }
     histogram->second->Observe(duration_s);
   } catch (const std::exception& e) {
-    spdlog::error("http: cannot record request metrics: {}", e.what());
+    LogError("http_metrics_failed", {{"error", e.what()}});
   }
 }
 
