@@ -37,7 +37,8 @@ class Response:
 class Server:
     """A running `boxoffice serve`; use as a context manager or call stop()."""
 
-    def __init__(self, data_dir=None, extra_args=(), env=None, admin_key=ADMIN_KEY):
+    def __init__(self, data_dir=None, extra_args=(), env=None, admin_key=ADMIN_KEY,
+                 log_level="warn"):
         self.owns_data_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="boxoffice-e2e-")
         process_env = dict(os.environ)
@@ -49,7 +50,7 @@ class Server:
         self.stdout_lines = []
         self.process = subprocess.Popen(
             [BINARY, "serve", "--listen", "127.0.0.1:0", "--data-dir", self.data_dir,
-             "--log-level", "warn", *extra_args],
+             "--log-level", log_level, *extra_args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=process_env, text=True)
         self.stderr_lines = []
         self.drainers = [threading.Thread(target=self._drain_stderr, daemon=True)]

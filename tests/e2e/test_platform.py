@@ -68,6 +68,47 @@ class ServerCoreTest(unittest.TestCase):
         self.assertIn(b"openapi: 3", response.body)
 
 
+class ClientAddressTest(unittest.TestCase):
+    def client_logged(self, server, request_id):
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            for line in list(server.stderr_lines):
+                if request_id in line:
+                    entry = json.loads(line)
+                    if entry.get("msg") == "request":
+                        return entry["client"]
+            time.sleep(0.05)
+        self.fail("no access log line for " + request_id)
+
+    def test_forwarded_for_only_from_trusted_proxies(self):
+        """X-Forwarded-For names the client only when the peer is a trusted proxy."""
+        headers = {"X-Forwarded-For": "203.0.113.9", "X-Request-Id": "xff-trusted"}
+        with Server(extra_args=["--access-log"], log_level="info",
+                    env={"BOXOFFICE_TRUSTED_PROXIES": "127.0.0.0/8"}) as trusted:
+            trusted.request("GET", "/healthz", headers=headers)
+            self.assertEqual(self.client_logged(trusted, "xff-trusted"), "203.0.113.9")
+        headers["X-Request-Id"] = "xff-untrusted"
+        with Server(extra_args=["--access-log"], log_level="info") as untrusted:
+            untrusted.request("GET", "/healthz", headers=headers)
+            self.assertEqual(self.client_logged(untrusted, "xff-untrusted"), "127.0.0.1")
+
+    def test_help_for_every_subcommand(self):
+        """`boxoffice --help` and `boxoffice serve --help` describe the options and exit 0."""
+        import subprocess
+        from harness import BINARY
+        top = subprocess.run([BINARY, "--help"], capture_output=True, text=True)
+        self.assertEqual(top.returncode, 0)
+        self.assertIn("serve", top.stdout)
+        serve = subprocess.run([BINARY, "serve", "--help"], capture_output=True, text=True)
+        self.assertEqual(serve.returncode, 0)
+        for option in ("--listen", "--data-dir", "--trusted-proxies", "--body-limit-bytes"):
+            self.assertIn(option, serve.stdout)
+        bad = subprocess.run([BINARY, "serve", "--listen", "nonsense"], capture_output=True,
+                             text=True)
+        self.assertNotEqual(bad.returncode, 0)
+        self.assertIn("invalid_listen", bad.stderr)
+
+
 class EventsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
