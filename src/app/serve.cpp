@@ -117,7 +117,7 @@ int RunServe(const ServeConfig& config) {
   std::cout << "boxoffice: listening on " << base_url << std::endl;
 
   server.Run();
-  LogInfo("stopping: flushing the ledger");
+  LogInfo("ledger_flushing");
   (*ledger)->Flush();
   LogInfo("stopped");
   return 0;

@@ -157,6 +157,21 @@ const json::object* ReadObject(const json::object& object, std::string_view key,
   return &value->get_object();
 }
 
+// Reads the identifier at `key` (tier ids, section ids, row labels) and records it in `seen`,
+// so that a duplicate is reported at the later field.
+std::string ReadUniqueId(const json::object& object, std::string_view key, const std::string& path,
+                         Problems& problems, std::set<std::string>& seen, std::string_view what) {
+  const std::string field = Path(path, key);
+  std::optional<std::string> id = ReadString(object, key, field, problems, true, kIdMaxChars);
+  if (!id) return "";
+  if (!IsIdentifier(*id)) {
+    problems.Add(field, "may hold only letters, digits and '_'");
+  } else if (!seen.insert(*id).second) {
+    problems.Add(field, "duplicates " + std::string(what) + " '" + *id + "'");
+  }
+  return *id;
+}
+
 void ParseTiers(const json::object& body, EventDefinition& event, Problems& problems) {
   const json::array* tiers = ReadArray(body, "price_tiers", "price_tiers", problems, true);
   if (tiers == nullptr) return;
@@ -174,14 +189,7 @@ void ParseTiers(const json::object& body, EventDefinition& event, Problems& prob
     }
     const json::object& tier_json = (*tiers)[i].get_object();
     PriceTier tier;
-    std::optional<std::string> id =
-        ReadString(tier_json, "id", Path(path, "id"), problems, true, kIdMaxChars);
-    if (id && !IsIdentifier(*id)) {
-      problems.Add(Path(path, "id"), "may hold only letters, digits and '_'");
-    } else if (id && !seen.insert(*id).second) {
-      problems.Add(Path(path, "id"), "duplicates price tier '" + *id + "'");
-    }
-    tier.id = id.value_or("");
+    tier.id = ReadUniqueId(tier_json, "id", path, problems, seen, "price tier");
     tier.name =
         ReadString(tier_json, "name", Path(path, "name"), problems, false, 200).value_or(tier.id);
     std::optional<std::int64_t> price = ReadInteger(
@@ -195,18 +203,13 @@ void ParseTiers(const json::object& body, EventDefinition& event, Problems& prob
 }
 
 void ParseRow(const json::value& row_value, const std::string& path, RowDefinition& row,
-              Problems& problems) {
+              Problems& problems, std::set<std::string>& labels) {
   if (!row_value.is_object()) {
     problems.Add(path, "must be an object");
     return;
   }
   const json::object& row_json = row_value.get_object();
-  std::optional<std::string> label =
-      ReadString(row_json, "label", Path(path, "label"), problems, true, kIdMaxChars);
-  if (label && !IsIdentifier(*label)) {
-    problems.Add(Path(path, "label"), "may hold only letters, digits and '_'");
-  }
-  row.label = label.value_or("");
+  row.label = ReadUniqueId(row_json, "label", path, problems, labels, "row");
   std::optional<std::int64_t> seats =
       ReadInteger(row_json, "seats", Path(path, "seats"), problems, 0, kRowSeatsMax);
   if (!seats) {
@@ -265,14 +268,7 @@ void ParseSections(const json::object& body, EventDefinition& event, Problems& p
     }
     const json::object& section_json = (*sections)[i].get_object();
     SectionDefinition section;
-    std::optional<std::string> id =
-        ReadString(section_json, "id", Path(path, "id"), problems, true, kIdMaxChars);
-    if (id && !IsIdentifier(*id)) {
-      problems.Add(Path(path, "id"), "may hold only letters, digits and '_'");
-    } else if (id && !section_ids.insert(*id).second) {
-      problems.Add(Path(path, "id"), "duplicates section '" + *id + "'");
-    }
-    section.id = id.value_or("");
+    section.id = ReadUniqueId(section_json, "id", path, problems, section_ids, "section");
     section.name = ReadString(section_json, "name", Path(path, "name"), problems, false, 200)
                        .value_or("Section " + section.id);
     std::optional<std::string> tier =
@@ -292,10 +288,7 @@ void ParseSections(const json::object& body, EventDefinition& event, Problems& p
         for (std::size_t r = 0; r < rows->size(); ++r) {
           const std::string row_path = Index(Path(path, "rows"), r);
           RowDefinition row;
-          ParseRow((*rows)[r], row_path, row, problems);
-          if (!row.label.empty() && !labels.insert(row.label).second) {
-            problems.Add(Path(row_path, "label"), "duplicates row '" + row.label + "'");
-          }
+          ParseRow((*rows)[r], row_path, row, problems, labels);
           seat_count += row.seats;
           section.rows.push_back(std::move(row));
         }

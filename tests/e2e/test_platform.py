@@ -10,7 +10,9 @@ import unittest
 from harness import Server, small_event
 
 
-class ServerCoreTest(unittest.TestCase):
+class SharedServerTest(unittest.TestCase):
+    """One server for all the tests of a class; they must not depend on each other's data."""
+
     @classmethod
     def setUpClass(cls):
         cls.server = Server()
@@ -19,6 +21,8 @@ class ServerCoreTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.server.cleanup()
 
+
+class ServerCoreTest(SharedServerTest):
     def assert_error(self, response, status, code):
         self.assertEqual(response.status, status, response.body)
         body = response.json()
@@ -109,15 +113,7 @@ class ClientAddressTest(unittest.TestCase):
         self.assertIn("invalid_listen", bad.stderr)
 
 
-class EventsTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = Server()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.cleanup()
-
+class EventsTest(SharedServerTest):
     def create(self, event=None, headers=None):
         return self.server.request("POST", "/v1/events", body=event or small_event(),
                                    headers=headers if headers is not None
@@ -195,15 +191,7 @@ class EventsTest(unittest.TestCase):
             self.server.request("GET", f"/v1/events/{event['id']}/seats?status=gone").status, 400)
 
 
-class SessionsTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = Server()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.cleanup()
-
+class SessionsTest(SharedServerTest):
     def test_guest_session(self):
         """POST /v1/sessions with {} gives a guest session token."""
         response = self.server.request("POST", "/v1/sessions", body={})
