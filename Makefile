@@ -4,7 +4,12 @@ DATA_DIR ?= data
 LISTEN ?= 127.0.0.1:8080
 CMAKE_FLAGS ?=
 
-.PHONY: all bootstrap build build-asan run test test-release test-asan format format-check bench clean
+.PHONY: all bootstrap build build-asan build-tsan run test test-release test-asan test-tsan format \
+        format-check bench clean
+
+# Tests that prove a concurrency claim carry one of these words in their name and run again under
+# ThreadSanitizer.
+TSAN_TESTS ?= Concurrent|Contention|Torture|GracefulStop
 
 all: build
 
@@ -24,10 +29,17 @@ build-asan/build.ninja:
 build-asan: bootstrap build-asan/build.ninja
 	cmake --build build-asan -j $(JOBS)
 
+build-tsan/build.ninja:
+	cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DBOXOFFICE_SANITIZE=thread \
+	  $(CMAKE_FLAGS)
+
+build-tsan: bootstrap build-tsan/build.ninja
+	cmake --build build-tsan -j $(JOBS) --target boxoffice_tests
+
 run: build
 	build/boxoffice serve --listen $(LISTEN) --data-dir $(DATA_DIR) --demo
 
-test: format-check test-release test-asan
+test: format-check test-release test-asan test-tsan
 
 test-release: build
 	cd build && ctest --output-on-failure -j $(JOBS)
@@ -35,6 +47,10 @@ test-release: build
 test-asan: build-asan
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
+test-tsan: build-tsan
+	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --output-on-failure -j $(JOBS) -R '$(TSAN_TESTS)'
 
 format:
 	@git ls-files --cached --others --exclude-standard '*.cpp' '*.hpp' | xargs -r clang-format -i
@@ -48,4 +64,4 @@ bench: build
 	bench/http.sh
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-tsan

@@ -90,9 +90,13 @@ int RunServe(const ServeConfig& config) {
       [&server_for_ready] { return server_for_ready != nullptr && server_for_ready->accepting(); },
       std::string(OpenApiYaml())};
   api::RegisterRoutes(router, context);
-  metrics.AddCollector([&catalog](std::string& out) {
+  metrics.AddCollector([&catalog, &ledger = **ledger](std::string& out) {
     out += "# HELP boxoffice_events Events in the catalog.\n# TYPE boxoffice_events gauge\n";
     out += "boxoffice_events " + std::to_string(catalog.size()) + "\n";
+    out +=
+        "# HELP boxoffice_ledger_commits_total Group commits of the ledger (one fsync each).\n"
+        "# TYPE boxoffice_ledger_commits_total counter\n";
+    out += "boxoffice_ledger_commits_total " + std::to_string(ledger.commits()) + "\n";
   });
 
   http::Server server(*server_options, router, metrics);

@@ -40,6 +40,7 @@ class ServerCoreTest(SharedServerTest):
         text = metrics.body.decode()
         self.assertRegex(text, r'boxoffice_http_requests_total\{[^}]*route="/healthz"[^}]*\} \d+')
         self.assertIn("boxoffice_http_request_duration_seconds_bucket", text)
+        self.assertRegex(text, r"boxoffice_ledger_commits_total \d+")
 
     def test_request_id_generated_and_echoed(self):
         """Every response carries X-Request-Id, echoing the client's when it sent one."""
