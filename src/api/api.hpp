@@ -8,6 +8,7 @@
 #include "accounts/accounts.hpp"
 #include "catalog/catalog.hpp"
 #include "common/metrics.hpp"
+#include "defense/defense.hpp"
 #include "http/router.hpp"
 
 namespace boxoffice::api {
@@ -15,6 +16,7 @@ namespace boxoffice::api {
 struct ApiContext {
   Catalog& catalog;
   Accounts& accounts;
+  Defense& defense;
   MetricsRegistry& metrics;
   std::string admin_key;
   std::function<bool()> ready;  // /readyz: the server accepts and its stores answer

@@ -8,5 +8,6 @@ namespace boxoffice::api {
 void RegisterSystemRoutes(http::Router& router, ApiContext& context);
 void RegisterEventRoutes(http::Router& router, ApiContext& context);
 void RegisterSessionRoutes(http::Router& router, ApiContext& context);
+void RegisterDefenseRoutes(http::Router& router, ApiContext& context);
 
 }  // namespace boxoffice::api

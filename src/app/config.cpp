@@ -70,6 +70,21 @@ void AddServeOptions(CLI::App& command, ServeConfig& config) {
       ->envname("BOXOFFICE_HASHING_THREADS")
       ->check(CLI::Range(1u, 64u))
       ->capture_default_str();
+  command
+      .add_option("--defense-allowlist", config.defense_allowlist,
+                  "Comma-separated CIDRs that skip rate limits (monitoring, load tests)")
+      ->envname("BOXOFFICE_DEFENSE_ALLOWLIST");
+  command
+      .add_flag("--rate-limits,!--no-rate-limits", config.rate_limits,
+                "Rate-limit per address, prefix, session and customer (docs/defense.md)")
+      ->envname("BOXOFFICE_RATE_LIMITS")
+      ->capture_default_str();
+  command
+      .add_option("--rate-limit-slots", config.rate_limit_slots,
+                  "Keys the rate limiter tracks (24 bytes each); older ones are evicted")
+      ->envname("BOXOFFICE_RATE_LIMIT_SLOTS")
+      ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 26))
+      ->capture_default_str();
 }
 
 Result<std::pair<std::string, std::uint16_t>> ParseListen(const std::string& listen) {

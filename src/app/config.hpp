@@ -29,6 +29,9 @@ struct ServeConfig {
   bool demo = false;
   unsigned session_ttl_s = 24 * 3600;
   unsigned hashing_threads = 2;
+  std::string defense_allowlist;  // comma-separated CIDRs that skip rate limits
+  bool rate_limits = true;
+  std::size_t rate_limit_slots = 1 << 20;
 };
 
 // Adds serve's options to `command`, bound to `config`.

@@ -7,12 +7,15 @@
 
 #include "accounts/accounts.hpp"
 #include "api/api.hpp"
+#include "api/defense_middleware.hpp"
 #include "app/data_dir.hpp"
 #include "app/demo.hpp"
 #include "app/openapi.hpp"
 #include "catalog/catalog.hpp"
+#include "common/cidr.hpp"
 #include "common/log.hpp"
 #include "common/worker_pool.hpp"
+#include "defense/defense.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "ports/clock.hpp"
@@ -80,23 +83,38 @@ int RunServe(const ServeConfig& config) {
   Accounts accounts(**ledger, clock, secret->value, std::chrono::seconds(config.session_ttl_s),
                     hashing_pool);
 
+  Result<CidrList> allowlist = CidrList::Parse(config.defense_allowlist);
+  if (!allowlist) return Fail("invalid --defense-allowlist", allowlist.error());
+  Defense defense(**ledger, clock,
+                  DefenseOptions{config.rate_limit_slots, *allowlist, config.rate_limits});
+  if (Status loaded = defense.Load(); !loaded) {
+    return Fail("cannot load the blocklist", loaded.error());
+  }
+
   http::Router router;
+  router.Use(api::DefenseMiddleware(defense, accounts, metrics));
   http::Server* server_for_ready = nullptr;
   api::ApiContext context{
       catalog,
       accounts,
+      defense,
       metrics,
       admin_key->value,
       [&server_for_ready] { return server_for_ready != nullptr && server_for_ready->accepting(); },
       std::string(OpenApiYaml())};
   api::RegisterRoutes(router, context);
-  metrics.AddCollector([&catalog, &ledger = **ledger](std::string& out) {
+  metrics.AddCollector([&catalog, &ledger = **ledger, &defense](std::string& out) {
     out += "# HELP boxoffice_events Events in the catalog.\n# TYPE boxoffice_events gauge\n";
     out += "boxoffice_events " + std::to_string(catalog.size()) + "\n";
     out +=
         "# HELP boxoffice_ledger_commits_total Group commits of the ledger (one fsync each).\n"
         "# TYPE boxoffice_ledger_commits_total counter\n";
     out += "boxoffice_ledger_commits_total " + std::to_string(ledger.commits()) + "\n";
+    out +=
+        "# HELP boxoffice_defense_limiter_evictions_total Rate-limit keys evicted while still "
+        "limiting.\n# TYPE boxoffice_defense_limiter_evictions_total counter\n";
+    out += "boxoffice_defense_limiter_evictions_total " +
+           std::to_string(defense.limiter().evictions()) + "\n";
   });
 
   http::Server server(*server_options, router, metrics);

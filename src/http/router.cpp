@@ -118,9 +118,15 @@ struct Router::Node : TrieNode {};
 Router::Router() : root_(std::make_unique<Node>()) {}
 Router::~Router() = default;
 
+void Router::Use(Decorator decorator) { decorators_.push_back(std::move(decorator)); }
+
 void Router::Add(Method method, std::string_view pattern, Handler handler) {
   Require(!pattern.empty() && pattern.front() == '/', "pattern must start with '/'", pattern);
   Require(handler != nullptr, "handler is empty", pattern);
+  for (auto decorator = decorators_.rbegin(); decorator != decorators_.rend(); ++decorator) {
+    handler = (*decorator)(method, pattern, std::move(handler));
+    Require(handler != nullptr, "a decorator returned no handler", pattern);
+  }
   auto route = std::make_unique<TrieNode::Route>();
   route->handler = std::move(handler);
   route->pattern = std::string(pattern);

@@ -6,6 +6,7 @@
 // added; registration is for start-up only.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -32,6 +33,14 @@ class Router {
   Router(const Router&) = delete;
   Router& operator=(const Router&) = delete;
 
+  // Wraps a route's handler at registration: middleware such as the bot defence decides per
+  // route once, here, instead of matching patterns again on every request.
+  using Decorator = std::function<Handler(Method method, std::string_view pattern, Handler)>;
+
+  // Applies `decorator` to every route added after this call; the first decorator added runs
+  // outermost.
+  void Use(Decorator decorator);
+
   // Registering the same method and pattern twice is a programming error (asserts).
   void Add(Method method, std::string_view pattern, Handler handler);
   // HEAD is answered by a GET route when no HEAD route exists.
@@ -40,6 +49,7 @@ class Router {
  private:
   struct Node;
   std::unique_ptr<Node> root_;
+  std::vector<Decorator> decorators_;
 };
 
 }  // namespace boxoffice::http

@@ -173,3 +173,34 @@ TEST(RouterDeathTest, MalformedPatternsAbort) {
 
 }  // namespace
 }  // namespace boxoffice::http
+
+namespace boxoffice::http {
+namespace {
+
+// Decorators wrap routes added after Use(), see each route's method and pattern, and nest with
+// the first one outermost.
+TEST(RouterDecoratorTest, WrapsLaterRoutesOnce) {
+  Router router;
+  router.Add(Method::kGet, "/before", Named("before"));
+  std::vector<std::string> seen;
+  auto tag = [&seen](std::string label) {
+    return [&seen, label](Method method, std::string_view pattern, Handler inner) -> Handler {
+      seen.push_back(label + " " + std::string(MethodName(method)) + " " + std::string(pattern));
+      return [label, inner](const Request& request, Respond respond) {
+        inner(request, [label, respond](Response response) {
+          response.body = label + "(" + response.body + ")";
+          respond(std::move(response));
+        });
+      };
+    };
+  };
+  router.Use(tag("outer"));
+  router.Use(tag("inner"));
+  router.Add(Method::kPost, "/items/{id}", Named("item"));
+  EXPECT_EQ(seen, (std::vector<std::string>{"inner POST /items/{id}", "outer POST /items/{id}"}));
+  EXPECT_EQ(Invoke(router.Match(Method::kPost, "/items/7")), "outer(inner(item))");
+  EXPECT_EQ(Invoke(router.Match(Method::kGet, "/before")), "before");
+}
+
+}  // namespace
+}  // namespace boxoffice::http

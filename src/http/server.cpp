@@ -44,8 +44,8 @@
 #include <thread>
 #include <unordered_map>
 
+#include "common/cidr.hpp"
 #include "common/log.hpp"
-#include "http/cidr.hpp"
 #include "http/error_response.hpp"
 
 namespace boxoffice::http {

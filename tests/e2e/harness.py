@@ -38,7 +38,7 @@ class Server:
     """A running `boxoffice serve`; use as a context manager or call stop()."""
 
     def __init__(self, data_dir=None, extra_args=(), env=None, admin_key=ADMIN_KEY,
-                 log_level="warn"):
+                 log_level="warn", allowlist="127.0.0.0/8,::1"):
         self.owns_data_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="boxoffice-e2e-")
         process_env = dict(os.environ)
@@ -48,6 +48,10 @@ class Server:
         process_env.update(env or {})
         self.admin_key = admin_key
         self.stdout_lines = []
+        # Tests drive many fans from loopback; the defence test passes allowlist=None to see the
+        # rate limits a real client address would meet.
+        if allowlist:
+            extra_args = ["--defense-allowlist", allowlist, *extra_args]
         self.process = subprocess.Popen(
             [BINARY, "serve", "--listen", "127.0.0.1:0", "--data-dir", self.data_dir,
              "--log-level", log_level, *extra_args],

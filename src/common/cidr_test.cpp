@@ -1,8 +1,8 @@
-#include "http/cidr.hpp"
+#include "common/cidr.hpp"
 
 #include <gtest/gtest.h>
 
-namespace boxoffice::http {
+namespace boxoffice {
 namespace {
 
 CidrList MustParse(std::string_view text) {
@@ -102,4 +102,4 @@ TEST(CidrTest, InvalidRangesAreErrors) {
 }
 
 }  // namespace
-}  // namespace boxoffice::http
+}  // namespace boxoffice

@@ -1,5 +1,5 @@
-// IP addresses and CIDR ranges for the trusted-proxy list (and, later, the defence block and
-// allow lists). IPv4 is held as an IPv4-mapped IPv6 address (::ffff:a.b.c.d) so that one 128-bit
+// IP addresses and CIDR ranges for the trusted-proxy list and the defence block and allow
+// lists. IPv4 is held as an IPv4-mapped IPv6 address (::ffff:a.b.c.d) so that one 128-bit
 // comparison serves both families and a dual-stack socket's "::ffff:10.0.0.1" is inside
 // "10.0.0.0/8". Parsing is strict: a malformed entry is an `Error` (kMalformed, "invalid_cidr"),
 // so configuration can name it instead of silently trusting nothing or everything.
@@ -14,7 +14,7 @@
 
 #include "common/result.hpp"
 
-namespace boxoffice::http {
+namespace boxoffice {
 
 class IpAddress {
  public:
@@ -65,4 +65,4 @@ class CidrList {
   std::vector<Cidr> ranges_;
 };
 
-}  // namespace boxoffice::http
+}  // namespace boxoffice

@@ -1,4 +1,4 @@
-#include "http/cidr.hpp"
+#include "common/cidr.hpp"
 
 #include <arpa/inet.h>
 
@@ -6,7 +6,7 @@
 #include <charconv>
 #include <cstring>
 
-namespace boxoffice::http {
+namespace boxoffice {
 namespace {
 
 constexpr std::size_t kAddressTextMaxBytes = INET6_ADDRSTRLEN;  // with zone and brackets stripped
@@ -162,4 +162,4 @@ bool CidrList::Contains(std::string_view address) const {
   return parsed && Contains(*parsed);
 }
 
-}  // namespace boxoffice::http
+}  // namespace boxoffice
