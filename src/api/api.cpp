@@ -8,6 +8,8 @@ void RegisterRoutes(http::Router& router, ApiContext& context) {
   RegisterSystemRoutes(router, context);
   RegisterEventRoutes(router, context);
   RegisterSessionRoutes(router, context);
+  RegisterStatsRoutes(router, context);
+  if (context.holds != nullptr) RegisterHoldRoutes(router, context);
 }
 
 }  // namespace boxoffice::api
