@@ -328,7 +328,9 @@ std::optional<std::vector<std::uint32_t>> HoldTable::FindNearest(std::uint32_t q
           same_section ? 0 : 1,
           same_section ? 0 : std::abs(std::int64_t{row_seat.section} - target.section),
           std::abs(std::int64_t{row_seat.row} - target.row),
-          std::abs(2 * start_number + quantity - 1 - 2 * std::int64_t{target.number})};
+          // The offered block's first seat against the asked block's first seat: a block of
+          // the same size, so this is also the distance between their centres.
+          std::abs(start_number - std::int64_t{target.number})};
       if (!best_score || score < *best_score) {
         best_score = score;
         best_first = start;
