@@ -146,13 +146,13 @@ TEST(HoldServiceTest, RestoreKeepsTheLaterOfTwoHoldsOnOneSeat) {
     std::shared_ptr<Event> event = CreateEvent(stack.catalog);
     event_id = event->definition().id;
     const std::string token = event_id.substr(4);
-    for (const char* suffix : {"earlier000000000", "later00000000000"}) {
+    for (const char* suffix : {"0000001earlier00", "0000002later0000"}) {
       HoldRecord record{
           "hld_" + token + suffix,
           event_id,
           std::string("ses_") + suffix,
           "",
-          std::string(R"([{"id":"S-A-1","version":)") + (suffix[0] == 'e' ? "1" : "3") + "}]",
+          std::string(R"([{"id":"S-A-1","version":)") + (suffix[6] == '1' ? "1" : "3") + "}]",
           1000,
           ToUnixMillis(clock.Now()),
           ToUnixMillis(clock.Now() + seconds(60))};
@@ -164,7 +164,7 @@ TEST(HoldServiceTest, RestoreKeepsTheLaterOfTwoHoldsOnOneSeat) {
   auto live = stack.ledger->LoadLiveHolds();
   ASSERT_TRUE(live.ok());
   ASSERT_EQ(live->size(), 1u);
-  EXPECT_EQ((*live)[0].session_id, "ses_later00000000000");
+  EXPECT_EQ((*live)[0].session_id, "ses_0000002later0000");
   const std::shared_ptr<Event> event = stack.catalog.Find(event_id);
   EXPECT_EQ(event->seats().Load(0).version, 3u);
   EXPECT_EQ(event->seats().Counters().held, 1u);

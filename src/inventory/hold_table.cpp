@@ -15,9 +15,12 @@ namespace {
 
 namespace json = boost::json;
 
-// A hold id carries its event's id, so GET /v1/holds/{id} finds the event without an index:
-// "hld_" + the 16 characters after "evt_" + 16 characters unique within the event.
+// A hold id carries its event's id and its slot, so GET /v1/holds/{id} finds the event and the
+// hold without an index: "hld_" + the 16 characters after "evt_" + the slot in 7 base-36 digits
+// + 9 characters from a per-run seed (so a slot reused by a later run makes a different id).
 constexpr std::size_t kHoldIdSuffixChars = 16;
+constexpr std::size_t kSlotChars = 7;  // 36^7 > 2^32
+constexpr char kAlphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
 
 std::uint64_t SplitMix64(std::uint64_t x) {
   x += 0x9E3779B97F4A7C15ull;
@@ -26,16 +29,19 @@ std::uint64_t SplitMix64(std::uint64_t x) {
   return x ^ (x >> 31);
 }
 
-// 16 base-36 characters from two 64-bit words: cheap enough for the hold hot path (a hold id is
-// not a secret: only the owning session may read or release a hold).
+// Not a secret (only the owning session may read or release a hold), so a hash is enough, and it
+// keeps random number generation off the hold hot path.
 std::string IdSuffix(std::uint64_t seed, std::uint32_t slot) {
-  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-  std::uint64_t words[2] = {SplitMix64(seed ^ slot), SplitMix64(seed + 0x51ull * slot + 1)};
-  std::string out(kHoldIdSuffixChars, 'a');
-  for (std::size_t i = 0; i < kHoldIdSuffixChars; ++i) {
-    std::uint64_t& word = words[i / 8];
-    out[i] = kAlphabet[word % 36];
-    word /= 36;
+  std::string out(kHoldIdSuffixChars, '0');
+  std::uint64_t value = slot;
+  for (std::size_t i = kSlotChars; i-- > 0;) {
+    out[i] = kAlphabet[value % 36];
+    value /= 36;
+  }
+  std::uint64_t tag = SplitMix64(seed ^ slot);
+  for (std::size_t i = kSlotChars; i < kHoldIdSuffixChars; ++i) {
+    out[i] = kAlphabet[tag % 36];
+    tag /= 36;
   }
   return out;
 }
@@ -66,7 +72,23 @@ HoldTable::HoldTable(const EventDefinition& event, const SeatMap& map, SeatTable
       seats_(seats),
       clock_(clock),
       hold_ttl_(event.hold_ttl_s),
-      id_seed_(RandomUint64()) {}
+      id_seed_(RandomUint64()),
+      id_prefix_("hld_" + (event.id.starts_with("evt_") ? event.id.substr(4) : event.id)) {}
+
+std::optional<std::uint32_t> HoldTable::SlotOfId(std::string_view hold_id) const {
+  if (hold_id.size() != id_prefix_.size() + kHoldIdSuffixChars ||
+      !hold_id.starts_with(id_prefix_)) {
+    return std::nullopt;
+  }
+  std::uint64_t slot = 0;
+  for (const char c : hold_id.substr(id_prefix_.size(), kSlotChars)) {
+    const char* digit = std::char_traits<char>::find(kAlphabet, 36, c);
+    if (digit == nullptr) return std::nullopt;
+    slot = slot * 36 + static_cast<std::uint64_t>(digit - kAlphabet);
+  }
+  if (slot == 0 || slot > UINT32_MAX) return std::nullopt;
+  return static_cast<std::uint32_t>(slot);
+}
 
 std::uint32_t HoldTable::NextSlot() {
   std::uint32_t slot = next_slot_.fetch_add(1, std::memory_order_relaxed) + 1;
@@ -129,8 +151,7 @@ void HoldTable::ReturnSeats(const std::vector<HeldSeat>& seats, std::uint32_t sl
 
 Hold HoldTable::Register(const HoldOwner& owner, std::uint32_t slot, std::vector<HeldSeat> taken) {
   Hold hold;
-  hold.id =
-      "hld_" + (event_.id.size() > 4 ? event_.id.substr(4) : event_.id) + IdSuffix(id_seed_, slot);
+  hold.id = id_prefix_ + IdSuffix(id_seed_, slot);
   hold.event_id = event_.id;
   hold.session_id = owner.session_id;
   hold.customer_id = owner.customer_id;
@@ -141,7 +162,6 @@ Hold HoldTable::Register(const HoldOwner& owner, std::uint32_t slot, std::vector
   hold.slot = slot;
   {
     std::lock_guard lock(mutex_);
-    live_ids_.emplace(hold.id, slot);
     deadlines_.emplace(hold.expires_at, slot);
     live_.emplace(slot, hold);
   }
@@ -348,7 +368,6 @@ Hold HoldTable::EndLocked(std::uint32_t slot, HoldStatus status) {
   assert(found != live_.end());
   Hold hold = std::move(found->second);
   live_.erase(found);
-  live_ids_.erase(hold.id);
   deadlines_.erase({hold.expires_at, slot});
   ReturnSeats(hold.seats, slot);
   const std::string& key = hold.customer_id.empty() ? hold.session_id : hold.customer_id;
@@ -358,8 +377,8 @@ Hold HoldTable::EndLocked(std::uint32_t slot, HoldStatus status) {
   }
   hold.status = status;
   (status == HoldStatus::kExpired ? expired_ : released_).fetch_add(1, std::memory_order_relaxed);
-  ended_order_.push_back(hold.id);
-  ended_.insert_or_assign(hold.id, hold);
+  ended_order_.push_back(slot);
+  ended_.insert_or_assign(slot, hold);
   if (ended_order_.size() > kEndedHoldsKeptMax) {
     ended_.erase(ended_order_.front());
     ended_order_.pop_front();
@@ -368,30 +387,31 @@ Hold HoldTable::EndLocked(std::uint32_t slot, HoldStatus status) {
 }
 
 std::optional<Hold> HoldTable::Find(std::string_view hold_id) {
+  const std::optional<std::uint32_t> slot = SlotOfId(hold_id);
+  if (!slot) return std::nullopt;
   std::lock_guard lock(mutex_);
-  const std::string id(hold_id);
-  if (const auto live = live_ids_.find(id); live != live_ids_.end()) {
-    const std::uint32_t slot = live->second;
-    Hold& hold = live_.at(slot);
-    if (hold.expires_at <= clock_.Now()) return EndLocked(slot, HoldStatus::kExpired);
-    return hold;
+  if (const auto live = live_.find(*slot); live != live_.end() && live->second.id == hold_id) {
+    if (live->second.expires_at <= clock_.Now()) return EndLocked(*slot, HoldStatus::kExpired);
+    return live->second;
   }
-  if (const auto ended = ended_.find(id); ended != ended_.end()) return ended->second;
+  if (const auto ended = ended_.find(*slot); ended != ended_.end() && ended->second.id == hold_id) {
+    return ended->second;
+  }
   return std::nullopt;
 }
 
 Result<Hold> HoldTable::Release(std::string_view hold_id) {
+  const std::optional<std::uint32_t> slot = SlotOfId(hold_id);
   std::lock_guard lock(mutex_);
-  const auto live = live_ids_.find(std::string(hold_id));
-  if (live == live_ids_.end()) {
+  const auto live = slot ? live_.find(*slot) : live_.end();
+  if (live == live_.end() || live->second.id != hold_id) {
     return Error::Make(ErrorKind::kNotFound, "hold_not_found", "No live hold has this id.",
                        {{"hold_id", hold_id}});
   }
-  const std::uint32_t slot = live->second;
   // A hold past its deadline has expired even if the sweep has not reached it yet.
   const HoldStatus status =
-      live_.at(slot).expires_at <= clock_.Now() ? HoldStatus::kExpired : HoldStatus::kReleased;
-  return EndLocked(slot, status);
+      live->second.expires_at <= clock_.Now() ? HoldStatus::kExpired : HoldStatus::kReleased;
+  return EndLocked(*slot, status);
 }
 
 std::vector<Hold> HoldTable::ExpireDue() {
@@ -405,7 +425,21 @@ std::vector<Hold> HoldTable::ExpireDue() {
 }
 
 Status HoldTable::Restore(const Hold& hold) {
-  const std::uint32_t slot = NextSlot();
+  auto refuse = [&hold](std::string message) -> Status {
+    return Error::Make(ErrorKind::kConflict, "seat_conflict", std::move(message),
+                       {{"hold_id", hold.id}});
+  };
+  // The hold keeps its id, so it keeps the slot the id names; new holds number from above it.
+  const std::optional<std::uint32_t> id_slot = SlotOfId(hold.id);
+  if (!id_slot) return refuse("A journaled hold's id is not one of this event's.");
+  const std::uint32_t slot = *id_slot;
+  {
+    std::lock_guard lock(mutex_);
+    if (live_.contains(slot)) return refuse("Two journaled holds name the same slot.");
+  }
+  std::uint32_t next = next_slot_.load(std::memory_order_relaxed);
+  while (next < slot && !next_slot_.compare_exchange_weak(next, slot)) {
+  }
   std::vector<HeldSeat> taken;
   for (const HeldSeat& seat : hold.seats) {
     if (seat.index >= seats_.size()) break;
@@ -419,9 +453,7 @@ Status HoldTable::Restore(const Hold& hold) {
   }
   if (taken.size() != hold.seats.size()) {
     ReturnSeats(taken, slot);
-    return Error::Make(ErrorKind::kConflict, "seat_conflict",
-                       "A journaled hold names a seat that is not available.",
-                       {{"hold_id", hold.id}});
+    return refuse("A journaled hold names a seat that is not available.");
   }
   Hold restored = hold;
   restored.slot = slot;
@@ -429,7 +461,6 @@ Status HoldTable::Restore(const Hold& hold) {
   std::lock_guard lock(mutex_);
   allowance_used_[restored.customer_id.empty() ? restored.session_id : restored.customer_id] +=
       static_cast<std::uint32_t>(restored.seats.size());
-  live_ids_.emplace(restored.id, slot);
   deadlines_.emplace(restored.expires_at, slot);
   live_.emplace(slot, std::move(restored));
   return {};

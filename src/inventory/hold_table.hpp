@@ -33,7 +33,9 @@
 namespace boxoffice {
 
 // Ended holds remembered per event so GET /v1/holds/{id} can still say "expired" or "released".
-inline constexpr std::size_t kEndedHoldsKeptMax = 100'000;
+// Few: a fan looks at a hold soon after it ends, and a large map of them would cost every release
+// a cache miss or two.
+inline constexpr std::size_t kEndedHoldsKeptMax = 4'096;
 // How often best_available searches again when another fan took its pick between search and swap.
 inline constexpr int kBestAvailableAttemptsMax = 8;
 
@@ -139,6 +141,8 @@ class HoldTable {
   bool ReserveAllowance(const std::string& owner_key, std::uint32_t quantity);
   void ReturnAllowance(const std::string& owner_key, std::uint32_t quantity);
   std::uint32_t NextSlot();
+  // The slot a hold id of this event names, or nullopt for an id that is not one of ours.
+  std::optional<std::uint32_t> SlotOfId(std::string_view hold_id) const;
   // Swaps the seats into the hold (all or nothing). On failure returns the position in `seats`
   // of the seat that was not as expected.
   std::optional<std::size_t> TakeSeats(const std::vector<SeatRequest>& seats, std::uint32_t slot,
@@ -156,16 +160,16 @@ class HoldTable {
   const Clock& clock_;
   const std::chrono::seconds hold_ttl_;
   const std::uint64_t id_seed_;  // makes this run's hold ids differ from earlier runs'
+  const std::string id_prefix_;  // "hld_" + the event id without "evt_"
 
   std::atomic<std::uint32_t> next_slot_{0};
 
   mutable std::mutex mutex_;
   std::unordered_map<std::uint32_t, Hold> live_;                   // by slot
-  std::unordered_map<std::string, std::uint32_t> live_ids_;        // id -> slot
   std::set<std::pair<TimePoint, std::uint32_t>> deadlines_;        // (expires_at, slot)
   std::unordered_map<std::string, std::uint32_t> allowance_used_;  // owner key -> seats held
-  std::unordered_map<std::string, Hold> ended_;
-  std::deque<std::string> ended_order_;  // oldest first, to bound ended_
+  std::unordered_map<std::uint32_t, Hold> ended_;                  // by slot
+  std::deque<std::uint32_t> ended_order_;  // slots, oldest first, to bound ended_
 
   std::atomic<std::uint64_t> created_{0};
   std::atomic<std::uint64_t> conflicts_{0};

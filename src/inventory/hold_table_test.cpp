@@ -241,7 +241,7 @@ TEST_F(HoldTableTest, BestAvailableAccessibleAndNotEnough) {
 // Restore puts a hold back with its recorded versions, and refuses a seat already taken.
 TEST_F(HoldTableTest, RestorePutsHoldsBackOrRefuses) {
   Hold journaled;
-  journaled.id = "hld_0123456789abcdefrestored00000";
+  journaled.id = "hld_0123456789abcdef0000005restored1";
   journaled.event_id = event_->definition().id;
   journaled.session_id = "ses_alice";
   journaled.seats = {HeldSeat{Index("101-B-3"), 7}, HeldSeat{Index("101-B-4"), 3}};
@@ -252,7 +252,7 @@ TEST_F(HoldTableTest, RestorePutsHoldsBackOrRefuses) {
   EXPECT_EQ(State("101-B-3").version, 7u);
   ASSERT_TRUE(table_.Find(journaled.id).has_value());
   Hold clash = journaled;
-  clash.id = "hld_0123456789abcdefclash0000000";
+  clash.id = "hld_0123456789abcdef0000006clashing1";
   clash.seats = {HeldSeat{Index("101-B-2"), 1}, HeldSeat{Index("101-B-4"), 1}};
   Status refused = table_.Restore(clash);
   ASSERT_FALSE(refused.ok());
