@@ -9,6 +9,8 @@ void RegisterRoutes(http::Router& router, ApiContext& context) {
   RegisterEventRoutes(router, context);
   RegisterSessionRoutes(router, context);
   RegisterDefenseRoutes(router, context);
+  RegisterStatsRoutes(router, context);
+  if (context.holds != nullptr) RegisterHoldRoutes(router, context);
 }
 
 }  // namespace boxoffice::api

@@ -10,6 +10,8 @@
 #include "common/metrics.hpp"
 #include "defense/defense.hpp"
 #include "http/router.hpp"
+#include "inventory/hold_service.hpp"
+#include "ports/admission.hpp"
 
 namespace boxoffice::api {
 
@@ -19,11 +21,18 @@ struct ApiContext {
   Defense& defense;
   MetricsRegistry& metrics;
   std::string admin_key;
-  std::function<bool()> ready;  // /readyz: the server accepts and its stores answer
-  std::string openapi_yaml;     // served at GET /v1/openapi.yaml
+  std::function<bool()> ready;   // /readyz: the server accepts and its stores answer
+  std::string openapi_yaml;      // served at GET /v1/openapi.yaml
+  HoldService* holds = nullptr;  // null: the hold routes are not served
+  // The waiting room's check for events whose queue is enabled; null until one is wired, and
+  // then holds are allowed without an access token.
+  const AdmissionCheck* admission = nullptr;
 };
 
 // `context` must outlive the router.
 void RegisterRoutes(http::Router& router, ApiContext& context);
+
+// /metrics families of the seat inventory and holds: counters and per-event gauges.
+void RegisterHoldMetrics(MetricsRegistry& metrics, Catalog& catalog, HoldService& holds);
 
 }  // namespace boxoffice::api

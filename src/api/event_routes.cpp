@@ -6,6 +6,7 @@
 
 #include "api/routes.hpp"
 #include "api/support.hpp"
+#include "common/crypto.hpp"
 
 namespace boxoffice::api {
 namespace {
@@ -83,9 +84,43 @@ void GetEvent(ApiContext& context, const http::Request& request, http::Respond r
   respond(JsonResponse(200, event->json()));
 }
 
+// The seat list's validator: the seat table's change counter, prefixed by a value chosen at
+// process start, because the counter starts again from 0 after a restart while the seats may
+// differ. A cache keys entries by URL, so one tag can serve every filter of the same state.
+std::string SeatsEtag(const Event& event) {
+  static const std::string kBoot = RandomToken(8);
+  return "\"" + kBoot + "-" + std::to_string(event.seats().changes()) + "\"";
+}
+
+// True when If-None-Match names `etag` (or is "*"); weak tags compare equal to strong ones.
+bool EtagMatches(const http::Request& request, std::string_view etag) {
+  const std::optional<std::string_view> header = request.Header("if-none-match");
+  if (!header) return false;
+  std::string_view rest = *header;
+  while (!rest.empty()) {
+    const std::size_t comma = rest.find(',');
+    std::string_view item = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item.starts_with("W/")) item.remove_prefix(2);
+    if (item == "*" || item == etag) return true;
+  }
+  return false;
+}
+
 void ListSeats(ApiContext& context, const http::Request& request, http::Respond respond) {
   std::shared_ptr<Event> event = context.catalog.Find(request.PathParam("id"));
   if (!event) return respond(http::ErrorResponse(EventNotFound(request.PathParam("id"))));
+  // Read before the seats: a change during the read leaves an older tag, so the next poll
+  // fetches again rather than keeping a mixed list.
+  const std::string etag = SeatsEtag(*event);
+  if (EtagMatches(request, etag)) {
+    http::Response not_modified;
+    not_modified.status = 304;
+    not_modified.SetHeader("ETag", etag);
+    return respond(std::move(not_modified));
+  }
 
   std::optional<SeatStatus> status_filter;
   if (std::optional<std::string_view> status = request.Query("status")) {
@@ -113,8 +148,10 @@ void ListSeats(ApiContext& context, const http::Request& request, http::Respond 
     if (status_filter && state.status != *status_filter) continue;
     seats.push_back(SeatJson(*event, index, state));
   }
-  respond(JsonResponse(
-      200, json::object{{"event_id", event->definition().id}, {"seats", std::move(seats)}}));
+  http::Response response = JsonResponse(
+      200, json::object{{"event_id", event->definition().id}, {"seats", std::move(seats)}});
+  response.SetHeader("ETag", etag);
+  respond(std::move(response));
 }
 
 }  // namespace

@@ -1,9 +1,12 @@
 #include "app/serve.hpp"
 
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <future>
 #include <iostream>
+#include <mutex>
+#include <thread>
 
 #include "accounts/accounts.hpp"
 #include "api/api.hpp"
@@ -18,6 +21,7 @@
 #include "defense/defense.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
+#include "inventory/hold_service.hpp"
 #include "ports/clock.hpp"
 #include "store/sqlite/sqlite_ledger.hpp"
 
@@ -27,6 +31,50 @@ namespace {
 constexpr std::size_t kServerSecretBytes = 32;
 constexpr std::size_t kAdminKeyBytes = 24;
 constexpr std::size_t kHashingQueueMax = 256;
+// Holds expire within this of their deadline (GET and DELETE see the exact deadline at once).
+constexpr auto kHoldSweepInterval = std::chrono::milliseconds(100);
+// The full scan behind the seat invariant check is O(seats); it runs this often.
+constexpr auto kInvariantCheckInterval = std::chrono::seconds(10);
+
+// Expires holds on time and checks the seat invariant now and then, on its own thread.
+class HoldSweeper {
+ public:
+  explicit HoldSweeper(HoldService& holds) : holds_(holds), thread_([this] { Run(); }) {}
+  ~HoldSweeper() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+
+ private:
+  void Run() {
+    auto next_check = std::chrono::steady_clock::now() + kInvariantCheckInterval;
+    std::unique_lock lock(mutex_);
+    while (!wake_.wait_for(lock, kHoldSweepInterval, [this] { return stopping_; })) {
+      lock.unlock();
+      holds_.ExpireDue();
+      if (std::chrono::steady_clock::now() >= next_check) {
+        next_check = std::chrono::steady_clock::now() + kInvariantCheckInterval;
+        holds_.ForEachTable([](const Event& event, HoldTable&) {
+          if (!event.seats().CheckInvariant()) {
+            LogError("seat invariant broken: available + held + sold != capacity",
+                     {{"event_id", event.definition().id}});
+          }
+        });
+      }
+      lock.lock();
+    }
+  }
+
+  HoldService& holds_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;  // last: starts after the members it uses
+};
 
 int Fail(std::string_view what, const Error& error) {
   LogError(what, {{"error", error.message}, {"code", error.code}});
@@ -79,6 +127,11 @@ int RunServe(const ServeConfig& config) {
   Catalog catalog(**ledger, clock);
   if (Status loaded = catalog.Load(); !loaded) return Fail("cannot load events", loaded.error());
 
+  HoldService holds(catalog, **ledger, clock);
+  if (Status restored = holds.Restore(); !restored) {
+    return Fail("cannot restore holds", restored.error());
+  }
+
   WorkerPool hashing_pool(config.hashing_threads, kHashingQueueMax);
   Accounts accounts(**ledger, clock, secret->value, std::chrono::seconds(config.session_ttl_s),
                     hashing_pool);
@@ -101,8 +154,12 @@ int RunServe(const ServeConfig& config) {
       metrics,
       admin_key->value,
       [&server_for_ready] { return server_for_ready != nullptr && server_for_ready->accepting(); },
-      std::string(OpenApiYaml())};
+      std::string(OpenApiYaml()),
+      &holds,
+      nullptr};
   api::RegisterRoutes(router, context);
+  api::RegisterHoldMetrics(metrics, catalog, holds);
+  HoldSweeper sweeper(holds);
   metrics.AddCollector([&catalog, &ledger = **ledger, &defense](std::string& out) {
     out += "# HELP boxoffice_events Events in the catalog.\n# TYPE boxoffice_events gauge\n";
     out += "boxoffice_events " + std::to_string(catalog.size()) + "\n";

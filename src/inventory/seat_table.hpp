@@ -4,11 +4,16 @@
 //   bits  0..1   status   available / held / sold
 //   bits  2..31  version  increases on every change of status (wraps after 2^30 changes)
 //   bits 32..63  hold     the holding record's slot while held or sold, else 0
+//
+// Next to the words the table keeps atomic counters of seats per status and of changes, so that
+// stats, gauges and the seat map's ETag cost O(1), and the invariant available + held + sold ==
+// capacity can be checked cheaply at run time (and against a full scan in tests).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string_view>
 
 namespace boxoffice {
 
@@ -53,21 +58,38 @@ class SeatTable {
     return SeatState::Unpack(words_[seat].load(std::memory_order_acquire));
   }
   // Replaces `expected` with `desired` only if the seat still is `expected`; on failure
-  // `expected` holds the current state.
+  // `expected` holds the current state. A successful swap updates the status counters.
   bool CompareExchange(std::uint32_t seat, SeatState& expected, SeatState desired) {
     std::uint64_t word = expected.Pack();
     const bool swapped =
         words_[seat].compare_exchange_strong(word, desired.Pack(), std::memory_order_acq_rel);
-    if (!swapped) expected = SeatState::Unpack(word);
-    return swapped;
+    if (!swapped) {
+      expected = SeatState::Unpack(word);
+      return false;
+    }
+    if (expected.status != desired.status) MoveCount(expected.status, desired.status);
+    changes_.fetch_add(1, std::memory_order_release);
+    return true;
   }
 
-  // A scan, O(seats): for stats and the invariant check, not for hot paths.
+  // A scan, O(seats): for tests and the invariant check, not for hot paths.
   SeatCounts Count() const;
+  // The counters, O(1). Under concurrent changes a snapshot may be off by the swaps in flight;
+  // once quiet it equals Count().
+  SeatCounts Counters() const;
+  // Successful swaps so far: a cheap version of the whole seat map (the seat list's ETag).
+  std::uint64_t changes() const { return changes_.load(std::memory_order_acquire); }
+  // True when the counters agree with a scan and sum to the capacity; exact when the table is
+  // quiet, and under load it retries so that only a lasting drift reports false.
+  bool CheckInvariant() const;
 
  private:
+  void MoveCount(SeatStatus from, SeatStatus to);
+
   std::uint32_t size_;
   std::unique_ptr<std::atomic<std::uint64_t>[]> words_;
+  std::atomic<std::int64_t> counts_[3] = {0, 0, 0};  // by SeatStatus
+  std::atomic<std::uint64_t> changes_{0};
 };
 
 }  // namespace boxoffice

@@ -34,6 +34,19 @@ struct CustomerRecord {
   std::int64_t created_at_ms = 0;
 };
 
+// One seat hold as the hold journal keeps it. A hold is written before it is acknowledged and
+// ended (released, expired, superseded) by EndHold; at start the holds not yet ended are restored.
+struct HoldRecord {
+  std::string id;  // "hld_..."
+  std::string event_id;
+  std::string session_id;
+  std::string customer_id;  // empty for a guest
+  std::string seats_json;   // [{"id": "101-A-7", "version": 1}, ...] as the API shows them
+  std::int64_t total_cents = 0;
+  std::int64_t created_at_ms = 0;
+  std::int64_t expires_at_ms = 0;
+};
+
 class Ledger {
  public:
   using Done = std::function<void(Status)>;
@@ -48,10 +61,20 @@ class Ledger {
   // Small named values (operator settings, counters): insert or replace.
   virtual void PutSetting(std::string key, std::string value, Done done) = 0;
 
+  // Journals a new hold. Fails with kConflict "hold_exists" when the id is taken.
+  virtual void InsertHold(HoldRecord hold, Done done) = 0;
+  // Marks a hold ended with `reason` ("released", "expired", ...) at `ended_at_ms`. Ending a hold
+  // twice keeps the first end and succeeds; an unknown id fails with kNotFound "hold_not_found".
+  virtual void EndHold(std::string hold_id, std::string reason, std::int64_t ended_at_ms,
+                       Done done) = 0;
+
   // Every event, oldest first.
   virtual Result<std::vector<EventRecord>> LoadEvents() = 0;
   virtual Result<std::optional<CustomerRecord>> FindCustomerByEmail(const std::string& email) = 0;
   virtual Result<std::optional<std::string>> GetSetting(const std::string& key) = 0;
+  // Every hold not yet ended (expired or not: the caller decides), in the order they were
+  // journaled.
+  virtual Result<std::vector<HoldRecord>> LoadLiveHolds() = 0;
 
   // Blocks until every write queued before the call is durable and its `done` has run.
   virtual void Flush() = 0;

@@ -108,4 +108,15 @@ inline Status PutSettingAndWait(Ledger& ledger, std::string key, std::string val
   });
 }
 
+inline Status InsertHoldAndWait(Ledger& ledger, HoldRecord hold) {
+  return WaitFor([&](Ledger::Done done) { ledger.InsertHold(std::move(hold), std::move(done)); });
+}
+
+inline Status EndHoldAndWait(Ledger& ledger, std::string hold_id, std::string reason,
+                             std::int64_t ended_at_ms) {
+  return WaitFor([&](Ledger::Done done) {
+    ledger.EndHold(std::move(hold_id), std::move(reason), ended_at_ms, std::move(done));
+  });
+}
+
 }  // namespace boxoffice::ledger_conformance

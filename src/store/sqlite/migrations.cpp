@@ -32,6 +32,26 @@ CREATE TABLE settings (
   value TEXT NOT NULL
 );
 )sql"},
+    // The hold journal. `seq` orders holds as they were journaled (restore resolves a seat claimed
+    // twice in favour of the later hold); the partial index keeps loading live holds cheap however
+    // many ended ones pile up. Plain types and a partial index, as PostgreSQL takes them too.
+    {2, "hold journal",
+     R"sql(
+CREATE TABLE holds (
+  id TEXT PRIMARY KEY,
+  seq BIGINT NOT NULL UNIQUE,
+  event_id TEXT NOT NULL,
+  session_id TEXT NOT NULL,
+  customer_id TEXT NOT NULL,
+  seats_json TEXT NOT NULL,
+  total_cents BIGINT NOT NULL,
+  created_at_ms BIGINT NOT NULL,
+  expires_at_ms BIGINT NOT NULL,
+  ended_at_ms BIGINT,
+  end_reason TEXT
+);
+CREATE INDEX holds_live ON holds (seq) WHERE ended_at_ms IS NULL;
+)sql"},
 };
 
 constexpr std::string_view kCreateMigrationsTable =

@@ -41,6 +41,17 @@ constexpr std::string_view kLoadEvents =
 constexpr std::string_view kFindCustomerByEmail =
     "SELECT id, email, password_hash, created_at_ms FROM customers WHERE email = ?";
 constexpr std::string_view kGetSetting = "SELECT value FROM settings WHERE key = ?";
+constexpr std::string_view kInsertHold =
+    "INSERT INTO holds (id, seq, event_id, session_id, customer_id, seats_json, total_cents, "
+    "created_at_ms, expires_at_ms) "
+    "SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ?, ?, ?, ? FROM holds";
+// Only the first end counts: a later one (an expiry racing a release) changes nothing.
+constexpr std::string_view kEndHold =
+    "UPDATE holds SET ended_at_ms = ?, end_reason = ? WHERE id = ? AND ended_at_ms IS NULL";
+constexpr std::string_view kHoldExists = "SELECT COUNT(*) FROM holds WHERE id = ?";
+constexpr std::string_view kLoadLiveHolds =
+    "SELECT id, event_id, session_id, customer_id, seats_json, total_cents, created_at_ms, "
+    "expires_at_ms FROM holds WHERE ended_at_ms IS NULL ORDER BY seq";
 
 Error ClosedError() {
   Error error =
@@ -168,6 +179,16 @@ void SqliteLedger::InsertCustomer(CustomerRecord customer, Done done) {
 void SqliteLedger::PutSetting(std::string key, std::string value, Done done) {
   Submit(
       WriteRequest{SettingWrite{std::move(key), std::move(value)}, std::move(done), std::nullopt});
+}
+
+void SqliteLedger::InsertHold(HoldRecord hold, Done done) {
+  Submit(WriteRequest{std::move(hold), std::move(done), std::nullopt});
+}
+
+void SqliteLedger::EndHold(std::string hold_id, std::string reason, std::int64_t ended_at_ms,
+                           Done done) {
+  Submit(WriteRequest{HoldEnd{std::move(hold_id), std::move(reason), ended_at_ms}, std::move(done),
+                      std::nullopt});
 }
 
 void SqliteLedger::Submit(WriteRequest request) {
@@ -319,6 +340,32 @@ Status SqliteLedger::Apply(const WriteRequest& request) {
   if (const auto* setting = std::get_if<SettingWrite>(&request.payload)) {
     return RunWrite(connection, kPutSetting, result_code, setting->key, setting->value);
   }
+  if (const auto* hold = std::get_if<HoldRecord>(&request.payload)) {
+    Status status = RunWrite(connection, kInsertHold, result_code, hold->id, hold->event_id,
+                             hold->session_id, hold->customer_id, hold->seats_json,
+                             hold->total_cents, hold->created_at_ms, hold->expires_at_ms);
+    if (result_code == SQLITE_CONSTRAINT_PRIMARYKEY) {
+      return Error::Make(ErrorKind::kConflict, "hold_exists",
+                         "A hold with id " + hold->id + " already exists.");
+    }
+    return status;
+  }
+  if (const auto* end = std::get_if<HoldEnd>(&request.payload)) {
+    Status status =
+        RunWrite(connection, kEndHold, result_code, end->ended_at_ms, end->reason, end->hold_id);
+    if (!status.ok()) return status;
+    if (sqlite3_changes(connection.Handle()) > 0) return {};
+    // Nothing changed: either the hold ended before (fine) or it never existed.
+    auto statement = connection.Prepare(kHoldExists);
+    if (!statement.ok()) return std::move(statement).error();
+    sqlite::ResetOnExit reset(**statement);
+    if (auto bound = (*statement)->Bind(end->hold_id); !bound.ok()) return bound;
+    const int step = (*statement)->Step();
+    if (step != SQLITE_ROW) return sqlite::MakeError(connection.Handle(), step, kHoldExists);
+    if ((*statement)->ColumnInt64(0) > 0) return {};
+    return Error::Make(ErrorKind::kNotFound, "hold_not_found", "No hold has this id.",
+                       {{"hold_id", end->hold_id}});
+  }
   return Error::Internal("ledger: a write request without a payload reached the writer");
 }
 
@@ -416,6 +463,30 @@ Result<std::optional<std::string>> SqliteLedger::GetSetting(const std::string& k
       return sqlite::MakeError(connection.Handle(), result_code, "reading a setting");
     }
     return std::optional<std::string>((*statement)->ColumnText(0));
+  });
+}
+
+}  // namespace boxoffice
+
+namespace boxoffice {
+
+Result<std::vector<HoldRecord>> SqliteLedger::LoadLiveHolds() {
+  return WithReader([](sqlite::Connection& connection) -> Result<std::vector<HoldRecord>> {
+    auto statement = connection.Prepare(kLoadLiveHolds);
+    if (!statement.ok()) return std::move(statement).error();
+    sqlite::ResetOnExit reset(**statement);
+    std::vector<HoldRecord> holds;
+    for (;;) {
+      const int result_code = (*statement)->Step();
+      if (result_code == SQLITE_DONE) return holds;
+      if (result_code != SQLITE_ROW) {
+        return sqlite::MakeError(connection.Handle(), result_code, "loading live holds");
+      }
+      const sqlite::Statement& row = **statement;
+      holds.push_back(HoldRecord{row.ColumnText(0), row.ColumnText(1), row.ColumnText(2),
+                                 row.ColumnText(3), row.ColumnText(4), row.ColumnInt64(5),
+                                 row.ColumnInt64(6), row.ColumnInt64(7)});
+    }
   });
 }
 

@@ -59,10 +59,14 @@ class SqliteLedger final : public Ledger {
   void InsertEvent(EventRecord event, Done done) override;
   void InsertCustomer(CustomerRecord customer, Done done) override;
   void PutSetting(std::string key, std::string value, Done done) override;
+  void InsertHold(HoldRecord hold, Done done) override;
+  void EndHold(std::string hold_id, std::string reason, std::int64_t ended_at_ms,
+               Done done) override;
 
   Result<std::vector<EventRecord>> LoadEvents() override;
   Result<std::optional<CustomerRecord>> FindCustomerByEmail(const std::string& email) override;
   Result<std::optional<std::string>> GetSetting(const std::string& key) override;
+  Result<std::vector<HoldRecord>> LoadLiveHolds() override;
 
   // Must not be called inside a `done`: the writer would wait for itself.
   void Flush() override;
@@ -77,9 +81,15 @@ class SqliteLedger final : public Ledger {
     std::string key;
     std::string value;
   };
+  struct HoldEnd {
+    std::string hold_id;
+    std::string reason;
+    std::int64_t ended_at_ms = 0;
+  };
   struct WriteRequest {
     // monostate: refused at submission, only `done` is kept.
-    std::variant<std::monostate, EventRecord, CustomerRecord, SettingWrite> payload;
+    std::variant<std::monostate, EventRecord, CustomerRecord, SettingWrite, HoldRecord, HoldEnd>
+        payload;
     Done done;
     std::optional<Error> refusal;
   };

@@ -1,0 +1,251 @@
+// Seat holds: POST /v1/events/{id}/holds, GET /v1/holds/{id}, DELETE /v1/holds/{id}, and the
+// inventory's /metrics families.
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
+#include "api/routes.hpp"
+#include "api/support.hpp"
+#include "common/time.hpp"
+
+namespace boxoffice::api {
+namespace {
+
+namespace json = boost::json;
+using http::Method;
+
+Error EventNotFound(std::string_view id) {
+  return Error::Make(ErrorKind::kNotFound, "event_not_found", "No event has this id.",
+                     {{"event_id", id}});
+}
+
+Error Invalid(std::string field, std::string message) {
+  return Error::Make(ErrorKind::kUnprocessable, "validation_failed", std::move(message),
+                     {{"field", field}});
+}
+
+json::object HoldJson(const HoldTable& table, const Hold& hold) {
+  const SeatMap& map = table.seat_map();
+  json::array seats;
+  seats.reserve(hold.seats.size());
+  for (const HeldSeat& seat : hold.seats) {
+    seats.push_back(json::object{{"id", map.SeatId(seat.index)},
+                                 {"version", seat.version},
+                                 {"price_cents", map.TierOf(seat.index).price_cents}});
+  }
+  return json::object{{"hold_id", hold.id},
+                      {"event_id", hold.event_id},
+                      {"status", HoldStatusName(hold.status)},
+                      {"seats", std::move(seats)},
+                      {"total_cents", hold.total_cents},
+                      {"currency", table.event().currency},
+                      {"created_at", FormatRfc3339(hold.created_at)},
+                      {"expires_at", FormatRfc3339(hold.expires_at)}};
+}
+
+// {"seats": [{"id", "version"}...]}: the seats as the fan saw them.
+Result<std::vector<SeatRequest>> ParseSeats(const SeatMap& map, const json::value& seats) {
+  if (!seats.is_array() || seats.get_array().empty()) {
+    return Invalid("seats", "'seats' must be a non-empty array of {\"id\", \"version\"}.");
+  }
+  // Bounded before any lookup: a hold never takes more than kPerOrderMax seats.
+  if (seats.get_array().size() > kPerOrderMax) {
+    return Error::Make(ErrorKind::kUnprocessable, "limit_exceeded",
+                       "A hold takes at most " + std::to_string(kPerOrderMax) + " seats.",
+                       {{"limit", "per_order"}, {"max", kPerOrderMax}});
+  }
+  std::vector<SeatRequest> out;
+  for (std::size_t i = 0; i < seats.get_array().size(); ++i) {
+    const std::string field = "seats[" + std::to_string(i) + "]";
+    const json::object* seat = seats.get_array()[i].if_object();
+    const json::value* id = seat ? seat->if_contains("id") : nullptr;
+    const json::value* version = seat ? seat->if_contains("version") : nullptr;
+    if (id == nullptr || !id->is_string()) {
+      return Invalid(field + ".id", "Each seat needs its 'id' as a string.");
+    }
+    if (version == nullptr || !(version->is_int64() || version->is_uint64()) ||
+        (version->is_int64() && version->get_int64() < 0) ||
+        (version->is_int64() && version->get_int64() > SeatState::kVersionMask) ||
+        (version->is_uint64() && version->get_uint64() > SeatState::kVersionMask)) {
+      return Invalid(field + ".version",
+                     "Each seat needs the 'version' it was seen at, a non-negative integer.");
+    }
+    const std::optional<std::uint32_t> index = map.Find(id->get_string());
+    if (!index) return Invalid(field + ".id", "The event has no seat with this id.");
+    const std::uint32_t seen = static_cast<std::uint32_t>(
+        version->is_int64() ? version->get_int64()
+                            : static_cast<std::int64_t>(version->get_uint64()));
+    out.push_back(SeatRequest{*index, seen});
+  }
+  return out;
+}
+
+// {"best_available": {"quantity", "section"?, "accessible"?}}
+Result<BestAvailableRequest> ParseBestAvailable(const json::value& value) {
+  const json::object* object = value.if_object();
+  if (object == nullptr) return Invalid("best_available", "'best_available' must be an object.");
+  BestAvailableRequest request;
+  const json::value* quantity = object->if_contains("quantity");
+  if (quantity == nullptr || !quantity->is_int64() || quantity->get_int64() < 1 ||
+      quantity->get_int64() > 1'000) {
+    return Invalid("best_available.quantity", "'quantity' must be a positive integer.");
+  }
+  request.quantity = static_cast<std::uint32_t>(quantity->get_int64());
+  if (const json::value* section = object->if_contains("section");
+      section != nullptr && !section->is_null()) {
+    if (!section->is_string()) {
+      return Invalid("best_available.section", "'section' must be a section id.");
+    }
+    request.section = std::string(section->get_string());
+  }
+  if (const json::value* accessible = object->if_contains("accessible");
+      accessible != nullptr && !accessible->is_null()) {
+    if (!accessible->is_bool()) {
+      return Invalid("best_available.accessible", "'accessible' must be true or false.");
+    }
+    request.accessible = accessible->get_bool();
+  }
+  return request;
+}
+
+void CreateHold(ApiContext& context, const http::Request& request, http::Respond respond) {
+  Result<Session> session = RequireSession(request, context.accounts);
+  if (!session) return respond(http::ErrorResponse(session.error()));
+  std::shared_ptr<Event> event = context.catalog.Find(request.PathParam("id"));
+  if (!event) return respond(http::ErrorResponse(EventNotFound(request.PathParam("id"))));
+  if (event->definition().queue.enabled && context.admission != nullptr) {
+    const std::string_view token = request.Header("x-access-token").value_or("");
+    if (Status admitted =
+            context.admission->VerifyAccess(event->definition().id, session->session_id, token);
+        !admitted) {
+      return respond(http::ErrorResponse(admitted.error()));
+    }
+  }
+  Result<json::value> body = ParseJsonBody(request);
+  if (!body) return respond(http::ErrorResponse(body.error()));
+  const json::object* object = body->if_object();
+  const json::value* seats = object ? object->if_contains("seats") : nullptr;
+  const json::value* best = object ? object->if_contains("best_available") : nullptr;
+  if ((seats == nullptr) == (best == nullptr)) {
+    return respond(http::ErrorResponse(
+        Invalid("", "The body needs exactly one of 'seats' and 'best_available'.")));
+  }
+  HoldTable& table = context.holds->TableFor(event);
+  const HoldOwner owner{session->session_id, session->customer_id};
+  Result<Hold> held = Error::Internal("unreachable");
+  if (seats != nullptr) {
+    Result<std::vector<SeatRequest>> wanted = ParseSeats(event->seat_map(), *seats);
+    if (!wanted) return respond(http::ErrorResponse(wanted.error()));
+    held = table.HoldSeats(owner, std::move(wanted).value());
+  } else {
+    Result<BestAvailableRequest> wanted = ParseBestAvailable(*best);
+    if (!wanted) return respond(http::ErrorResponse(wanted.error()));
+    held = table.HoldBestAvailable(owner, *wanted);
+  }
+  if (!held) return respond(http::ErrorResponse(held.error()));
+  context.holds->Acknowledge(table, std::move(held).value(), [&table, respond](Result<Hold> hold) {
+    if (!hold) return respond(http::ErrorResponse(hold.error()));
+    http::Response response = JsonResponse(201, HoldJson(table, *hold));
+    response.SetHeader("Location", "/v1/holds/" + hold->id);
+    respond(std::move(response));
+  });
+}
+
+void GetHold(ApiContext& context, const http::Request& request, http::Respond respond) {
+  Result<Session> session = RequireSession(request, context.accounts);
+  if (!session) return respond(http::ErrorResponse(session.error()));
+  const std::string_view hold_id = request.PathParam("id");
+  Result<Hold> hold = context.holds->Get(hold_id, session->session_id);
+  if (!hold) return respond(http::ErrorResponse(hold.error()));
+  std::shared_ptr<Event> event = context.catalog.Find(hold->event_id);
+  respond(JsonResponse(200, HoldJson(context.holds->TableFor(event), *hold)));
+}
+
+void DeleteHold(ApiContext& context, const http::Request& request, http::Respond respond) {
+  Result<Session> session = RequireSession(request, context.accounts);
+  if (!session) return respond(http::ErrorResponse(session.error()));
+  context.holds->Release(request.PathParam("id"), session->session_id, [respond](Status status) {
+    if (!status) return respond(http::ErrorResponse(status.error()));
+    http::Response response;
+    response.status = 204;
+    respond(std::move(response));
+  });
+}
+
+void AppendFamily(std::string& out, std::string_view name, std::string_view type,
+                  std::string_view help) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += ' ';
+  out += type;
+  out += '\n';
+}
+
+}  // namespace
+
+void RegisterHoldRoutes(http::Router& router, ApiContext& context) {
+  router.Add(Method::kPost, "/v1/events/{id}/holds",
+             [&context](const http::Request& request, http::Respond respond) {
+               CreateHold(context, request, std::move(respond));
+             });
+  router.Add(Method::kGet, "/v1/holds/{id}",
+             [&context](const http::Request& request, http::Respond respond) {
+               GetHold(context, request, std::move(respond));
+             });
+  router.Add(Method::kDelete, "/v1/holds/{id}",
+             [&context](const http::Request& request, http::Respond respond) {
+               DeleteHold(context, request, std::move(respond));
+             });
+}
+
+void RegisterHoldMetrics(MetricsRegistry& metrics, Catalog& catalog, HoldService& holds) {
+  metrics.AddCollector([&catalog, &holds](std::string& out) {
+    HoldCounters total;
+    holds.ForEachTable([&total](const Event&, HoldTable& table) {
+      const HoldCounters counters = table.counters();
+      total.created += counters.created;
+      total.conflicts += counters.conflicts;
+      total.not_enough_seats += counters.not_enough_seats;
+      total.limit_exceeded += counters.limit_exceeded;
+      total.released += counters.released;
+      total.expired += counters.expired;
+    });
+    const std::pair<std::string_view, std::uint64_t> counters[] = {
+        {"boxoffice_holds_created_total", total.created},
+        {"boxoffice_hold_conflicts_total", total.conflicts},
+        {"boxoffice_holds_not_enough_seats_total", total.not_enough_seats},
+        {"boxoffice_holds_limit_exceeded_total", total.limit_exceeded},
+        {"boxoffice_holds_released_total", total.released},
+        {"boxoffice_holds_expired_total", total.expired}};
+    for (const auto& [name, value] : counters) {
+      AppendFamily(out, name, "counter", "Seat holds, by outcome, since start.");
+      out += std::string(name) + " " + std::to_string(value) + "\n";
+    }
+    // Per-event gauges from the seat tables' counters: O(1) per event, no scan.
+    std::string available, held, sold;
+    for (std::optional<std::string> cursor;;) {
+      Result<EventPage> page = catalog.List(kEventsMax, cursor);
+      if (!page) break;
+      for (const auto& event : page->items) {
+        const SeatCounts counts = event->seats().Counters();
+        const std::string label = "{event_id=\"" + event->definition().id + "\"} ";
+        available += "boxoffice_seats_available" + label + std::to_string(counts.available) + "\n";
+        held += "boxoffice_seats_held" + label + std::to_string(counts.held) + "\n";
+        sold += "boxoffice_seats_sold" + label + std::to_string(counts.sold) + "\n";
+      }
+      if (!page->next_cursor) break;
+      cursor = page->next_cursor;
+    }
+    AppendFamily(out, "boxoffice_seats_available", "gauge", "Seats on sale, per event.");
+    out += available;
+    AppendFamily(out, "boxoffice_seats_held", "gauge", "Seats in a live hold, per event.");
+    out += held;
+    AppendFamily(out, "boxoffice_seats_sold", "gauge", "Seats sold, per event.");
+    out += sold;
+  });
+}
+
+}  // namespace boxoffice::api

@@ -1,0 +1,59 @@
+// Operator statistics: GET /v1/events/{id}/stats. Each domain adds its own object to the answer
+// through one function here (inventory now; the waiting room adds "queue" the same way).
+#include <boost/json/object.hpp>
+
+#include "api/routes.hpp"
+#include "api/support.hpp"
+
+namespace boxoffice::api {
+namespace {
+
+namespace json = boost::json;
+
+// {available, held, sold, capacity} from the seat table's counters, plus hold totals when the
+// event's hold table exists.
+json::object InventoryStats(ApiContext& context, const std::shared_ptr<Event>& event) {
+  const SeatCounts counts = event->seats().Counters();
+  json::object inventory{{"available", counts.available},
+                         {"held", counts.held},
+                         {"sold", counts.sold},
+                         {"capacity", event->seats().size()}};
+  if (context.holds != nullptr) {
+    const HoldTable& table = context.holds->TableFor(event);
+    const HoldCounters counters = table.counters();
+    inventory["holds"] = json::object{{"live", table.live_holds()},
+                                      {"created", counters.created},
+                                      {"conflicts", counters.conflicts},
+                                      {"not_enough_seats", counters.not_enough_seats},
+                                      {"limit_exceeded", counters.limit_exceeded},
+                                      {"released", counters.released},
+                                      {"expired", counters.expired}};
+  }
+  return inventory;
+}
+
+void GetEventStats(ApiContext& context, const http::Request& request, http::Respond respond) {
+  if (Status allowed = RequireOperator(request, context.admin_key); !allowed) {
+    return respond(http::ErrorResponse(allowed.error()));
+  }
+  std::shared_ptr<Event> event = context.catalog.Find(request.PathParam("id"));
+  if (!event) {
+    return respond(http::ErrorResponse(Error::Make(ErrorKind::kNotFound, "event_not_found",
+                                                   "No event has this id.",
+                                                   {{"event_id", request.PathParam("id")}})));
+  }
+  json::object body{{"event_id", event->definition().id}};
+  body["inventory"] = InventoryStats(context, event);
+  respond(JsonResponse(200, body));
+}
+
+}  // namespace
+
+void RegisterStatsRoutes(http::Router& router, ApiContext& context) {
+  router.Add(http::Method::kGet, "/v1/events/{id}/stats",
+             [&context](const http::Request& request, http::Respond respond) {
+               GetEventStats(context, request, std::move(respond));
+             });
+}
+
+}  // namespace boxoffice::api

@@ -1,0 +1,357 @@
+#include "inventory/hold_service.hpp"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/json/parse.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/time.hpp"
+#include "store/ledger_conformance.hpp"
+#include "store/sqlite/sqlite_ledger.hpp"
+
+namespace boxoffice {
+namespace {
+
+using ledger_conformance::TempDir;
+using std::chrono::seconds;
+
+constexpr const char* kEventJson = R"({
+  "name": "Service", "price_tiers": [{"id": "A", "price_cents": 1000}],
+  "sections": [{"id": "S", "tier": "A", "rows": [{"label": "A", "seats": 20},
+                                                 {"label": "B", "seats": 20}]}],
+  "limits": {"per_order": 4, "per_customer": 8}, "hold_ttl_s": 60})";
+
+std::unique_ptr<SqliteLedger> OpenLedger(const std::string& dir) {
+  auto opened = SqliteLedger::Open(SqliteLedgerOptions{.path = dir + "/ledger.db"});
+  EXPECT_TRUE(opened.ok()) << (opened.ok() ? "" : opened.error().message);
+  return opened.ok() ? std::move(opened).value() : nullptr;
+}
+
+std::shared_ptr<Event> CreateEvent(Catalog& catalog, const char* json = kEventJson) {
+  Result<EventDefinition> definition = ParseEventDefinition(boost::json::parse(json));
+  EXPECT_TRUE(definition.ok());
+  std::promise<Result<std::shared_ptr<Event>>> created;
+  catalog.Create(std::move(definition).value(), [&created](Result<std::shared_ptr<Event>> event) {
+    created.set_value(std::move(event));
+  });
+  Result<std::shared_ptr<Event>> event = created.get_future().get();
+  EXPECT_TRUE(event.ok());
+  return event.ok() ? *event : nullptr;
+}
+
+Result<Hold> AcknowledgeAndWait(HoldService& service, HoldTable& table, Result<Hold> held) {
+  if (!held) return held;
+  std::promise<Result<Hold>> done;
+  service.Acknowledge(table, std::move(held).value(),
+                      [&done](Result<Hold> hold) { done.set_value(std::move(hold)); });
+  return done.get_future().get();
+}
+
+Status ReleaseAndWait(HoldService& service, const std::string& id, const std::string& session) {
+  std::promise<Status> done;
+  service.Release(id, session, [&done](Status status) { done.set_value(std::move(status)); });
+  return done.get_future().get();
+}
+
+// Everything a test needs to run holds against a real ledger in a directory, reopenable.
+struct Stack {
+  Stack(const std::string& dir, const Clock& clock)
+      : ledger(OpenLedger(dir)), catalog(*ledger, clock), service(catalog, *ledger, clock) {
+    EXPECT_TRUE(catalog.Load().ok());
+  }
+  std::unique_ptr<SqliteLedger> ledger;
+  Catalog catalog;
+  HoldService service;
+};
+
+// After a reopen, live holds are back with their seats and versions; released and expired
+// holds are not, and the expired one is ended in the journal.
+TEST(HoldServiceTest, RestoreAfterReopenKeepsOnlyLiveHolds) {
+  TempDir dir;
+  FakeClock clock;
+  std::string event_id, kept_id, released_id, expired_id;
+  std::vector<HeldSeat> kept_seats;
+  {
+    Stack stack(dir.path(), clock);
+    std::shared_ptr<Event> event = CreateEvent(stack.catalog);
+    ASSERT_NE(event, nullptr);
+    event_id = event->definition().id;
+    HoldTable& table = stack.service.TableFor(event);
+    Result<Hold> expired = AcknowledgeAndWait(
+        stack.service, table, table.HoldBestAvailable({"ses_1", ""}, {2, {}, false}));
+    ASSERT_TRUE(expired.ok());
+    expired_id = expired->id;
+    clock.Advance(seconds(30));
+    Result<Hold> kept = AcknowledgeAndWait(stack.service, table,
+                                           table.HoldBestAvailable({"ses_2", ""}, {3, {}, false}));
+    Result<Hold> released = AcknowledgeAndWait(
+        stack.service, table, table.HoldBestAvailable({"ses_3", ""}, {1, {}, false}));
+    ASSERT_TRUE(kept.ok() && released.ok());
+    kept_id = kept->id;
+    kept_seats = kept->seats;
+    released_id = released->id;
+    // Only the owning session may release.
+    EXPECT_EQ(ReleaseAndWait(stack.service, released_id, "ses_2").error().code, "hold_not_found");
+    ASSERT_TRUE(ReleaseAndWait(stack.service, released_id, "ses_3").ok());
+  }
+  clock.Advance(seconds(31));  // the first hold's deadline has passed; the second's has not
+  Stack stack(dir.path(), clock);
+  ASSERT_TRUE(stack.service.Restore().ok());
+  std::shared_ptr<Event> event = stack.catalog.Find(event_id);
+  ASSERT_NE(event, nullptr);
+  Result<Hold> kept = stack.service.Get(kept_id, "ses_2");
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(kept->status, HoldStatus::kHeld);
+  for (const HeldSeat& seat : kept_seats) {
+    EXPECT_EQ(event->seats().Load(seat.index).status, SeatStatus::kHeld);
+    EXPECT_EQ(event->seats().Load(seat.index).version, seat.version);
+  }
+  EXPECT_EQ(stack.service.Get(kept_id, "ses_1").error().code, "hold_not_found");
+  EXPECT_FALSE(stack.service.Get(released_id, "ses_3").ok());
+  EXPECT_FALSE(stack.service.Get(expired_id, "ses_1").ok());
+  EXPECT_EQ(event->seats().Counters().held, 3u);
+  EXPECT_TRUE(event->seats().CheckInvariant());
+  auto live = stack.ledger->LoadLiveHolds();
+  ASSERT_TRUE(live.ok());
+  ASSERT_EQ(live->size(), 1u);
+  EXPECT_EQ((*live)[0].id, kept_id);
+}
+
+// Two journaled live holds naming one seat (a release lost in a crash): the later one wins.
+TEST(HoldServiceTest, RestoreKeepsTheLaterOfTwoHoldsOnOneSeat) {
+  TempDir dir;
+  FakeClock clock;
+  std::string event_id;
+  {
+    Stack stack(dir.path(), clock);
+    std::shared_ptr<Event> event = CreateEvent(stack.catalog);
+    event_id = event->definition().id;
+    const std::string token = event_id.substr(4);
+    for (const char* suffix : {"0000001earlier00", "0000002later0000"}) {
+      HoldRecord record{
+          "hld_" + token + suffix,
+          event_id,
+          std::string("ses_") + suffix,
+          "",
+          std::string(R"([{"id":"S-A-1","version":)") + (suffix[6] == '1' ? "1" : "3") + "}]",
+          1000,
+          ToUnixMillis(clock.Now()),
+          ToUnixMillis(clock.Now() + seconds(60))};
+      ASSERT_TRUE(ledger_conformance::InsertHoldAndWait(*stack.ledger, record).ok());
+    }
+  }
+  Stack stack(dir.path(), clock);
+  ASSERT_TRUE(stack.service.Restore().ok());
+  auto live = stack.ledger->LoadLiveHolds();
+  ASSERT_TRUE(live.ok());
+  ASSERT_EQ(live->size(), 1u);
+  EXPECT_EQ((*live)[0].session_id, "ses_0000002later0000");
+  const std::shared_ptr<Event> event = stack.catalog.Find(event_id);
+  EXPECT_EQ(event->seats().Load(0).version, 3u);
+  EXPECT_EQ(event->seats().Counters().held, 1u);
+}
+
+// ---- Crash test ------------------------------------------------------------------------------
+
+// One line of the child's report, written with one write(2) (atomic below PIPE_BUF).
+struct CrashAck {
+  enum Kind : std::uint32_t { kHeld = 0, kReleaseRequested = 1, kReleased = 2 };
+  Kind kind;
+  char hold_id[44];
+};
+static_assert(sizeof(CrashAck) <= PIPE_BUF);
+
+void WriteAck(int fd, CrashAck::Kind kind, const std::string& hold_id) {
+  CrashAck ack{kind, {}};
+  std::memcpy(ack.hold_id, hold_id.data(), std::min(hold_id.size(), sizeof(ack.hold_id) - 1));
+  ssize_t written;
+  do {
+    written = write(fd, &ack, sizeof(ack));
+  } while (written < 0 && errno == EINTR);
+  if (written != static_cast<ssize_t>(sizeof(ack))) _exit(6);
+}
+
+// Holds and releases seats as fast as the journal takes them, reporting each acknowledgement.
+[[noreturn]] void RunHoldCrashChild(const std::string& dir, int ack_fd, std::uint32_t round) {
+  constexpr int kInFlightMax = 256;
+  SystemClock clock;
+  auto opened = SqliteLedger::Open(SqliteLedgerOptions{.path = dir + "/ledger.db"});
+  if (!opened.ok()) _exit(3);
+  std::unique_ptr<SqliteLedger> ledger = std::move(opened).value();
+  Catalog catalog(*ledger, clock);
+  HoldService service(catalog, *ledger, clock);
+  if (!catalog.Load().ok() || !service.Restore().ok()) _exit(4);
+  EventPage page = std::move(catalog.List(1, std::nullopt)).value();
+  std::shared_ptr<Event> event = catalog.Find(page.items.at(0)->definition().id);
+  HoldTable& table = service.TableFor(event);
+  std::mutex mutex;
+  std::deque<std::pair<std::string, std::string>> acked;  // (hold id, session)
+  // Holds of earlier rounds are releasable too, or the event would stay sold out.
+  Result<std::vector<HoldRecord>> restored = ledger->LoadLiveHolds();
+  if (!restored.ok()) _exit(8);
+  for (const HoldRecord& record : *restored) acked.emplace_back(record.id, record.session_id);
+  std::atomic<int> in_flight{0};
+  std::mt19937 random(round);
+  const auto give_up = std::chrono::steady_clock::now() + seconds(60);
+  for (std::uint64_t i = 0; std::chrono::steady_clock::now() < give_up; ++i) {
+    while (in_flight.load() >= kInFlightMax)
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+    std::pair<std::string, std::string> to_release;
+    {
+      std::lock_guard lock(mutex);
+      if (acked.size() > 50 && random() % 2 == 0) {
+        to_release = std::move(acked.front());
+        acked.pop_front();
+      }
+    }
+    if (!to_release.first.empty()) {
+      WriteAck(ack_fd, CrashAck::kReleaseRequested, to_release.first);
+      ++in_flight;
+      service.Release(to_release.first, to_release.second,
+                      [ack_fd, id = to_release.first, &in_flight](Status status) {
+                        if (!status.ok()) _exit(5);
+                        WriteAck(ack_fd, CrashAck::kReleased, id);
+                        --in_flight;
+                      });
+      continue;
+    }
+    const std::string session = "ses_" + std::to_string(round) + "_" + std::to_string(i);
+    Result<Hold> held = table.HoldBestAvailable(
+        {session, ""}, {1 + static_cast<std::uint32_t>(random() % 4), {}, false});
+    if (!held) continue;  // sold out for now: releases will free seats
+    ++in_flight;
+    service.Acknowledge(table, std::move(held).value(),
+                        [ack_fd, session, &mutex, &acked, &in_flight](Result<Hold> hold) {
+                          if (!hold.ok()) _exit(7);
+                          WriteAck(ack_fd, CrashAck::kHeld, hold->id);
+                          {
+                            std::lock_guard lock(mutex);
+                            acked.emplace_back(hold->id, session);
+                          }
+                          --in_flight;
+                        });
+  }
+  _exit(0);
+}
+
+bool ReadCrashAcks(int fd, std::string& pending, std::vector<CrashAck>& acks) {
+  char buffer[64 * 1024];
+  ssize_t got;
+  do {
+    got = read(fd, buffer, sizeof(buffer));
+  } while (got < 0 && errno == EINTR);
+  if (got <= 0) return false;
+  pending.append(buffer, static_cast<std::size_t>(got));
+  std::size_t offset = 0;
+  for (; offset + sizeof(CrashAck) <= pending.size(); offset += sizeof(CrashAck)) {
+    CrashAck ack;
+    std::memcpy(&ack, pending.data() + offset, sizeof(ack));
+    acks.push_back(ack);
+  }
+  pending.erase(0, offset);
+  return true;
+}
+
+// SIGKILL a process holding and releasing seats, several times over one data dir: every
+// acknowledged hold that no one asked to release is restored, no acknowledged release comes back,
+// and the restored seat tables satisfy the invariant.
+TEST(HoldServiceCrashTest, NoAcknowledgedHoldLostNoReleasedHoldResurrected) {
+  constexpr std::uint32_t kRounds = 3;
+  constexpr std::size_t kAcksBeforeKill = 1'500;
+  constexpr auto kMaxWritingTime = seconds(3);
+  TempDir dir;
+  SystemClock clock;
+  {
+    Stack stack(dir.path(), clock);
+    // 400 seats, so holds run out and releases matter.
+    ASSERT_NE(CreateEvent(stack.catalog, R"({
+      "name": "Crash", "price_tiers": [{"id": "A", "price_cents": 1000}],
+      "sections": [{"id": "S", "tier": "A", "rows": [{"label": "A", "seats": 100},
+        {"label": "B", "seats": 100}, {"label": "C", "seats": 100}, {"label": "D", "seats": 100}]}],
+      "limits": {"per_order": 4, "per_customer": 4}, "hold_ttl_s": 3600})"),
+              nullptr);
+  }
+  std::set<std::string> held, release_requested, released;
+  for (std::uint32_t round = 0; round < kRounds; ++round) {
+    int fds[2];
+    ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0) << std::strerror(errno);
+    const pid_t child = fork();
+    ASSERT_GE(child, 0) << std::strerror(errno);
+    if (child == 0) {
+      close(fds[0]);
+      RunHoldCrashChild(dir.path(), fds[1], round);
+    }
+    close(fds[1]);
+    std::vector<CrashAck> acks;
+    std::string pending;
+    const auto deadline = std::chrono::steady_clock::now() + kMaxWritingTime;
+    bool open = true;
+    while (open && acks.size() < kAcksBeforeKill) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      pollfd readable{fds[0], POLLIN, 0};
+      if (poll(&readable, 1, static_cast<int>(left.count())) > 0) {
+        open = ReadCrashAcks(fds[0], pending, acks);
+      }
+    }
+    ASSERT_EQ(kill(child, SIGKILL), 0);
+    int wait_status = 0;
+    ASSERT_EQ(waitpid(child, &wait_status, 0), child);
+    EXPECT_TRUE(WIFSIGNALED(wait_status) && WTERMSIG(wait_status) == SIGKILL)
+        << "the child ended on its own (status " << wait_status << ") in round " << round;
+    while (ReadCrashAcks(fds[0], pending, acks)) {
+    }
+    close(fds[0]);
+    EXPECT_TRUE(pending.empty());
+    EXPECT_GE(acks.size(), 100u) << "too few acknowledgements in round " << round;
+    for (const CrashAck& ack : acks) {
+      const std::string id(ack.hold_id);
+      if (ack.kind == CrashAck::kHeld) held.insert(id);
+      if (ack.kind == CrashAck::kReleaseRequested) release_requested.insert(id);
+      if (ack.kind == CrashAck::kReleased) released.insert(id);
+    }
+
+    Stack stack(dir.path(), clock);
+    ASSERT_TRUE(stack.service.Restore().ok());
+    std::shared_ptr<Event> event =
+        stack.catalog.Find(stack.catalog.List(1, std::nullopt)->items.at(0)->definition().id);
+    HoldTable& table = stack.service.TableFor(event);
+    std::size_t live = 0;
+    for (const std::string& id : held) {
+      std::optional<Hold> hold = table.Find(id);
+      const bool is_live = hold && hold->status == HoldStatus::kHeld;
+      if (released.contains(id)) {
+        EXPECT_FALSE(is_live) << "released hold " << id << " came back in round " << round;
+      } else if (!release_requested.contains(id)) {
+        EXPECT_TRUE(is_live) << "acknowledged hold " << id << " lost in round " << round;
+      }
+      live += is_live;
+    }
+    // Holds journaled but not yet acknowledged at the kill may survive too; never fewer.
+    EXPECT_GE(table.live_holds(), live);
+    EXPECT_TRUE(event->seats().CheckInvariant());
+  }
+}
+
+}  // namespace
+}  // namespace boxoffice
