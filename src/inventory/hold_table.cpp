@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "common/crypto.hpp"
+#include "common/time.hpp"
 
 namespace boxoffice {
 namespace {
@@ -200,7 +201,16 @@ Error HoldTable::ConflictError(const std::vector<SeatRequest>& seats, std::size_
       {{"conflicts", std::move(conflicts)}, {"alternatives", std::move(alternatives)}});
 }
 
+Status HoldTable::CheckOnSale() const {
+  if (event_.onsale_at && clock_.Now() < *event_.onsale_at) {
+    return Error::Make(ErrorKind::kForbidden, "not_on_sale", "The event is not on sale yet.",
+                       {{"onsale_at", FormatRfc3339(*event_.onsale_at)}});
+  }
+  return {};
+}
+
 Result<Hold> HoldTable::HoldSeats(const HoldOwner& owner, std::vector<SeatRequest> seats) {
+  if (Status on_sale = CheckOnSale(); !on_sale) return std::move(on_sale).error();
   if (seats.empty()) return ValidationError("seats", "Name at least one seat to hold.");
   if (seats.size() > event_.limits.per_order) {
     return LimitError("per_order", event_.limits.per_order);
@@ -231,6 +241,7 @@ Result<Hold> HoldTable::HoldSeats(const HoldOwner& owner, std::vector<SeatReques
 
 Result<Hold> HoldTable::HoldBestAvailable(const HoldOwner& owner,
                                           const BestAvailableRequest& request) {
+  if (Status on_sale = CheckOnSale(); !on_sale) return std::move(on_sale).error();
   if (request.quantity == 0) {
     return ValidationError("best_available.quantity", "Quantity must be at least 1.");
   }

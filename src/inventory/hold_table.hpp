@@ -95,7 +95,8 @@ class HoldTable {
   HoldTable(const HoldTable&) = delete;
   HoldTable& operator=(const HoldTable&) = delete;
 
-  // Holds exactly these seats at these versions, or nothing. Errors: 422 validation_failed (no
+  // Holds exactly these seats at these versions, or nothing. Errors: 403 not_on_sale before
+  // onsale_at (both kinds of hold), 422 validation_failed (no
   // seats, a seat twice), 422 limit_exceeded (per_order, per_customer), 409 seat_conflict with
   // details {conflicts: [ids], alternatives: [{id, version}]}.
   Result<Hold> HoldSeats(const HoldOwner& owner, std::vector<SeatRequest> seats);
@@ -137,6 +138,8 @@ class HoldTable {
   template <typename Visit>
   void ForEachRow(std::uint32_t first, std::uint32_t end, Visit&& visit) const;
 
+  // 403 not_on_sale before the event's onsale_at.
+  Status CheckOnSale() const;
   // Reserves `quantity` seats of the owner's per_customer allowance; false when over it.
   bool ReserveAllowance(const std::string& owner_key, std::uint32_t quantity);
   void ReturnAllowance(const std::string& owner_key, std::uint32_t quantity);

@@ -263,6 +263,24 @@ TEST_F(HoldTableTest, RestorePutsHoldsBackOrRefuses) {
   EXPECT_EQ(table_.ExpireDue().size(), 1u);
 }
 
+// Before onsale_at nothing can be held; from that moment on it can.
+TEST(HoldTableOnSaleTest, NothingIsHeldBeforeOnSale) {
+  FakeClock clock;
+  std::unique_ptr<Event> event = MakeEvent(R"({
+    "name": "Later", "onsale_at": "2027-01-01T10:00:00Z",
+    "price_tiers": [{"id": "A", "price_cents": 100}],
+    "sections": [{"id": "S", "tier": "A", "rows": [{"label": "A", "seats": 4}]}]})");
+  HoldTable table(event->definition(), event->seat_map(), event->seats(), clock);
+  clock.Set(*event->definition().onsale_at - seconds(1));
+  Result<Hold> early = table.HoldBestAvailable({"ses_1", ""}, {1, {}, false});
+  ASSERT_FALSE(early.ok());
+  EXPECT_EQ(early.error().code, "not_on_sale");
+  EXPECT_EQ(early.error().kind, ErrorKind::kForbidden);
+  EXPECT_EQ(table.HoldSeats({"ses_1", ""}, {SeatRequest{0, 0}}).error().code, "not_on_sale");
+  clock.Advance(seconds(1));
+  EXPECT_TRUE(table.HoldSeats({"ses_1", ""}, {SeatRequest{0, 0}}).ok());
+}
+
 // Torture: 8 threads of random multi-seat holds and releases over 1,000 hot seats. A shadow
 // owner per seat proves no seat is ever in two live holds; counters and a scan agree at the end.
 TEST(HoldTableTortureTest, NoSeatIsEverInTwoLiveHolds) {
