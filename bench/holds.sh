@@ -99,6 +99,15 @@ with open(work + "/ids.json", "w") as out:
 lua = ["tokens = {" + ",".join('"%s"' % t for t in tokens) + "}",
        'path = "/v1/events/%s/holds"' % big,
        """
+-- wrk seeds every thread's generator alike; without this both threads ask for the same seats.
+counter = 0
+setup = function(thread)
+  thread:set("thread_id", counter)
+  counter = counter + 1
+end
+init = function(args)
+  math.randomseed(7919 * (thread_id or 0) + 1)
+end
 request = function()
   local row = math.random(0, 49)
   local seat = math.random(1, 2000)

@@ -122,6 +122,20 @@ TEST_F(HoldTableTest, ConflictOffersNearestAlternatives) {
   }
 }
 
+// With the asked section full, alternatives come from the nearest other section and row.
+TEST_F(HoldTableTest, AlternativesFallBackToTheNearestSection) {
+  ASSERT_TRUE(table_.HoldSeats(bob_, {At("201-A-1"), At("201-A-2"), At("201-A-3")}).ok());
+  ASSERT_TRUE(table_.HoldSeats({"ses_carol", ""}, {At("201-A-4"), At("201-A-5")}).ok());
+  Result<Hold> hold = table_.HoldSeats(
+      alice_, {SeatRequest{Index("201-A-4"), 0}, SeatRequest{Index("201-A-5"), 0}});
+  ASSERT_FALSE(hold.ok());
+  EXPECT_EQ(JsonIds(hold.error().details.at("conflicts"), false),
+            (std::vector<std::string>{"201-A-4", "201-A-5"}));
+  // Section 101 is one away; its row A is the same row index; seats 4-5 match the numbers.
+  EXPECT_EQ(JsonIds(hold.error().details.at("alternatives"), true),
+            (std::vector<std::string>{"101-A-4", "101-A-5"}));
+}
+
 // Seats named twice, none, or more than per_order are refused before anything is taken.
 TEST_F(HoldTableTest, RefusesMalformedAndOversizedRequests) {
   Result<Hold> twice = table_.HoldSeats(alice_, {At("101-A-1"), At("101-A-1")});
