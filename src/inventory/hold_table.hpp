@@ -14,7 +14,6 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
-#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -101,7 +100,7 @@ class HoldTable {
   // details {conflicts: [ids], alternatives: [{id, version}]}.
   Result<Hold> HoldSeats(const HoldOwner& owner, std::vector<SeatRequest> seats);
   // Holds the best `quantity` adjacent seats of one row. Errors: 422 validation_failed, 422
-  // limit_exceeded, 422 unknown_section, 409 not_enough_seats.
+  // limit_exceeded, 422 validation_failed for an unknown section, 409 not_enough_seats.
   Result<Hold> HoldBestAvailable(const HoldOwner& owner, const BestAvailableRequest& request);
 
   // The hold, live or recently ended; a live hold past its deadline is expired first.
