@@ -62,6 +62,7 @@ format-check: bootstrap
 bench: build
 	build/boxoffice_benchmarks --benchmark_out=bench/results/micro.json --benchmark_out_format=json
 	bench/http.sh
+	bench/holds.sh
 
 clean:
 	rm -rf build build-asan build-tsan

@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "common/crypto.hpp"
+#include "common/time.hpp"
 
 namespace boxoffice {
 namespace {
@@ -200,7 +201,16 @@ Error HoldTable::ConflictError(const std::vector<SeatRequest>& seats, std::size_
       {{"conflicts", std::move(conflicts)}, {"alternatives", std::move(alternatives)}});
 }
 
+Status HoldTable::CheckOnSale() const {
+  if (event_.onsale_at && clock_.Now() < *event_.onsale_at) {
+    return Error::Make(ErrorKind::kForbidden, "not_on_sale", "The event is not on sale yet.",
+                       {{"onsale_at", FormatRfc3339(*event_.onsale_at)}});
+  }
+  return {};
+}
+
 Result<Hold> HoldTable::HoldSeats(const HoldOwner& owner, std::vector<SeatRequest> seats) {
+  if (Status on_sale = CheckOnSale(); !on_sale) return std::move(on_sale).error();
   if (seats.empty()) return ValidationError("seats", "Name at least one seat to hold.");
   if (seats.size() > event_.limits.per_order) {
     return LimitError("per_order", event_.limits.per_order);
@@ -231,6 +241,7 @@ Result<Hold> HoldTable::HoldSeats(const HoldOwner& owner, std::vector<SeatReques
 
 Result<Hold> HoldTable::HoldBestAvailable(const HoldOwner& owner,
                                           const BestAvailableRequest& request) {
+  if (Status on_sale = CheckOnSale(); !on_sale) return std::move(on_sale).error();
   if (request.quantity == 0) {
     return ValidationError("best_available.quantity", "Quantity must be at least 1.");
   }
@@ -331,32 +342,58 @@ std::optional<std::vector<std::uint32_t>> HoldTable::FindBestAvailable(
 
 std::optional<std::vector<std::uint32_t>> HoldTable::FindNearest(std::uint32_t quantity,
                                                                  std::uint32_t near) const {
-  using Score = std::array<std::int64_t, 4>;  // lower is better
+  // Lower is better, compared in order: another section, how many sections away, how many rows
+  // away, how many seats away. The search walks outwards from the asked seat in that order and
+  // stops once nothing unseen can score better, so a conflict in a 100,000-seat event reads a few
+  // rows, not the whole event. Ties go to the lower seat index, as a plain scan would give them.
+  using Score = std::array<std::int64_t, 4>;
   const SeatInfo& target = map_.Seat(near);
   std::optional<Score> best_score;
   std::uint32_t best_first = 0;
-  ForEachRow(0, map_.size(), [&](std::uint32_t row_first, std::uint32_t row_end) {
-    const SeatInfo& row_seat = map_.Seat(row_first);
-    std::uint32_t run = 0;
-    for (std::uint32_t index = row_first; index < row_end; ++index) {
-      run = seats_.Load(index).status == SeatStatus::kAvailable ? run + 1 : 0;
-      if (run < quantity) continue;
-      const std::uint32_t start = index + 1 - quantity;
-      const std::int64_t start_number = map_.Seat(start).number;
-      const bool same_section = row_seat.section == target.section;
-      const Score score{
-          same_section ? 0 : 1,
-          same_section ? 0 : std::abs(std::int64_t{row_seat.section} - target.section),
-          std::abs(std::int64_t{row_seat.row} - target.row),
-          // The offered block's first seat against the asked block's first seat: a block of
-          // the same size, so this is also the distance between their centres.
-          std::abs(start_number - std::int64_t{target.number})};
-      if (!best_score || score < *best_score) {
-        best_score = score;
-        best_first = start;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> rows;
+
+  auto scan_section = [&](std::int64_t section) {
+    const auto range = map_.SectionRange(event_.sections[static_cast<std::size_t>(section)].id);
+    if (!range) return;
+    rows.clear();
+    ForEachRow(range->first, range->second, [&](std::uint32_t row_first, std::uint32_t row_end) {
+      rows.emplace_back(row_first, row_end);
+    });
+    std::stable_sort(rows.begin(), rows.end(), [&](const auto& a, const auto& b) {
+      return std::abs(std::int64_t{map_.Seat(a.first).row} - target.row) <
+             std::abs(std::int64_t{map_.Seat(b.first).row} - target.row);
+    });
+    const std::int64_t section_distance = std::abs(section - std::int64_t{target.section});
+    for (const auto& [row_first, row_end] : rows) {
+      const std::int64_t row_distance =
+          std::abs(std::int64_t{map_.Seat(row_first).row} - std::int64_t{target.row});
+      const Score row_floor{section_distance == 0 ? 0 : 1, section_distance, row_distance, 0};
+      if (best_score && row_floor > *best_score) break;  // rows further out only get worse
+      std::uint32_t run = 0;
+      for (std::uint32_t index = row_first; index < row_end; ++index) {
+        run = seats_.Load(index).status == SeatStatus::kAvailable ? run + 1 : 0;
+        if (run < quantity) continue;
+        const std::uint32_t start = index + 1 - quantity;
+        // The offered block's first seat against the asked block's first seat: blocks of the same
+        // size, so this is also the distance between their centres.
+        const Score score{row_floor[0], row_floor[1], row_floor[2],
+                          std::abs(std::int64_t{map_.Seat(start).number} - target.number)};
+        if (!best_score || score < *best_score || (score == *best_score && start < best_first)) {
+          best_score = score;
+          best_first = start;
+        }
       }
     }
-  });
+  };
+
+  const std::int64_t sections = static_cast<std::int64_t>(event_.sections.size());
+  for (std::int64_t distance = 0; distance < sections && !best_score; ++distance) {
+    // Sections further away score worse than any block found at this distance.
+    if (target.section - distance >= 0) scan_section(target.section - distance);
+    if (distance > 0 && target.section + distance < sections) {
+      scan_section(target.section + distance);
+    }
+  }
   if (!best_score) return std::nullopt;
   std::vector<std::uint32_t> block(quantity);
   for (std::uint32_t i = 0; i < quantity; ++i) block[i] = best_first + i;

@@ -14,7 +14,6 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
-#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -95,12 +94,13 @@ class HoldTable {
   HoldTable(const HoldTable&) = delete;
   HoldTable& operator=(const HoldTable&) = delete;
 
-  // Holds exactly these seats at these versions, or nothing. Errors: 422 validation_failed (no
+  // Holds exactly these seats at these versions, or nothing. Errors: 403 not_on_sale before
+  // onsale_at (both kinds of hold), 422 validation_failed (no
   // seats, a seat twice), 422 limit_exceeded (per_order, per_customer), 409 seat_conflict with
   // details {conflicts: [ids], alternatives: [{id, version}]}.
   Result<Hold> HoldSeats(const HoldOwner& owner, std::vector<SeatRequest> seats);
   // Holds the best `quantity` adjacent seats of one row. Errors: 422 validation_failed, 422
-  // limit_exceeded, 422 unknown_section, 409 not_enough_seats.
+  // limit_exceeded, 422 validation_failed for an unknown section, 409 not_enough_seats.
   Result<Hold> HoldBestAvailable(const HoldOwner& owner, const BestAvailableRequest& request);
 
   // The hold, live or recently ended; a live hold past its deadline is expired first.
@@ -137,6 +137,8 @@ class HoldTable {
   template <typename Visit>
   void ForEachRow(std::uint32_t first, std::uint32_t end, Visit&& visit) const;
 
+  // 403 not_on_sale before the event's onsale_at.
+  Status CheckOnSale() const;
   // Reserves `quantity` seats of the owner's per_customer allowance; false when over it.
   bool ReserveAllowance(const std::string& owner_key, std::uint32_t quantity);
   void ReturnAllowance(const std::string& owner_key, std::uint32_t quantity);

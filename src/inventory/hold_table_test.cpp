@@ -122,6 +122,20 @@ TEST_F(HoldTableTest, ConflictOffersNearestAlternatives) {
   }
 }
 
+// With the asked section full, alternatives come from the nearest other section and row.
+TEST_F(HoldTableTest, AlternativesFallBackToTheNearestSection) {
+  ASSERT_TRUE(table_.HoldSeats(bob_, {At("201-A-1"), At("201-A-2"), At("201-A-3")}).ok());
+  ASSERT_TRUE(table_.HoldSeats({"ses_carol", ""}, {At("201-A-4"), At("201-A-5")}).ok());
+  Result<Hold> hold = table_.HoldSeats(
+      alice_, {SeatRequest{Index("201-A-4"), 0}, SeatRequest{Index("201-A-5"), 0}});
+  ASSERT_FALSE(hold.ok());
+  EXPECT_EQ(JsonIds(hold.error().details.at("conflicts"), false),
+            (std::vector<std::string>{"201-A-4", "201-A-5"}));
+  // Section 101 is one away; its row A is the same row index; seats 4-5 match the numbers.
+  EXPECT_EQ(JsonIds(hold.error().details.at("alternatives"), true),
+            (std::vector<std::string>{"101-A-4", "101-A-5"}));
+}
+
 // Seats named twice, none, or more than per_order are refused before anything is taken.
 TEST_F(HoldTableTest, RefusesMalformedAndOversizedRequests) {
   Result<Hold> twice = table_.HoldSeats(alice_, {At("101-A-1"), At("101-A-1")});
@@ -261,6 +275,24 @@ TEST_F(HoldTableTest, RestorePutsHoldsBackOrRefuses) {
   EXPECT_TRUE(event_->seats().CheckInvariant());
   clock_.Advance(seconds(30));
   EXPECT_EQ(table_.ExpireDue().size(), 1u);
+}
+
+// Before onsale_at nothing can be held; from that moment on it can.
+TEST(HoldTableOnSaleTest, NothingIsHeldBeforeOnSale) {
+  FakeClock clock;
+  std::unique_ptr<Event> event = MakeEvent(R"({
+    "name": "Later", "onsale_at": "2027-01-01T10:00:00Z",
+    "price_tiers": [{"id": "A", "price_cents": 100}],
+    "sections": [{"id": "S", "tier": "A", "rows": [{"label": "A", "seats": 4}]}]})");
+  HoldTable table(event->definition(), event->seat_map(), event->seats(), clock);
+  clock.Set(*event->definition().onsale_at - seconds(1));
+  Result<Hold> early = table.HoldBestAvailable({"ses_1", ""}, {1, {}, false});
+  ASSERT_FALSE(early.ok());
+  EXPECT_EQ(early.error().code, "not_on_sale");
+  EXPECT_EQ(early.error().kind, ErrorKind::kForbidden);
+  EXPECT_EQ(table.HoldSeats({"ses_1", ""}, {SeatRequest{0, 0}}).error().code, "not_on_sale");
+  clock.Advance(seconds(1));
+  EXPECT_TRUE(table.HoldSeats({"ses_1", ""}, {SeatRequest{0, 0}}).ok());
 }
 
 // Torture: 8 threads of random multi-seat holds and releases over 1,000 hot seats. A shadow

@@ -1,0 +1,139 @@
+// The hold routes with the waiting room's AdmissionCheck wired in (the e2e tests run without
+// one): a queue-enabled event asks it, with the session and the X-Access-Token header.
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "api/api.hpp"
+#include "common/worker_pool.hpp"
+#include "store/ledger_conformance.hpp"
+#include "store/sqlite/sqlite_ledger.hpp"
+
+namespace boxoffice::api {
+namespace {
+
+// Admits exactly one token, and remembers what it was asked.
+class FakeAdmission final : public AdmissionCheck {
+ public:
+  Status VerifyAccess(std::string_view event_id, std::string_view session_id,
+                      std::string_view access_token) const override {
+    std::lock_guard lock(mutex_);
+    last_event_id_ = event_id;
+    last_session_id_ = session_id;
+    if (access_token.empty()) {
+      return Error::Make(ErrorKind::kUnauthenticated, "missing_access_token", "No token.");
+    }
+    if (access_token != "good") {
+      return Error::Make(ErrorKind::kUnauthenticated, "invalid_access_token", "Bad token.");
+    }
+    return {};
+  }
+  std::string last_event_id() const {
+    std::lock_guard lock(mutex_);
+    return last_event_id_;
+  }
+  std::string last_session_id() const {
+    std::lock_guard lock(mutex_);
+    return last_session_id_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  mutable std::string last_event_id_;
+  mutable std::string last_session_id_;
+};
+
+class HoldRoutesTest : public ::testing::Test {
+ protected:
+  HoldRoutesTest()
+      : ledger_(std::move(SqliteLedger::Open({.path = dir_.path() + "/ledger.db"})).value()),
+        catalog_(*ledger_, clock_),
+        pool_(1, 16),
+        accounts_(*ledger_, clock_, "test secret", std::chrono::hours(1), pool_),
+        holds_(catalog_, *ledger_, clock_),
+        context_{catalog_, accounts_, metrics_,   "admin", [] { return true; },
+                 "",       &holds_,   &admission_} {
+    RegisterRoutes(router_, context_);
+  }
+
+  http::Response Call(http::Method method, std::string path, std::string body,
+                      std::vector<std::pair<std::string, std::string>> headers) {
+    http::Request request;
+    request.method = method;
+    request.path = path;
+    request.target = path;
+    request.body = std::move(body);
+    request.headers = std::move(headers);
+    http::RouteMatch match = router_.Match(method, path);
+    EXPECT_EQ(match.outcome, http::RouteMatch::Outcome::kFound) << path;
+    request.path_params = match.params;
+    std::promise<http::Response> answered;
+    (*match.handler)(
+        request, [&answered](http::Response response) { answered.set_value(std::move(response)); });
+    return answered.get_future().get();
+  }
+
+  std::string CreateEvent(bool queue_enabled) {
+    const std::string body =
+        std::string(R"({"name": "Gate", "price_tiers": [{"id": "A", "price_cents": 100}],
+        "sections": [{"id": "S", "tier": "A", "rows": [{"label": "A", "seats": 4}]}],
+        "queue": {"enabled": )") +
+        (queue_enabled ? "true" : "false") + "}}";
+    http::Response created =
+        Call(http::Method::kPost, "/v1/events", body, {{"authorization", "Bearer admin"}});
+    EXPECT_EQ(created.status, 201) << created.body;
+    return std::string(boost::json::parse(created.body).at("id").get_string());
+  }
+
+  ledger_conformance::TempDir dir_;
+  FakeClock clock_;
+  std::unique_ptr<SqliteLedger> ledger_;
+  Catalog catalog_;
+  WorkerPool pool_;
+  Accounts accounts_;
+  HoldService holds_;
+  MetricsRegistry metrics_;
+  FakeAdmission admission_;
+  http::Router router_;
+  ApiContext context_;
+};
+
+// Queue enabled: no token is 401 missing_access_token, a bad one 401, the admitted one 201.
+TEST_F(HoldRoutesTest, QueueEnabledEventAsksTheWaitingRoom) {
+  const std::string event_id = CreateEvent(true);
+  const IssuedSession session = accounts_.CreateGuestSession();
+  const std::string path = "/v1/events/" + event_id + "/holds";
+  const std::string body = R"({"best_available": {"quantity": 1}})";
+  const std::pair<std::string, std::string> auth{"authorization", "Bearer " + session.token};
+  http::Response missing = Call(http::Method::kPost, path, body, {auth});
+  EXPECT_EQ(missing.status, 401);
+  EXPECT_NE(missing.body.find("missing_access_token"), std::string::npos);
+  EXPECT_EQ(admission_.last_event_id(), event_id);
+  EXPECT_EQ(admission_.last_session_id(), session.session.session_id);
+  http::Response bad = Call(http::Method::kPost, path, body, {auth, {"x-access-token", "bad"}});
+  EXPECT_EQ(bad.status, 401);
+  EXPECT_NE(bad.body.find("invalid_access_token"), std::string::npos);
+  http::Response admitted =
+      Call(http::Method::kPost, path, body, {auth, {"x-access-token", "good"}});
+  EXPECT_EQ(admitted.status, 201) << admitted.body;
+}
+
+// Queue disabled: the waiting room is not asked, and no token is needed.
+TEST_F(HoldRoutesTest, QueueDisabledEventNeedsNoToken) {
+  const std::string event_id = CreateEvent(false);
+  const IssuedSession session = accounts_.CreateGuestSession();
+  http::Response held = Call(http::Method::kPost, "/v1/events/" + event_id + "/holds",
+                             R"({"best_available": {"quantity": 2}})",
+                             {{"authorization", "Bearer " + session.token}});
+  EXPECT_EQ(held.status, 201) << held.body;
+  EXPECT_EQ(admission_.last_event_id(), "");
+}
+
+}  // namespace
+}  // namespace boxoffice::api
