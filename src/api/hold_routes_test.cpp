@@ -57,7 +57,8 @@ class HoldRoutesTest : public ::testing::Test {
         pool_(1, 16),
         accounts_(*ledger_, clock_, "test secret", std::chrono::hours(1), pool_),
         holds_(catalog_, *ledger_, clock_),
-        context_{catalog_, accounts_, metrics_,   "admin", [] { return true; },
+        defense_(*ledger_, clock_, DefenseOptions{1024, CidrList{}, true}),
+        context_{catalog_, accounts_, defense_,   metrics_, "admin", [] { return true; },
                  "",       &holds_,   &admission_} {
     RegisterRoutes(router_, context_);
   }
@@ -98,6 +99,7 @@ class HoldRoutesTest : public ::testing::Test {
   WorkerPool pool_;
   Accounts accounts_;
   HoldService holds_;
+  Defense defense_;
   MetricsRegistry metrics_;
   FakeAdmission admission_;
   http::Router router_;
