@@ -8,6 +8,7 @@ void RegisterRoutes(http::Router& router, ApiContext& context) {
   RegisterSystemRoutes(router, context);
   RegisterEventRoutes(router, context);
   RegisterSessionRoutes(router, context);
+  RegisterQueueRoutes(router, context);
 }
 
 }  // namespace boxoffice::api

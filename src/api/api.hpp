@@ -9,6 +9,7 @@
 #include "catalog/catalog.hpp"
 #include "common/metrics.hpp"
 #include "http/router.hpp"
+#include "waitingroom/waiting_room.hpp"
 
 namespace boxoffice::api {
 
@@ -17,8 +18,9 @@ struct ApiContext {
   Accounts& accounts;
   MetricsRegistry& metrics;
   std::string admin_key;
-  std::function<bool()> ready;  // /readyz: the server accepts and its stores answer
-  std::string openapi_yaml;     // served at GET /v1/openapi.yaml
+  std::function<bool()> ready;          // /readyz: the server accepts and its stores answer
+  std::string openapi_yaml;             // served at GET /v1/openapi.yaml
+  WaitingRoom* waiting_room = nullptr;  // the queue routes answer 503 without one
 };
 
 // `context` must outlive the router.

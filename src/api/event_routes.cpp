@@ -54,11 +54,16 @@ void CreateEvent(ApiContext& context, const http::Request& request, http::Respon
   Result<EventDefinition> definition = ParseEventDefinition(*body);
   if (!definition) return respond(http::ErrorResponse(definition.error()));
   context.catalog.Create(
-      std::move(definition).value(), [respond](Result<std::shared_ptr<Event>> event) {
+      std::move(definition).value(), [&context, respond](Result<std::shared_ptr<Event>> event) {
         if (!event) return respond(http::ErrorResponse(event.error()));
-        http::Response response = JsonResponse(201, (*event)->json());
-        response.SetHeader("Location", "/v1/events/" + (*event)->definition().id);
-        respond(std::move(response));
+        // Answer once the queue can take fans: its first sequence numbers are durable.
+        std::shared_ptr<Event> created = *event;
+        AttachEventQueue(context, created, false, [respond, created](Status ready) {
+          if (!ready) return respond(http::ErrorResponse(ready.error()));
+          http::Response response = JsonResponse(201, created->json());
+          response.SetHeader("Location", "/v1/events/" + created->definition().id);
+          respond(std::move(response));
+        });
       });
 }
 
