@@ -24,6 +24,7 @@ using std::chrono::seconds;
 // numbers a crash skipped), so a tick never stalls the other events.
 constexpr std::uint64_t kSkipsPerTickMax = 1'000'000;
 constexpr std::uint32_t kRetryAfterMaxS = 30;
+constexpr std::int64_t kFanMicros = 1'000'000;  // one admission in the budget's unit
 constexpr std::size_t kSeedBytes = 32;
 constexpr double kOutflowSmoothing = 0.3;  // weight of the newest one-second sample
 constexpr auto kMeasureWindow = seconds(1);
@@ -115,7 +116,9 @@ class WaitingRoom::EventQueue {
 
   TimePoint base;  // slot seconds count from here
   TimePoint last_tick;
-  double budget = 0;
+  // Admissions earned but not yet spent, in millionths of a fan: integer, so ten 100 ms ticks at
+  // 1/s make exactly one admission.
+  std::int64_t budget = 0;
   TimePoint window_start;
   std::uint64_t window_admitted = 0;
   double outflow_per_s = 0;  // EWMA of admissions per second
@@ -563,19 +566,21 @@ void WaitingRoom::Tick() {
       std::uint64_t admitted_now = 0;
       const QueueSettings& settings = queue->settings;
       if (settings.enabled && !settings.paused && !queue->sold_out) {
-        const double rate = settings.admission_rate_per_s;
-        queue->budget = std::min(queue->budget + rate * std::chrono::duration<double>(gap).count(),
-                                 std::max(1.0, rate));
+        const std::int64_t rate = settings.admission_rate_per_s;
+        const std::int64_t gap_us =
+            std::chrono::duration_cast<std::chrono::microseconds>(gap).count();
+        queue->budget = std::min(queue->budget + rate * gap_us,
+                                 std::max<std::int64_t>(kFanMicros, rate * kFanMicros));
         const std::uint32_t now_second = queue->Second(now);
         auto admit = [&](std::uint64_t number) {
           queue->Slot(number) = PackSlot(kSlotAdmitted, now_second);
           queue->active_expiry.push_back(queue->AccessExpiry(now_second));
-          queue->budget -= 1;
+          queue->budget -= kFanMicros;
           ++queue->admitted;
           ++admitted_now;
         };
         std::uint64_t skips = 0;
-        while (queue->budget >= 1 && queue->active_expiry.size() < settings.max_active) {
+        while (queue->budget >= kFanMicros && queue->active_expiry.size() < settings.max_active) {
           if (!queue->returned.empty()) {
             const std::uint64_t number = queue->returned.front();
             queue->returned.pop_front();
@@ -599,7 +604,7 @@ void WaitingRoom::Tick() {
         }
         // Nobody left to admit: unused budget must not pile up into a burst.
         if (queue->returned.empty() && queue->serving >= queue->next - 1) {
-          queue->budget = std::min(queue->budget, 1.0);
+          queue->budget = std::min(queue->budget, kFanMicros);
         }
       } else {
         queue->budget = 0;
