@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <set>
+#include <thread>
 
 #include "common/crypto.hpp"
 #include "store/memory/memory_queue_store.hpp"
@@ -335,6 +336,42 @@ TEST_F(WaitingRoomTest, ShufflesThePrequeueVerifiably) {
     const FanView view = Poll(room, "evt_s", fans[i]);
     EXPECT_EQ(view.state == FanState::kAdmitted, shuffle.Permute(i) < 100) << i;
   }
+}
+
+// Many threads joining and polling at once while the controller ticks: every fan gets a distinct
+// place, none is lost, and admission stays within max_active.
+TEST_F(WaitingRoomTest, ConcurrentJoinsGetDistinctPlaces) {
+  constexpr int kThreads = 8;
+  constexpr int kFansPerThread = 500;
+  WaitingRoom room(store_, clock_, kSecret);
+  Attach(room, MakeEvent("evt_a", 1000, 300));
+  std::vector<std::vector<Fan>> fans(kThreads);
+  std::atomic<bool> stop{false};
+  std::thread ticker([&] {
+    while (!stop) {
+      clock_.Advance(milliseconds(10));
+      room.Tick();
+    }
+  });
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kFansPerThread; ++i) {
+        fans[t].push_back(Join(room, "evt_a", t * kFansPerThread + i));
+        Poll(room, "evt_a", fans[t].back());
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  stop = true;
+  ticker.join();
+  EXPECT_EQ(room.Stats("evt_a")->joined, std::uint64_t{kThreads * kFansPerThread});
+  EXPECT_LE(room.Stats("evt_a")->active, 300u);
+  std::set<std::string> tickets;
+  for (const auto& list : fans) {
+    for (const Fan& fan : list) tickets.insert(fan.ticket);
+  }
+  EXPECT_EQ(tickets.size(), std::size_t{kThreads * kFansPerThread});
 }
 
 // The Feistel shuffle is a bijection on every size, and Unpermute inverts it.
