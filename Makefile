@@ -46,6 +46,7 @@ format-check: bootstrap
 bench: build
 	build/boxoffice_benchmarks --benchmark_out=bench/results/micro.json --benchmark_out_format=json
 	bench/http.sh
+	bench/queue.sh
 
 clean:
 	rm -rf build build-asan
