@@ -82,7 +82,7 @@ PY
 measure() {  # mode -> "requests_per_s latency_p99_ms"
   local out
   out=$(FANS_FILE=$1 wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION_S}s" --latency \
-    -s bench/queue.lua "$base" -- "$2" "$event_id" 0)
+    -s bench/queue.lua "$base" -- "$2" "$event_id")
   local errors
   errors=$(awk '/Non-2xx or 3xx responses:/ {print $5}' <<<"$out")
   [ -z "$errors" ] || { echo "bench/queue.sh: $2 answered $errors non-2xx responses" >&2; exit 1; }
