@@ -109,6 +109,7 @@ class WaitingRoom::EventQueue {
 
   std::uint64_t serving = 0;  // the counter: every sequence <= serving has been passed
   std::uint64_t serving_persisted = 0;
+  std::uint64_t issued_persisted = 0;   // next - 1 as last written, once a second
   std::vector<std::uint32_t> slots;     // by number - 1
   std::deque<std::uint64_t> returned;   // numbers of fans who came back after being passed
   std::deque<TimePoint> active_expiry;  // in admission order, so sorted (access_ttl is fixed)
@@ -243,6 +244,15 @@ void WaitingRoom::Attach(const EventDefinition& event, InventoryProbe inventory,
     if (auto serving = read("serving"); serving && ParseUint(*serving)) {
       queue->serving = queue->serving_persisted = *ParseUint(*serving);
     }
+    if (auto issued = read("issued"); issued && ParseUint(*issued)) {
+      // Numbers handed out before the restart count as seen now, so the counter does not race
+      // past fans who simply have not polled yet; numbers above (reserved but most likely never
+      // handed out) stay unknown and are skipped unless their holder shows up.
+      const std::uint64_t known = std::min<std::uint64_t>(*ParseUint(*issued), queue->slots.size());
+      std::fill(queue->slots.begin(), queue->slots.begin() + static_cast<std::ptrdiff_t>(known),
+                PackSlot(kSlotWaiting, 0));
+      queue->issued_persisted = known;
+    }
     if (auto settings = read("settings")) {
       boost::system::error_code error;
       json::value parsed = json::parse(*settings, error);
@@ -354,9 +364,12 @@ FanView ViewLocked(Queue& queue, std::uint64_t number, TimePoint now,
   } else {
     // The counter passed this fan while away (or before a restart): back in at the next free
     // slot, ahead of everyone behind.
-    if (state != kSlotWaiting) queue.returned.push_back(number);
+    auto found = std::find(queue.returned.begin(), queue.returned.end(), number);
+    if (found == queue.returned.end()) {
+      queue.returned.push_back(number);
+      found = queue.returned.end() - 1;
+    }
     slot = PackSlot(kSlotWaiting, now_second);
-    const auto found = std::find(queue.returned.begin(), queue.returned.end(), number);
     position = static_cast<std::uint64_t>(found - queue.returned.begin()) + 1;
   }
   view.state = queue.sold_out ? FanState::kSoldOut : FanState::kWaiting;
@@ -549,6 +562,7 @@ void WaitingRoom::Tick() {
     const InventoryLevel level = queue->inventory ? queue->inventory() : InventoryLevel{1, 0};
     bool opened_now = false;
     std::optional<std::uint64_t> serving_to_persist;
+    std::optional<std::uint64_t> issued_to_persist;
     {
       std::lock_guard lock(queue->mutex);
       queue->inventory_level = level;
@@ -624,10 +638,17 @@ void WaitingRoom::Tick() {
           queue->serving_persisted = queue->serving;
           serving_to_persist = queue->serving;
         }
+        if (queue->next - 1 != queue->issued_persisted) {
+          queue->issued_persisted = queue->next - 1;
+          issued_to_persist = queue->issued_persisted;
+        }
       }
     }
     if (serving_to_persist) {
       store_.Put(queue->id, "serving", std::to_string(*serving_to_persist), nullptr);
+    }
+    if (issued_to_persist) {
+      store_.Put(queue->id, "issued", std::to_string(*issued_to_persist), nullptr);
     }
     if (opened_now) NotifyPublicChange(queue->id);
   }

@@ -273,6 +273,12 @@ TEST_F(WaitingRoomTest, RestartKeepsPlaces) {
   EXPECT_TRUE(restarted.VerifyAccess("evt_a", fans[0].session_id, access_token).ok());
   const Fan newcomer = Join(restarted, "evt_a", 100);
   EXPECT_GT(*Poll(restarted, "evt_a", newcomer).position, last_number_position);
+  // Fans who have not polled since the restart are not skipped: admission resumes in order.
+  restarted.Control("evt_a", QueueControls{std::nullopt, std::nullopt, false}, [](auto) {});
+  Run(restarted, seconds(1));
+  EXPECT_EQ(restarted.Stats("evt_a")->abandoned, 0u);
+  EXPECT_EQ(Poll(restarted, "evt_a", fans[3]).state, FanState::kAdmitted);
+  EXPECT_EQ(Poll(restarted, "evt_a", fans[4]).state, FanState::kWaiting);
 }
 
 // A join that outruns the durable reservation of sequence numbers is refused, not risked.
