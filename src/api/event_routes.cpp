@@ -21,12 +21,18 @@ Error EventNotFound(std::string_view id) {
                      {{"event_id", id}});
 }
 
-// A list entry: the event without its seat map, which can be large.
-json::object EventSummary(const Event& event) {
+// A list entry: the event without its seat map, which can be large, and with the queue settings
+// in force (the operator may have changed them since the event was created).
+json::object EventSummary(ApiContext& context, const Event& event) {
   const EventDefinition& definition = event.definition();
   json::object summary = EventToJson(definition);
   summary.erase("sections");
   summary.erase("price_tiers");
+  if (context.waiting_room != nullptr) {
+    if (Result<json::object> queue = context.waiting_room->PublicQueueJson(definition.id)) {
+      summary["queue"] = std::move(*queue);
+    }
+  }
   return summary;
 }
 
@@ -76,7 +82,7 @@ void ListEvents(ApiContext& context, const http::Request& request, http::Respond
   if (!page) return respond(http::ErrorResponse(page.error()));
   json::array items;
   items.reserve(page->items.size());
-  for (const auto& event : page->items) items.push_back(EventSummary(*event));
+  for (const auto& event : page->items) items.push_back(EventSummary(context, *event));
   json::object body{{"items", std::move(items)}};
   body["next_cursor"] = page->next_cursor ? json::value(*page->next_cursor) : nullptr;
   respond(JsonResponse(200, body));

@@ -158,6 +158,9 @@ class QueueTest(unittest.TestCase):
         queue = self.server.request("GET", f"/v1/events/{event_id}").json()["queue"]
         self.assertEqual((queue["admission_rate_per_s"], queue["max_active"], queue["paused"]),
                          (7, 3, True))
+        listed = [item for item in self.server.request("GET", "/v1/events?limit=200").json()["items"]
+                  if item["id"] == event_id]
+        self.assertEqual(listed[0]["queue"]["admission_rate_per_s"], 7)
         bad = self.server.request("PATCH", f"/v1/events/{event_id}/queue", {"max_active": 0},
                                   headers=self.server.operator())
         self.assertEqual(bad.status, 422)
