@@ -432,7 +432,12 @@ Result<FanView> WaitingRoom::Join(std::string_view event_id, const FanIdentity& 
     }
     for (std::uint64_t key : keys) queue->identities.emplace(key, number);
   } else {
-    created = true;
+    // Admitted at once, but a second join is still "the same place" (200), as the contract says.
+    created = std::none_of(keys.begin(), keys.end(),
+                           [&](std::uint64_t key) { return queue->identities.contains(key); });
+    if (created && queue->identities.size() < options_.queue_length_max) {
+      for (std::uint64_t key : keys) queue->identities.emplace(key, 0);
+    }
   }
   FanView view = ViewLocked(*queue, number, now, access_signer_, fan.session_id);
   lock.unlock();
