@@ -28,7 +28,10 @@ constexpr std::int64_t kFanMicros = 1'000'000;  // one admission in the budget's
 constexpr std::size_t kSeedBytes = 32;
 constexpr double kOutflowSmoothing = 0.3;  // weight of the newest one-second sample
 constexpr auto kMeasureWindow = seconds(1);
-constexpr auto kTickGapMax = seconds(1);  // a stalled ticker must not release a burst
+constexpr auto kTickGapMax = seconds(1);
+// Sold-out detection lags by at most this much; fans are told within a poll or two.
+constexpr auto kInventoryProbeEvery =
+    milliseconds(500);  // a stalled ticker must not release a burst
 
 // A fan's slot: the top two bits hold the state, the low 30 the second (since the queue's base
 // time) it was last seen or admitted.
@@ -129,6 +132,7 @@ class WaitingRoom::EventQueue {
   std::uint64_t admitted = 0;
   std::uint64_t abandoned = 0;
   InventoryLevel inventory_level{1, 0};
+  TimePoint inventory_probed_at;  // epoch: the first tick probes
   bool sold_out = false;
 
   std::uint32_t Second(TimePoint now) const {
@@ -563,15 +567,26 @@ void WaitingRoom::Tick() {
   }
   for (const std::shared_ptr<EventQueue>& queue : queues) {
     const TimePoint now = clock_.Now();
-    // Read outside the lock: a count scans the seat table.
-    const InventoryLevel level = queue->inventory ? queue->inventory() : InventoryLevel{1, 0};
+    // A count scans the whole seat table, so it is taken at most every kInventoryProbeEvery,
+    // only for queues in use, and outside the queue's lock.
+    bool probe = false;
+    {
+      std::lock_guard lock(queue->mutex);
+      probe = queue->inventory && queue->settings.enabled &&
+              now - queue->inventory_probed_at >= kInventoryProbeEvery;
+      if (probe) queue->inventory_probed_at = now;
+    }
+    const std::optional<InventoryLevel> level =
+        probe ? std::optional<InventoryLevel>(queue->inventory()) : std::nullopt;
     bool opened_now = false;
     std::optional<std::uint64_t> serving_to_persist;
     std::optional<std::uint64_t> issued_to_persist;
     {
       std::lock_guard lock(queue->mutex);
-      queue->inventory_level = level;
-      queue->sold_out = level.available == 0 && level.held == 0;
+      if (level) {
+        queue->inventory_level = *level;
+        queue->sold_out = level->available == 0 && level->held == 0;
+      }
       const auto gap = std::clamp<TimePoint::duration>(now - queue->last_tick,
                                                        TimePoint::duration::zero(), kTickGapMax);
       queue->last_tick = now;

@@ -183,12 +183,12 @@ TEST_F(WaitingRoomTest, SoldOut) {
   std::vector<Fan> fans;
   for (int i = 0; i < 5; ++i) fans.push_back(Join(room, "evt_a", i));
   inventory_ = InventoryLevel{0, 4};
-  Run(room, milliseconds(100));
+  Run(room, seconds(1));
   FanView view = Poll(room, "evt_a", fans[4]);
   EXPECT_EQ(view.state, FanState::kWaiting);
   EXPECT_EQ(view.seats_held, 4u);
   inventory_ = InventoryLevel{0, 0};
-  Run(room, milliseconds(100));
+  Run(room, seconds(1));
   const std::uint64_t admitted = Admitted(room, "evt_a");
   EXPECT_EQ(Poll(room, "evt_a", fans[4]).state, FanState::kSoldOut);
   Run(room, seconds(10));
