@@ -1,5 +1,6 @@
 """End-to-end: the waiting room (join, status, admission order, operator controls, restarts)."""
 
+import hashlib
 import http.client
 import json
 import signal
@@ -179,6 +180,42 @@ class QueueTest(unittest.TestCase):
         status, again = client.request("POST", f"/v1/events/{event_id}/queue", headers=fan)
         self.assertEqual(status, 200, again)
         self.assertEqual(again["state"], "admitted")
+        client.close()
+
+    def test_shuffled_prequeue_reveals_a_verifiable_seed(self):
+        """Pre-queue fans get a permutation of places at opening; the seed matches its hash."""
+        opening = time.time() + 3
+        onsale_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(opening))
+        response = self.server.request("POST", "/v1/events", small_event(
+            onsale_at=onsale_at,
+            queue={"enabled": True, "policy": "shuffle_prequeue", "admission_rate_per_s": 100,
+                   "max_active": 5000, "access_ttl_s": 600, "paused": True}),
+            headers=self.server.operator())
+        self.assertEqual(response.status, 201, response.body)
+        event_id = response.json()["id"]
+        queue = response.json()["queue"]
+        self.assertNotIn("seed", queue)
+        commitment = queue["seed_sha256"]
+        client = Client(self.server.port)
+        fans = []
+        for _ in range(20):
+            headers = guest(client)
+            status, body = client.request("POST", f"/v1/events/{event_id}/queue", headers=headers)
+            self.assertEqual(status, 201, body)
+            self.assertEqual(body["state"], "prequeue")
+            fans.append(dict(headers, **{"X-Queue-Ticket": body["queue_ticket"]}))
+        time.sleep(max(0, opening - time.time()) + 1.5)
+        queue = self.server.request("GET", f"/v1/events/{event_id}").json()["queue"]
+        self.assertEqual(hashlib.sha256(queue["seed"].encode()).hexdigest(), commitment)
+        self.assertEqual(queue["prequeue_size"], 20)
+        positions = []
+        for headers in fans:
+            status, body = client.request("GET", f"/v1/events/{event_id}/queue/status",
+                                          headers=headers)
+            self.assertEqual(status, 200, body)
+            self.assertEqual(body["state"], "waiting")
+            positions.append(body["position"])
+        self.assertEqual(sorted(positions), list(range(1, 21)))
         client.close()
 
     def test_metrics_show_the_queue(self):
