@@ -63,6 +63,7 @@ bench: build
 	build/boxoffice_benchmarks --benchmark_out=bench/results/micro.json --benchmark_out_format=json
 	bench/http.sh
 	bench/holds.sh
+	bench/queue.sh
 
 clean:
 	rm -rf build build-asan build-tsan

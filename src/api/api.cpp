@@ -11,6 +11,7 @@ void RegisterRoutes(http::Router& router, ApiContext& context) {
   RegisterDefenseRoutes(router, context);
   RegisterStatsRoutes(router, context);
   if (context.holds != nullptr) RegisterHoldRoutes(router, context);
+  RegisterQueueRoutes(router, context);
 }
 
 }  // namespace boxoffice::api

@@ -12,6 +12,7 @@
 #include "http/router.hpp"
 #include "inventory/hold_service.hpp"
 #include "ports/admission.hpp"
+#include "waitingroom/waiting_room.hpp"
 
 namespace boxoffice::api {
 
@@ -27,6 +28,7 @@ struct ApiContext {
   // The waiting room's check for events whose queue is enabled; null until one is wired, and
   // then holds are allowed without an access token.
   const AdmissionCheck* admission = nullptr;
+  WaitingRoom* waiting_room = nullptr;  // the queue routes answer 503 without one
 };
 
 // `context` must outlive the router.

@@ -22,12 +22,18 @@ Error EventNotFound(std::string_view id) {
                      {{"event_id", id}});
 }
 
-// A list entry: the event without its seat map, which can be large.
-json::object EventSummary(const Event& event) {
+// A list entry: the event without its seat map, which can be large, and with the queue settings
+// in force (the operator may have changed them since the event was created).
+json::object EventSummary(ApiContext& context, const Event& event) {
   const EventDefinition& definition = event.definition();
   json::object summary = EventToJson(definition);
   summary.erase("sections");
   summary.erase("price_tiers");
+  if (context.waiting_room != nullptr) {
+    if (Result<json::object> queue = context.waiting_room->PublicQueueJson(definition.id)) {
+      summary["queue"] = std::move(*queue);
+    }
+  }
   return summary;
 }
 
@@ -55,11 +61,16 @@ void CreateEvent(ApiContext& context, const http::Request& request, http::Respon
   Result<EventDefinition> definition = ParseEventDefinition(*body);
   if (!definition) return respond(http::ErrorResponse(definition.error()));
   context.catalog.Create(
-      std::move(definition).value(), [respond](Result<std::shared_ptr<Event>> event) {
+      std::move(definition).value(), [&context, respond](Result<std::shared_ptr<Event>> event) {
         if (!event) return respond(http::ErrorResponse(event.error()));
-        http::Response response = JsonResponse(201, (*event)->json());
-        response.SetHeader("Location", "/v1/events/" + (*event)->definition().id);
-        respond(std::move(response));
+        // Answer once the queue can take fans: its first sequence numbers are durable.
+        std::shared_ptr<Event> created = *event;
+        AttachEventQueue(context, created, false, [respond, created](Status ready) {
+          if (!ready) return respond(http::ErrorResponse(ready.error()));
+          http::Response response = JsonResponse(201, created->json());
+          response.SetHeader("Location", "/v1/events/" + created->definition().id);
+          respond(std::move(response));
+        });
       });
 }
 
@@ -72,7 +83,7 @@ void ListEvents(ApiContext& context, const http::Request& request, http::Respond
   if (!page) return respond(http::ErrorResponse(page.error()));
   json::array items;
   items.reserve(page->items.size());
-  for (const auto& event : page->items) items.push_back(EventSummary(*event));
+  for (const auto& event : page->items) items.push_back(EventSummary(context, *event));
   json::object body{{"items", std::move(items)}};
   body["next_cursor"] = page->next_cursor ? json::value(*page->next_cursor) : nullptr;
   respond(JsonResponse(200, body));

@@ -1,5 +1,5 @@
 // Operator statistics: GET /v1/events/{id}/stats. Each domain adds its own object to the answer
-// through one function here (inventory now; the waiting room adds "queue" the same way).
+// through one function: `inventory` here, `queue` from the waiting room (queue_routes.cpp).
 #include <boost/json/object.hpp>
 
 #include "api/routes.hpp"
@@ -44,6 +44,11 @@ void GetEventStats(ApiContext& context, const http::Request& request, http::Resp
   }
   json::object body{{"event_id", event->definition().id}};
   body["inventory"] = InventoryStats(context, event);
+  if (context.waiting_room != nullptr) {
+    Result<json::object> queue = QueueStatsJson(context, event->definition().id);
+    if (!queue) return respond(http::ErrorResponse(queue.error()));
+    body["queue"] = std::move(*queue);
+  }
   respond(JsonResponse(200, body));
 }
 

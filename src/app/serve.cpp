@@ -11,6 +11,7 @@
 #include "accounts/accounts.hpp"
 #include "api/api.hpp"
 #include "api/defense_middleware.hpp"
+#include "api/routes.hpp"
 #include "app/data_dir.hpp"
 #include "app/demo.hpp"
 #include "app/openapi.hpp"
@@ -23,7 +24,9 @@
 #include "http/server.hpp"
 #include "inventory/hold_service.hpp"
 #include "ports/clock.hpp"
+#include "store/ledger_queue_store.hpp"
 #include "store/sqlite/sqlite_ledger.hpp"
+#include "waitingroom/waiting_room.hpp"
 
 namespace boxoffice::app {
 namespace {
@@ -75,6 +78,46 @@ class HoldSweeper {
   bool stopping_ = false;
   std::thread thread_;  // last: starts after the members it uses
 };
+
+// The admission controller's step: fine enough that a rate of 10/s admits one fan at a time.
+constexpr auto kQueueTick = std::chrono::milliseconds(100);
+
+// Prometheus text for the waiting room, one series per event.
+void RenderQueueMetrics(const WaitingRoom& room, std::string& out) {
+  struct Family {
+    const char* name;
+    const char* type;
+    const char* help;
+    double (*value)(const QueueStats&);
+  };
+  static constexpr Family kFamilies[] = {
+      {"boxoffice_queue_joined_total", "counter", "Fans who joined the queue.",
+       [](const QueueStats& s) { return static_cast<double>(s.joined); }},
+      {"boxoffice_queue_waiting", "gauge", "Fans waiting in the queue.",
+       [](const QueueStats& s) { return static_cast<double>(s.waiting); }},
+      {"boxoffice_queue_serving", "gauge", "The serving counter.",
+       [](const QueueStats& s) { return static_cast<double>(s.serving); }},
+      {"boxoffice_queue_active", "gauge", "Admitted fans whose access has not expired.",
+       [](const QueueStats& s) { return static_cast<double>(s.active); }},
+      {"boxoffice_queue_admitted_total", "counter", "Fans admitted.",
+       [](const QueueStats& s) { return static_cast<double>(s.admitted); }},
+      {"boxoffice_queue_admitted_per_second", "gauge", "Measured admissions per second (EWMA).",
+       [](const QueueStats& s) { return s.admitted_per_s; }},
+      {"boxoffice_queue_abandoned_total", "counter", "Fans passed by the counter while away.",
+       [](const QueueStats& s) { return static_cast<double>(s.abandoned); }},
+  };
+  const std::vector<std::string> ids = room.EventIds();
+  for (const Family& family : kFamilies) {
+    out += std::string("# HELP ") + family.name + " " + family.help + "\n# TYPE " + family.name +
+           " " + family.type + "\n";
+    for (const std::string& id : ids) {
+      Result<QueueStats> stats = room.Stats(id);
+      if (!stats) continue;
+      out += std::string(family.name) + "{event=\"" + id + "\"} " +
+             std::to_string(family.value(*stats)) + "\n";
+    }
+  }
+}
 
 int Fail(std::string_view what, const Error& error) {
   LogError(what, {{"error", error.message}, {"code", error.code}});
@@ -157,9 +200,29 @@ int RunServe(const ServeConfig& config) {
       std::string(OpenApiYaml()),
       &holds,
       nullptr};
+  LedgerQueueStore queue_store(**ledger);
+  WaitingRoom waiting_room(queue_store, clock, secret->value);
+  context.waiting_room = &waiting_room;
+  // Holds of queue-enabled events need the waiting room's access token.
+  context.admission = &waiting_room;
+  waiting_room.SetPublicChangeHook(
+      [&context](const std::string& event_id) { api::RefreshEventJson(context, event_id); });
+  for (std::optional<std::string> cursor;;) {
+    Result<EventPage> page = catalog.List(kEventsMax, cursor);
+    if (!page) return Fail("cannot list events", page.error());
+    for (const auto& event : page->items) {
+      api::AttachEventQueue(context, std::const_pointer_cast<Event>(event), true);
+    }
+    if (!page->next_cursor) break;
+    cursor = page->next_cursor;
+  }
+  // Every restored queue's next block of sequence numbers is durable before a fan can join.
+  queue_store.Flush();
   api::RegisterRoutes(router, context);
   api::RegisterHoldMetrics(metrics, catalog, holds);
   HoldSweeper sweeper(holds);
+  metrics.AddCollector(
+      [&waiting_room](std::string& out) { RenderQueueMetrics(waiting_room, out); });
   metrics.AddCollector([&catalog, &ledger = **ledger, &defense](std::string& out) {
     out += "# HELP boxoffice_events Events in the catalog.\n# TYPE boxoffice_events gauge\n";
     out += "boxoffice_events " + std::to_string(catalog.size()) + "\n";
@@ -195,7 +258,21 @@ int RunServe(const ServeConfig& config) {
   // Tests and scripts read the bound port from this line.
   std::cout << "boxoffice: listening on " << base_url << std::endl;
 
+  // The admission controller runs on its own thread, so the domain stays a plain class that
+  // tests drive with a fake clock.
+  std::mutex ticker_mutex;
+  std::condition_variable_any ticker_wake;
+  std::jthread ticker([&](std::stop_token stop) {
+    while (!stop.stop_requested()) {
+      waiting_room.Tick();
+      std::unique_lock lock(ticker_mutex);
+      ticker_wake.wait_for(lock, stop, kQueueTick, [] { return false; });
+    }
+  });
+
   server.Run();
+  ticker.request_stop();
+  ticker.join();
   LogInfo("ledger_flushing");
   (*ledger)->Flush();
   LogInfo("stopped");

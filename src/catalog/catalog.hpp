@@ -6,6 +6,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <string>
@@ -34,13 +35,23 @@ class Event {
   const SeatMap& seat_map() const { return seat_map_; }
   SeatTable& seats() { return seats_; }
   const SeatTable& seats() const { return seats_; }
-  // The event's API representation, serialised once: GET /v1/events/{id} is a hot path.
-  const std::string& json() const { return json_; }
+  // The event's API representation, serialised once: GET /v1/events/{id} is a hot path. The
+  // waiting room replaces it when the queue's live settings change or the shuffle seed is
+  // revealed; readers get a consistent copy.
+  std::string json() const {
+    std::lock_guard lock(json_mutex_);
+    return json_;
+  }
+  void SetJson(std::string json) {
+    std::lock_guard lock(json_mutex_);
+    json_ = std::move(json);
+  }
 
  private:
   EventDefinition definition_;
   SeatMap seat_map_;
   SeatTable seats_;
+  mutable std::mutex json_mutex_;
   std::string json_;
 };
 

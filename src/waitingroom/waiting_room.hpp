@@ -1,0 +1,157 @@
+// The virtual waiting room (DESIGN.md, "The flow of one fan", steps 2-4): fans join an event's
+// queue and get a signed ticket holding their sequence number; an admission controller advances
+// the event's serving counter at the operator's rate without letting more than `max_active` fans
+// shop at once; a fan the counter has passed gets a signed access token, which holds and orders
+// check through the `AdmissionCheck` port.
+//
+// Position is `sequence - serving`: O(1), no scan. Per fan the room keeps a 4-byte slot (state
+// and last-seen second) and one entry per identity in a hash map for the one-place-per-fan rule
+// (about 45 MB per million waiting fans, measured by BM_QueueMemoryMillionFans); the durable state
+// is a handful of counters per event in the `QueueStore`. Sequence numbers are reserved
+// durably in blocks ahead of use, so a crash never hands the same number out twice.
+//
+// Thread safety: every public method may be called from any thread. `Tick()` is driven by the
+// owner (a thread in `serve`, a test with a FakeClock).
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "catalog/event.hpp"
+#include "common/result.hpp"
+#include "common/token.hpp"
+#include "ports/admission.hpp"
+#include "ports/clock.hpp"
+#include "ports/queue_store.hpp"
+
+namespace boxoffice {
+
+inline constexpr std::uint64_t kQueueLengthDefaultMax = 20'000'000;
+inline constexpr std::uint32_t kAbandonAfterDefaultS = 120;
+// Sequence numbers reserved per durable write; a crash skips at most this many numbers.
+inline constexpr std::uint64_t kSequenceBlock = 65'536;
+
+struct WaitingRoomOptions {
+  std::uint64_t queue_length_max = kQueueLengthDefaultMax;
+  std::uint32_t abandon_after_s = kAbandonAfterDefaultS;
+  std::uint64_t sequence_block = kSequenceBlock;
+};
+
+enum class FanState { kPrequeue, kWaiting, kAdmitted, kSoldOut, kClosed };
+std::string_view FanStateName(FanState state);
+
+// Who is joining: one place per session, per logged-in customer and per device.
+struct FanIdentity {
+  std::string session_id;
+  std::string customer_id;  // empty for a guest
+  std::string device_id;    // X-Device-Id, empty when not sent
+};
+
+// What a fan sees on joining and on every status poll.
+struct FanView {
+  std::string queue_ticket;
+  FanState state = FanState::kWaiting;
+  std::optional<std::uint64_t> position;  // absent in the pre-queue of a shuffled event
+  std::optional<std::uint64_t> eta_s;
+  std::uint32_t retry_after_s = 1;
+  std::string access_token;  // when admitted
+  TimePoint access_expires_at;
+  // While no seat is available but holds could still return some: how many are held.
+  std::optional<std::uint32_t> seats_held;
+  bool created = false;  // the join made a new place (201) rather than finding one (200)
+};
+
+// How many seats an event has for sale now and how many holds could still return.
+struct InventoryLevel {
+  std::uint32_t available = 0;
+  std::uint32_t held = 0;
+};
+using InventoryProbe = std::function<InventoryLevel()>;
+
+// The operator's live controls (PATCH /v1/events/{id}/queue); absent fields stay as they are.
+struct QueueControls {
+  std::optional<std::uint32_t> admission_rate_per_s;
+  std::optional<std::uint32_t> max_active;
+  std::optional<bool> paused;
+};
+
+struct QueueStats {
+  std::uint64_t joined = 0;
+  std::uint64_t waiting = 0;
+  std::uint64_t serving = 0;
+  std::uint64_t active = 0;
+  std::uint64_t admitted = 0;
+  std::uint64_t abandoned = 0;
+  double admitted_per_s = 0;
+};
+
+class WaitingRoom final : public AdmissionCheck {
+ public:
+  // `store` and `clock` must outlive the room.
+  WaitingRoom(QueueStore& store, const Clock& clock, std::string_view server_secret,
+              WaitingRoomOptions options = {});
+  ~WaitingRoom() override;
+
+  // Makes an event's queue known. `restore` reads the event's counters back from the store
+  // (start-up); a new event starts empty. `ready` runs once the first block of sequence numbers
+  // is durable (possibly on the store's thread).
+  void Attach(const EventDefinition& event, InventoryProbe inventory, bool restore,
+              std::function<void(Status)> ready = nullptr);
+
+  // 404 event_not_found, 503 queue_full / queue_busy (with retry_after_s).
+  Result<FanView> Join(std::string_view event_id, const FanIdentity& fan);
+  // A fan's status call: no write beyond marking the fan seen now. 401 missing_queue_ticket /
+  // invalid_queue_ticket for no ticket, a forged one, or another session's or event's.
+  Result<FanView> Poll(std::string_view event_id, std::string_view session_id,
+                       std::string_view queue_ticket);
+
+  // Applies the operator's controls; `done` gets the settings in force once they are durable.
+  void Control(std::string_view event_id, const QueueControls& controls,
+               std::function<void(Result<QueueSettings>)> done);
+  Result<QueueSettings> Settings(std::string_view event_id) const;
+
+  // The event's public `queue` object: its settings in force plus `seed_sha256` (shuffled
+  // events) and, once the on-sale has opened, `seed`.
+  Result<boost::json::object> PublicQueueJson(std::string_view event_id) const;
+  Result<QueueStats> Stats(std::string_view event_id) const;
+  // Every attached event's id, for /metrics.
+  std::vector<std::string> EventIds() const;
+
+  // Called (outside the room's locks) when an event's public queue object changed: settings
+  // patched, or the on-sale opened and the seed is revealed.
+  void SetPublicChangeHook(std::function<void(const std::string& event_id)> hook);
+
+  // One step of the admission controller for every event: opens on-sales that are due, expires
+  // access, and admits fans at each event's rate. Call about every 100 ms.
+  void Tick();
+
+  // AdmissionCheck: OK when the access token admits this session to this event now.
+  Status VerifyAccess(std::string_view event_id, std::string_view session_id,
+                      std::string_view access_token) const override;
+
+ private:
+  class EventQueue;
+
+  std::shared_ptr<EventQueue> Find(std::string_view event_id) const;
+  void NotifyPublicChange(const std::string& event_id);
+
+  QueueStore& store_;
+  const Clock& clock_;
+  WaitingRoomOptions options_;
+  TokenSigner ticket_signer_;
+  TokenSigner access_signer_;
+  mutable std::shared_mutex events_mutex_;
+  std::unordered_map<std::string, std::shared_ptr<EventQueue>> events_;
+  std::mutex hook_mutex_;
+  std::function<void(const std::string&)> public_change_hook_;
+};
+
+}  // namespace boxoffice
