@@ -1,0 +1,68 @@
+"""End-to-end: one fan's path through the waiting room to a hold, as DESIGN.md draws it."""
+
+import time
+import unittest
+
+from harness import Server, small_event
+
+
+class FanFlowTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def session(self):
+        token = self.server.request("POST", "/v1/sessions", body={}).json()["session_token"]
+        return {"Authorization": "Bearer " + token}
+
+    def admitted(self, event_id, fan):
+        """Joins and polls until admitted; returns the access token."""
+        joined = self.server.request("POST", f"/v1/events/{event_id}/queue", headers=fan)
+        self.assertEqual(joined.status, 201, joined.body)
+        ticket = joined.json()["queue_ticket"]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            status = self.server.request("GET", f"/v1/events/{event_id}/queue/status",
+                                         headers={**fan, "X-Queue-Ticket": ticket}).json()
+            if status["state"] == "admitted":
+                return status["access_token"]
+            time.sleep(0.05)
+        self.fail("the fan was never admitted")
+
+    def test_queue_then_hold(self):
+        """A hold on a queue-enabled event needs the fan's own access token for that event."""
+        event = self.server.request("POST", "/v1/events", body=small_event(),
+                                    headers=self.server.operator()).json()
+        other = self.server.request("POST", "/v1/events", body=small_event(name="Other"),
+                                    headers=self.server.operator()).json()
+        fan, stranger = self.session(), self.session()
+        hold = {"seats": [{"id": "101-A-3", "version": 0}]}
+        path = f"/v1/events/{event['id']}/holds"
+
+        without = self.server.request("POST", path, body=hold, headers=fan)
+        self.assertEqual(without.status, 401, without.body)
+
+        access = self.admitted(event["id"], fan)
+        borrowed = self.server.request("POST", path, body=hold,
+                                       headers={**stranger, "X-Access-Token": access})
+        self.assertEqual(borrowed.status, 401, borrowed.body)
+        other_access = self.admitted(other["id"], fan)
+        wrong_event = self.server.request("POST", path, body=hold,
+                                          headers={**fan, "X-Access-Token": other_access})
+        self.assertEqual(wrong_event.status, 401, wrong_event.body)
+
+        held = self.server.request("POST", path, body=hold,
+                                   headers={**fan, "X-Access-Token": access})
+        self.assertEqual(held.status, 201, held.body)
+        self.assertEqual([seat["id"] for seat in held.json()["seats"]], ["101-A-3"])
+        seat = [s for s in self.server.request("GET", f"/v1/events/{event['id']}/seats").json()
+                ["seats"] if s["id"] == "101-A-3"][0]
+        self.assertEqual(seat["status"], "held")
+
+
+if __name__ == "__main__":
+    unittest.main()
