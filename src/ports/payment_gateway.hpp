@@ -1,0 +1,83 @@
+// The `PaymentGateway` port: one card processor (or the router that spreads payments over
+// several). Orders authorize a card synchronously while the fan waits, and the outbox worker
+// later captures; voids undo an authorization that never became a sale, refunds undo a sale.
+//
+// Every call is idempotent by its key: repeating a call with the same key never moves money
+// twice, which is what makes retries after a timeout safe. Calls block for at most the adapter's
+// timeout and therefore run on worker threads, never on an I/O thread. Adapters never see, log
+// or return card numbers: requests carry the gateway's card tokens only.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace boxoffice {
+
+enum class PaymentOutcome {
+  kSucceeded,  // the call took effect (or had already, for a repeated key), or Lookup found it
+  kDeclined,   // the card was refused: final, never retried at another gateway
+  kFailed,     // the gateway answered with an error and did nothing: safe to retry or fail over
+  kUnknown,    // timeout or broken connection: it may or may not have taken effect
+  kNotFound,   // Lookup only: nothing was authorized with this key
+};
+
+inline std::string_view PaymentOutcomeName(PaymentOutcome outcome) {
+  switch (outcome) {
+    case PaymentOutcome::kSucceeded:
+      return "succeeded";
+    case PaymentOutcome::kDeclined:
+      return "declined";
+    case PaymentOutcome::kFailed:
+      return "failed";
+    case PaymentOutcome::kUnknown:
+      return "unknown";
+    case PaymentOutcome::kNotFound:
+      return "not_found";
+  }
+  return "unknown";
+}
+
+// Names one payment at one gateway.
+struct PaymentRef {
+  std::string gateway;  // the configured gateway name, e.g. "stripe-eu"
+  std::string id;       // the gateway's own id, e.g. "pi_3Nk..."
+};
+
+struct PaymentResult {
+  PaymentOutcome outcome = PaymentOutcome::kFailed;
+  PaymentRef payment;        // filled when the gateway named the payment
+  std::string status;        // the gateway's word for the payment's state, e.g. "requires_capture"
+  std::string decline_code;  // when declined: "card_declined", "insufficient_funds", ...
+  std::string message;       // for logs and operators; never holds card data
+};
+
+struct AuthorizeRequest {
+  std::string idempotency_key;  // one authorization per key, whatever the number of attempts
+  std::int64_t amount_cents = 0;
+  std::string currency;       // ISO 4217, e.g. "USD"
+  std::string payment_token;  // the gateway's card token, e.g. "tok_visa"
+  std::string reference;      // the order id, kept by the gateway as metadata
+};
+
+class PaymentGateway {
+ public:
+  virtual ~PaymentGateway() = default;
+
+  // The configured name of this gateway (the router's own name when it is the router).
+  virtual const std::string& name() const = 0;
+
+  // Reserves the amount on the card (manual capture).
+  virtual PaymentResult Authorize(const AuthorizeRequest& request) = 0;
+  virtual PaymentResult Capture(const PaymentRef& payment, std::int64_t amount_cents,
+                                const std::string& idempotency_key) = 0;
+  // Cancels an authorization that was not captured.
+  virtual PaymentResult Void(const PaymentRef& payment, const std::string& idempotency_key) = 0;
+  virtual PaymentResult Refund(const PaymentRef& payment, std::int64_t amount_cents,
+                               const std::string& idempotency_key) = 0;
+  // The authorization made with `idempotency_key`: kSucceeded with its ref and status, kNotFound
+  // when there is none, kFailed/kUnknown when the gateway could not say.
+  virtual PaymentResult Lookup(const std::string& idempotency_key) = 0;
+};
+
+}  // namespace boxoffice
