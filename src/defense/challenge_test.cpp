@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/json/serialize.hpp>
+#include <thread>
+#include <vector>
 
 #include "common/crypto.hpp"
 
@@ -164,6 +167,33 @@ TEST_F(ProofOfWorkTest, DifficultyRisesWithRiskAndLoad) {
   EXPECT_GT(loaded.Issue(0).maxnumber, 200'000u);
   clock_.Advance(std::chrono::seconds(120));  // the burst decays
   EXPECT_LT(loaded.Load(), 0.01);
+}
+
+// Many threads sending the same solution at once: exactly one passes (the consumption is
+// atomic), the others see a replay.
+TEST_F(ProofOfWorkTest, ConcurrentReplaysPassExactlyOnce) {
+  constexpr int kThreads = 8;
+  ProofOfWork pow(kSecret, clock_);  // the default store: room for every round
+  for (int round = 0; round < 20; ++round) {
+    const Challenge challenge = pow.IssueWithMaxnumber(200);
+    const std::string header = Header(challenge, Solve(challenge));
+    std::atomic<int> passed{0};
+    std::atomic<int> replayed{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kThreads; ++i) {
+      threads.emplace_back([&] {
+        const Status status = pow.Verify(header);
+        if (status.ok()) {
+          ++passed;
+        } else if (status.error().details.at("reason") == "replayed") {
+          ++replayed;
+        }
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+    EXPECT_EQ(passed.load(), 1);
+    EXPECT_EQ(replayed.load(), kThreads - 1);
+  }
 }
 
 // Challenges stay verifiable across a restart (the key comes from the server secret).

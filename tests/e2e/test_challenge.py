@@ -3,10 +3,13 @@
 import base64
 import hashlib
 import json
-import re
+import os
+import shutil
+import subprocess
+import tempfile
 import unittest
 
-from harness import Server, small_event
+from harness import BINARY, Server, small_event
 
 CHROME = {
     "User-Agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like "
@@ -77,6 +80,11 @@ class ChallengeTest(unittest.TestCase):
         solution = solve(challenge)
         joined = self.join(event_id, dict(fan, **{"X-Altcha": solution}))
         self.assertEqual(joined.status, 201, joined.body)
+        # Holds of an `always` event need their own solution too.
+        hold = self.server.request("POST", "/v1/events/%s/holds" % event_id, headers=fan,
+                                   body={"seats": [{"id": "101-A-1", "version": 0}]})
+        self.assertEqual(hold.status, 403, hold.body)
+        self.assertEqual(hold.json()["error"]["code"], "challenge_required")
 
         # The same solution from another fan is a replay.
         other = self.client(CHROME)
@@ -99,7 +107,7 @@ class ChallengeTest(unittest.TestCase):
 
         stats = self.server.request("GET", "/v1/events/%s/stats" % event_id,
                                     headers=self.server.operator()).json()["defense"]
-        self.assertEqual(stats["challenged"], 1)
+        self.assertEqual(stats["challenged"], 2)  # the first join and the hold
         self.assertEqual(stats["challenge_passed"], 2)
         self.assertEqual(stats["challenge_failed"], 2)
         metrics = self.server.request("GET", "/metrics").body.decode()
@@ -138,6 +146,35 @@ class ChallengeTest(unittest.TestCase):
         self.assertEqual(bad.json()["error"]["details"]["field"], "pointer_events")
         self.assertEqual(self.server.request("POST", "/v1/telemetry", headers=fan,
                                              body={"first_interaction_ms": None}).status, 204)
+
+
+class RiskModelFileTest(unittest.TestCase):
+    def test_data_dir_model_replaces_the_default(self):
+        """<data-dir>/risk-model.json replaces the built-in model; a broken one stops the start."""
+        data_dir = tempfile.mkdtemp(prefix="boxoffice-e2e-model-")
+        self.addCleanup(shutil.rmtree, data_dir, True)
+        model_path = os.path.join(data_dir, "risk-model.json")
+        with open(model_path, "w") as model:
+            # Everyone scores sigmoid(8) = 0.9997: challenged, never blocked.
+            json.dump({"version": "paranoid-1", "bias": 8, "weights": {},
+                       "thresholds": {"challenge": 0.5, "block": 0.99999}}, model)
+        with Server(data_dir=data_dir, allowlist=None) as server:
+            created = server.request("POST", "/v1/events", headers=server.operator(),
+                                     body=small_event())
+            session = server.request("POST", "/v1/sessions", body={}, headers=CHROME).json()
+            fan = dict(CHROME, Authorization="Bearer " + session["session_token"])
+            joined = server.request("POST", "/v1/events/%s/queue" % created.json()["id"],
+                                    headers=fan)
+            self.assertEqual(joined.status, 403, joined.body)
+            self.assertEqual(joined.json()["error"]["code"], "challenge_required")
+
+        with open(model_path, "w") as model:
+            model.write('{"version": "x", "bias": 0, "weights": {"shoe_size": 1}}')
+        env = dict(os.environ, BOXOFFICE_ADMIN_KEY="k" * 24)
+        broken = subprocess.run([BINARY, "serve", "--listen", "127.0.0.1:0", "--data-dir",
+                                 data_dir], env=env, capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(broken.returncode, 0)
+        self.assertIn("shoe_size", broken.stderr)
 
 
 if __name__ == "__main__":
