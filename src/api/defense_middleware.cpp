@@ -97,7 +97,10 @@ http::Router::Decorator DefenseMiddleware(Defense& defense, const Accounts& acco
                                {"decision", std::string(DecisionName(static_cast<Decision>(i)))}});
     }
     const bool gated = IsChallengeGated(method, pattern);
-    const bool event_route = pattern.starts_with("/v1/events/{id}");
+    // A fan's routes of one event; the operator's own calls (stats, queue controls) are not
+    // the event's traffic and would only inflate its counts.
+    const bool event_route =
+        route_class != RouteClass::kOperator && pattern.starts_with("/v1/events/{id}");
     return
         [&defense, &accounts, &catalog, route_class, gated, event_route, inner = std::move(inner),
          decisions](const http::Request& request, http::Respond respond) {

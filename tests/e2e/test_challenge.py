@@ -110,6 +110,7 @@ class ChallengeTest(unittest.TestCase):
         self.assertEqual(stats["challenged"], 2)  # the first join and the hold
         self.assertEqual(stats["challenge_passed"], 2)
         self.assertEqual(stats["challenge_failed"], 2)
+        self.assertEqual(stats["allowed"], 0)  # operator calls, such as this one, do not count
         metrics = self.server.request("GET", "/metrics").body.decode()
         for decision in ("challenged", "challenge_passed", "challenge_failed"):
             self.assertRegex(metrics, r'boxoffice_defense_decisions_total\{route_class='
