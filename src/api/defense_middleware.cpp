@@ -3,6 +3,8 @@
 #include "api/support.hpp"
 #include "common/log.hpp"
 
+#include <spdlog/spdlog.h>
+
 namespace boxoffice::api {
 
 using http::Method;
@@ -30,51 +32,116 @@ RouteClass ClassifyRoute(Method method, std::string_view pattern) {
   return RouteClass::kRead;
 }
 
+bool IsChallengeGated(Method method, std::string_view pattern) {
+  return method == Method::kPost &&
+         (pattern == "/v1/events/{id}/queue" || pattern == "/v1/events/{id}/holds");
+}
+
+RequestSignals SignalsOf(const http::Request& request) {
+  RequestSignals signals;
+  signals.user_agent = request.Header("user-agent");
+  signals.accept_language = request.Header("accept-language");
+  signals.sec_ch_ua = request.Header("sec-ch-ua");
+  signals.sec_ch_ua_mobile = request.Header("sec-ch-ua-mobile");
+  signals.sec_ch_ua_platform = request.Header("sec-ch-ua-platform");
+  signals.device_id = request.Header("x-device-id").value_or("");
+  return signals;
+}
+
+namespace {
+
+ChallengePolicy PolicyOf(ChallengeMode mode) {
+  switch (mode) {
+    case ChallengeMode::kRisk:
+      return ChallengePolicy::kRisk;
+    case ChallengeMode::kAlways:
+      return ChallengePolicy::kAlways;
+    case ChallengeMode::kOff:
+      return ChallengePolicy::kOff;
+  }
+  return ChallengePolicy::kRisk;
+}
+
+// Refusals that can come by the thousand under attack log at debug (and show in /metrics);
+// blocks are rare and worth a warning; challenges are worth seeing at info.
+spdlog::level::level_enum LevelOf(Decision decision) {
+  switch (decision) {
+    case Decision::kAllowed:
+    case Decision::kRateLimited:
+      return spdlog::level::debug;
+    case Decision::kBlocked:
+    case Decision::kRiskBlocked:
+      return spdlog::level::warn;
+    case Decision::kChallenged:
+    case Decision::kChallengePassed:
+    case Decision::kChallengeFailed:
+      return spdlog::level::info;
+  }
+  return spdlog::level::info;
+}
+
+}  // namespace
+
 http::Router::Decorator DefenseMiddleware(Defense& defense, const Accounts& accounts,
-                                          MetricsRegistry& metrics) {
-  return [&defense, &accounts, &metrics](Method method, std::string_view pattern,
-                                         http::Handler inner) -> http::Handler {
+                                          const Catalog& catalog, MetricsRegistry& metrics) {
+  return [&defense, &accounts, &catalog, &metrics](Method method, std::string_view pattern,
+                                                   http::Handler inner) -> http::Handler {
     const RouteClass route_class = ClassifyRoute(method, pattern);
     if (route_class == RouteClass::kExempt) return inner;
-    auto decisions = [&](std::string_view decision) -> Counter& {
-      return metrics.GetCounter("boxoffice_defense_decisions_total",
-                                "Requests by the bot defence's decision and route class.",
-                                {{"route_class", std::string(RouteClassName(route_class))},
-                                 {"decision", std::string(decision)}});
-    };
-    Counter& allowed = decisions("allowed");
-    Counter& limited = decisions("rate_limited");
-    Counter& blocked = decisions("blocked");
-    return [&defense, &accounts, route_class, inner = std::move(inner), &allowed, &limited,
-            &blocked](const http::Request& request, http::Respond respond) {
-      RequestFacts facts{route_class, request.client_address, {}, {}};
-      // Verifying the token costs one MAC; a forged token simply counts as no session here and
-      // the handler refuses it.
-      std::optional<Result<Session>> session;
-      if (std::optional<std::string_view> token = BearerToken(request)) {
-        session.emplace(accounts.Authenticate(*token));
-        if (session->ok()) {
-          facts.session_id = (*session)->session_id;
-          facts.customer_id = (*session)->customer_id;
-        }
-      }
-      Status verdict = defense.Check(facts);
-      if (!verdict.ok()) {
-        const bool is_block = verdict.error().code == "blocked";
-        (is_block ? blocked : limited).Inc();
-        // Blocks are rare and worth seeing; rate limiting can fire thousands of times a second
-        // under attack, so it logs at debug and shows in /metrics.
-        Log(is_block ? spdlog::level::warn : spdlog::level::debug, "defense_decision",
-            {{"decision", verdict.error().code},
-             {"route_class", RouteClassName(route_class)},
-             {"client", request.client_address},
-             {"request_id", request.request_id}});
-        respond(http::ErrorResponse(verdict.error()));
-        return;
-      }
-      allowed.Inc();
-      inner(request, std::move(respond));
-    };
+    std::array<Counter*, kDecisionCount> decisions{};
+    for (std::size_t i = 0; i < kDecisionCount; ++i) {
+      decisions[i] =
+          &metrics.GetCounter("boxoffice_defense_decisions_total",
+                              "Requests by the bot defence's decision and route class.",
+                              {{"route_class", std::string(RouteClassName(route_class))},
+                               {"decision", std::string(DecisionName(static_cast<Decision>(i)))}});
+    }
+    const bool gated = IsChallengeGated(method, pattern);
+    // A fan's routes of one event; the operator's own calls (stats, queue controls) are not
+    // the event's traffic and would only inflate its counts.
+    const bool event_route =
+        route_class != RouteClass::kOperator && pattern.starts_with("/v1/events/{id}");
+    return
+        [&defense, &accounts, &catalog, route_class, gated, event_route, inner = std::move(inner),
+         decisions](const http::Request& request, http::Respond respond) {
+          RequestFacts facts{route_class, request.client_address, {}, {}};
+          // Verifying the token costs one MAC; a forged token simply counts as no session here and
+          // the handler refuses it.
+          std::optional<Result<Session>> session;
+          if (std::optional<std::string_view> token = BearerToken(request)) {
+            session.emplace(accounts.Authenticate(*token));
+            if (session->ok()) {
+              facts.session_id = (*session)->session_id;
+              facts.customer_id = (*session)->customer_id;
+            }
+          }
+          // Only an event that exists has a policy and a row in the stats; an unknown id is the
+          // handler's 404.
+          std::shared_ptr<Event> event;
+          if (event_route) event = catalog.Find(request.PathParam("id"));
+          const ChallengePolicy policy =
+              gated && event ? PolicyOf(event->definition().challenge) : ChallengePolicy::kNone;
+          Verdict verdict =
+              defense.Screen(facts, SignalsOf(request), policy, request.Header("x-altcha"));
+          decisions[static_cast<std::size_t>(verdict.decision)]->Inc();
+          if (event) defense.CountEventDecision(event->definition().id, verdict.decision);
+          if (const spdlog::level::level_enum level = LevelOf(verdict.decision);
+              (verdict.decision != Decision::kAllowed || !verdict.reason.empty()) &&
+              spdlog::should_log(level)) {
+            boost::json::object fields{{"decision", DecisionName(verdict.decision)},
+                                       {"reason", verdict.reason},
+                                       {"route_class", RouteClassName(route_class)},
+                                       {"client", request.client_address},
+                                       {"request_id", request.request_id}};
+            if (event) fields["event_id"] = event->definition().id;
+            Log(level, "defense_decision", std::move(fields));
+          }
+          if (!verdict.status.ok()) {
+            respond(http::ErrorResponse(verdict.status.error()));
+            return;
+          }
+          inner(request, std::move(respond));
+        };
   };
 }
 

@@ -1,7 +1,12 @@
-// The operator's blocklist: POST, GET and DELETE /v1/defense/blocklist.
+// The operator's lists: POST, GET and DELETE /v1/defense/blocklist and /v1/defense/allowlist.
+// Both take and show the same entries; the allowlist also shows the static ranges of
+// --defense-allowlist (`"source": "static"`), which only the configuration can remove.
+// The fan's side: GET /v1/challenge (a proof-of-work challenge) and POST /v1/telemetry (the
+// page's behaviour counts for the risk score).
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
+#include "api/defense_middleware.hpp"
 #include "api/routes.hpp"
 #include "api/support.hpp"
 #include "common/time.hpp"
@@ -12,7 +17,7 @@ namespace {
 namespace json = boost::json;
 using http::Method;
 
-json::object BlockJson(const BlockEntry& entry) {
+json::object EntryJson(const CidrEntry& entry) {
   json::object out{{"cidr", entry.cidr},
                    {"reason", entry.reason},
                    {"created_at", FormatRfc3339(entry.created_at)}};
@@ -20,12 +25,15 @@ json::object BlockJson(const BlockEntry& entry) {
   return out;
 }
 
+enum class ListKind { kBlock, kAllow };
+
 Error FieldError(std::string_view field, std::string message) {
   return Error::Make(ErrorKind::kUnprocessable, "validation_failed", std::move(message),
                      {{"field", field}});
 }
 
-void AddBlock(ApiContext& context, const http::Request& request, http::Respond respond) {
+void AddEntry(ApiContext& context, ListKind kind, const http::Request& request,
+              http::Respond respond) {
   if (Status allowed = RequireOperator(request, context.admin_key); !allowed) {
     return respond(http::ErrorResponse(allowed.error()));
   }
@@ -50,23 +58,44 @@ void AddBlock(ApiContext& context, const http::Request& request, http::Respond r
     }
     ttl_s = value->get_int64();
   }
-  context.defense.Block(cidr->get_string(), std::move(reason), ttl_s,
-                        [respond](Result<BlockEntry> entry) {
-                          if (!entry) return respond(http::ErrorResponse(entry.error()));
-                          respond(JsonResponse(201, BlockJson(*entry)));
-                        });
+  auto done = [respond](Result<CidrEntry> entry) {
+    if (!entry) return respond(http::ErrorResponse(entry.error()));
+    respond(JsonResponse(201, EntryJson(*entry)));
+  };
+  if (kind == ListKind::kBlock) {
+    context.defense.Block(cidr->get_string(), std::move(reason), ttl_s, std::move(done));
+  } else {
+    context.defense.Allow(cidr->get_string(), std::move(reason), ttl_s, std::move(done));
+  }
 }
 
-void ListBlocks(ApiContext& context, const http::Request& request, http::Respond respond) {
+void ListEntries(ApiContext& context, ListKind kind, const http::Request& request,
+                 http::Respond respond) {
   if (Status allowed = RequireOperator(request, context.admin_key); !allowed) {
     return respond(http::ErrorResponse(allowed.error()));
   }
   json::array items;
-  for (const BlockEntry& entry : context.defense.Blocks()) items.push_back(BlockJson(entry));
+  if (kind == ListKind::kBlock) {
+    for (const CidrEntry& entry : context.defense.Blocks()) items.push_back(EntryJson(entry));
+  } else {
+    for (const Cidr& range : context.defense.static_allowlist().ranges()) {
+      items.push_back(json::object{{"cidr", range.ToString()},
+                                   {"reason", "--defense-allowlist"},
+                                   {"created_at", nullptr},
+                                   {"expires_at", nullptr},
+                                   {"source", "static"}});
+    }
+    for (const CidrEntry& entry : context.defense.Allows()) {
+      json::object item = EntryJson(entry);
+      item["source"] = "runtime";
+      items.push_back(std::move(item));
+    }
+  }
   respond(JsonResponse(200, json::object{{"items", std::move(items)}, {"next_cursor", nullptr}}));
 }
 
-void RemoveBlock(ApiContext& context, const http::Request& request, http::Respond respond) {
+void RemoveEntry(ApiContext& context, ListKind kind, const http::Request& request,
+                 http::Respond respond) {
   if (Status allowed = RequireOperator(request, context.admin_key); !allowed) {
     return respond(http::ErrorResponse(allowed.error()));
   }
@@ -76,26 +105,94 @@ void RemoveBlock(ApiContext& context, const http::Request& request, http::Respon
         Error::Make(ErrorKind::kMalformed, "invalid_parameter",
                     "Query parameter 'cidr' names the range to remove.", {{"parameter", "cidr"}})));
   }
-  context.defense.Unblock(*cidr, [respond](Status status) {
+  auto done = [respond](Status status) {
     if (!status.ok()) return respond(http::ErrorResponse(status.error()));
     respond(JsonResponse(204, std::string()));
-  });
+  };
+  if (kind == ListKind::kBlock) {
+    context.defense.Unblock(*cidr, std::move(done));
+  } else {
+    context.defense.Disallow(*cidr, std::move(done));
+  }
+}
+
+// Bounds of the telemetry counts: a page open for a day with a busy visitor stays far below them.
+constexpr std::int64_t kTelemetryEventsMax = 10'000'000;
+constexpr std::int64_t kFirstInteractionMaxMs = 86'400'000;
+
+void GetChallenge(ApiContext& context, const http::Request& request, http::Respond respond) {
+  http::Response response =
+      JsonResponse(200, ChallengeJson(context.defense.IssueChallenge(SignalsOf(request))));
+  response.SetHeader("Cache-Control", "no-store");  // each challenge is good once
+  respond(std::move(response));
+}
+
+// Reads an optional integer field in [0, max]; `out` stays as it is when the field is absent.
+Status ReadCount(const json::object& body, std::string_view field, std::int64_t max,
+                 std::optional<std::int64_t>& out) {
+  const json::value* value = body.if_contains(field);
+  if (value == nullptr || value->is_null()) return {};
+  if (!value->is_int64() || value->get_int64() < 0 || value->get_int64() > max) {
+    return FieldError(field, "Field '" + std::string(field) + "' must be an integer from 0 to " +
+                                 std::to_string(max) + ".");
+  }
+  out = value->get_int64();
+  return {};
+}
+
+void PostTelemetry(ApiContext& context, const http::Request& request, http::Respond respond) {
+  Result<Session> session = RequireSession(request, context.accounts);
+  if (!session) return respond(http::ErrorResponse(session.error()));
+  Result<json::value> body = ParseJsonBody(request);
+  if (!body) return respond(http::ErrorResponse(body.error()));
+  const json::object* object = body->if_object();
+  if (object == nullptr) {
+    return respond(http::ErrorResponse(FieldError("", "The body must be a JSON object.")));
+  }
+  std::optional<std::int64_t> pointer_events, key_events, first_interaction_ms;
+  for (Status read :
+       {ReadCount(*object, "pointer_events", kTelemetryEventsMax, pointer_events),
+        ReadCount(*object, "key_events", kTelemetryEventsMax, key_events),
+        ReadCount(*object, "first_interaction_ms", kFirstInteractionMaxMs, first_interaction_ms)}) {
+    if (!read) return respond(http::ErrorResponse(read.error()));
+  }
+  Telemetry telemetry;
+  telemetry.pointer_events = static_cast<std::uint32_t>(pointer_events.value_or(0));
+  telemetry.key_events = static_cast<std::uint32_t>(key_events.value_or(0));
+  if (first_interaction_ms) {
+    telemetry.first_interaction_ms = static_cast<std::uint32_t>(*first_interaction_ms);
+  }
+  context.defense.RecordTelemetry(session->session_id, telemetry);
+  respond(JsonResponse(204, std::string()));
 }
 
 }  // namespace
 
 void RegisterDefenseRoutes(http::Router& router, ApiContext& context) {
-  router.Add(Method::kPost, "/v1/defense/blocklist",
+  for (const auto& list : {std::pair{ListKind::kBlock, "/v1/defense/blocklist"},
+                           std::pair{ListKind::kAllow, "/v1/defense/allowlist"}}) {
+    const ListKind kind = list.first;
+    const std::string_view path = list.second;
+    router.Add(Method::kPost, path,
+               [&context, kind](const http::Request& request, http::Respond respond) {
+                 AddEntry(context, kind, request, std::move(respond));
+               });
+    router.Add(Method::kGet, path,
+               [&context, kind](const http::Request& request, http::Respond respond) {
+                 ListEntries(context, kind, request, std::move(respond));
+               });
+    router.Add(Method::kDelete, path,
+               [&context, kind](const http::Request& request, http::Respond respond) {
+                 RemoveEntry(context, kind, request, std::move(respond));
+               });
+  }
+  router.Add(Method::kGet, "/v1/challenge",
              [&context](const http::Request& request, http::Respond respond) {
-               AddBlock(context, request, std::move(respond));
+               GetChallenge(context, request, std::move(respond));
              });
-  router.Add(Method::kGet, "/v1/defense/blocklist",
+  router.Add(Method::kPost, "/v1/telemetry",
              [&context](const http::Request& request, http::Respond respond) {
-               ListBlocks(context, request, std::move(respond));
-             });
-  router.Add(Method::kDelete, "/v1/defense/blocklist",
-             [&context](const http::Request& request, http::Respond respond) {
-               RemoveBlock(context, request, std::move(respond));
+               PostTelemetry(context, request, std::move(respond));
              });
 }
 

@@ -49,6 +49,13 @@ void GetEventStats(ApiContext& context, const http::Request& request, http::Resp
     if (!queue) return respond(http::ErrorResponse(queue.error()));
     body["queue"] = std::move(*queue);
   }
+  // The bot defence's decisions on this event's routes since start: {allowed, rate_limited, ...}.
+  const DecisionCounts decisions = context.defense.EventDecisions(event->definition().id);
+  json::object defense;
+  for (std::size_t i = 0; i < kDecisionCount; ++i) {
+    defense[DecisionName(static_cast<Decision>(i))] = decisions[i];
+  }
+  body["defense"] = std::move(defense);
   respond(JsonResponse(200, body));
 }
 

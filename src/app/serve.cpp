@@ -181,14 +181,18 @@ int RunServe(const ServeConfig& config) {
 
   Result<CidrList> allowlist = CidrList::Parse(config.defense_allowlist);
   if (!allowlist) return Fail("invalid --defense-allowlist", allowlist.error());
+  Result<RiskModel> risk_model = LoadRiskModel(config.data_dir + "/risk-model.json");
+  if (!risk_model) return Fail("invalid risk model", risk_model.error());
+  LogInfo("risk_model", {{"version", risk_model->version()}});
   Defense defense(**ledger, clock,
-                  DefenseOptions{config.rate_limit_slots, *allowlist, config.rate_limits});
+                  DefenseOptions{config.rate_limit_slots, *allowlist, config.rate_limits,
+                                 secret->value, *risk_model});
   if (Status loaded = defense.Load(); !loaded) {
-    return Fail("cannot load the blocklist", loaded.error());
+    return Fail("cannot load the block and allow lists", loaded.error());
   }
 
   http::Router router;
-  router.Use(api::DefenseMiddleware(defense, accounts, metrics));
+  router.Use(api::DefenseMiddleware(defense, accounts, catalog, metrics));
   http::Server* server_for_ready = nullptr;
   api::ApiContext context{
       catalog,

@@ -5,9 +5,12 @@
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <charconv>
 #include <cmath>
+#include <cstring>
 #include <mutex>
 
+#include "common/crypto.hpp"
 #include "common/time.hpp"
 
 namespace boxoffice {
@@ -16,19 +19,26 @@ namespace {
 namespace json = boost::json;
 
 constexpr std::string_view kBlocklistSetting = "defense.blocklist";
+constexpr std::string_view kAllowlistSetting = "defense.allowlist";
 
 // The network prefix an address belongs to: /24 for IPv4, /48 for IPv6 (a typical end site).
-std::string PrefixKey(const IpAddress& address) {
+// A view into the address's bytes.
+std::string_view PrefixKey(const IpAddress& address) {
   const auto& bytes = address.bytes();
   const std::size_t keep = address.IsV4() ? 15 : 6;  // IPv4 is mapped into bytes 12..15
-  return std::string(reinterpret_cast<const char*>(bytes.data()), keep);
+  return std::string_view(reinterpret_cast<const char*>(bytes.data()), keep);
+}
+
+std::string_view AddressKey(const IpAddress& address) {
+  return std::string_view(reinterpret_cast<const char*>(address.bytes().data()),
+                          address.bytes().size());
 }
 
 std::int64_t RetryAfterSeconds(std::chrono::nanoseconds wait) {
   return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(wait.count() / 1e9)));
 }
 
-json::object EntryJson(const BlockEntry& entry) {
+json::object EntryJson(const CidrEntry& entry) {
   json::object out{{"cidr", entry.cidr},
                    {"reason", entry.reason},
                    {"created_at", FormatRfc3339(entry.created_at)}};
@@ -37,6 +47,26 @@ json::object EntryJson(const BlockEntry& entry) {
 }
 
 }  // namespace
+
+std::string_view DecisionName(Decision decision) {
+  switch (decision) {
+    case Decision::kAllowed:
+      return "allowed";
+    case Decision::kRateLimited:
+      return "rate_limited";
+    case Decision::kBlocked:
+      return "blocked";
+    case Decision::kChallenged:
+      return "challenged";
+    case Decision::kChallengePassed:
+      return "challenge_passed";
+    case Decision::kChallengeFailed:
+      return "challenge_failed";
+    case Decision::kRiskBlocked:
+      return "risk_blocked";
+  }
+  return "allowed";
+}
 
 std::string_view RouteClassName(RouteClass route_class) {
   switch (route_class) {
@@ -83,27 +113,25 @@ RouteLimits DefaultLimits(RouteClass route_class) {
   return {};
 }
 
-Defense::Defense(Ledger& ledger, const Clock& clock, DefenseOptions options)
-    : ledger_(ledger),
-      clock_(clock),
-      options_(std::move(options)),
-      limiter_(options_.limiter_slots) {}
+ManagedCidrList::ManagedCidrList(Ledger& ledger, const Clock& clock, CidrListNames names)
+    : ledger_(ledger), clock_(clock), names_(names) {}
 
-Status Defense::Load() {
-  Result<std::optional<std::string>> stored = ledger_.GetSetting(std::string(kBlocklistSetting));
+Status ManagedCidrList::Load() {
+  Result<std::optional<std::string>> stored = ledger_.GetSetting(std::string(names_.setting));
   if (!stored) return stored.error();
   if (!stored->has_value()) return {};
+  const std::string what = "the stored " + std::string(names_.list);
   std::error_code parse_error;
   const json::value list = json::parse(**stored, parse_error);
-  if (parse_error || !list.is_array()) return Error::Internal("the stored blocklist is not JSON");
+  if (parse_error || !list.is_array()) return Error::Internal(what + " is not JSON");
   const TimePoint now = clock_.Now();
-  std::unique_lock lock(blocks_mutex_);
+  std::unique_lock lock(mutex_);
   for (const json::value& item : list.get_array()) {
     const json::object* object = item.if_object();
     const json::string* cidr = object ? object->at("cidr").if_string() : nullptr;
     Result<Cidr> range = cidr ? Cidr::Parse(*cidr) : Result<Cidr>(Error::Internal("no cidr"));
-    if (!range) return Error::Internal("the stored blocklist holds an invalid range");
-    BlockEntry entry;
+    if (!range) return Error::Internal(what + " holds an invalid range");
+    CidrEntry entry;
     entry.cidr = range->ToString();
     entry.reason = std::string(object->at("reason").as_string());
     entry.created_at = ParseRfc3339(object->at("created_at").as_string()).value_or(now);
@@ -111,59 +139,23 @@ Status Defense::Load() {
       entry.expires_at = ParseRfc3339(*expires);
       if (!entry.expires_at || *entry.expires_at <= now) continue;
     }
-    blocks_.push_back(ActiveBlock{*range, std::move(entry)});
+    entries_.push_back(Active{*range, std::move(entry)});
   }
   return {};
 }
 
-std::optional<std::string> Defense::BlockedReason(const IpAddress& address, TimePoint now) const {
-  std::shared_lock lock(blocks_mutex_);
-  for (const ActiveBlock& block : blocks_) {
-    if (block.entry.expires_at && *block.entry.expires_at <= now) continue;
-    if (block.range.Contains(address)) return block.entry.reason;
+std::optional<std::string> ManagedCidrList::Match(const IpAddress& address, TimePoint now) const {
+  std::shared_lock lock(mutex_);
+  for (const Active& active : entries_) {
+    if (active.entry.expires_at && *active.entry.expires_at <= now) continue;
+    if (active.range.Contains(address)) return active.entry.reason;
   }
   return std::nullopt;
 }
 
-Status Defense::Check(const RequestFacts& facts) {
-  if (facts.route_class == RouteClass::kExempt) return {};
-  const TimePoint now = clock_.Now();
-  const std::optional<IpAddress> address = IpAddress::Parse(facts.client_address);
-  if (address) {
-    if (std::optional<std::string> reason = BlockedReason(*address, now)) {
-      return Error::Make(ErrorKind::kForbidden, "blocked",
-                         "Requests from this network are blocked.");
-    }
-    if (options_.allowlist.Contains(*address)) return {};
-  }
-  if (!options_.rate_limits) return {};
-
-  const RouteLimits limits = DefaultLimits(facts.route_class);
-  const std::string_view route = RouteClassName(facts.route_class);
-  std::chrono::nanoseconds wait{0};
-  auto check = [&](const GcraRate& rate, std::string_view kind, std::string_view value) {
-    if (rate.per_s <= 0 || value.empty()) return;
-    const GcraDecision decision =
-        limiter_.Check(KeyHash(std::string(kind) + ":" + std::string(route), value), rate, now);
-    if (!decision.allowed) wait = std::max(wait, decision.retry_after);
-  };
-  if (address) {
-    const std::string bytes(reinterpret_cast<const char*>(address->bytes().data()), 16);
-    check(limits.per_address, "address", bytes);
-    check(limits.per_prefix, "prefix", PrefixKey(*address));
-  }
-  check(limits.per_session, "session", facts.session_id);
-  check(limits.per_session, "customer", facts.customer_id);
-  if (wait.count() == 0) return {};
-  Error error = Error::Make(ErrorKind::kRateLimited, "rate_limited",
-                            "Too many requests; slow down and retry after the given time.",
-                            {{"route_class", route}});
-  error.retry_after_s = static_cast<int>(RetryAfterSeconds(wait));
-  return error;
-}
-
-void Defense::Block(std::string_view cidr, std::string reason, std::optional<std::int64_t> ttl_s,
-                    std::function<void(Result<BlockEntry>)> done) {
+void ManagedCidrList::Add(std::string_view cidr, std::string reason,
+                          std::optional<std::int64_t> ttl_s,
+                          std::function<void(Result<CidrEntry>)> done) {
   Result<Cidr> range = Cidr::Parse(cidr);
   if (!range) {
     Error error = range.error();
@@ -173,58 +165,281 @@ void Defense::Block(std::string_view cidr, std::string reason, std::optional<std
   }
   if (reason.size() > kBlockReasonMaxChars || (ttl_s && (*ttl_s < 1 || *ttl_s > kBlockTtlMaxS))) {
     return done(
-        Error::Make(ErrorKind::kUnprocessable, "invalid_block",
+        Error::Make(ErrorKind::kUnprocessable, "invalid_" + std::string(names_.entry),
                     "reason must be at most 500 characters and ttl_s from 1 to one year.",
                     {{"field", reason.size() > kBlockReasonMaxChars ? "reason" : "ttl_s"}}));
   }
   const TimePoint now = std::chrono::floor<std::chrono::seconds>(clock_.Now());
-  BlockEntry entry{range->ToString(), std::move(reason), now, std::nullopt};
+  CidrEntry entry{range->ToString(), std::move(reason), now, std::nullopt};
   if (ttl_s) entry.expires_at = now + std::chrono::seconds(*ttl_s);
 
-  std::unique_lock lock(blocks_mutex_);
-  std::erase_if(blocks_, [&](const ActiveBlock& block) {
-    return block.entry.cidr == entry.cidr ||
-           (block.entry.expires_at && *block.entry.expires_at <= now);
+  std::unique_lock lock(mutex_);
+  std::erase_if(entries_, [&](const Active& active) {
+    return active.entry.cidr == entry.cidr ||
+           (active.entry.expires_at && *active.entry.expires_at <= now);
   });
-  if (blocks_.size() >= kBlocklistMax) {
-    return done(Error::Make(ErrorKind::kUnprocessable, "blocklist_full",
-                            "The blocklist holds its maximum of 1,000 ranges; remove some or "
-                            "block a wider range."));
+  if (entries_.size() >= kBlocklistMax) {
+    return done(Error::Make(ErrorKind::kUnprocessable, std::string(names_.list) + "_full",
+                            "The " + std::string(names_.list) +
+                                " holds its maximum of 1,000 ranges; remove some or list a wider "
+                                "range."));
   }
-  blocks_.push_back(ActiveBlock{*range, entry});
+  entries_.push_back(Active{*range, entry});
   PersistLocked([entry, done = std::move(done)](Status status) {
     if (!status.ok()) return done(std::move(status).error());
     done(entry);
   });
 }
 
-void Defense::Unblock(std::string_view cidr, std::function<void(Status)> done) {
+void ManagedCidrList::Remove(std::string_view cidr, std::function<void(Status)> done) {
   Result<Cidr> range = Cidr::Parse(cidr);
   if (!range) return done(range.error());
-  std::unique_lock lock(blocks_mutex_);
+  std::unique_lock lock(mutex_);
   const std::string canonical = range->ToString();
-  if (std::erase_if(blocks_, [&](const ActiveBlock& b) { return b.entry.cidr == canonical; }) ==
-      0) {
-    return done(Error::Make(ErrorKind::kNotFound, "block_not_found",
-                            "No blocklist entry has this range.", {{"cidr", canonical}}));
+  if (std::erase_if(entries_, [&](const Active& a) { return a.entry.cidr == canonical; }) == 0) {
+    return done(Error::Make(ErrorKind::kNotFound, std::string(names_.entry) + "_not_found",
+                            "No " + std::string(names_.list) + " entry has this range.",
+                            {{"cidr", canonical}}));
   }
   PersistLocked(std::move(done));
 }
 
-void Defense::PersistLocked(std::function<void(Status)> done) {
+void ManagedCidrList::PersistLocked(std::function<void(Status)> done) {
   json::array list;
-  for (const ActiveBlock& block : blocks_) list.push_back(EntryJson(block.entry));
-  ledger_.PutSetting(std::string(kBlocklistSetting), json::serialize(list), std::move(done));
+  for (const Active& active : entries_) list.push_back(EntryJson(active.entry));
+  ledger_.PutSetting(std::string(names_.setting), json::serialize(list), std::move(done));
 }
 
-std::vector<BlockEntry> Defense::Blocks() const {
+std::vector<CidrEntry> ManagedCidrList::Entries() const {
   const TimePoint now = clock_.Now();
-  std::shared_lock lock(blocks_mutex_);
-  std::vector<BlockEntry> out;
-  for (const ActiveBlock& block : blocks_) {
-    if (!block.entry.expires_at || *block.entry.expires_at > now) out.push_back(block.entry);
+  std::shared_lock lock(mutex_);
+  std::vector<CidrEntry> out;
+  for (const Active& active : entries_) {
+    if (!active.entry.expires_at || *active.entry.expires_at > now) out.push_back(active.entry);
   }
   return out;
 }
+
+Defense::Defense(Ledger& ledger, const Clock& clock, DefenseOptions options)
+    : clock_(clock),
+      options_(std::move(options)),
+      limiter_(options_.limiter_slots),
+      blocks_(ledger, clock, {kBlocklistSetting, "block", "blocklist"}),
+      allows_(ledger, clock, {kAllowlistSetting, "allow", "allowlist"}),
+      // The risk tables follow the limiter's size: an eighth as many keys, ~17 MiB by default.
+      risk_tracker_(std::max<std::size_t>(options_.limiter_slots / 8, 64)),
+      proof_of_work_(options_.secret.empty() ? RandomBytes(32) : options_.secret, clock,
+                     options_.challenge) {}
+
+Status Defense::Load() {
+  if (Status loaded = blocks_.Load(); !loaded) return loaded;
+  return allows_.Load();
+}
+
+Status Defense::Check(const RequestFacts& facts) {
+  if (facts.route_class == RouteClass::kExempt) return {};
+  bool allowlisted = false;
+  LimitFill fill;
+  return Limit(facts, IpAddress::Parse(facts.client_address), clock_.Now(), allowlisted, fill);
+}
+
+Status Defense::Limit(const RequestFacts& facts, const std::optional<IpAddress>& address,
+                      TimePoint now, bool& allowlisted, LimitFill& fill) {
+  if (address) {
+    if (std::optional<std::string> reason = blocks_.Match(*address, now)) {
+      return Error::Make(ErrorKind::kForbidden, "blocked",
+                         "Requests from this network are blocked.");
+    }
+    allowlisted = options_.allowlist.Contains(*address) || allows_.Match(*address, now);
+    if (allowlisted) return {};
+  }
+  if (!options_.rate_limits) return {};
+
+  const RouteLimits limits = DefaultLimits(facts.route_class);
+  const std::string_view route = RouteClassName(facts.route_class);
+  // The keys first, then all their buckets prefetched, then the checks: the table is large, and
+  // this way its cache misses overlap instead of adding up.
+  struct Key {
+    const GcraRate* rate;
+    std::uint64_t hash;
+    double* fill;
+  };
+  std::array<Key, 4> keys;
+  std::size_t key_count = 0;
+  char kind_buffer[64];  // "<kind>:<route class>"
+  auto add = [&](const GcraRate& rate, std::string_view kind, std::string_view value,
+                 double* fill_out) {
+    if (rate.per_s <= 0 || value.empty()) return;
+    const std::size_t size = kind.size() + 1 + route.size();
+    std::memcpy(kind_buffer, kind.data(), kind.size());
+    kind_buffer[kind.size()] = ':';
+    std::memcpy(kind_buffer + kind.size() + 1, route.data(), route.size());
+    keys[key_count++] = Key{&rate, KeyHash(std::string_view(kind_buffer, size), value), fill_out};
+  };
+  if (address) {
+    add(limits.per_address, "address", AddressKey(*address), &fill.address);
+    add(limits.per_prefix, "prefix", PrefixKey(*address), &fill.prefix);
+  }
+  add(limits.per_session, "session", facts.session_id, nullptr);
+  add(limits.per_session, "customer", facts.customer_id, nullptr);
+  for (std::size_t i = 0; i < key_count; ++i) limiter_.Prefetch(keys[i].hash);
+  std::chrono::nanoseconds wait{0};
+  for (std::size_t i = 0; i < key_count; ++i) {
+    const GcraDecision decision = limiter_.Check(keys[i].hash, *keys[i].rate, now);
+    if (!decision.allowed) wait = std::max(wait, decision.retry_after);
+    if (keys[i].fill != nullptr) *keys[i].fill = decision.fill;
+  }
+  if (wait.count() == 0) return {};
+  Error error = Error::Make(ErrorKind::kRateLimited, "rate_limited",
+                            "Too many requests; slow down and retry after the given time.",
+                            {{"route_class", route}});
+  error.retry_after_s = static_cast<int>(RetryAfterSeconds(wait));
+  return error;
+}
+
+Verdict Defense::Screen(const RequestFacts& facts, const RequestSignals& signals,
+                        ChallengePolicy policy, std::optional<std::string_view> altcha) {
+  Verdict verdict;
+  if (facts.route_class == RouteClass::kExempt) return verdict;
+  const TimePoint now = clock_.Now();
+  const std::optional<IpAddress> address = IpAddress::Parse(facts.client_address);
+  // The risk state's keys are hashed and prefetched before the limiter runs, for the same
+  // reason the limiter prefetches its own.
+  ObservedRequest observed;
+  observed.session_id = facts.session_id;
+  observed.device_id = signals.device_id;
+  observed.timed = facts.route_class != RouteClass::kQueuePoll;
+  observed.scored = policy != ChallengePolicy::kNone;
+  const RiskTracker::Keys risk_keys = risk_tracker_.KeysFor(observed);
+  risk_tracker_.Prefetch(risk_keys);
+  bool allowlisted = false;
+  LimitFill fill;
+  if (Status limited = Limit(facts, address, now, allowlisted, fill); !limited) {
+    const bool blocked = limited.error().code == "blocked";
+    verdict.decision = blocked ? Decision::kBlocked : Decision::kRateLimited;
+    verdict.reason =
+        blocked ? "blocklist" : "rate limit " + std::string(RouteClassName(facts.route_class));
+    verdict.status = std::move(limited);
+    return verdict;
+  }
+
+  RiskFeatures features{};
+  RiskAction action = RiskAction::kAllow;
+  if (!allowlisted) {
+    // Every request feeds the timing state; only gated routes pay for the score. Velocity is
+    // the limiter's own state: how much of its burst the address and prefix have used.
+    features[kAddressVelocity] = fill.address;
+    features[kPrefixVelocity] = fill.prefix;
+    risk_tracker_.Observe(observed, risk_keys, now, features);
+    if (policy == ChallengePolicy::kNone) return verdict;
+    ExtractHeaderFeatures(signals, features);
+    verdict.risk = options_.risk_model.Score(features);
+    action = options_.risk_model.Decide(verdict.risk);
+  } else if (policy != ChallengePolicy::kAlways) {
+    return verdict;
+  }
+  auto risk_reason = [&] {
+    char score[16];
+    const auto end =
+        std::to_chars(score, score + sizeof score, verdict.risk, std::chars_format::fixed, 3);
+    return "risk " + std::string(score, end.ptr) + " (" + options_.risk_model.Explain(features) +
+           ")";
+  };
+
+  if (action == RiskAction::kBlock) {
+    verdict.decision = Decision::kRiskBlocked;
+    verdict.reason = risk_reason();
+    verdict.status =
+        Error::Make(ErrorKind::kForbidden, "blocked",
+                    "This request looks automated and is refused.", {{"reason", "risk"}});
+    return verdict;
+  }
+  const bool needed = policy == ChallengePolicy::kAlways ||
+                      (policy == ChallengePolicy::kRisk && action == RiskAction::kChallenge);
+  if (!needed) return verdict;
+  const std::string why =
+      policy == ChallengePolicy::kAlways ? std::string("event challenge always") : risk_reason();
+
+  boost::json::object details;
+  if (altcha) {
+    Status solved = proof_of_work_.Verify(*altcha);
+    if (solved) {
+      verdict.decision = Decision::kChallengePassed;
+      verdict.reason = why;
+      return verdict;
+    }
+    const std::string failure(solved.error().details.at("reason").as_string());
+    verdict.decision = Decision::kChallengeFailed;
+    verdict.reason = why + "; solution " + failure;
+    details["reason"] = failure;
+  } else {
+    verdict.decision = Decision::kChallenged;
+    verdict.reason = why;
+  }
+  details["challenge"] = ChallengeJson(proof_of_work_.Issue(verdict.risk));
+  verdict.status =
+      Error::Make(ErrorKind::kForbidden, "challenge_required",
+                  "Solve the proof-of-work challenge and retry with X-Altcha.", std::move(details));
+  return verdict;
+}
+
+Challenge Defense::IssueChallenge(const RequestSignals& signals) {
+  RiskFeatures features{};
+  ExtractHeaderFeatures(signals, features);
+  return proof_of_work_.Issue(options_.risk_model.Score(features));
+}
+
+void Defense::RecordTelemetry(std::string_view session_id, const Telemetry& telemetry) {
+  risk_tracker_.RecordTelemetry(session_id, telemetry, clock_.Now());
+}
+
+void Defense::CountEventDecision(std::string_view event_id, Decision decision) {
+  const auto index = static_cast<std::size_t>(decision);
+  {
+    std::shared_lock lock(event_counts_mutex_);
+    const auto found = event_counts_.find(std::string(event_id));
+    if (found != event_counts_.end()) {
+      (*found->second)[index].fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+  }
+  std::unique_lock lock(event_counts_mutex_);
+  std::unique_ptr<AtomicCounts>& counts = event_counts_[std::string(event_id)];
+  if (!counts) counts = std::make_unique<AtomicCounts>();
+  (*counts)[index].fetch_add(1, std::memory_order_relaxed);
+}
+
+DecisionCounts Defense::EventDecisions(std::string_view event_id) const {
+  DecisionCounts out{};
+  std::shared_lock lock(event_counts_mutex_);
+  const auto found = event_counts_.find(std::string(event_id));
+  if (found == event_counts_.end()) return out;
+  for (std::size_t i = 0; i < kDecisionCount; ++i) {
+    out[i] = (*found->second)[i].load(std::memory_order_relaxed);
+  }
+  return out;
+}
+
+void Defense::Block(std::string_view cidr, std::string reason, std::optional<std::int64_t> ttl_s,
+                    std::function<void(Result<BlockEntry>)> done) {
+  blocks_.Add(cidr, std::move(reason), ttl_s, std::move(done));
+}
+
+void Defense::Unblock(std::string_view cidr, std::function<void(Status)> done) {
+  blocks_.Remove(cidr, std::move(done));
+}
+
+std::vector<BlockEntry> Defense::Blocks() const { return blocks_.Entries(); }
+
+void Defense::Allow(std::string_view cidr, std::string reason, std::optional<std::int64_t> ttl_s,
+                    std::function<void(Result<CidrEntry>)> done) {
+  allows_.Add(cidr, std::move(reason), ttl_s, std::move(done));
+}
+
+void Defense::Disallow(std::string_view cidr, std::function<void(Status)> done) {
+  allows_.Remove(cidr, std::move(done));
+}
+
+std::vector<CidrEntry> Defense::Allows() const { return allows_.Entries(); }
 
 }  // namespace boxoffice

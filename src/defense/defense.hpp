@@ -1,23 +1,34 @@
 // The bot defence in the request path, cheapest check first (DESIGN.md): the CIDR blocklist,
 // then GCRA rate limits per client address, network prefix (/24 IPv4, /48 IPv6), session and
-// customer, each per route class. Addresses in the configured allowlist (monitoring, load
-// balancers, load tests) skip the rate limits but not the blocklist: an operator's explicit block
-// always wins. The blocklist changes at run time and is persisted in the ledger.
+// customer, each per route class. Addresses in the allowlist (monitoring, load balancers, load
+// tests) skip the rate limits but not the blocklist: an operator's explicit block always wins.
+// The allowlist is the static one of the configuration merged with the operator's runtime
+// entries. Both operator lists change at run time and are persisted in the ledger.
+//
+// After the lists and limits, the risk score (risk.hpp) and the proof-of-work challenge
+// (challenge.hpp) guard the routes an event's `defense.challenge` setting covers (queue joins
+// and holds): Screen() runs the whole chain and says what it decided and why.
 //
 // The default limits, and why they are what they are, are in docs/defense.md.
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/cidr.hpp"
 #include "common/result.hpp"
+#include "defense/challenge.hpp"
 #include "defense/gcra.hpp"
+#include "defense/risk.hpp"
 #include "ports/clock.hpp"
 #include "ports/ledger.hpp"
 
@@ -59,28 +70,122 @@ struct RequestFacts {
   std::string_view customer_id;  // empty for guests
 };
 
-struct BlockEntry {
+// One entry of an operator-managed list (the blocklist or the runtime allowlist).
+struct CidrEntry {
   std::string cidr;  // canonical text
   std::string reason;
   TimePoint created_at;
   std::optional<TimePoint> expires_at;
+};
+using BlockEntry = CidrEntry;
+
+// The words an operator list uses in its ledger key and its error codes.
+struct CidrListNames {
+  std::string_view setting;  // ledger setting key, e.g. "defense.blocklist"
+  std::string_view entry;    // "block": invalid_block, block_not_found
+  std::string_view list;     // "blocklist": blocklist_full
+};
+
+// An operator-managed list of CIDR ranges with optional expiry, at most kBlocklistMax entries,
+// persisted as one ledger setting (small and bounded, so each change writes the whole list).
+class ManagedCidrList {
+ public:
+  ManagedCidrList(Ledger& ledger, const Clock& clock, CidrListNames names);
+
+  // Reads the persisted list; entries that expired meanwhile are dropped.
+  Status Load();
+  // 422 invalid_cidr / invalid_<entry> / <list>_full; `done` after the list is durable.
+  void Add(std::string_view cidr, std::string reason, std::optional<std::int64_t> ttl_s,
+           std::function<void(Result<CidrEntry>)> done);
+  // 404 <entry>_not_found when no entry has this range.
+  void Remove(std::string_view cidr, std::function<void(Status)> done);
+  std::vector<CidrEntry> Entries() const;
+  // The reason of the first live entry holding `address`.
+  std::optional<std::string> Match(const IpAddress& address, TimePoint now) const;
+
+ private:
+  struct Active {
+    Cidr range;
+    CidrEntry entry;
+  };
+  // Writes the whole list under the lock, so writes reach the ledger in the order it changed.
+  void PersistLocked(std::function<void(Status)> done);
+
+  Ledger& ledger_;
+  const Clock& clock_;
+  CidrListNames names_;
+  mutable std::shared_mutex mutex_;
+  std::vector<Active> entries_;
 };
 
 struct DefenseOptions {
   std::size_t limiter_slots = 1 << 20;  // 24 MiB; see docs/defense.md
   CidrList allowlist;
   bool rate_limits = true;
+  // Keys the challenge signatures; empty: a random key (challenges die with the process).
+  std::string secret = {};
+  RiskModel risk_model = RiskModel::Default();
+  ChallengeOptions challenge = {};
 };
+
+// How a route is gated beyond lists and limits: not at all (kNone), or by the event's
+// `defense.challenge` setting.
+enum class ChallengePolicy { kNone, kRisk, kAlways, kOff };
+
+// Every outcome of Screen(), as counted in /metrics and event stats.
+enum class Decision {
+  kAllowed,
+  kRateLimited,
+  kBlocked,
+  kChallenged,       // a challenge was needed and none was sent
+  kChallengePassed,  // a valid solution was sent and consumed
+  kChallengeFailed,  // a solution was sent and refused (details.reason)
+  kRiskBlocked,      // the risk score was above the block threshold
+};
+inline constexpr std::size_t kDecisionCount = 7;
+std::string_view DecisionName(Decision decision);
+
+struct Verdict {
+  Decision decision = Decision::kAllowed;
+  Status status;       // the error to answer with when the request is refused
+  std::string reason;  // why, for the log; empty for a plain allow
+  double risk = 0;     // the score, when one was computed
+};
+
+using DecisionCounts = std::array<std::uint64_t, kDecisionCount>;
 
 class Defense {
  public:
   Defense(Ledger& ledger, const Clock& clock, DefenseOptions options);
 
-  // Reads the persisted blocklist; entries that expired meanwhile are dropped.
+  // Reads the persisted blocklist and runtime allowlist; expired entries are dropped.
   Status Load();
 
   // OK, or 403 `blocked`, or 429 `rate_limited` with retry_after_s.
   Status Check(const RequestFacts& facts);
+
+  // The whole chain: lists, limits, then for a gated route (policy other than kNone) the risk
+  // score and the challenge. A challenge is needed under kAlways, or under kRisk when the score
+  // reaches the model's challenge threshold; then `altcha` (the X-Altcha header) must be a valid
+  // solution, or the answer is 403 `challenge_required` with `details.challenge` (and
+  // `details.reason` when a solution was refused). A score at the block threshold is 403
+  // `blocked` under every policy. Allowlisted clients skip the score and a kRisk challenge; an
+  // event set to `always` challenges them too.
+  Verdict Screen(const RequestFacts& facts, const RequestSignals& signals, ChallengePolicy policy,
+                 std::optional<std::string_view> altcha);
+
+  // GET /v1/challenge: a challenge whose difficulty follows the request headers' risk and load.
+  Challenge IssueChallenge(const RequestSignals& signals);
+  // POST /v1/telemetry: the page's behaviour counts for the session.
+  void RecordTelemetry(std::string_view session_id, const Telemetry& telemetry);
+
+  // Per-event decision counts for GET /v1/events/{id}/stats. The caller counts only events that
+  // exist, which bounds the table by the catalog.
+  void CountEventDecision(std::string_view event_id, Decision decision);
+  DecisionCounts EventDecisions(std::string_view event_id) const;
+
+  const RiskModel& risk_model() const { return options_.risk_model; }
+  ProofOfWork& proof_of_work() { return proof_of_work_; }
 
   // 422 invalid_cidr / invalid_block; `done` after the list is durable (ledger thread).
   void Block(std::string_view cidr, std::string reason, std::optional<std::int64_t> ttl_s,
@@ -89,24 +194,36 @@ class Defense {
   void Unblock(std::string_view cidr, std::function<void(Status)> done);
   std::vector<BlockEntry> Blocks() const;
 
+  // The runtime allowlist, merged with the static `DefenseOptions::allowlist`: the same rules
+  // and error codes as the blocklist (invalid_allow, allowlist_full, allow_not_found).
+  void Allow(std::string_view cidr, std::string reason, std::optional<std::int64_t> ttl_s,
+             std::function<void(Result<CidrEntry>)> done);
+  void Disallow(std::string_view cidr, std::function<void(Status)> done);
+  std::vector<CidrEntry> Allows() const;
+  const CidrList& static_allowlist() const { return options_.allowlist; }
+
   const GcraLimiter& limiter() const { return limiter_; }
 
  private:
-  struct ActiveBlock {
-    Cidr range;
-    BlockEntry entry;
+  // How much of their burst the client's address and prefix have used on this route class.
+  struct LimitFill {
+    double address = 0;
+    double prefix = 0;
   };
-  // Writes the whole list (small and bounded) under the lock, so writes reach the ledger in the
-  // order the list changed.
-  void PersistLocked(std::function<void(Status)> done);
-  std::optional<std::string> BlockedReason(const IpAddress& address, TimePoint now) const;
+  // Lists and limits; `allowlisted` tells whether the client is on either allowlist.
+  Status Limit(const RequestFacts& facts, const std::optional<IpAddress>& address, TimePoint now,
+               bool& allowlisted, LimitFill& fill);
 
-  Ledger& ledger_;
   const Clock& clock_;
   DefenseOptions options_;
   GcraLimiter limiter_;
-  mutable std::shared_mutex blocks_mutex_;
-  std::vector<ActiveBlock> blocks_;
+  ManagedCidrList blocks_;
+  ManagedCidrList allows_;
+  RiskTracker risk_tracker_;
+  ProofOfWork proof_of_work_;
+  using AtomicCounts = std::array<std::atomic<std::uint64_t>, kDecisionCount>;
+  mutable std::shared_mutex event_counts_mutex_;
+  std::unordered_map<std::string, std::unique_ptr<AtomicCounts>> event_counts_;
 };
 
 }  // namespace boxoffice

@@ -2,9 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <future>
 
+#include <boost/json/serialize.hpp>
+
+#include "common/crypto.hpp"
 #include "store/sqlite/sqlite_ledger.hpp"
 
 namespace boxoffice {
@@ -42,6 +46,23 @@ class DefenseTest : public ::testing::Test {
     std::promise<Status> done;
     defense_->Unblock(cidr, [&](Status s) { done.set_value(s); });
     return done.get_future().get();
+  }
+  Result<CidrEntry> Allow(std::string_view cidr, std::optional<std::int64_t> ttl_s) {
+    std::promise<Result<CidrEntry>> done;
+    defense_->Allow(cidr, "test", ttl_s, [&](Result<CidrEntry> e) { done.set_value(e); });
+    return done.get_future().get();
+  }
+  Status Disallow(std::string_view cidr) {
+    std::promise<Status> done;
+    defense_->Disallow(cidr, [&](Status s) { done.set_value(s); });
+    return done.get_future().get();
+  }
+  // Whether `count` session creations in a burst from `address` all pass.
+  bool BurstPasses(std::string_view address, int count = 100) {
+    for (int i = 0; i < count; ++i) {
+      if (!Request(RouteClass::kSessionCreate, address).ok()) return false;
+    }
+    return true;
   }
   Status Request(RouteClass route_class, std::string_view address, std::string_view session = {}) {
     return defense_->Check(RequestFacts{route_class, address, session, {}});
@@ -126,6 +147,199 @@ TEST_F(DefenseTest, AllowlistSkipsLimitsButNotBlocks) {
   for (int i = 0; i < 500; ++i) ASSERT_TRUE(Request(RouteClass::kSessionCreate, "127.0.0.1").ok());
   ASSERT_TRUE(Block("127.0.0.1", std::nullopt));
   EXPECT_EQ(Request(RouteClass::kRead, "127.0.0.1").error().code, "blocked");
+}
+
+// Runtime allowlist entries skip rate limits like static ones, expire, can be removed, survive a
+// restart, and are merged with the static list.
+TEST_F(DefenseTest, RuntimeAllowlistAddExpireRemoveAndPersist) {
+  Reopen("192.0.2.0/24");
+  EXPECT_FALSE(BurstPasses("198.51.100.7"));
+  ASSERT_TRUE(Allow("198.51.100.0/24", std::nullopt));
+  ASSERT_TRUE(Allow("203.0.113.9", 60));
+  EXPECT_TRUE(BurstPasses("198.51.100.8"));
+  EXPECT_TRUE(BurstPasses("203.0.113.9"));
+  EXPECT_TRUE(BurstPasses("192.0.2.1"));  // the static entry still counts
+
+  Reopen("192.0.2.0/24");
+  EXPECT_EQ(defense_->Allows().size(), 2u);
+  EXPECT_TRUE(BurstPasses("198.51.100.9"));
+  EXPECT_TRUE(BurstPasses("192.0.2.2"));
+  clock_.Advance(std::chrono::seconds(61));
+  EXPECT_FALSE(BurstPasses("203.0.113.9"));
+  EXPECT_EQ(defense_->Allows().size(), 1u);
+
+  ASSERT_TRUE(Disallow("198.51.100.0/24").ok());
+  EXPECT_EQ(Disallow("198.51.100.0/24").error().code, "allow_not_found");
+  EXPECT_FALSE(BurstPasses("198.51.100.10"));
+  Reopen();
+  EXPECT_TRUE(defense_->Allows().empty());
+  EXPECT_FALSE(BurstPasses("198.51.100.11"));
+}
+
+// The runtime allowlist never overrides a block, and refuses what the blocklist refuses.
+TEST_F(DefenseTest, RuntimeAllowlistLosesToBlocksAndValidates) {
+  ASSERT_TRUE(Allow("127.0.0.0/8", std::nullopt));
+  ASSERT_TRUE(Block("127.0.0.1", std::nullopt));
+  EXPECT_EQ(Request(RouteClass::kRead, "127.0.0.1").error().code, "blocked");
+  EXPECT_EQ(Allow("10.0.0.0/33", std::nullopt).error().code, "invalid_cidr");
+  EXPECT_EQ(Allow("10.0.0.0/8", 0).error().code, "invalid_allow");
+  // The two lists are independent: removing an allow entry leaves the block.
+  ASSERT_TRUE(Disallow("127.0.0.0/8").ok());
+  EXPECT_EQ(defense_->Blocks().size(), 1u);
+}
+
+// Each list holds at most kBlocklistMax ranges.
+TEST_F(DefenseTest, RuntimeAllowlistIsBounded) {
+  // Queued without waiting for each write, so the ledger commits them in groups.
+  std::atomic<std::size_t> durable{0};
+  std::promise<void> all_durable;
+  for (std::size_t i = 0; i < kBlocklistMax; ++i) {
+    defense_->Allow("10." + std::to_string(i / 256) + "." + std::to_string(i % 256) + ".0/24", "",
+                    std::nullopt, [&](Result<CidrEntry> entry) {
+                      EXPECT_TRUE(entry.ok());
+                      if (++durable == kBlocklistMax) all_durable.set_value();
+                    });
+  }
+  all_durable.get_future().get();
+  EXPECT_EQ(Allow("172.16.0.0/12", std::nullopt).error().code, "allowlist_full");
+  // Replacing a listed range is not growth.
+  EXPECT_TRUE(Allow("10.0.0.0/24", 30));
+}
+
+RequestSignals BrowserSignals() {
+  RequestSignals signals;
+  signals.user_agent =
+      "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0.0.0 "
+      "Safari/537.36";
+  signals.accept_language = "fr-FR,fr;q=0.9";
+  signals.sec_ch_ua = R"("Google Chrome";v="119", "Chromium";v="119", "Not?A_Brand";v="24")";
+  signals.sec_ch_ua_mobile = "?0";
+  signals.sec_ch_ua_platform = "\"Linux\"";
+  return signals;
+}
+
+RequestSignals ScriptSignals() {
+  RequestSignals signals;
+  signals.user_agent = "python-requests/2.31.0";
+  return signals;
+}
+
+// The X-Altcha answer to the challenge in a `challenge_required` error, found by brute force.
+std::string SolveFrom(const Status& status) {
+  const boost::json::object& challenge = status.error().details.at("challenge").as_object();
+  const std::string salt(challenge.at("salt").as_string());
+  const std::string target(challenge.at("challenge").as_string());
+  const std::uint64_t maxnumber = challenge.at("maxnumber").to_number<std::uint64_t>();
+  for (std::uint64_t number = 0; number <= maxnumber; ++number) {
+    if (Sha256Hex(salt + std::to_string(number)) == target) {
+      const boost::json::object payload{{"algorithm", "SHA-256"},
+                                        {"challenge", target},
+                                        {"number", number},
+                                        {"salt", salt},
+                                        {"signature", challenge.at("signature")}};
+      return Base64UrlEncode(boost::json::serialize(payload));
+    }
+  }
+  ADD_FAILURE() << "unsolvable challenge";
+  return {};
+}
+
+class ScreenTest : public DefenseTest {
+ protected:
+  Verdict Join(std::string_view address, std::string_view session, const RequestSignals& signals,
+               ChallengePolicy policy, std::optional<std::string_view> altcha = std::nullopt) {
+    return defense_->Screen(RequestFacts{RouteClass::kQueueJoin, address, session, {}}, signals,
+                            policy, altcha);
+  }
+};
+
+// `always`: a request without a solution gets a challenge; its solution passes once.
+TEST_F(ScreenTest, AlwaysDemandsASolvedChallenge) {
+  Verdict first = Join("198.51.100.1", "ses_a", BrowserSignals(), ChallengePolicy::kAlways);
+  EXPECT_EQ(first.decision, Decision::kChallenged);
+  ASSERT_FALSE(first.status.ok());
+  EXPECT_EQ(first.status.error().code, "challenge_required");
+  EXPECT_EQ(first.status.error().kind, ErrorKind::kForbidden);
+  const std::string solution = SolveFrom(first.status);
+
+  Verdict solved =
+      Join("198.51.100.1", "ses_a", BrowserSignals(), ChallengePolicy::kAlways, solution);
+  EXPECT_EQ(solved.decision, Decision::kChallengePassed);
+  EXPECT_TRUE(solved.status.ok());
+
+  Verdict replayed =
+      Join("198.51.100.1", "ses_a", BrowserSignals(), ChallengePolicy::kAlways, solution);
+  EXPECT_EQ(replayed.decision, Decision::kChallengeFailed);
+  EXPECT_EQ(replayed.status.error().code, "challenge_required");
+  EXPECT_EQ(replayed.status.error().details.at("reason"), "replayed");
+  EXPECT_TRUE(replayed.status.error().details.contains("challenge"));  // a fresh one to solve
+}
+
+// `risk`: a browser passes untouched, a script is challenged, and `off` lets the script by.
+TEST_F(ScreenTest, RiskChallengesScriptsNotBrowsers) {
+  Verdict browser = Join("198.51.100.2", "ses_b", BrowserSignals(), ChallengePolicy::kRisk);
+  EXPECT_EQ(browser.decision, Decision::kAllowed);
+  EXPECT_LT(browser.risk, RiskModel::Default().challenge_threshold());
+
+  Verdict script = Join("198.51.100.3", "ses_c", ScriptSignals(), ChallengePolicy::kRisk);
+  EXPECT_EQ(script.decision, Decision::kChallenged);
+  EXPECT_NE(script.reason.find("ua_automation"), std::string::npos) << script.reason;
+  // A riskier client gets a harder challenge than the base.
+  EXPECT_GT(script.status.error().details.at("challenge").at("maxnumber").to_number<double>(),
+            50'000);
+
+  EXPECT_EQ(Join("198.51.100.4", "ses_d", ScriptSignals(), ChallengePolicy::kOff).decision,
+            Decision::kAllowed);
+  // Ungated routes are never challenged.
+  EXPECT_EQ(Join("198.51.100.5", "ses_e", ScriptSignals(), ChallengePolicy::kNone).decision,
+            Decision::kAllowed);
+}
+
+// A script that also keeps a metronome's rhythm is over the block threshold, under any policy.
+TEST_F(ScreenTest, RegularScriptIsRiskBlocked) {
+  Verdict verdict;
+  for (int i = 0; i < 8; ++i) {
+    verdict = Join("198.51.100.6", "ses_f", ScriptSignals(), ChallengePolicy::kOff);
+    clock_.Advance(std::chrono::seconds(6));
+  }
+  EXPECT_EQ(verdict.decision, Decision::kRiskBlocked);
+  EXPECT_EQ(verdict.status.error().code, "blocked");
+  EXPECT_NE(verdict.reason.find("timing_regular"), std::string::npos) << verdict.reason;
+}
+
+// Velocity is the limiter's fill: one address joining with many sessions in a burst raises the
+// score, another address is unaffected.
+TEST_F(ScreenTest, VelocityOfAnAddressRaisesTheScore) {
+  const double calm = Join("203.0.113.10", "ses_v0", BrowserSignals(), ChallengePolicy::kRisk).risk;
+  Verdict busy;
+  for (int i = 1; i <= 25; ++i) {
+    busy =
+        Join("203.0.113.11", "ses_v" + std::to_string(i), BrowserSignals(), ChallengePolicy::kRisk);
+  }
+  EXPECT_GT(busy.risk, calm * 2);
+  EXPECT_EQ(Join("198.18.5.1", "ses_w", BrowserSignals(), ChallengePolicy::kRisk).risk, calm);
+}
+
+// Allowlisted clients skip the score, but an `always` event still challenges them.
+TEST_F(ScreenTest, AllowlistSkipsRiskButNotAlways) {
+  Reopen("127.0.0.0/8");
+  EXPECT_EQ(Join("127.0.0.1", "ses_g", ScriptSignals(), ChallengePolicy::kRisk).decision,
+            Decision::kAllowed);
+  EXPECT_EQ(Join("127.0.0.1", "ses_g", ScriptSignals(), ChallengePolicy::kAlways).decision,
+            Decision::kChallenged);
+}
+
+// Per-event counts add up every decision made for the event.
+TEST_F(ScreenTest, CountsDecisionsPerEvent) {
+  defense_->CountEventDecision("evt_1", Decision::kChallenged);
+  defense_->CountEventDecision("evt_1", Decision::kChallenged);
+  defense_->CountEventDecision("evt_1", Decision::kChallengePassed);
+  defense_->CountEventDecision("evt_2", Decision::kRiskBlocked);
+  const DecisionCounts one = defense_->EventDecisions("evt_1");
+  EXPECT_EQ(one[static_cast<std::size_t>(Decision::kChallenged)], 2u);
+  EXPECT_EQ(one[static_cast<std::size_t>(Decision::kChallengePassed)], 1u);
+  EXPECT_EQ(one[static_cast<std::size_t>(Decision::kRiskBlocked)], 0u);
+  EXPECT_EQ(defense_->EventDecisions("evt_none"), DecisionCounts{});
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstring>
 #include <string>
 
 namespace boxoffice {
@@ -36,10 +37,12 @@ GcraDecision GcraLimiter::Check(std::uint64_t key, const GcraRate& rate, TimePoi
   }
   const std::int64_t tat_ns = std::max(slot->tat_ns, now_ns);
   if (tat_ns - now_ns > tolerance_ns) {
-    return GcraDecision{false, std::chrono::nanoseconds(tat_ns - now_ns - tolerance_ns)};
+    return GcraDecision{false, std::chrono::nanoseconds(tat_ns - now_ns - tolerance_ns), 1.0};
   }
   slot->tat_ns = tat_ns + interval_ns;
-  return GcraDecision{true, {}};
+  const double fill =
+      static_cast<double>(slot->tat_ns - now_ns) / static_cast<double>(tolerance_ns + interval_ns);
+  return GcraDecision{true, {}, std::min(1.0, fill)};
 }
 
 std::uint64_t GcraLimiter::evictions() const { return evictions_.load(std::memory_order_relaxed); }
@@ -50,13 +53,23 @@ std::uint64_t KeyHash(std::string_view kind, std::string_view value) {
     randombytes_buf(key.data(), key.size());
     return key;
   }();
-  std::string input;
-  input.reserve(kind.size() + 1 + value.size());
-  input.append(kind).push_back('\0');
-  input.append(value);
+  // Keys are short (ids, address bytes): hash them from the stack, without an allocation, as
+  // this runs several times for every request.
+  constexpr std::size_t kStackBytes = 192;
+  std::array<char, kStackBytes> stack;
+  std::string heap;
+  char* input = stack.data();
+  const std::size_t size = kind.size() + 1 + value.size();
+  if (size > kStackBytes) {
+    heap.resize(size);
+    input = heap.data();
+  }
+  std::memcpy(input, kind.data(), kind.size());
+  input[kind.size()] = '\0';
+  std::memcpy(input + kind.size() + 1, value.data(), value.size());
   std::uint64_t hash = 0;
   crypto_shorthash(reinterpret_cast<unsigned char*>(&hash),
-                   reinterpret_cast<const unsigned char*>(input.data()), input.size(), kKey.data());
+                   reinterpret_cast<const unsigned char*>(input), size, kKey.data());
   return hash == 0 ? 1 : hash;
 }
 

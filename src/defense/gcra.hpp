@@ -28,6 +28,9 @@ struct GcraRate {
 struct GcraDecision {
   bool allowed = true;
   std::chrono::nanoseconds retry_after{0};  // when limited: wait this long before the next try
+  // How much of the burst the key has used, this request included: k back-to-back requests
+  // from an idle key give k / burst; 1 when limited. The risk score reads it as velocity.
+  double fill = 0;
 };
 
 class GcraLimiter {
@@ -38,6 +41,11 @@ class GcraLimiter {
   // `key` is a hash of what is limited (address, prefix, session...) and the route class; the
   // caller makes it collision-resistant (keyed hashing), see KeyHash.
   GcraDecision Check(std::uint64_t key, const GcraRate& rate, TimePoint now);
+  // Starts loading the key's bucket: a caller about to check several keys prefetches them all
+  // first, so their cache misses overlap.
+  void Prefetch(std::uint64_t key) const {
+    __builtin_prefetch(&slots_[(static_cast<std::size_t>(key) & bucket_mask_) * kWays]);
+  }
 
   std::size_t slots() const { return slot_count_; }
   std::uint64_t evictions() const;

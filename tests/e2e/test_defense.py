@@ -1,15 +1,19 @@
-"""End-to-end: rate limits and the operator blocklist, against the real binary."""
+"""End-to-end: rate limits and the operator block and allow lists, against the real binary."""
 
+import shutil
+import tempfile
 import unittest
 
 from harness import Server
+
+PROXY_ENV = {"BOXOFFICE_TRUSTED_PROXIES": "127.0.0.0/8"}
 
 
 class DefenseTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         # Loopback is a trusted proxy here, so X-Forwarded-For stands in for distinct fans.
-        cls.server = Server(allowlist=None, env={"BOXOFFICE_TRUSTED_PROXIES": "127.0.0.0/8"})
+        cls.server = Server(allowlist=None, env=PROXY_ENV)
 
     @classmethod
     def tearDownClass(cls):
@@ -56,6 +60,46 @@ class DefenseTest(unittest.TestCase):
         bad = self.server.request("POST", "/v1/defense/blocklist", headers=operator,
                                   body={"cidr": "not-a-range"})
         self.assertEqual(bad.status, 422)
+
+    def test_runtime_allowlist_survives_restart(self):
+        """An allowlisted range skips the rate limits, across a restart, until it is removed."""
+        data_dir = tempfile.mkdtemp(prefix="boxoffice-e2e-allow-")
+        self.addCleanup(shutil.rmtree, data_dir, True)
+
+        def burst(server, address, count=60):
+            return [server.request("POST", "/v1/sessions", body={},
+                                   headers={"X-Forwarded-For": address}).status
+                    for _ in range(count)]
+
+        with Server(data_dir=data_dir, allowlist="10.9.9.9", env=PROXY_ENV) as server:
+            operator = server.operator()
+            self.assertIn(429, burst(server, "198.18.0.1"))
+            created = server.request("POST", "/v1/defense/allowlist", headers=operator,
+                                     body={"cidr": "198.18.1.7/24", "reason": "load test"})
+            self.assertEqual(created.status, 201, created.body)
+            self.assertEqual(created.json()["cidr"], "198.18.1.0/24")
+            self.assertIsNone(created.json()["expires_at"])
+            self.assertNotIn(429, burst(server, "198.18.1.1"))
+            self.assertEqual(server.request("GET", "/v1/defense/allowlist").status, 401)
+            bad = server.request("POST", "/v1/defense/allowlist", headers=operator,
+                                 body={"cidr": "198.18.1.0/24", "ttl_s": 0})
+            self.assertEqual(bad.status, 422)
+            self.assertEqual(bad.json()["error"]["code"], "invalid_allow")
+
+        with Server(data_dir=data_dir, allowlist="10.9.9.9", env=PROXY_ENV) as server:
+            operator = server.operator()
+            listed = server.request("GET", "/v1/defense/allowlist", headers=operator).json()
+            self.assertEqual({(item["cidr"], item["source"]) for item in listed["items"]},
+                             {("10.9.9.9/32", "static"), ("198.18.1.0/24", "runtime")})
+            self.assertNotIn(429, burst(server, "198.18.1.2"))
+            removed = server.request("DELETE", "/v1/defense/allowlist?cidr=198.18.1.0/24",
+                                     headers=operator)
+            self.assertEqual(removed.status, 204)
+            again = server.request("DELETE", "/v1/defense/allowlist?cidr=198.18.1.0/24",
+                                   headers=operator)
+            self.assertEqual(again.status, 404)
+            self.assertEqual(again.json()["error"]["code"], "allow_not_found")
+            self.assertIn(429, burst(server, "198.18.1.3"))
 
 
 if __name__ == "__main__":

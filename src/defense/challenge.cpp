@@ -1,0 +1,236 @@
+#include "defense/challenge.hpp"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <bit>
+#include <boost/json/parse.hpp>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+
+namespace boxoffice {
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::string_view kAlgorithm = "SHA-256";
+constexpr std::size_t kSaltRandomBytes = 12;
+// Decay time constant of the issue rate: a burst of challenges counts as load for ~10 s.
+constexpr double kRateTauS = 10.0;
+
+std::string Sha256(std::string_view text) {
+  std::string digest(crypto_hash_sha256_BYTES, '\0');
+  crypto_hash_sha256(reinterpret_cast<unsigned char*>(digest.data()),
+                     reinterpret_cast<const unsigned char*>(text.data()), text.size());
+  return digest;
+}
+
+std::string HmacSha256(const std::array<unsigned char, 32>& key, std::string_view text) {
+  static_assert(crypto_auth_hmacsha256_KEYBYTES == 32);
+  std::string mac(crypto_auth_hmacsha256_BYTES, '\0');
+  crypto_auth_hmacsha256(reinterpret_cast<unsigned char*>(mac.data()),
+                         reinterpret_cast<const unsigned char*>(text.data()), text.size(),
+                         key.data());
+  return mac;
+}
+
+Error Failed(std::string_view reason, std::string message) {
+  return Error::Make(ErrorKind::kForbidden, "challenge_failed", std::move(message),
+                     {{"reason", reason}});
+}
+
+// Standard base64 as browsers' btoa() writes it, also accepted without padding or URL-safe.
+std::optional<std::string> DecodeBase64(std::string_view text) {
+  std::string out(text.size() * 3 / 4 + 3, '\0');
+  for (int variant : {sodium_base64_VARIANT_ORIGINAL, sodium_base64_VARIANT_ORIGINAL_NO_PADDING,
+                      sodium_base64_VARIANT_URLSAFE, sodium_base64_VARIANT_URLSAFE_NO_PADDING}) {
+    std::size_t length = 0;
+    const char* end = nullptr;
+    if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(),
+                          text.size(), nullptr, &length, &end, variant) == 0 &&
+        end == text.data() + text.size()) {
+      out.resize(length);
+      return out;
+    }
+  }
+  return std::nullopt;
+}
+
+// The `expires` parameter of a salt "<random>?expires=<unix s>&...".
+std::optional<std::int64_t> SaltExpiry(std::string_view salt) {
+  const std::size_t question = salt.find('?');
+  if (question == std::string_view::npos) return std::nullopt;
+  std::string_view params = salt.substr(question + 1);
+  while (!params.empty()) {
+    const std::size_t amp = params.find('&');
+    const std::string_view param = params.substr(0, amp);
+    params = amp == std::string_view::npos ? std::string_view() : params.substr(amp + 1);
+    if (!param.starts_with("expires=")) continue;
+    const std::string_view digits = param.substr(8);
+    std::int64_t value = 0;
+    const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+    if (error != std::errc() || end != digits.data() + digits.size() || value <= 0) {
+      return std::nullopt;
+    }
+    return value;
+  }
+  return std::nullopt;
+}
+
+std::uint64_t ReadUint64(const unsigned char* bytes) {
+  std::uint64_t value = 0;
+  std::memcpy(&value, bytes, sizeof value);
+  return value;
+}
+
+}  // namespace
+
+json::object ChallengeJson(const Challenge& challenge) {
+  return json::object{{"algorithm", challenge.algorithm},
+                      {"challenge", challenge.challenge},
+                      {"maxnumber", challenge.maxnumber},
+                      {"salt", challenge.salt},
+                      {"signature", challenge.signature}};
+}
+
+std::uint64_t ChallengeDifficulty(const ChallengeOptions& options, double risk, double load) {
+  risk = std::clamp(risk, 0.0, 1.0);
+  load = std::clamp(load, 0.0, 1.0);
+  const double scaled =
+      static_cast<double>(options.maxnumber_base) * (1.0 + 4.0 * risk) * (1.0 + 4.0 * load);
+  return std::min(options.maxnumber_max, static_cast<std::uint64_t>(scaled));
+}
+
+ProofOfWork::ProofOfWork(std::string_view server_secret, const Clock& clock,
+                         ChallengeOptions options)
+    : key_(DeriveKey(server_secret, "boxoffice-altcha-hmac")), clock_(clock), options_(options) {
+  const std::size_t buckets = std::bit_ceil(std::max<std::size_t>(1, options_.store_slots / kWays));
+  bucket_mask_ = buckets - 1;
+  slots_ = std::make_unique<Slot[]>(buckets * kWays);
+}
+
+Challenge ProofOfWork::Issue(double risk) {
+  const double load = Load();
+  {
+    // The decayed rate: r ← r·e^(−Δt/τ) + 1/τ, which settles at the true rate for steady traffic.
+    std::lock_guard lock(rate_mutex_);
+    const TimePoint now = clock_.Now();
+    const double elapsed_s =
+        std::max(0.0, std::chrono::duration<double>(now - rate_updated_at_).count());
+    issued_rate_per_s_ = issued_rate_per_s_ * std::exp(-elapsed_s / kRateTauS) + 1.0 / kRateTauS;
+    rate_updated_at_ = now;
+  }
+  return IssueWithMaxnumber(ChallengeDifficulty(options_, risk, load));
+}
+
+Challenge ProofOfWork::IssueWithMaxnumber(std::uint64_t maxnumber) {
+  const std::int64_t expires_s = std::chrono::duration_cast<std::chrono::seconds>(
+                                     (clock_.Now() + options_.ttl).time_since_epoch())
+                                     .count();
+  Challenge out;
+  // The secret number is uniform in [0, maxnumber], as ALTCHA's clients search that range.
+  out.maxnumber = std::clamp<std::uint64_t>(maxnumber, 1, UINT32_MAX - 1);
+  out.salt = HexEncode(RandomBytes(kSaltRandomBytes)) + "?expires=" + std::to_string(expires_s);
+  const std::uint32_t number = randombytes_uniform(static_cast<std::uint32_t>(out.maxnumber + 1));
+  out.challenge = HexEncode(Sha256(out.salt + std::to_string(number)));
+  out.signature = HexEncode(HmacSha256(key_, out.challenge));
+  return out;
+}
+
+double ProofOfWork::Load() const {
+  std::lock_guard lock(rate_mutex_);
+  const double elapsed_s =
+      std::max(0.0, std::chrono::duration<double>(clock_.Now() - rate_updated_at_).count());
+  const double rate = issued_rate_per_s_ * std::exp(-elapsed_s / kRateTauS);
+  return std::clamp(rate / options_.high_load_per_s, 0.0, 1.0);
+}
+
+Status ProofOfWork::Verify(std::string_view x_altcha) {
+  if (x_altcha.size() > kAltchaHeaderMaxBytes) {
+    return Failed("malformed", "The X-Altcha header is too long.");
+  }
+  const std::optional<std::string> decoded = DecodeBase64(x_altcha);
+  if (!decoded) return Failed("malformed", "The X-Altcha header is not base64.");
+  std::error_code parse_error;
+  const json::value payload = json::parse(*decoded, parse_error);
+  const json::object* object = parse_error ? nullptr : payload.if_object();
+  auto text = [object](std::string_view field) -> const json::string* {
+    const json::value* value = object ? object->if_contains(field) : nullptr;
+    return value ? value->if_string() : nullptr;
+  };
+  const json::string* algorithm = text("algorithm");
+  const json::string* challenge = text("challenge");
+  const json::string* salt = text("salt");
+  const json::string* signature = text("signature");
+  const json::value* number = object ? object->if_contains("number") : nullptr;
+  const bool number_ok = number != nullptr &&
+                         ((number->is_int64() && number->get_int64() >= 0) || number->is_uint64());
+  if (!algorithm || !challenge || !salt || !signature || !number_ok) {
+    return Failed("malformed",
+                  "X-Altcha must be base64 of JSON {algorithm, challenge, number, salt, "
+                  "signature}.");
+  }
+  if (*algorithm != kAlgorithm) return Failed("malformed", "The algorithm must be SHA-256.");
+
+  // The signature first, compared in constant time: nothing else of the payload is trusted
+  // before it.
+  const std::optional<std::string> signature_bytes = HexDecode(*signature);
+  if (!signature_bytes || signature_bytes->size() != crypto_auth_hmacsha256_BYTES ||
+      crypto_auth_hmacsha256_verify(reinterpret_cast<const unsigned char*>(signature_bytes->data()),
+                                    reinterpret_cast<const unsigned char*>(challenge->data()),
+                                    challenge->size(), key_.data()) != 0) {
+    return Failed("bad_signature", "The challenge was not signed by this server.");
+  }
+  const std::optional<std::int64_t> expires_s = SaltExpiry(*salt);
+  const std::int64_t now_s =
+      std::chrono::duration_cast<std::chrono::seconds>(clock_.Now().time_since_epoch()).count();
+  if (!expires_s) return Failed("malformed", "The salt carries no expiry.");
+  if (*expires_s <= now_s) return Failed("expired", "The challenge has expired; solve a new one.");
+
+  const std::string number_text = number->is_int64() ? std::to_string(number->get_int64())
+                                                     : std::to_string(number->get_uint64());
+  const std::string expected = HexEncode(Sha256(std::string(*salt) + number_text));
+  if (expected.size() != challenge->size() ||
+      sodium_memcmp(expected.data(), challenge->data(), expected.size()) != 0) {
+    return Failed("wrong_number", "The number does not solve the challenge.");
+  }
+  // The challenge's bytes are the store key: the signature check above means they are a
+  // server-made SHA-256, not a value an attacker chose to collide in the table.
+  const std::optional<std::string> digest = HexDecode(*challenge);
+  if (!digest || digest->size() != crypto_hash_sha256_BYTES) {
+    return Failed("malformed", "The challenge is not a SHA-256 digest.");
+  }
+  switch (ConsumeOnce(*digest, *expires_s, now_s)) {
+    case Consume::kConsumed:
+      return {};
+    case Consume::kReplayed:
+      return Failed("replayed", "This solution was used already; solve a new challenge.");
+    case Consume::kFull:
+      return Failed("store_full", "Too many solutions are in use; solve a new challenge later.");
+  }
+  return Failed("malformed", "unreachable");
+}
+
+ProofOfWork::Consume ProofOfWork::ConsumeOnce(std::string_view digest, std::int64_t expires_s,
+                                              std::int64_t now_s) {
+  const auto* bytes = reinterpret_cast<const unsigned char*>(digest.data());
+  std::uint64_t high = ReadUint64(bytes);
+  std::uint64_t low = ReadUint64(bytes + 8);
+  if (high == 0 && low == 0) low = 1;  // keep the empty marker free
+  const std::size_t bucket = static_cast<std::size_t>(low) & bucket_mask_;
+  std::lock_guard lock(locks_[bucket % kLockStripes]);
+  Slot* ways = &slots_[bucket * kWays];
+  Slot* free_slot = nullptr;
+  for (std::size_t i = 0; i < kWays; ++i) {
+    Slot& slot = ways[i];
+    const bool live = (slot.key_high != 0 || slot.key_low != 0) && slot.expires_s > now_s;
+    if (live && slot.key_high == high && slot.key_low == low) return Consume::kReplayed;
+    if (!live && free_slot == nullptr) free_slot = &slot;
+  }
+  if (free_slot == nullptr) return Consume::kFull;
+  *free_slot = Slot{high, low, expires_s};
+  return Consume::kConsumed;
+}
+
+}  // namespace boxoffice
