@@ -171,20 +171,27 @@ TEST_F(RiskModelFileTest, DefaultWhenAbsentErrorWhenInvalid) {
   }
 }
 
-// The default model lets a clean browser through, challenges a naive script, and blocks a
-// script that also runs like a metronome.
+// The default model lets a clean browser through, and a script whose only fault is its headers
+// (an integration, a monitoring probe); it challenges a script that runs like a metronome, and
+// blocks one that also bursts from its address and spreads over many sessions of one device.
 TEST(RiskModelTest, DefaultModelSeparatesBrowsersFromScripts) {
   const RiskModel& model = RiskModel::Default();
   RiskFeatures browser = HeaderFeatures(Browser());
   browser[kTelemetryMissing] = 1;  // joined before the page posted anything
+  EXPECT_EQ(model.Decide(model.Score(browser)), RiskAction::kAllow);
+  browser[kTimingRegular] = 1;  // a person refreshing steadily is still a person
   EXPECT_EQ(model.Decide(model.Score(browser)), RiskAction::kAllow);
 
   RequestSignals curl;
   curl.user_agent = "curl/8.4.0";
   RiskFeatures script = HeaderFeatures(curl);
   script[kTelemetryMissing] = 1;
-  EXPECT_EQ(model.Decide(model.Score(script)), RiskAction::kChallenge);
+  EXPECT_EQ(model.Decide(model.Score(script)), RiskAction::kAllow);
   script[kTimingRegular] = 1;
+  EXPECT_EQ(model.Decide(model.Score(script)), RiskAction::kChallenge);
+  script[kAddressVelocity] = 1;
+  script[kPrefixVelocity] = 1;
+  script[kDeviceSessions] = 1;
   EXPECT_EQ(model.Decide(model.Score(script)), RiskAction::kBlock);
 }
 

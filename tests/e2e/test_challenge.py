@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 
 from harness import BINARY, Server, small_event
@@ -117,7 +118,8 @@ class ChallengeTest(unittest.TestCase):
                                       r'"queue_join",decision="%s"\} [1-9]' % decision)
 
     def test_risk_event_challenges_scripts_and_lets_browsers_in(self):
-        """Under `risk`, a browser joins at once; a script must solve a harder challenge."""
+        """Under `risk`, a browser joins at once; a script that runs like a metronome must solve
+        a harder challenge; a script whose only fault is its headers is let through."""
         event_id = self.event("risk")
         browser = self.client(CHROME)
         telemetry = self.server.request("POST", "/v1/telemetry", headers=browser, body={
@@ -125,7 +127,14 @@ class ChallengeTest(unittest.TestCase):
         self.assertEqual(telemetry.status, 204, telemetry.body)
         self.assertEqual(self.join(event_id, browser).status, 201)
 
+        honest = self.client(SCRIPT)
+        self.assertEqual(self.join(event_id, honest).status, 201)
+
         script = self.client(SCRIPT)
+        for _ in range(8):  # reads at a fixed interval: what no person does
+            self.assertEqual(self.server.request("GET", "/v1/events/" + event_id,
+                                                 headers=script).status, 200)
+            time.sleep(0.05)
         refused = self.join(event_id, script)
         self.assertEqual(refused.status, 403, refused.body)
         challenge = refused.json()["error"]["details"]["challenge"]
