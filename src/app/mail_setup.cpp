@@ -15,7 +15,10 @@ std::unique_ptr<Mailer> BuildMailer(const MailConfig& config,
   if (config.smtp_url.empty()) {
     const std::filesystem::path directory = data_dir / "mail";
     LogInfo("mailer", {{"adapter", "file"}, {"directory", directory.string()}});
-    return std::make_unique<mail::FileMailer>(mail::FileMailerOptions{directory, sender}, clock);
+    auto mailer =
+        std::make_unique<mail::FileMailer>(mail::FileMailerOptions{directory, sender}, clock);
+    mailer->RemoveAbandonedTemporaries();
+    return mailer;
   }
   mail::SmtpMailerOptions options;
   options.url = config.smtp_url;

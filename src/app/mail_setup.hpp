@@ -12,7 +12,8 @@
 namespace boxoffice::app {
 
 // The SMTP password is `config.smtp_password`, or BOXOFFICE_SMTP_PASSWORD when that is empty.
-// Both mailers date their messages by the system clock. Logs which adapter it chose.
+// Both mailers date their messages by the system clock. Logs which adapter it chose. Call it at
+// start, before mail is sent: it clears the file mailer's temporaries a crash left behind.
 std::unique_ptr<Mailer> BuildMailer(const MailConfig& config,
                                     const std::filesystem::path& data_dir);
 

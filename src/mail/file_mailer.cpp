@@ -97,6 +97,19 @@ std::filesystem::path FileMailer::PathFor(std::string_view message_id) const {
   return options_.directory / MailFileName(message_id);
 }
 
+std::size_t FileMailer::RemoveAbandonedTemporaries() const {
+  std::size_t removed = 0;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(options_.directory, error)) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with(".") && name.ends_with(".tmp") && std::filesystem::remove(entry, error)) {
+      ++removed;
+    }
+  }
+  if (removed > 0) LogInfo("mail_temporaries_removed", {{"count", removed}});
+  return removed;
+}
+
 Status FileMailer::Send(const MailMessage& message) {
   Result<std::string> bytes = BuildMimeMessage(message, options_.sender, clock_.Now());
   if (!bytes) return bytes.error();

@@ -28,6 +28,10 @@ class FileMailer final : public Mailer {
   // cannot be written (disk full, permissions), which a retry may fix. Safe from many threads.
   Status Send(const MailMessage& message) override;
 
+  // Deletes the temporary files of writes a crash interrupted; returns how many. Call it at start,
+  // before any Send, since it cannot tell an abandoned file from one being written.
+  std::size_t RemoveAbandonedTemporaries() const;
+
   // The file a message with this id is written to.
   std::filesystem::path PathFor(std::string_view message_id) const;
 

@@ -150,6 +150,21 @@ TEST_F(FileMailerTest, KillNineLeavesOnlyWholeFiles) {
     ++checked;
   }
   EXPECT_GE(checked, 3u);
+  // What the killed write left behind is cleared at the next start; the whole mails stay.
+  mailer_.RemoveAbandonedTemporaries();
+  for (const std::string& name : Listing(directory_)) EXPECT_TRUE(name.ends_with(".eml")) << name;
+  EXPECT_EQ(Listing(directory_).size(), checked);
+}
+
+// Only the dot-files of interrupted writes are removed, never a mail.
+TEST_F(FileMailerTest, RemovesOnlyAbandonedTemporaries) {
+  EXPECT_EQ(mailer_.RemoveAbandonedTemporaries(), 0u) << "a missing folder is not an error";
+  ASSERT_TRUE(mailer_.Send(Confirmation("ord_6")));
+  testing::WriteFile(directory_ / ".ord_7.confirmation@boxoffice.test.eml.abc.tmp", "half");
+  testing::WriteFile(directory_ / "notes.tmp", "not ours");
+  EXPECT_EQ(mailer_.RemoveAbandonedTemporaries(), 1u);
+  EXPECT_EQ(Listing(directory_),
+            (std::set<std::string>{"notes.tmp", "ord_6.confirmation@boxoffice.test.eml"}));
 }
 
 // A message with a line break in a header field is refused and leaves no file behind.
