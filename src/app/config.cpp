@@ -1,6 +1,9 @@
 #include "app/config.hpp"
 
+#include <algorithm>
 #include <charconv>
+
+#include "mail/mime.hpp"
 
 namespace boxoffice::app {
 
@@ -84,6 +87,59 @@ void AddServeOptions(CLI::App& command, ServeConfig& config) {
                   "Keys the rate limiter tracks (24 bytes each); older ones are evicted")
       ->envname("BOXOFFICE_RATE_LIMIT_SLOTS")
       ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 26))
+      ->capture_default_str();
+  AddMailOptions(command, config.mail);
+}
+
+void AddMailOptions(CLI::App& command, MailConfig& config) {
+  const CLI::Validator smtp_url(
+      [](const std::string& url) {
+        return url.starts_with("smtp://") || url.starts_with("smtps://")
+                   ? std::string()
+                   : "must start with smtp:// or smtps://";
+      },
+      "URL");
+  const CLI::Validator address(
+      [](const std::string& value) {
+        return mail::ValidateAddress(value) ? std::string() : "must be a plain local@domain";
+      },
+      "ADDRESS");
+  command
+      .add_option("--smtp-url", config.smtp_url,
+                  "Send mail through this SMTP relay (smtp:// or smtps://); without it, mails are "
+                  "written as .eml files into <data-dir>/mail/")
+      ->envname("BOXOFFICE_SMTP_URL")
+      ->check(smtp_url);
+  command
+      .add_option("--smtp-user", config.smtp_user,
+                  "SMTP login; the password is read from "
+                  "BOXOFFICE_SMTP_PASSWORD")
+      ->envname("BOXOFFICE_SMTP_USER");
+  command
+      .add_flag("--smtp-require-tls", config.smtp_require_tls,
+                "Refuse to send when the relay does not offer STARTTLS")
+      ->envname("BOXOFFICE_SMTP_REQUIRE_TLS");
+  command
+      .add_option("--smtp-timeout-s", config.smtp_timeout_s,
+                  "Longest a mail may take to hand to the relay")
+      ->envname("BOXOFFICE_SMTP_TIMEOUT_S")
+      ->check(CLI::Range(1u, 600u))
+      ->capture_default_str();
+  command.add_option("--mail-from", config.from, "Sender address of fans' mails")
+      ->envname("BOXOFFICE_MAIL_FROM")
+      ->check(address)
+      ->capture_default_str();
+  command.add_option("--mail-from-name", config.from_name, "Sender name shown with --mail-from")
+      ->envname("BOXOFFICE_MAIL_FROM_NAME")
+      ->check(CLI::Validator(
+          [](const std::string& name) {
+            const bool clean = name.size() <= mail::kDisplayNameBytesMax &&
+                               std::none_of(name.begin(), name.end(), [](char c) {
+                                 return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+                               });
+            return clean ? std::string() : "must be at most 200 bytes without control characters";
+          },
+          "NAME"))
       ->capture_default_str();
 }
 

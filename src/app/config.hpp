@@ -14,6 +14,19 @@
 
 namespace boxoffice::app {
 
+// Where confirmation mails go (app/mail_setup.hpp): `.eml` files in `<data-dir>/mail/` unless an
+// SMTP relay is configured. The password is a secret, so it has no flag: BuildMailer takes it
+// from BOXOFFICE_SMTP_PASSWORD when `smtp_password` is empty.
+struct MailConfig {
+  std::string smtp_url;  // smtp://host:587 (STARTTLS when offered) or smtps://host:465
+  std::string smtp_user;
+  std::string smtp_password;
+  bool smtp_require_tls = false;
+  unsigned smtp_timeout_s = 30;
+  std::string from = "tickets@boxoffice.invalid";
+  std::string from_name = "boxoffice";
+};
+
 struct ServeConfig {
   std::string listen = "127.0.0.1:8080";
   std::string data_dir = "data";
@@ -32,10 +45,13 @@ struct ServeConfig {
   std::string defense_allowlist;  // comma-separated CIDRs that skip rate limits
   bool rate_limits = true;
   std::size_t rate_limit_slots = 1 << 20;
+  MailConfig mail;
 };
 
 // Adds serve's options to `command`, bound to `config`.
 void AddServeOptions(CLI::App& command, ServeConfig& config);
+// The mail options alone (AddServeOptions includes them).
+void AddMailOptions(CLI::App& command, MailConfig& config);
 
 // "host:port" or "[v6]:port" → (host, port); 422 invalid_listen otherwise.
 Result<std::pair<std::string, std::uint16_t>> ParseListen(const std::string& listen);
