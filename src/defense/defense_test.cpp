@@ -281,30 +281,52 @@ TEST_F(ScreenTest, RiskChallengesScriptsNotBrowsers) {
   EXPECT_EQ(browser.decision, Decision::kAllowed);
   EXPECT_LT(browser.risk, RiskModel::Default().challenge_threshold());
 
-  Verdict script = Join("198.51.100.3", "ses_c", ScriptSignals(), ChallengePolicy::kRisk);
-  EXPECT_EQ(script.decision, Decision::kChallenged);
-  EXPECT_NE(script.reason.find("ua_automation"), std::string::npos) << script.reason;
+  // Headers alone are not enough: an API client is let through...
+  Verdict honest = Join("198.51.100.3", "ses_c", ScriptSignals(), ChallengePolicy::kRisk);
+  EXPECT_EQ(honest.decision, Decision::kAllowed);
+  EXPECT_GT(honest.risk, browser.risk);
+  // ...until it keeps a metronome's rhythm.
+  Verdict script;
+  for (int i = 0; i < 8; ++i) {
+    clock_.Advance(std::chrono::seconds(6));
+    script = Join("198.51.100.3", "ses_c", ScriptSignals(), ChallengePolicy::kRisk);
+  }
+  EXPECT_EQ(script.decision, Decision::kChallenged) << script.risk << " " << script.reason;
+  EXPECT_NE(script.reason.find("timing_regular"), std::string::npos) << script.reason;
   // A riskier client gets a harder challenge than the base.
   EXPECT_GT(script.status.error().details.at("challenge").at("maxnumber").to_number<double>(),
             50'000);
 
-  EXPECT_EQ(Join("198.51.100.4", "ses_d", ScriptSignals(), ChallengePolicy::kOff).decision,
-            Decision::kAllowed);
+  for (int i = 0; i < 8; ++i) {
+    script = Join("198.51.100.4", "ses_d", ScriptSignals(), ChallengePolicy::kOff);
+    clock_.Advance(std::chrono::seconds(6));
+  }
+  EXPECT_EQ(script.decision, Decision::kAllowed);
   // Ungated routes are never challenged.
   EXPECT_EQ(Join("198.51.100.5", "ses_e", ScriptSignals(), ChallengePolicy::kNone).decision,
             Decision::kAllowed);
 }
 
-// A script that also keeps a metronome's rhythm is over the block threshold, under any policy.
+// A bot farm: 25 sessions of one device, each reading like a metronome, then all joining in a
+// burst from one address. Over the block threshold, under any policy.
 TEST_F(ScreenTest, RegularScriptIsRiskBlocked) {
-  Verdict verdict;
-  for (int i = 0; i < 8; ++i) {
-    verdict = Join("198.51.100.6", "ses_f", ScriptSignals(), ChallengePolicy::kOff);
-    clock_.Advance(std::chrono::seconds(6));
+  RequestSignals signals = ScriptSignals();
+  signals.device_id = "dev_farm";
+  const auto session = [](int i) { return "ses_f" + std::to_string(i); };
+  for (int round = 0; round < 6; ++round) {
+    for (int i = 0; i < 25; ++i) {
+      defense_->Screen(RequestFacts{RouteClass::kRead, "198.51.100.6", session(i), {}}, signals,
+                       ChallengePolicy::kNone, std::nullopt);
+    }
+    clock_.Advance(std::chrono::seconds(1));
   }
-  EXPECT_EQ(verdict.decision, Decision::kRiskBlocked);
+  Verdict verdict;
+  for (int i = 0; i < 25; ++i) {
+    verdict = Join("198.51.100.6", session(i), signals, ChallengePolicy::kOff);
+  }
+  EXPECT_EQ(verdict.decision, Decision::kRiskBlocked) << verdict.risk << " " << verdict.reason;
   EXPECT_EQ(verdict.status.error().code, "blocked");
-  EXPECT_NE(verdict.reason.find("timing_regular"), std::string::npos) << verdict.reason;
+  EXPECT_NE(verdict.reason.find("device_sessions"), std::string::npos) << verdict.reason;
 }
 
 // Velocity is the limiter's fill: one address joining with many sessions in a burst raises the
