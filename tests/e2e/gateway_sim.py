@@ -57,12 +57,13 @@ class GatewaySim:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
-        connection.request(method, path, body=body, headers=headers)
-        response = connection.getresponse()
-        result = Response(response.status, {k.lower(): v for k, v in response.getheaders()},
-                          response.read())
-        connection.close()
-        return result
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            return Response(response.status, {k.lower(): v for k, v in response.getheaders()},
+                            response.read())
+        finally:
+            connection.close()
 
     def authorize(self, key, amount=1000, token="tok_visa", **kwargs):
         form = [("amount", str(amount)), ("currency", "usd"), ("payment_method", token),

@@ -4,9 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 #include <thread>
+#include <vector>
 
 #include "app/gateway_sim.hpp"
 
@@ -189,6 +191,36 @@ TEST(StripeGatewayTest, ConcurrentSameKeyIsUnknownNotASecondCharge) {
   EXPECT_EQ(first.outcome, PaymentOutcome::kSucceeded);
   EXPECT_EQ(second.outcome, PaymentOutcome::kUnknown);
   EXPECT_EQ(Intents(*sim).size(), 1u);
+}
+
+// Many threads share one adapter (its pool of kept-alive handles): every authorization is
+// made exactly once.
+TEST(StripeGatewayTest, ConcurrentAuthorizationsEachMadeOnce) {
+  GatewaySimOptions options;
+  options.latency_ms = 5;
+  auto sim = StartSim(options);
+  StripeGateway gateway = Adapter(*sim);
+  constexpr int kThreads = 6;
+  constexpr int kEach = 40;
+  std::atomic<int> succeeded{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&gateway, &succeeded, t] {
+      for (int i = 0; i < kEach; ++i) {
+        const std::string key = "c" + std::to_string(t) + "-" + std::to_string(i);
+        if (gateway.Authorize(Request(key)).outcome == PaymentOutcome::kSucceeded) {
+          succeeded.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(succeeded.load(), kThreads * kEach);
+  const boost::json::array intents = Intents(*sim);
+  ASSERT_EQ(intents.size(), static_cast<std::size_t>(kThreads * kEach));
+  for (const boost::json::value& intent : intents) {
+    EXPECT_EQ(intent.at("create_attempts").as_int64(), 1);
+  }
 }
 
 // Form encoding escapes everything but unreserved characters.
