@@ -33,6 +33,7 @@ using Params = std::vector<std::pair<std::string, std::string>>;
 
 // Bounds: the simulator refuses new payment intents past this (503) instead of growing forever.
 constexpr std::size_t kIntentsMax = 2'000'000;
+constexpr std::size_t kIdempotencyKeysMax = 4 * kIntentsMax;
 constexpr std::size_t kFormParamsMax = 64;
 constexpr std::size_t kSearchResultsMax = 100;
 // A stopping simulator waits this long for the answers it is still writing.
@@ -352,6 +353,11 @@ struct GatewaySim::Impl {
       if (request.path == "/v1/payment_intents" && !key.empty()) ++create_attempts[key];
       if (!key.empty()) {
         std::string fingerprint = Fingerprint(request, *params);
+        if (idempotency.size() >= kIdempotencyKeysMax && !idempotency.contains(key)) {
+          respond(StripeError(503, "api_error", "",
+                              "The simulator holds its maximum of idempotency keys."));
+          return;
+        }
         auto [entry, inserted] = idempotency.try_emplace(key);
         if (!inserted) {
           std::optional<http::Response> early;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cassert>
+#include <optional>
 #include <utility>
 
 #include "common/log.hpp"
@@ -217,18 +218,23 @@ PaymentResult PaymentRouter::Refund(const PaymentRef& payment, std::int64_t amou
 PaymentResult PaymentRouter::Lookup(const std::string& idempotency_key) {
   PaymentResult answer;
   answer.outcome = PaymentOutcome::kNotFound;
+  std::optional<PaymentResult> found;
   bool unsure = false;
   for (const auto& route : routes_) {
     PaymentResult result = route->gateway->Lookup(idempotency_key);
     result.payment.gateway = route->gateway->name();
     Count(*route, kLookup, result.outcome);
-    if (result.outcome == PaymentOutcome::kSucceeded) return result;
-    if (result.outcome != PaymentOutcome::kNotFound) {
+    if (result.outcome == PaymentOutcome::kSucceeded) {
+      // An authorization holding money wins over a declined or voided attempt elsewhere.
+      if (HoldsMoney(result.status)) return result;
+      if (!found) found = std::move(result);
+    } else if (result.outcome != PaymentOutcome::kNotFound) {
       // One gateway could not say: "not found" would be a guess, so report what it said.
       if (!unsure || result.outcome == PaymentOutcome::kUnknown) answer = std::move(result);
       unsure = true;
     }
   }
+  if (found && !unsure) return *found;
   return answer;
 }
 

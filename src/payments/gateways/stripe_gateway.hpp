@@ -7,7 +7,10 @@
 // the search API. Answers map to outcomes as follows: 2xx → kSucceeded; 402 card_error →
 // kDeclined; 429, 5xx, 4xx and a connection that failed before the request was sent → kFailed;
 // a timeout or a connection lost after the request may have been sent, and 409 (a request with
-// the same key still in flight) → kUnknown. Card tokens, keys and bodies are never logged.
+// the same key still in flight) → kUnknown. Lookup answers kSucceeded with the intent's Stripe
+// status, which is "requires_capture" for a live authorization but may also be
+// "requires_payment_method" (declined) or "canceled" (voided). Card tokens, keys and bodies are
+// never logged.
 #pragma once
 
 #include <chrono>
