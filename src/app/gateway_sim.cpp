@@ -87,7 +87,9 @@ class DelayQueue {
         continue;
       }
       if (!stopping_ && tasks_.top().at > Clock::now()) {
-        wake_.wait_until(lock, tasks_.top().at);
+        // A copy: the heap may reallocate while the lock is released.
+        const Clock::time_point next = tasks_.top().at;
+        wake_.wait_until(lock, next);
         continue;
       }
       std::function<void()> run = std::move(const_cast<Task&>(tasks_.top()).run);
