@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdlib>
+#include <set>
 
 #include "mail/mime.hpp"
 
@@ -88,6 +90,12 @@ void AddServeOptions(CLI::App& command, ServeConfig& config) {
       ->envname("BOXOFFICE_RATE_LIMIT_SLOTS")
       ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 26))
       ->capture_default_str();
+  command
+      .add_option("--gateway", config.gateways,
+                  "A card gateway, repeatable: 'name=N,url=URL,key_env=VAR,weight=W' "
+                  "(docs/payments.md)")
+      ->envname("BOXOFFICE_GATEWAYS")
+      ->delimiter(';');
   AddMailOptions(command, config.mail);
 }
 
@@ -141,6 +149,134 @@ void AddMailOptions(CLI::App& command, MailConfig& config) {
           },
           "NAME"))
       ->capture_default_str();
+
+namespace {
+
+constexpr std::size_t kGatewaysMax = 16;
+constexpr std::size_t kGatewayNameMax = 32;
+
+Error InvalidGateway(std::string message) {
+  return Error::Make(ErrorKind::kUnprocessable, "invalid_gateway", std::move(message));
+}
+
+// Parses a whole unsigned number in [low, high].
+bool ParseBounded(std::string_view text, unsigned low, unsigned high, unsigned& out) {
+  unsigned value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size() || value < low ||
+      value > high) {
+    return false;
+  }
+  out = value;
+  return true;
+}
+
+std::string_view Trim(std::string_view text) {
+  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+  return text;
+}
+
+}  // namespace
+
+Result<GatewayConfig> ParseGatewaySpec(std::string_view spec) {
+  GatewayConfig gateway;
+  std::set<std::string, std::less<>> seen;
+  std::string key_env;
+  bool has_key = false;
+  std::size_t start = 0;
+  while (start <= spec.size()) {
+    std::size_t comma = spec.find(',', start);
+    if (comma == std::string_view::npos) comma = spec.size();
+    const std::string_view item = Trim(spec.substr(start, comma - start));
+    start = comma + 1;
+    if (item.empty()) continue;
+    const std::size_t equals = item.find('=');
+    if (equals == std::string_view::npos) {
+      return InvalidGateway("gateway settings are key=value, separated by commas; '" +
+                            std::string(item.substr(0, 20)) + "' has no '='.");
+    }
+    const std::string key(Trim(item.substr(0, equals)));
+    const std::string_view value = Trim(item.substr(equals + 1));
+    if (!seen.insert(key).second)
+      return InvalidGateway("gateway setting '" + key + "' is repeated.");
+    if (key == "name") {
+      gateway.name = std::string(value);
+    } else if (key == "url") {
+      gateway.url = std::string(value);
+    } else if (key == "key") {
+      gateway.api_key = std::string(value);
+      has_key = true;
+    } else if (key == "key_env") {
+      key_env = std::string(value);
+    } else if (key == "weight") {
+      if (!ParseBounded(value, 0, 1000, gateway.weight)) {
+        return InvalidGateway("gateway weight must be a whole number from 0 to 1000.");
+      }
+    } else if (key == "timeout_ms") {
+      if (!ParseBounded(value, 100, 120'000, gateway.timeout_ms)) {
+        return InvalidGateway("gateway timeout_ms must be from 100 to 120000.");
+      }
+    } else if (key == "connect_timeout_ms") {
+      if (!ParseBounded(value, 10, 60'000, gateway.connect_timeout_ms)) {
+        return InvalidGateway("gateway connect_timeout_ms must be from 10 to 60000.");
+      }
+    } else {
+      return InvalidGateway("unknown gateway setting '" + key.substr(0, 32) +
+                            "'; known: name, url, key, key_env, weight, timeout_ms, "
+                            "connect_timeout_ms.");
+    }
+  }
+  if (gateway.name.empty() || gateway.name.size() > kGatewayNameMax ||
+      gateway.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                     "0123456789-_") != std::string::npos) {
+    return InvalidGateway("every gateway needs a name of up to 32 letters, digits, '-' or '_'.");
+  }
+  const std::string who = "gateway '" + gateway.name + "': ";
+  if (!gateway.url.starts_with("http://") && !gateway.url.starts_with("https://")) {
+    return InvalidGateway(who + "url must start with http:// or https://.");
+  }
+  if (gateway.url.find_first_of(" \t\r\n") != std::string::npos) {
+    return InvalidGateway(who + "url must not contain blanks.");
+  }
+  if (has_key == !key_env.empty()) {
+    return InvalidGateway(who + "give exactly one of key (the secret) and key_env (a variable).");
+  }
+  if (!key_env.empty()) {
+    const char* secret = std::getenv(key_env.c_str());
+    if (secret == nullptr || *secret == '\0') {
+      return InvalidGateway(who + "the environment variable " + key_env + " is not set.");
+    }
+    gateway.api_key = secret;
+  }
+  if (gateway.api_key.empty()) return InvalidGateway(who + "the key is empty.");
+  if (gateway.api_key.find_first_of(" \t\r\n") != std::string::npos) {
+    return InvalidGateway(who + "the key must not contain blanks.");
+  }
+  return gateway;
+}
+
+Result<std::vector<GatewayConfig>> ParseGateways(const std::vector<std::string>& specs) {
+  std::vector<GatewayConfig> gateways;
+  std::set<std::string, std::less<>> names;
+  unsigned weight_total = 0;
+  for (const std::string& spec : specs) {
+    if (Trim(spec).empty()) continue;
+    Result<GatewayConfig> gateway = ParseGatewaySpec(spec);
+    if (!gateway) return gateway.error();
+    if (!names.insert(gateway->name).second) {
+      return InvalidGateway("gateway name '" + gateway->name + "' is used twice.");
+    }
+    weight_total += gateway->weight;
+    gateways.push_back(std::move(gateway).value());
+  }
+  if (gateways.size() > kGatewaysMax) {
+    return InvalidGateway("at most " + std::to_string(kGatewaysMax) + " gateways.");
+  }
+  if (!gateways.empty() && weight_total == 0) {
+    return InvalidGateway("at least one gateway needs a weight above 0.");
+  }
+  return gateways;
 }
 
 Result<std::pair<std::string, std::uint16_t>> ParseListen(const std::string& listen) {

@@ -8,6 +8,8 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "common/result.hpp"
 #include "http/server.hpp"
@@ -46,7 +48,30 @@ struct ServeConfig {
   bool rate_limits = true;
   std::size_t rate_limit_slots = 1 << 20;
   MailConfig mail;
+  // Card gateways, one spec each (see ParseGatewaySpec); BOXOFFICE_GATEWAYS separates them by ';'.
+  std::vector<std::string> gateways;
 };
+
+// One card gateway, from a spec such as
+// "name=primary,url=https://api.stripe.com,key_env=STRIPE_KEY,weight=70".
+// Keys: name (required; letters, digits, '-' and '_', up to 32), url (required, http:// or
+// https://), key (the secret itself) or key_env (the environment variable that holds it; keeps
+// the secret off the command line), weight (0..1000, default 1; 0 = standby, used only when the
+// others fail), timeout_ms (100..120000, default 10000), connect_timeout_ms (10..60000, default
+// 2000). Error messages never repeat the secret.
+struct GatewayConfig {
+  std::string name;
+  std::string url;
+  std::string api_key;
+  unsigned weight = 1;
+  unsigned timeout_ms = 10'000;
+  unsigned connect_timeout_ms = 2'000;
+};
+
+// 422 invalid_gateway with a message naming the problem.
+Result<GatewayConfig> ParseGatewaySpec(std::string_view spec);
+// All specs; also refuses duplicate names, more than 16 gateways and weights that add up to 0.
+Result<std::vector<GatewayConfig>> ParseGateways(const std::vector<std::string>& specs);
 
 // Adds serve's options to `command`, bound to `config`.
 void AddServeOptions(CLI::App& command, ServeConfig& config);

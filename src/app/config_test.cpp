@@ -77,5 +77,78 @@ TEST(ConfigTest, SplitsTrustedProxies) {
             (std::vector<std::string>{"10.0.0.0/8", "192.168.1.1/32", "::1/128"}));
 }
 
+// A gateway spec with every setting parses; the defaults fill what is left out.
+TEST(ConfigTest, ParsesGatewaySpecs) {
+  Result<GatewayConfig> full = ParseGatewaySpec(
+      "name=primary, url=http://127.0.0.1:9001,key=sk_test_1,weight=70,timeout_ms=800,"
+      "connect_timeout_ms=50");
+  ASSERT_TRUE(full) << full.error().message;
+  EXPECT_EQ(full->name, "primary");
+  EXPECT_EQ(full->url, "http://127.0.0.1:9001");
+  EXPECT_EQ(full->api_key, "sk_test_1");
+  EXPECT_EQ(full->weight, 70u);
+  EXPECT_EQ(full->timeout_ms, 800u);
+  EXPECT_EQ(full->connect_timeout_ms, 50u);
+  Result<GatewayConfig> minimal = ParseGatewaySpec("name=b,url=https://api.stripe.com,key=sk_x");
+  ASSERT_TRUE(minimal);
+  EXPECT_EQ(minimal->weight, 1u);
+  EXPECT_EQ(minimal->timeout_ms, 10'000u);
+}
+
+// key_env reads the secret from the environment, so it never appears on the command line.
+TEST(ConfigTest, GatewayKeyFromEnvironment) {
+  ::setenv("BOXOFFICE_TEST_GATEWAY_KEY", "sk_from_env", 1);
+  Result<GatewayConfig> gateway =
+      ParseGatewaySpec("name=a,url=http://x,key_env=BOXOFFICE_TEST_GATEWAY_KEY");
+  ::unsetenv("BOXOFFICE_TEST_GATEWAY_KEY");
+  ASSERT_TRUE(gateway) << gateway.error().message;
+  EXPECT_EQ(gateway->api_key, "sk_from_env");
+  Result<GatewayConfig> unset =
+      ParseGatewaySpec("name=a,url=http://x,key_env=BOXOFFICE_TEST_GATEWAY_KEY");
+  ASSERT_FALSE(unset);
+  EXPECT_NE(unset.error().message.find("BOXOFFICE_TEST_GATEWAY_KEY"), std::string::npos);
+}
+
+// Bad specs are refused with a clear invalid_gateway error that never repeats the secret.
+TEST(ConfigTest, RejectsBadGatewaySpecs) {
+  for (const char* bad : {
+           "url=http://x,key=sk_secret_value",                     // no name
+           "name=a b,url=http://x,key=sk_secret_value",            // blank in the name
+           "name=a,url=ftp://x,key=sk_secret_value",               // scheme
+           "name=a,url=http://x",                                  // no key
+           "name=a,url=http://x,key=sk_secret_value,key_env=K",    // both
+           "name=a,url=http://x,key=sk_secret_value,weight=1001",  // weight range
+           "name=a,url=http://x,key=sk_secret_value,weight=-1",
+           "name=a,url=http://x,key=sk_secret_value,timeout_ms=5",
+           "name=a,url=http://x,key=sk_secret_value,colour=red",  // unknown setting
+           "name=a,name=b,url=http://x,key=sk_secret_value",      // repeated
+           "name=a,url=http://x,key=sk_secret_value,weight",      // no '='
+       }) {
+    Result<GatewayConfig> parsed = ParseGatewaySpec(bad);
+    ASSERT_FALSE(parsed) << bad;
+    EXPECT_EQ(parsed.error().code, "invalid_gateway") << bad;
+    EXPECT_EQ(parsed.error().message.find("sk_secret_value"), std::string::npos)
+        << parsed.error().message;
+  }
+  EXPECT_FALSE(ParseGateways({"name=a,url=http://x,key=k", "name=a,url=http://y,key=k"}));
+  EXPECT_FALSE(ParseGateways({"name=a,url=http://x,key=k,weight=0"}));
+  EXPECT_TRUE(ParseGateways({"name=a,url=http://x,key=k,weight=0", "name=b,url=http://y,key=k"}));
+}
+
+// --gateway repeats on the command line; BOXOFFICE_GATEWAYS separates specs with ';'.
+TEST(ConfigTest, GatewaysFromFlagsAndEnvironment) {
+  const ServeConfig flags = Parse({"--gateway", "name=a,url=http://x,key=k,weight=70", "--gateway",
+                                   "name=b,url=http://y,key=k,weight=30"});
+  ASSERT_EQ(flags.gateways.size(), 2u);
+  EXPECT_EQ(flags.gateways[1], "name=b,url=http://y,key=k,weight=30");
+  ::setenv("BOXOFFICE_GATEWAYS", "name=a,url=http://x,key=k;name=b,url=http://y,key=k", 1);
+  const ServeConfig from_env = Parse({});
+  ::unsetenv("BOXOFFICE_GATEWAYS");
+  Result<std::vector<GatewayConfig>> gateways = ParseGateways(from_env.gateways);
+  ASSERT_TRUE(gateways) << gateways.error().message;
+  ASSERT_EQ(gateways->size(), 2u);
+  EXPECT_EQ((*gateways)[1].url, "http://y");
+}
+
 }  // namespace
 }  // namespace boxoffice::app

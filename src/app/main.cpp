@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "app/config.hpp"
+#include "app/gateway_sim.hpp"
 #include "app/serve.hpp"
 #include "common/crypto.hpp"
 #include "common/log.hpp"
@@ -18,9 +19,18 @@ int main(int argc, char** argv) {
   CLI::App* serve = app.add_subcommand("serve", "Run the HTTP server");
   boxoffice::app::AddServeOptions(*serve, serve_config);
 
+  boxoffice::app::GatewaySimOptions sim_options;
+  CLI::App* gateway_sim = app.add_subcommand(
+      "gateway-sim", "Run a local card gateway speaking a subset of Stripe's PaymentIntents API");
+  boxoffice::app::AddGatewaySimOptions(*gateway_sim, sim_options);
+
   CLI11_PARSE(app, argc, argv);
 
   boxoffice::InitCrypto();
+  if (gateway_sim->parsed()) {
+    boxoffice::SetupLogging("warn");
+    return boxoffice::app::RunGatewaySim(sim_options);
+  }
   boxoffice::SetupLogging(serve_config.log_level);
   if (serve->parsed()) return boxoffice::app::RunServe(serve_config);
   return 2;

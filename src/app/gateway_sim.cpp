@@ -1,0 +1,779 @@
+#include "app/gateway_sim.hpp"
+
+#include <algorithm>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <charconv>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <queue>
+#include <random>
+#include <stdexcept>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "app/config.hpp"
+#include "common/log.hpp"
+#include "common/metrics.hpp"
+#include "http/router.hpp"
+#include "http/server.hpp"
+
+namespace boxoffice::app {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using Params = std::vector<std::pair<std::string, std::string>>;
+
+// Bounds: the simulator refuses new payment intents past this (503) instead of growing forever.
+constexpr std::size_t kIntentsMax = 2'000'000;
+constexpr std::size_t kIdempotencyKeysMax = 4 * kIntentsMax;
+constexpr std::size_t kFormParamsMax = 64;
+constexpr std::size_t kSearchResultsMax = 100;
+// A stopping simulator waits this long for the answers it is still writing.
+constexpr auto kDrainTimeout = std::chrono::seconds(2);
+
+// Runs callbacks at their deadlines on one timer thread, so that latency and hangs never put an
+// I/O thread to sleep. Stop() runs whatever is left at once, so that no request is left hanging.
+class DelayQueue {
+ public:
+  DelayQueue() : thread_([this] { Loop(); }) {}
+  ~DelayQueue() { Stop(); }
+
+  void Schedule(Clock::time_point at, std::function<void()> task) {
+    {
+      std::lock_guard lock(mutex_);
+      if (!stopping_) {
+        tasks_.push(Task{at, next_sequence_++, std::move(task)});
+        wake_.notify_one();
+        return;
+      }
+    }
+    task();  // stopped: answer now
+  }
+
+  void Stop() {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+
+ private:
+  struct Task {
+    Clock::time_point at;
+    std::uint64_t sequence;
+    std::function<void()> run;
+    bool operator>(const Task& other) const {
+      return at != other.at ? at > other.at : sequence > other.sequence;
+    }
+  };
+
+  void Loop() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      if (tasks_.empty()) {
+        if (stopping_) return;
+        wake_.wait(lock);
+        continue;
+      }
+      if (!stopping_ && tasks_.top().at > Clock::now()) {
+        // A copy: the heap may reallocate while the lock is released.
+        const Clock::time_point next = tasks_.top().at;
+        wake_.wait_until(lock, next);
+        continue;
+      }
+      std::function<void()> run = std::move(const_cast<Task&>(tasks_.top()).run);
+      tasks_.pop();
+      lock.unlock();
+      run();
+      lock.lock();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::priority_queue<Task, std::vector<Task>, std::greater<>> tasks_;
+  std::uint64_t next_sequence_ = 0;
+  bool stopping_ = false;
+  std::thread thread_;  // last: starts after the members it uses
+};
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// application/x-www-form-urlencoded: '+' is a space, %XX a byte. nullopt when malformed.
+std::optional<std::string> FormDecode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      out += ' ';
+    } else if (text[i] == '%') {
+      if (i + 2 >= text.size()) return std::nullopt;
+      const int high = HexValue(text[i + 1]);
+      const int low = HexValue(text[i + 2]);
+      if (high < 0 || low < 0) return std::nullopt;
+      out += static_cast<char>(high * 16 + low);
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+std::optional<Params> ParseForm(std::string_view body) {
+  Params params;
+  std::size_t start = 0;
+  while (start < body.size()) {
+    std::size_t end = body.find('&', start);
+    if (end == std::string_view::npos) end = body.size();
+    const std::string_view pair = body.substr(start, end - start);
+    start = end + 1;
+    if (pair.empty()) continue;
+    if (params.size() == kFormParamsMax) return std::nullopt;
+    const std::size_t equals = pair.find('=');
+    std::optional<std::string> key = FormDecode(pair.substr(0, equals));
+    std::optional<std::string> value =
+        FormDecode(equals == std::string_view::npos ? "" : pair.substr(equals + 1));
+    if (!key || !value || key->empty()) return std::nullopt;
+    params.emplace_back(std::move(*key), std::move(*value));
+  }
+  return params;
+}
+
+const std::string* Find(const Params& params, std::string_view key) {
+  for (const auto& [name, value] : params) {
+    if (name == key) return &value;
+  }
+  return nullptr;
+}
+
+std::optional<std::int64_t> ParseAmount(const std::string* text) {
+  if (text == nullptr || text->empty()) return std::nullopt;
+  std::int64_t value = 0;
+  const auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (error != std::errc() || end != text->data() + text->size() || value <= 0) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+http::Response Json(int status, const boost::json::object& body) {
+  http::Response response;
+  response.status = status;
+  response.body = boost::json::serialize(body);
+  return response;
+}
+
+// Stripe's error body: {"error": {"type", "code", "message", ...}}.
+http::Response StripeError(int status, std::string_view type, std::string_view code,
+                           std::string_view message, boost::json::object extra = {}) {
+  boost::json::object error = std::move(extra);
+  error["type"] = type;
+  if (!code.empty()) error["code"] = code;
+  error["message"] = message;
+  return Json(status, boost::json::object{{"error", std::move(error)}});
+}
+
+struct Intent {
+  std::string id;
+  std::int64_t amount = 0;
+  std::int64_t amount_received = 0;
+  std::int64_t amount_refunded = 0;
+  std::string currency;
+  std::string status;  // requires_payment_method (declined), requires_capture, succeeded, canceled
+  std::string payment_method;
+  std::string decline_code;
+  std::string idempotency_key;  // the create's Idempotency-Key header, if any
+  boost::json::object metadata;
+  std::int64_t created = 0;
+};
+
+boost::json::object IntentJson(const Intent& intent) {
+  boost::json::object json{
+      {"id", intent.id},
+      {"object", "payment_intent"},
+      {"amount", intent.amount},
+      {"amount_capturable", intent.status == "requires_capture" ? intent.amount : 0},
+      {"amount_received", intent.amount_received},
+      {"capture_method", "manual"},
+      {"confirmation_method", "automatic"},
+      {"created", intent.created},
+      {"currency", intent.currency},
+      {"livemode", false},
+      {"metadata", intent.metadata},
+      {"payment_method", intent.payment_method},
+      {"status", intent.status},
+  };
+  if (!intent.decline_code.empty()) {
+    json["last_payment_error"] = boost::json::object{
+        {"type", "card_error"}, {"code", "card_declined"}, {"decline_code", intent.decline_code}};
+  }
+  return json;
+}
+
+// One stored answer per Idempotency-Key, as Stripe keeps them.
+struct IdempotencyEntry {
+  std::string fingerprint;  // method, path and sorted parameters of the first request
+  bool in_flight = true;
+  http::Response response;
+};
+
+// What a request turned out to be after its latency: an answer, and whether it then hangs.
+enum class Fault { kNone, kError, kTimeout };
+
+}  // namespace
+
+void AddGatewaySimOptions(CLI::App& command, GatewaySimOptions& options) {
+  command.add_option("--listen", options.listen, "Address to listen on, host:port (port 0: any)")
+      ->capture_default_str();
+  command
+      .add_option("--api-key", options.api_key,
+                  "Secret key clients must send as 'Authorization: Bearer KEY'")
+      ->envname("BOXOFFICE_GATEWAY_SIM_API_KEY")
+      ->capture_default_str();
+  command.add_option("--latency-ms", options.latency_ms, "Added to every API answer")
+      ->check(CLI::Range(0u, 60'000u))
+      ->capture_default_str();
+  command
+      .add_option("--error-rate", options.error_rate,
+                  "Share (0..1) of API requests answered 500 api_error without effect")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  command
+      .add_option("--timeout-rate", options.timeout_rate,
+                  "Share (0..1) of POSTs that take effect, then hang --timeout-hang-ms")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  command
+      .add_option("--decline-rate", options.decline_rate,
+                  "Share (0..1) of tok_visa payments declined (generic_decline)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  command
+      .add_option("--timeout-hang-ms", options.timeout_hang_ms,
+                  "How long a timed-out request hangs before it answers after all")
+      ->check(CLI::Range(1u, 600'000u))
+      ->capture_default_str();
+  command.add_option("--seed", options.seed, "Seeds the fault dice and ids (repeatable runs)")
+      ->capture_default_str();
+  command.add_option("--threads", options.threads, "I/O threads")
+      ->check(CLI::Range(1u, 64u))
+      ->capture_default_str();
+}
+
+struct GatewaySim::Impl {
+  explicit Impl(GatewaySimOptions sim_options)
+      : options(std::move(sim_options)), random(options.seed) {
+    Result<std::pair<std::string, std::uint16_t>> listen = ParseListen(options.listen);
+    if (!listen) throw std::invalid_argument(listen.error().message);
+    for (double rate : {options.error_rate, options.timeout_rate, options.decline_rate}) {
+      if (!(rate >= 0.0 && rate <= 1.0)) throw std::invalid_argument("rates must be in 0..1");
+    }
+    if (options.api_key.empty()) throw std::invalid_argument("--api-key must not be empty");
+    http::ServerOptions server_options;
+    server_options.listen_host = listen->first;
+    server_options.listen_port = listen->second;
+    server_options.threads = options.threads;
+    server_options.drain_timeout_s =
+        std::chrono::duration_cast<std::chrono::seconds>(kDrainTimeout);
+    AddRoutes();
+    server.emplace(server_options, router, metrics);
+  }
+
+  void AddRoutes() {
+    auto api = [this](auto operation) {
+      return [this, operation](const http::Request& request, http::Respond respond) {
+        Handle(request, std::move(respond), operation);
+      };
+    };
+    router.Add(http::Method::kPost, "/v1/payment_intents",
+               api([this](const http::Request& request, const Params& params) {
+                 return Create(request, params);
+               }));
+    router.Add(http::Method::kPost, "/v1/payment_intents/{id}/capture",
+               api([this](const http::Request& request, const Params& params) {
+                 return Capture(std::string(request.PathParam("id")), params);
+               }));
+    router.Add(http::Method::kPost, "/v1/payment_intents/{id}/cancel",
+               api([this](const http::Request& request, const Params&) {
+                 return Cancel(std::string(request.PathParam("id")));
+               }));
+    router.Add(http::Method::kPost, "/v1/refunds",
+               api([this](const http::Request&, const Params& params) { return Refund(params); }));
+    router.Add(
+        http::Method::kGet, "/v1/payment_intents/search",
+        api([this](const http::Request& request, const Params&) { return Search(request); }));
+    router.Add(http::Method::kGet, "/v1/payment_intents/{id}",
+               api([this](const http::Request& request, const Params&) {
+                 return Retrieve(std::string(request.PathParam("id")));
+               }));
+    router.Add(http::Method::kGet, "/_sim/payment_intents",
+               [this](const http::Request&, http::Respond respond) { respond(Records()); });
+  }
+
+  // Authentication, idempotency and faults around every API operation. The operation runs after
+  // the latency (so a concurrent request with the same key meets the first one in flight), and a
+  // timeout fault hangs only after the operation took effect: the ambiguous case.
+  template <typename Operation>
+  void Handle(const http::Request& request, http::Respond respond, Operation operation) {
+    const std::optional<std::string_view> authorization = request.Header("authorization");
+    if (!authorization || *authorization != "Bearer " + options.api_key) {
+      respond(StripeError(401, "invalid_request_error", "",
+                          "Invalid API Key provided. Send 'Authorization: Bearer sk_...'."));
+      return;
+    }
+    std::optional<Params> params = Params{};
+    if (request.method == http::Method::kPost) params = ParseForm(request.body);
+    if (!params) {
+      respond(StripeError(400, "invalid_request_error", "parameter_invalid",
+                          "The body is not valid application/x-www-form-urlencoded."));
+      return;
+    }
+    std::string key;
+    if (request.method == http::Method::kPost) {
+      key = std::string(request.Header("idempotency-key").value_or(""));
+    }
+    Fault fault = Fault::kNone;
+    {
+      std::lock_guard lock(mutex);
+      if (request.path == "/v1/payment_intents" && !key.empty()) ++create_attempts[key];
+      if (!key.empty()) {
+        std::string fingerprint = Fingerprint(request, *params);
+        if (idempotency.size() >= kIdempotencyKeysMax && !idempotency.contains(key)) {
+          respond(StripeError(503, "api_error", "",
+                              "The simulator holds its maximum of idempotency keys."));
+          return;
+        }
+        auto [entry, inserted] = idempotency.try_emplace(key);
+        if (!inserted) {
+          std::optional<http::Response> early;
+          if (entry->second.fingerprint != fingerprint) {
+            early = StripeError(400, "idempotency_error", "",
+                                "Keys for idempotent requests can only be used with the same "
+                                "parameters they were first used with.");
+          } else if (entry->second.in_flight) {
+            early = StripeError(409, "idempotency_error", "",
+                                "There is currently another in-progress request using this "
+                                "Idempotent Key. Try again later.");
+          } else {
+            early = entry->second.response;
+            early->SetHeader("Idempotent-Replayed", "true");
+          }
+          Later(std::move(respond), std::move(*early));
+          return;
+        }
+        entry->second.fingerprint = std::move(fingerprint);
+      }
+      fault = RollFault(request.method == http::Method::kPost);
+    }
+    auto run = [this, request_copy = request, params = std::move(*params), key = std::move(key),
+                fault, operation, respond = std::move(respond)]() mutable {
+      http::Response response;
+      {
+        std::lock_guard lock(mutex);
+        if (fault == Fault::kError) {
+          // Stands for a failure before the request reached the API: nothing is done, nothing is
+          // stored, and a retry with the same key may succeed.
+          if (!key.empty()) idempotency.erase(key);
+          response = StripeError(500, "api_error", "", "An error occurred with our API.");
+        } else {
+          response = operation(request_copy, params);
+          if (!key.empty()) {
+            IdempotencyEntry& entry = idempotency[key];
+            entry.in_flight = false;
+            entry.response = response;
+          }
+        }
+      }
+      if (fault == Fault::kTimeout) {
+        delays.Schedule(Clock::now() + std::chrono::milliseconds(options.timeout_hang_ms),
+                        [respond = std::move(respond), response = std::move(response)]() mutable {
+                          respond(std::move(response));
+                        });
+      } else {
+        respond(std::move(response));
+      }
+    };
+    if (options.latency_ms == 0) {
+      run();
+    } else {
+      delays.Schedule(Clock::now() + std::chrono::milliseconds(options.latency_ms), std::move(run));
+    }
+  }
+
+  void Later(http::Respond respond, http::Response response) {
+    if (options.latency_ms == 0) {
+      respond(std::move(response));
+      return;
+    }
+    delays.Schedule(Clock::now() + std::chrono::milliseconds(options.latency_ms),
+                    [respond = std::move(respond), response = std::move(response)]() mutable {
+                      respond(std::move(response));
+                    });
+  }
+
+  static std::string Fingerprint(const http::Request& request, Params params) {
+    std::sort(params.begin(), params.end());
+    std::string fingerprint = request.path;
+    for (const auto& [name, value] : params) {
+      fingerprint += '\n';
+      fingerprint += name;
+      fingerprint += '=';
+      fingerprint += value;
+    }
+    return fingerprint;
+  }
+
+  // Under `mutex`.
+  // Only a POST can hang: a timeout is interesting where it leaves a payment in doubt, and a
+  // lookup after it must be able to answer.
+  Fault RollFault(bool post) {
+    const double roll = std::uniform_real_distribution<double>(0.0, 1.0)(random);
+    if (roll < options.error_rate) return Fault::kError;
+    if (post && roll < options.error_rate + options.timeout_rate) return Fault::kTimeout;
+    return Fault::kNone;
+  }
+
+  // Under `mutex`.
+  std::string NewId(std::string_view prefix) {
+    static constexpr char kAlphabet[] =
+        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    std::string id(prefix);
+    std::uniform_int_distribution<int> pick(0, sizeof(kAlphabet) - 2);
+    for (int i = 0; i < 24; ++i) id += kAlphabet[pick(random)];
+    return id;
+  }
+
+  // Under `mutex`.
+  http::Response Create(const http::Request& request, const Params& params) {
+    const std::optional<std::int64_t> amount = ParseAmount(Find(params, "amount"));
+    if (!amount) {
+      return StripeError(400, "invalid_request_error", "parameter_invalid_integer",
+                         "amount must be a positive integer (in the smallest currency unit).",
+                         {{"param", "amount"}});
+    }
+    const std::string* currency = Find(params, "currency");
+    if (currency == nullptr || currency->size() != 3) {
+      return StripeError(400, "invalid_request_error", "parameter_missing",
+                         "currency must be a three-letter ISO code.", {{"param", "currency"}});
+    }
+    const std::string* confirm = Find(params, "confirm");
+    const std::string* capture_method = Find(params, "capture_method");
+    if (confirm == nullptr || *confirm != "true" || capture_method == nullptr ||
+        *capture_method != "manual") {
+      return StripeError(400, "invalid_request_error", "parameter_invalid_empty",
+                         "The simulator supports confirm=true with capture_method=manual only.");
+    }
+    const std::string* payment_method = Find(params, "payment_method");
+    static const std::vector<std::string> kTokens = {"tok_visa", "tok_declined",
+                                                     "tok_insufficient_funds", "tok_error"};
+    if (payment_method == nullptr ||
+        std::find(kTokens.begin(), kTokens.end(), *payment_method) == kTokens.end()) {
+      return StripeError(400, "invalid_request_error", "resource_missing",
+                         "No such payment_method; the simulator knows tok_visa, tok_declined, "
+                         "tok_insufficient_funds and tok_error.",
+                         {{"param", "payment_method"}});
+    }
+    if (*payment_method == "tok_error") {
+      return StripeError(500, "api_error", "", "An error occurred with our API.");
+    }
+    if (intents.size() >= kIntentsMax) {
+      return StripeError(503, "api_error", "", "The simulator holds its maximum of intents.");
+    }
+    Intent intent;
+    intent.id = NewId("pi_");
+    intent.amount = *amount;
+    intent.currency = *currency;
+    std::transform(intent.currency.begin(), intent.currency.end(), intent.currency.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    intent.payment_method = *payment_method;
+    intent.idempotency_key = std::string(request.Header("idempotency-key").value_or(""));
+    intent.created = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    for (const auto& [name, value] : params) {
+      if (name.size() > 10 && name.starts_with("metadata[") && name.back() == ']') {
+        intent.metadata[name.substr(9, name.size() - 10)] = value;
+      }
+    }
+    if (*payment_method == "tok_declined" || *payment_method == "tok_insufficient_funds") {
+      intent.decline_code =
+          *payment_method == "tok_declined" ? "generic_decline" : "insufficient_funds";
+    } else if (std::uniform_real_distribution<double>(0.0, 1.0)(random) < options.decline_rate) {
+      intent.decline_code = "generic_decline";
+    }
+    intent.status = intent.decline_code.empty() ? "requires_capture" : "requires_payment_method";
+    Intent& stored = Store(std::move(intent));
+    if (!stored.decline_code.empty()) {
+      return StripeError(
+          402, "card_error", "card_declined",
+          stored.decline_code == "insufficient_funds" ? "Your card has insufficient funds."
+                                                      : "Your card was declined.",
+          {{"decline_code", stored.decline_code}, {"payment_intent", IntentJson(stored)}});
+    }
+    return Json(200, IntentJson(stored));
+  }
+
+  // Under `mutex`.
+  Intent& Store(Intent intent) {
+    const std::string id = intent.id;
+    for (const auto& [name, value] : intent.metadata) {
+      metadata_index[std::string(name) + '\0' + std::string(value.as_string())].push_back(id);
+    }
+    order.push_back(id);
+    return intents.emplace(id, std::move(intent)).first->second;
+  }
+
+  // Under `mutex`.
+  std::optional<http::Response> Missing(const std::string& id, Intent*& intent) {
+    auto found = intents.find(id);
+    if (found == intents.end()) {
+      return StripeError(404, "invalid_request_error", "resource_missing",
+                         "No such payment_intent: '" + id + "'", {{"param", "id"}});
+    }
+    intent = &found->second;
+    return std::nullopt;
+  }
+
+  static http::Response UnexpectedState(const Intent& intent, std::string_view action) {
+    return StripeError(400, "invalid_request_error", "payment_intent_unexpected_state",
+                       "You cannot " + std::string(action) +
+                           " this PaymentIntent because it has a "
+                           "status of " +
+                           intent.status + ".",
+                       {{"payment_intent", IntentJson(intent)}});
+  }
+
+  // Under `mutex`.
+  http::Response Capture(const std::string& id, const Params& params) {
+    Intent* intent = nullptr;
+    if (auto missing = Missing(id, intent)) return *missing;
+    if (intent->status != "requires_capture") return UnexpectedState(*intent, "capture");
+    std::int64_t amount = intent->amount;
+    if (const std::string* text = Find(params, "amount_to_capture")) {
+      const std::optional<std::int64_t> parsed = ParseAmount(text);
+      if (!parsed || *parsed > intent->amount) {
+        return StripeError(400, "invalid_request_error", "amount_too_large",
+                           "amount_to_capture must be positive and at most the amount.",
+                           {{"param", "amount_to_capture"}});
+      }
+      amount = *parsed;
+    }
+    intent->status = "succeeded";
+    intent->amount_received = amount;
+    return Json(200, IntentJson(*intent));
+  }
+
+  // Under `mutex`.
+  http::Response Cancel(const std::string& id) {
+    Intent* intent = nullptr;
+    if (auto missing = Missing(id, intent)) return *missing;
+    if (intent->status != "requires_capture" && intent->status != "requires_payment_method") {
+      return UnexpectedState(*intent, "cancel");
+    }
+    intent->status = "canceled";
+    return Json(200, IntentJson(*intent));
+  }
+
+  // Under `mutex`.
+  http::Response Refund(const Params& params) {
+    const std::string* id = Find(params, "payment_intent");
+    if (id == nullptr) {
+      return StripeError(400, "invalid_request_error", "parameter_missing",
+                         "payment_intent is required.", {{"param", "payment_intent"}});
+    }
+    Intent* intent = nullptr;
+    if (auto missing = Missing(*id, intent)) return *missing;
+    if (intent->status != "succeeded") return UnexpectedState(*intent, "refund");
+    const std::int64_t left = intent->amount_received - intent->amount_refunded;
+    if (left == 0) {
+      return StripeError(400, "invalid_request_error", "charge_already_refunded",
+                         "This PaymentIntent has already been refunded.");
+    }
+    std::int64_t amount = left;
+    if (const std::string* text = Find(params, "amount")) {
+      const std::optional<std::int64_t> parsed = ParseAmount(text);
+      if (!parsed || *parsed > left) {
+        return StripeError(400, "invalid_request_error", "amount_too_large",
+                           "The refund amount is larger than what is left to refund.",
+                           {{"param", "amount"}});
+      }
+      amount = *parsed;
+    }
+    intent->amount_refunded += amount;
+    ++refunds;
+    return Json(200, boost::json::object{{"id", NewId("re_")},
+                                         {"object", "refund"},
+                                         {"amount", amount},
+                                         {"currency", intent->currency},
+                                         {"payment_intent", intent->id},
+                                         {"status", "succeeded"}});
+  }
+
+  // Under `mutex`.
+  http::Response Retrieve(const std::string& id) {
+    Intent* intent = nullptr;
+    if (auto missing = Missing(id, intent)) return *missing;
+    return Json(200, IntentJson(*intent));
+  }
+
+  // Stripe's search query language, the one clause the adapter sends:
+  // metadata['NAME']:'VALUE' (a quote inside VALUE escaped as \').
+  static std::optional<std::pair<std::string, std::string>> ParseMetadataQuery(
+      std::string_view query) {
+    constexpr std::string_view kPrefix = "metadata['";
+    if (!query.starts_with(kPrefix)) return std::nullopt;
+    query.remove_prefix(kPrefix.size());
+    const std::size_t name_end = query.find("']:'");
+    if (name_end == std::string_view::npos || name_end == 0) return std::nullopt;
+    std::string name(query.substr(0, name_end));
+    query.remove_prefix(name_end + 4);
+    std::string value;
+    for (std::size_t i = 0; i < query.size(); ++i) {
+      if (query[i] == '\\' && i + 1 < query.size()) {
+        value += query[++i];
+      } else if (query[i] == '\'') {
+        if (i + 1 != query.size()) return std::nullopt;
+        return std::make_pair(std::move(name), std::move(value));
+      } else {
+        value += query[i];
+      }
+    }
+    return std::nullopt;
+  }
+
+  // Under `mutex`.
+  http::Response Search(const http::Request& request) {
+    const std::optional<std::string_view> query = request.Query("query");
+    std::optional<std::pair<std::string, std::string>> clause;
+    if (query) clause = ParseMetadataQuery(*query);
+    if (!clause) {
+      return StripeError(400, "invalid_request_error", "parameter_invalid_string",
+                         "The simulator's search understands query=metadata['NAME']:'VALUE' only.",
+                         {{"param", "query"}});
+    }
+    boost::json::array data;
+    auto found = metadata_index.find(clause->first + '\0' + clause->second);
+    if (found != metadata_index.end()) {
+      for (const std::string& id : found->second) {
+        if (data.size() == kSearchResultsMax) break;
+        data.push_back(IntentJson(intents.at(id)));
+      }
+    }
+    return Json(200, boost::json::object{{"object", "search_result"},
+                                         {"url", "/v1/payment_intents/search"},
+                                         {"has_more", false},
+                                         {"data", std::move(data)}});
+  }
+
+  // The operator view for tests: every intent, and create attempts per Idempotency-Key.
+  http::Response Records() {
+    std::lock_guard lock(mutex);
+    boost::json::array list;
+    list.reserve(order.size());
+    for (const std::string& id : order) {
+      const Intent& intent = intents.at(id);
+      boost::json::object item = IntentJson(intent);
+      item["idempotency_key"] = intent.idempotency_key;
+      auto attempts = create_attempts.find(intent.idempotency_key);
+      item["create_attempts"] = attempts == create_attempts.end() ? 0 : attempts->second;
+      list.push_back(std::move(item));
+    }
+    boost::json::object attempts;
+    for (const auto& [key, count] : create_attempts) attempts[key] = count;
+    return Json(200, boost::json::object{{"payment_intents", std::move(list)},
+                                         {"create_attempts", std::move(attempts)},
+                                         {"refunds", refunds}});
+  }
+
+  const GatewaySimOptions options;
+  http::Router router;
+  MetricsRegistry metrics;
+  DelayQueue delays;
+
+  std::mutex mutex;  // guards everything below
+  std::mt19937_64 random;
+  std::unordered_map<std::string, Intent> intents;
+  std::vector<std::string> order;  // intent ids in creation order
+  std::unordered_map<std::string, std::vector<std::string>> metadata_index;
+  std::unordered_map<std::string, IdempotencyEntry> idempotency;
+  std::map<std::string, std::int64_t> create_attempts;
+  std::int64_t refunds = 0;
+
+  std::optional<http::Server> server;  // last: destroyed first, while the rest is whole
+  std::thread runner;
+  bool started = false;
+  bool stopped = false;
+};
+
+GatewaySim::GatewaySim(GatewaySimOptions options)
+    : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+GatewaySim::~GatewaySim() { Stop(); }
+
+void GatewaySim::Start() {
+  if (impl_->started) throw std::logic_error("GatewaySim::Start called twice");
+  impl_->server->Listen();
+  impl_->started = true;
+  impl_->runner = std::thread([this] { impl_->server->Run(); });
+}
+
+void GatewaySim::Run() {
+  if (impl_->started) throw std::logic_error("GatewaySim::Run after Start");
+  impl_->server->Listen();
+  impl_->started = true;
+  std::cout << "boxoffice gateway-sim: listening on " << base_url() << std::endl;
+  impl_->server->Run();
+  impl_->delays.Stop();
+}
+
+void GatewaySim::Stop() {
+  if (!impl_->started || impl_->stopped) return;
+  impl_->stopped = true;
+  impl_->server->Stop();
+  // Answers still waiting on a timer go out now, so the server's drain ends at once.
+  impl_->delays.Stop();
+  if (impl_->runner.joinable()) impl_->runner.join();
+}
+
+std::uint16_t GatewaySim::port() const { return impl_->server->port(); }
+
+std::string GatewaySim::RecordsJson() const { return impl_->Records().body; }
+
+std::string GatewaySim::base_url() const {
+  Result<std::pair<std::string, std::uint16_t>> listen = ParseListen(impl_->options.listen);
+  std::string host = listen ? listen->first : "127.0.0.1";
+  if (host == "0.0.0.0") host = "127.0.0.1";
+  if (host == "::") host = "::1";
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return "http://" + host + ":" + std::to_string(port());
+}
+
+int RunGatewaySim(const GatewaySimOptions& options) {
+  try {
+    GatewaySim sim(options);
+    sim.Run();
+  } catch (const std::exception& error) {
+    LogError("gateway_sim_failed", {{"error", error.what()}});
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace boxoffice::app

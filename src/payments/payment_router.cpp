@@ -1,0 +1,248 @@
+#include "payments/payment_router.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cassert>
+#include <optional>
+#include <utility>
+
+#include "common/log.hpp"
+
+namespace boxoffice {
+namespace {
+
+enum OperationIndex : std::size_t { kAuthorize, kCapture, kVoid, kRefund, kLookup };
+constexpr std::array<const char*, PaymentRouter::kOperations> kOperationNames = {
+    "authorize", "capture", "void", "refund", "lookup"};
+constexpr std::array<PaymentOutcome, PaymentRouter::kOutcomes> kAllOutcomes = {
+    PaymentOutcome::kSucceeded, PaymentOutcome::kDeclined, PaymentOutcome::kFailed,
+    PaymentOutcome::kUnknown, PaymentOutcome::kNotFound};
+
+// Whether the gateway misbehaved: a decline or a "not found" is a healthy answer.
+bool IsGatewayFailure(PaymentOutcome outcome) {
+  return outcome == PaymentOutcome::kFailed || outcome == PaymentOutcome::kUnknown;
+}
+
+// Statuses of a payment intent that hold (or took) the fan's money.
+bool HoldsMoney(const std::string& status) {
+  return status == "requires_capture" || status == "succeeded" || status == "processing";
+}
+
+}  // namespace
+
+struct PaymentRouter::Route {
+  Route(WeightedGateway weighted, const Clock& clock, MetricsRegistry& metrics,
+        CircuitBreakerOptions options)
+      : gateway(std::move(weighted.gateway)),
+        weight(weighted.weight),
+        breaker(clock, options),
+        breaker_gauge(
+            metrics.GetGauge("boxoffice_payment_breaker_state",
+                             "Circuit breaker per gateway: 0 closed, 1 half-open, 2 open.",
+                             {{"gateway", gateway->name()}})),
+        rejections(
+            metrics.GetCounter("boxoffice_payment_breaker_rejections_total",
+                               "Authorizations not sent to a gateway because its breaker was open.",
+                               {{"gateway", gateway->name()}})) {
+    for (std::size_t operation = 0; operation < kOperations; ++operation) {
+      for (std::size_t outcome = 0; outcome < kOutcomes; ++outcome) {
+        calls[operation][outcome] = &metrics.GetCounter(
+            "boxoffice_payment_gateway_calls_total",
+            "Calls to each payment gateway, by operation and outcome.",
+            {{"gateway", gateway->name()},
+             {"operation", kOperationNames[operation]},
+             {"outcome", std::string(PaymentOutcomeName(kAllOutcomes[outcome]))}});
+      }
+    }
+  }
+
+  std::unique_ptr<PaymentGateway> gateway;
+  const unsigned weight;
+  long long current_weight = 0;  // smooth weighted round-robin; under order_mutex_
+  CircuitBreaker breaker;
+  Gauge& breaker_gauge;
+  Counter& rejections;
+  std::array<std::array<Counter*, kOutcomes>, kOperations> calls{};
+};
+
+PaymentRouter::PaymentRouter(std::vector<WeightedGateway> gateways, const Clock& clock,
+                             MetricsRegistry& metrics, CircuitBreakerOptions breaker_options) {
+  assert(!gateways.empty() && gateways.size() <= kGatewaysMax);
+  routes_.reserve(gateways.size());
+  for (WeightedGateway& weighted : gateways) {
+    assert(weighted.gateway != nullptr);
+    routes_.push_back(
+        std::make_unique<Route>(std::move(weighted), clock, metrics, breaker_options));
+  }
+}
+
+PaymentRouter::~PaymentRouter() = default;
+
+std::vector<PaymentRouter::Route*> PaymentRouter::Order() {
+  std::vector<Route*> order;
+  order.reserve(routes_.size());
+  {
+    std::lock_guard lock(order_mutex_);
+    long long total = 0;
+    Route* best = nullptr;
+    for (const auto& route : routes_) {
+      if (route->weight == 0) continue;
+      route->current_weight += route->weight;
+      total += route->weight;
+      if (best == nullptr || route->current_weight > best->current_weight) best = route.get();
+    }
+    if (best != nullptr) {
+      best->current_weight -= total;
+      order.push_back(best);
+    }
+  }
+  // The fallbacks: by weight, highest first; stable, so equal weights keep the configured order.
+  std::vector<Route*> rest;
+  for (const auto& route : routes_) {
+    if (order.empty() || route.get() != order.front()) rest.push_back(route.get());
+  }
+  std::stable_sort(rest.begin(), rest.end(),
+                   [](const Route* a, const Route* b) { return a->weight > b->weight; });
+  order.insert(order.end(), rest.begin(), rest.end());
+  return order;
+}
+
+PaymentRouter::Route* PaymentRouter::Find(const std::string& gateway) {
+  for (const auto& route : routes_) {
+    if (route->gateway->name() == gateway) return route.get();
+  }
+  return nullptr;
+}
+
+void PaymentRouter::Count(Route& route, std::size_t operation, PaymentOutcome outcome) {
+  route.calls[operation][static_cast<std::size_t>(outcome)]->Inc();
+}
+
+void PaymentRouter::Judge(Route& route, PaymentOutcome outcome) {
+  const BreakerState before = route.breaker.state();
+  route.breaker.Record(!IsGatewayFailure(outcome));
+  const BreakerState after = route.breaker.state();
+  route.breaker_gauge.Set(static_cast<double>(after));
+  if (before != after) {
+    LogWarn("payment_breaker_changed", {{"gateway", route.gateway->name()},
+                                        {"from", BreakerStateName(before)},
+                                        {"to", BreakerStateName(after)}});
+  }
+}
+
+PaymentResult PaymentRouter::Authorize(const AuthorizeRequest& request) {
+  PaymentResult last;
+  last.outcome = PaymentOutcome::kFailed;
+  last.message = "every gateway's circuit breaker is open";
+  for (Route* route : Order()) {
+    if (!route->breaker.Allow()) {
+      route->rejections.Inc();
+      route->breaker_gauge.Set(static_cast<double>(route->breaker.state()));
+      continue;
+    }
+    PaymentResult result = route->gateway->Authorize(request);
+    result.payment.gateway = route->gateway->name();
+    Count(*route, kAuthorize, result.outcome);
+    Judge(*route, result.outcome);
+    switch (result.outcome) {
+      case PaymentOutcome::kSucceeded:
+      case PaymentOutcome::kDeclined:
+        return result;
+      case PaymentOutcome::kFailed:
+      case PaymentOutcome::kNotFound:  // not an answer Authorize gives; treated as nothing done
+        last = std::move(result);
+        continue;
+      case PaymentOutcome::kUnknown:
+        break;
+    }
+    // The authorization may have happened: ask before going anywhere else.
+    PaymentResult found = route->gateway->Lookup(request.idempotency_key);
+    found.payment.gateway = route->gateway->name();
+    Count(*route, kLookup, found.outcome);
+    if (found.outcome == PaymentOutcome::kNotFound) {
+      last = std::move(result);
+      continue;
+    }
+    if (found.outcome == PaymentOutcome::kSucceeded && HoldsMoney(found.status)) return found;
+    if (found.outcome == PaymentOutcome::kSucceeded && found.status == "requires_payment_method") {
+      found.outcome = PaymentOutcome::kDeclined;
+      if (found.decline_code.empty()) found.decline_code = "card_declined";
+      return found;
+    }
+    // The lookup could not say, or found something neither authorized nor declined: a second
+    // authorization elsewhere could charge the fan twice, so the caller gets kUnknown.
+    result.message = "timed out, and the lookup could not tell: " + found.message;
+    return result;
+  }
+  return last;
+}
+
+PaymentResult PaymentRouter::Capture(const PaymentRef& payment, std::int64_t amount_cents,
+                                     const std::string& idempotency_key) {
+  Route* route = Find(payment.gateway);
+  if (route == nullptr) {
+    return PaymentResult{PaymentOutcome::kFailed, payment, "", "", "unknown gateway"};
+  }
+  PaymentResult result = route->gateway->Capture(payment, amount_cents, idempotency_key);
+  result.payment.gateway = route->gateway->name();
+  Count(*route, kCapture, result.outcome);
+  Judge(*route, result.outcome);
+  return result;
+}
+
+PaymentResult PaymentRouter::Void(const PaymentRef& payment, const std::string& idempotency_key) {
+  Route* route = Find(payment.gateway);
+  if (route == nullptr) {
+    return PaymentResult{PaymentOutcome::kFailed, payment, "", "", "unknown gateway"};
+  }
+  PaymentResult result = route->gateway->Void(payment, idempotency_key);
+  result.payment.gateway = route->gateway->name();
+  Count(*route, kVoid, result.outcome);
+  Judge(*route, result.outcome);
+  return result;
+}
+
+PaymentResult PaymentRouter::Refund(const PaymentRef& payment, std::int64_t amount_cents,
+                                    const std::string& idempotency_key) {
+  Route* route = Find(payment.gateway);
+  if (route == nullptr) {
+    return PaymentResult{PaymentOutcome::kFailed, payment, "", "", "unknown gateway"};
+  }
+  PaymentResult result = route->gateway->Refund(payment, amount_cents, idempotency_key);
+  result.payment.gateway = route->gateway->name();
+  Count(*route, kRefund, result.outcome);
+  Judge(*route, result.outcome);
+  return result;
+}
+
+PaymentResult PaymentRouter::Lookup(const std::string& idempotency_key) {
+  PaymentResult answer;
+  answer.outcome = PaymentOutcome::kNotFound;
+  std::optional<PaymentResult> found;
+  bool unsure = false;
+  for (const auto& route : routes_) {
+    PaymentResult result = route->gateway->Lookup(idempotency_key);
+    result.payment.gateway = route->gateway->name();
+    Count(*route, kLookup, result.outcome);
+    if (result.outcome == PaymentOutcome::kSucceeded) {
+      // An authorization holding money wins over a declined or voided attempt elsewhere.
+      if (HoldsMoney(result.status)) return result;
+      if (!found) found = std::move(result);
+    } else if (result.outcome != PaymentOutcome::kNotFound) {
+      // One gateway could not say: "not found" would be a guess, so report what it said.
+      if (!unsure || result.outcome == PaymentOutcome::kUnknown) answer = std::move(result);
+      unsure = true;
+    }
+  }
+  if (found && !unsure) return *found;
+  return answer;
+}
+
+BreakerState PaymentRouter::breaker_state(const std::string& gateway) const {
+  for (const auto& route : routes_) {
+    if (route->gateway->name() == gateway) return route->breaker.state();
+  }
+  return BreakerState::kClosed;
+}
+
+}  // namespace boxoffice

@@ -1,0 +1,80 @@
+// The payment router: one `PaymentGateway` (named "router") in front of several configured
+// gateways. It spreads authorizations by weight, keeps a circuit breaker per gateway, and fails
+// over without ever authorizing a fan twice.
+//
+// Choosing: smooth weighted round-robin (as nginx does) picks the first gateway for each
+// authorization, so 70/20/10 weights give exactly 7, 2 and 1 of every 10; the others follow as
+// fallbacks by weight, highest first (a weight of 0 makes a standby that is only a fallback).
+// Gateways whose breaker is open are skipped.
+//
+// Authorize, gateway by gateway: kSucceeded and kDeclined end the search (a decline is the
+// card's answer, final everywhere); kFailed (nothing happened) moves on to the next gateway;
+// kUnknown (a timeout: it may have happened) first asks that gateway to Lookup the idempotency
+// key: found and holding money → that authorization is the answer; found but declined → the
+// decline is the answer; not found → move on; the lookup cannot say either → answer kUnknown and
+// stop, because trying elsewhere could authorize the fan twice. No gateway could be tried (all
+// open) → kFailed.
+//
+// Capture, Void and Refund go to the gateway named in the payment; Lookup asks every gateway.
+// Metrics: boxoffice_payment_breaker_state{gateway} (0 closed, 1 half-open, 2 open),
+// boxoffice_payment_gateway_calls_total{gateway,operation,outcome} and
+// boxoffice_payment_breaker_rejections_total{gateway}.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/metrics.hpp"
+#include "payments/circuit_breaker.hpp"
+#include "ports/clock.hpp"
+#include "ports/payment_gateway.hpp"
+
+namespace boxoffice {
+
+struct WeightedGateway {
+  std::unique_ptr<PaymentGateway> gateway;
+  unsigned weight = 1;
+};
+
+class PaymentRouter final : public PaymentGateway {
+ public:
+  static constexpr std::size_t kGatewaysMax = 16;
+  static constexpr std::size_t kOperations = 5;  // authorize, capture, void, refund, lookup
+  static constexpr std::size_t kOutcomes = 5;    // PaymentOutcome's values
+
+  // `gateways` must be non-empty (at most kGatewaysMax) with distinct names and at least one
+  // positive weight; `clock` and `metrics` must outlive the router.
+  PaymentRouter(std::vector<WeightedGateway> gateways, const Clock& clock, MetricsRegistry& metrics,
+                CircuitBreakerOptions breaker_options = {});
+  ~PaymentRouter() override;
+
+  const std::string& name() const override { return name_; }
+  PaymentResult Authorize(const AuthorizeRequest& request) override;
+  PaymentResult Capture(const PaymentRef& payment, std::int64_t amount_cents,
+                        const std::string& idempotency_key) override;
+  PaymentResult Void(const PaymentRef& payment, const std::string& idempotency_key) override;
+  PaymentResult Refund(const PaymentRef& payment, std::int64_t amount_cents,
+                       const std::string& idempotency_key) override;
+  PaymentResult Lookup(const std::string& idempotency_key) override;
+
+  // The breaker state of the gateway named `gateway` (kClosed for an unknown name).
+  BreakerState breaker_state(const std::string& gateway) const;
+
+ private:
+  struct Route;
+
+  // The order in which to try gateways for one authorization.
+  std::vector<Route*> Order();
+  Route* Find(const std::string& gateway);
+  void Count(Route& route, std::size_t operation, PaymentOutcome outcome);
+  // Passes one call's outcome to the route's breaker (and the breaker gauge).
+  void Judge(Route& route, PaymentOutcome outcome);
+
+  const std::string name_ = "router";
+  std::vector<std::unique_ptr<Route>> routes_;
+  std::mutex order_mutex_;  // guards the round-robin's running weights
+};
+
+}  // namespace boxoffice
