@@ -149,6 +149,7 @@ void AddMailOptions(CLI::App& command, MailConfig& config) {
           },
           "NAME"))
       ->capture_default_str();
+}
 
 namespace {
 
