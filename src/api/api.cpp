@@ -12,6 +12,7 @@ void RegisterRoutes(http::Router& router, ApiContext& context) {
   RegisterStatsRoutes(router, context);
   if (context.holds != nullptr) RegisterHoldRoutes(router, context);
   RegisterQueueRoutes(router, context);
+  if (context.orders != nullptr) RegisterOrderRoutes(router, context);
 }
 
 }  // namespace boxoffice::api

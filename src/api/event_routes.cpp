@@ -92,7 +92,14 @@ void ListEvents(ApiContext& context, const http::Request& request, http::Respond
 void GetEvent(ApiContext& context, const http::Request& request, http::Respond respond) {
   std::shared_ptr<Event> event = context.catalog.Find(request.PathParam("id"));
   if (!event) return respond(http::ErrorResponse(EventNotFound(request.PathParam("id"))));
-  respond(JsonResponse(200, event->json()));
+  std::string body = event->json();
+  if (context.tickets != nullptr && body.size() >= 2 && body.back() == '}') {
+    // Spliced into the cached JSON rather than re-rendered: the key is derived, never stored.
+    body.pop_back();
+    body += ",\"ticket_public_key\":\"" +
+            context.tickets->PublicKeyBase64(event->definition().id) + "\"}";
+  }
+  respond(JsonResponse(200, std::move(body)));
 }
 
 // The seat list's validator: the seat table's change counter, prefixed by a value chosen at
