@@ -244,10 +244,10 @@ TEST_F(OrderServiceTest, ConcurrentDuplicatesMakeOneOrder) {
 // Many fans race to order holds on distinct seats from many threads: all succeed, the seat
 // invariant holds and the ledger has one sold seat per ticket.
 TEST_F(OrderServiceTest, ConcurrentOrdersOnDistinctHoldsAllConfirm) {
-  auto event = CreateEvent(40);
   constexpr int kFans = 20;
+  auto event = CreateEvent(kFans);
   std::vector<Hold> holds;
-  for (int i = 0; i < kFans; ++i) holds.push_back(HoldSeats(event, "ses_" + std::to_string(i), 2));
+  for (int i = 0; i < kFans; ++i) holds.push_back(HoldSeats(event, "ses_" + std::to_string(i), 1));
   std::latch start(kFans);
   std::atomic<int> created{0};
   std::vector<std::thread> threads;
@@ -259,11 +259,11 @@ TEST_F(OrderServiceTest, ConcurrentOrdersOnDistinctHoldsAllConfirm) {
   }
   for (std::thread& thread : threads) thread.join();
   EXPECT_EQ(created.load(), kFans);
-  EXPECT_EQ(event->seats().Counters().sold, 40u);
+  EXPECT_EQ(event->seats().Counters().sold, std::uint32_t{kFans});
   EXPECT_TRUE(event->seats().CheckInvariant());
   auto sold = ledger_->LoadSoldSeats();
   ASSERT_TRUE(sold.ok());
-  EXPECT_EQ(sold->size(), 40u);
+  EXPECT_EQ(sold->size(), std::size_t{kFans});
 }
 
 // Without a gateway every order is 503 payments_unavailable.

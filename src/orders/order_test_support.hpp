@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <functional>
 #include <future>
@@ -250,7 +251,8 @@ class OrderFixture : public ::testing::Test {
     const std::string body =
         R"({"name": "Shop", "price_tiers": [{"id": "A", "price_cents": 2500}],
             "sections": [{"id": "S", "tier": "A", "rows": [{"label": "A", "seats": )" +
-        std::to_string(seats) + R"(}]}], "limits": {"per_order": 8, "per_customer": )" +
+        std::to_string(seats) + R"(}]}], "limits": {"per_order": )" +
+        std::to_string(std::min(per_customer, 8)) + R"(, "per_customer": )" +
         std::to_string(per_customer) + "}}";
     Result<EventDefinition> definition = ParseEventDefinition(boost::json::parse(body));
     EXPECT_TRUE(definition.ok());
