@@ -13,6 +13,7 @@ void RegisterRoutes(http::Router& router, ApiContext& context) {
   if (context.holds != nullptr) RegisterHoldRoutes(router, context);
   RegisterQueueRoutes(router, context);
   if (context.orders != nullptr) RegisterOrderRoutes(router, context);
+  if (context.check_in != nullptr) RegisterCheckInRoutes(router, context);
 }
 
 }  // namespace boxoffice::api

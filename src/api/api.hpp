@@ -13,6 +13,7 @@
 #include "inventory/hold_service.hpp"
 #include "orders/order_service.hpp"
 #include "ports/admission.hpp"
+#include "tickets/check_in.hpp"
 #include "tickets/ticket_code.hpp"
 #include "waitingroom/waiting_room.hpp"
 
@@ -34,6 +35,7 @@ struct ApiContext {
   OrderService* orders = nullptr;       // null: the order routes are not served
   // Signs ticket codes; GET /v1/events/{id} shows the event's public key when set.
   const TicketSigner* tickets = nullptr;
+  CheckInService* check_in = nullptr;  // null: check-in and scanner keys are not served
 };
 
 // How the order service renders its answers: the order JSON of API.md and the API's errors.

@@ -21,6 +21,8 @@ Error Invalid(std::string field, std::string message) {
                      {{"field", field}});
 }
 
+Status ReadIdempotencyKey(const http::Request& request, std::string& key);
+
 json::object OrderJson(const OrderRecord& order) {
   json::array tickets;
   tickets.reserve(order.tickets.size());
@@ -98,17 +100,8 @@ void PlaceOrder(ApiContext& context, const http::Request& request, http::Respond
   if (!token) return respond(http::ErrorResponse(token.error()));
   order.payment_token = std::move(token).value();
   order.access_token = std::string(request.Header("x-access-token").value_or(""));
-  if (std::optional<std::string_view> key = request.Header("idempotency-key")) {
-    const bool printable = std::all_of(key->begin(), key->end(), [](char c) {
-      return static_cast<unsigned char>(c) > 0x20 && static_cast<unsigned char>(c) < 0x7f;
-    });
-    if (key->empty() || key->size() > kIdempotencyKeyMaxChars || !printable) {
-      return respond(http::ErrorResponse(Error::Make(
-          ErrorKind::kMalformed, "invalid_idempotency_key",
-          "Idempotency-Key must be 1 to " + std::to_string(kIdempotencyKeyMaxChars) +
-              " printable characters without spaces.")));
-    }
-    order.idempotency_key = std::string(*key);
+  if (Status key = ReadIdempotencyKey(request, order.idempotency_key); !key) {
+    return respond(http::ErrorResponse(key.error()));
   }
   // The method and path are part of the hash, so a key reused on another route is "reused".
   order.request_hash = Sha256Hex("POST /v1/orders\n" + request.body);
@@ -142,6 +135,38 @@ void GetOrder(ApiContext& context, const http::Request& request, http::Respond r
   }
 }
 
+// Reads an optional Idempotency-Key header into `key`; 400 when it is not a usable key.
+Status ReadIdempotencyKey(const http::Request& request, std::string& key) {
+  const std::optional<std::string_view> header = request.Header("idempotency-key");
+  if (!header) return {};
+  const bool printable = std::all_of(header->begin(), header->end(), [](char c) {
+    return static_cast<unsigned char>(c) > 0x20 && static_cast<unsigned char>(c) < 0x7f;
+  });
+  if (header->empty() || header->size() > kIdempotencyKeyMaxChars || !printable) {
+    return Error::Make(ErrorKind::kMalformed, "invalid_idempotency_key",
+                       "Idempotency-Key must be 1 to " + std::to_string(kIdempotencyKeyMaxChars) +
+                           " printable characters without spaces.");
+  }
+  key = std::string(*header);
+  return {};
+}
+
+void RefundOrder(ApiContext& context, const http::Request& request, http::Respond respond) {
+  if (Status allowed = RequireOperator(request, context.admin_key); !allowed) {
+    return respond(http::ErrorResponse(allowed.error()));
+  }
+  Result<json::value> body = ParseJsonBody(request);  // unused, but refused if it holds a card
+  if (!body) return respond(http::ErrorResponse(body.error()));
+  RefundRequest refund;
+  refund.order_id = std::string(request.PathParam("id"));
+  if (Status key = ReadIdempotencyKey(request, refund.idempotency_key); !key) {
+    return respond(http::ErrorResponse(key.error()));
+  }
+  refund.request_hash = Sha256Hex("POST /v1/orders/" + refund.order_id + "/refund\n" + request.body);
+  context.orders->Refund(std::move(refund),
+                         [respond](OrderResponse answer) { respond(ToHttp(std::move(answer))); });
+}
+
 }  // namespace
 
 OrderRendering MakeOrderRendering() {
@@ -173,6 +198,10 @@ void RegisterOrderRoutes(http::Router& router, ApiContext& context) {
   router.Add(Method::kPost, "/v1/orders",
              [&context](const http::Request& request, http::Respond respond) {
                PlaceOrder(context, request, std::move(respond));
+             });
+  router.Add(Method::kPost, "/v1/orders/{id}/refund",
+             [&context](const http::Request& request, http::Respond respond) {
+               RefundOrder(context, request, std::move(respond));
              });
   router.Add(Method::kGet, "/v1/orders/{id}",
              [&context](const http::Request& request, http::Respond respond) {

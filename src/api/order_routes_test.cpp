@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <future>
 #include <memory>
 #include <sstream>
@@ -16,6 +17,7 @@
 #include "common/crypto.hpp"
 #include "common/worker_pool.hpp"
 #include "orders/order_test_support.hpp"
+#include "orders/outbox_worker.hpp"
 #include "store/ledger_conformance.hpp"
 #include "store/sqlite/sqlite_ledger.hpp"
 
@@ -50,10 +52,12 @@ class OrderRoutesTest : public ::testing::Test {
         signer_("test secret"),
         orders_(catalog_, holds_, *ledger_, &gateway_, &admission_, clock_, metrics_,
                 MakeOrderRendering(), OrderServiceOptions{4, 64}),
+        check_in_(*ledger_, signer_, clock_),
         context_{catalog_, accounts_, defense_,   metrics_, "admin", [] { return true; },
                  "",       &holds_,   &admission_} {
     context_.orders = &orders_;
     context_.tickets = &signer_;
+    context_.check_in = &check_in_;
     RegisterRoutes(router_, context_);
   }
 
@@ -127,6 +131,7 @@ class OrderRoutesTest : public ::testing::Test {
   order_testing::FakeGateway gateway_;
   TicketSigner signer_;
   OrderService orders_;
+  CheckInService check_in_;
   http::Router router_;
   ApiContext context_;
 };
@@ -272,6 +277,117 @@ TEST_F(OrderRoutesTest, EventShowsTicketKeyAndStatsShowOrders) {
   EXPECT_EQ(orders.at("tickets_sold").as_int64(), 2);
   EXPECT_EQ(orders.at("revenue_cents").as_int64(), 3'000);
   EXPECT_EQ(json::parse(stats.body).at("inventory").at("sold").as_int64(), 2);
+}
+
+
+class CheckInRoutesTest : public OrderRoutesTest {
+ protected:
+  // Places and completes an order of `quantity` seats; returns (order id, codes).
+  std::pair<std::string, std::vector<std::string>> CompletedOrder(const std::string& event_id,
+                                                                  int quantity) {
+    auto [auth, hold_id] = Holding(event_id, quantity);
+    http::Response placed = Call(http::Method::kPost, "/v1/orders", OrderBody(hold_id), {auth});
+    EXPECT_EQ(placed.status, 201) << placed.body;
+    const std::string id(json::parse(placed.body).at("order_id").as_string());
+    OutboxWorker worker(*ledger_, &gateway_, nullptr, signer_, clock_, metrics_);
+    worker.RunDue();
+    http::Response order = Call(http::Method::kGet, "/v1/orders/" + id, "", {auth});
+    EXPECT_EQ(order.status, 200);
+    const json::value body = json::parse(order.body);
+    EXPECT_EQ(body.at("status").as_string(), "completed");
+    std::vector<std::string> codes;
+    for (const json::value& ticket : body.at("tickets").as_array()) {
+      codes.emplace_back(ticket.at("code").as_string());
+    }
+    return {id, codes};
+  }
+
+  http::Response Scan(const std::string& event_id, const std::string& code,
+                      const std::string& key = "admin") {
+    return Call(http::Method::kPost, "/v1/events/" + event_id + "/checkin",
+                json::serialize(json::object{{"code", code}}), {{"authorization", "Bearer " + key}});
+  }
+};
+
+// First scan 200 with ticket and seat; the second 409 already_checked_in with the first time.
+TEST_F(CheckInRoutesTest, TicketChecksInOnce) {
+  const std::string event_id = CreateEvent();
+  auto [order_id, codes] = CompletedOrder(event_id, 2);
+  ASSERT_EQ(codes.size(), 2u);
+  http::Response first = Scan(event_id, codes[0]);
+  ASSERT_EQ(first.status, 200) << first.body;
+  const json::value body = json::parse(first.body);
+  EXPECT_EQ(body.at("order_id").as_string(), order_id);
+  EXPECT_TRUE(body.at("seat_id").is_string());
+  EXPECT_TRUE(body.at("ticket_id").as_string().starts_with("tkt_"));
+  http::Response second = Scan(event_id, codes[0]);
+  EXPECT_EQ(second.status, 409);
+  const json::value error = json::parse(second.body).at("error");
+  EXPECT_EQ(error.at("code").as_string(), "already_checked_in");
+  EXPECT_EQ(error.at("details").at("first_checked_in_at").as_string(),
+            body.at("checked_in_at").as_string());
+  EXPECT_EQ(Scan(event_id, codes[1]).status, 200) << "the other ticket is its own";
+}
+
+// A tampered code, another event's ticket and a refunded order's ticket are 422 invalid_ticket.
+TEST_F(CheckInRoutesTest, BadOtherEventAndRevokedTicketsAreInvalid) {
+  const std::string event_id = CreateEvent();
+  const std::string other_event = CreateEvent();
+  auto [order_id, codes] = CompletedOrder(event_id, 2);
+  std::string tampered = codes[0];
+  tampered[tampered.size() / 2] = tampered[tampered.size() / 2] == 'A' ? 'B' : 'A';
+  EXPECT_EQ(Scan(event_id, tampered).status, 422);
+  http::Response elsewhere = Scan(other_event, codes[0]);
+  EXPECT_EQ(elsewhere.status, 422);
+  EXPECT_NE(elsewhere.body.find("invalid_ticket"), std::string::npos);
+  ASSERT_EQ(Scan(event_id, codes[0]).status, 200);
+  http::Response refunded = Call(http::Method::kPost, "/v1/orders/" + order_id + "/refund", "",
+                                 {{"authorization", "Bearer admin"}});
+  ASSERT_EQ(refunded.status, 200) << refunded.body;
+  EXPECT_EQ(json::parse(refunded.body).at("status").as_string(), "refunded");
+  EXPECT_EQ(gateway_.Count("refunded"), 1);
+  http::Response revoked = Scan(event_id, codes[1]);
+  EXPECT_EQ(revoked.status, 422);
+  EXPECT_NE(revoked.body.find("invalid_ticket"), std::string::npos);
+  // The refunded seats are on sale again.
+  http::Response stats = Call(http::Method::kGet, "/v1/events/" + event_id + "/stats", "",
+                              {{"authorization", "Bearer admin"}});
+  EXPECT_EQ(json::parse(stats.body).at("inventory").at("sold").as_int64(), 0);
+}
+
+// A scanner key checks in for its event only; fans and strangers cannot check in; only the
+// operator creates keys, and the key is shown once, in the 201.
+TEST_F(CheckInRoutesTest, ScannerKeysCheckInForTheirEventOnly) {
+  const std::string event_id = CreateEvent();
+  const std::string other_event = CreateEvent();
+  auto [order_id, codes] = CompletedOrder(event_id, 1);
+  const IssuedSession fan = accounts_.CreateGuestSession();
+  EXPECT_EQ(Call(http::Method::kPost, "/v1/events/" + event_id + "/scanner-keys", "",
+                 {{"authorization", "Bearer " + fan.token}})
+                .status,
+            401);
+  http::Response created = Call(http::Method::kPost, "/v1/events/" + event_id + "/scanner-keys",
+                                "", {{"authorization", "Bearer admin"}});
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string key(json::parse(created.body).at("key").as_string());
+  http::Response other_created = Call(http::Method::kPost,
+                                      "/v1/events/" + other_event + "/scanner-keys", "",
+                                      {{"authorization", "Bearer admin"}});
+  const std::string other_key(json::parse(other_created.body).at("key").as_string());
+
+  EXPECT_EQ(Scan(event_id, codes[0], fan.token).status, 401);
+  EXPECT_EQ(Scan(event_id, codes[0], "sk_made_up").status, 401);
+  EXPECT_EQ(Scan(event_id, codes[0], other_key).status, 403);
+  EXPECT_EQ(Scan(event_id, codes[0], key).status, 200);
+  // A scanner key may only check in: it is not an operator key.
+  EXPECT_EQ(Call(http::Method::kGet, "/v1/events/" + event_id + "/stats", "",
+                 {{"authorization", "Bearer " + key}})
+                .status,
+            401);
+  EXPECT_EQ(Call(http::Method::kPost, "/v1/orders/" + order_id + "/refund", "",
+                 {{"authorization", "Bearer " + key}})
+                .status,
+            401);
 }
 
 }  // namespace

@@ -18,6 +18,7 @@ void RegisterHoldRoutes(http::Router& router, ApiContext& context);
 void RegisterStatsRoutes(http::Router& router, ApiContext& context);
 void RegisterQueueRoutes(http::Router& router, ApiContext& context);
 void RegisterOrderRoutes(http::Router& router, ApiContext& context);
+void RegisterCheckInRoutes(http::Router& router, ApiContext& context);
 
 // The `orders` object of GET /v1/events/{id}/stats.
 Result<boost::json::object> OrderStatsJson(ApiContext& context, std::string_view event_id);

@@ -30,6 +30,7 @@
 #include "ports/payment_gateway.hpp"
 #include "store/ledger_queue_store.hpp"
 #include "store/sqlite/sqlite_ledger.hpp"
+#include "tickets/check_in.hpp"
 #include "tickets/ticket_code.hpp"
 #include "waitingroom/waiting_room.hpp"
 
@@ -200,6 +201,7 @@ int RunServe(const ServeConfig& config) {
     return Fail("cannot recover pending payments", recovered.error());
   }
   OutboxWorker outbox(**ledger, payments, mailer, ticket_signer, clock, metrics);
+  CheckInService check_in(**ledger, ticket_signer, clock);
 
   WorkerPool hashing_pool(config.hashing_threads, kHashingQueueMax);
   Accounts accounts(**ledger, clock, secret->value, std::chrono::seconds(config.session_ttl_s),
@@ -229,6 +231,7 @@ int RunServe(const ServeConfig& config) {
   context.waiting_room = &waiting_room;
   context.orders = &orders;
   context.tickets = &ticket_signer;
+  context.check_in = &check_in;
   // Holds of queue-enabled events need the waiting room's access token.
   context.admission = &waiting_room;
   waiting_room.SetPublicChangeHook(

@@ -52,7 +52,10 @@ constexpr OutcomeName kOutcomes[] = {
     {&OrderCounters::replayed, "replayed"},
     {&OrderCounters::refused, "refused"},
     {&OrderCounters::errors, "error"},
+    {&OrderCounters::refunded, "refunded"},
 };
+
+constexpr std::string_view kOperatorScope = "operator";
 
 }  // namespace
 
@@ -367,6 +370,95 @@ OrderResponse OrderService::Execute(const PlaceOrderRequest& request) {
     return undo(error, seat_indexes, owner_key);
   }
   Count(&OrderCounters::confirmed);
+  return response;
+}
+
+void OrderService::Refund(RefundRequest request, std::function<void(OrderResponse)> done) {
+  auto shared = std::make_shared<RefundRequest>(std::move(request));
+  auto finish = std::make_shared<std::function<void(OrderResponse)>>(std::move(done));
+  if (!workers_->TrySubmit([this, shared, finish] { (*finish)(ExecuteRefund(*shared)); })) {
+    Error busy = Error::Make(ErrorKind::kUnavailable, "overloaded",
+                             "Too many orders are being processed; try again shortly.");
+    busy.retry_after_s = 1;
+    (*finish)(Fail(busy, &OrderCounters::refused));
+  }
+}
+
+OrderResponse OrderService::ExecuteRefund(const RefundRequest& request) {
+  if (payments_ == nullptr) {
+    return Fail(PaymentUnavailable("No payment gateway is configured on this server."),
+                &OrderCounters::payment_failed);
+  }
+  const std::string scope(kOperatorScope);
+  if (!request.idempotency_key.empty()) {
+    Result<std::optional<IdempotencyRecord>> found =
+        ledger_.FindIdempotency(scope, request.idempotency_key);
+    if (!found) return Fail(found.error(), &OrderCounters::errors);
+    if (found->has_value()) {
+      PlaceOrderRequest as_order;
+      as_order.idempotency_key = request.idempotency_key;
+      as_order.request_hash = request.request_hash;
+      return Replay(**found, as_order);
+    }
+  }
+  Result<OrderRecord> found = Get(request.order_id, "", "", true);
+  if (!found) return Fail(found.error(), &OrderCounters::refused);
+  OrderRecord order = std::move(found).value();
+  if (order.status == "refunded") {
+    return Fail(Error::Make(ErrorKind::kConflict, "order_refunded",
+                            "The order has been refunded already.", {{"order_id", order.id}}),
+                &OrderCounters::refused);
+  }
+  // Not captured yet: a void suffices. If the outbox captured meanwhile the void is refused and
+  // the refund below undoes the capture instead; both are idempotent by their keys.
+  const PaymentRef ref{order.gateway, order.payment_id};
+  std::string payment_status;
+  if (order.payment_status == "authorized" &&
+      payments_->Void(ref, VoidKey(order.id)).outcome == PaymentOutcome::kSucceeded) {
+    payment_status = "voided";
+  }
+  if (payment_status.empty()) {
+    const PaymentResult refunded = payments_->Refund(ref, order.total_cents, order.id + ":refund");
+    if (refunded.outcome != PaymentOutcome::kSucceeded) {
+      LogWarn("refund failed at the gateway",
+              {{"order_id", order.id},
+               {"outcome", PaymentOutcomeName(refunded.outcome)},
+               {"message", refunded.message}});
+      return Fail(PaymentUnavailable("The gateway could not refund the order now; try again."),
+                  &OrderCounters::payment_failed);
+    }
+    payment_status = "refunded";
+  }
+  const std::int64_t now_ms = ToUnixMillis(clock_.Now());
+  order.status = "refunded";
+  order.payment_status = payment_status;
+  order.updated_at_ms = now_ms;
+  for (TicketRecord& ticket : order.tickets) ticket.revoked_at_ms = now_ms;
+  OrderResponse response{200, rendering_.order_json(order), 0, false};
+  RefundOrderRecord record{order.id, payment_status, now_ms, {}};
+  if (!request.idempotency_key.empty()) {
+    record.idempotency = IdempotencyRecord{scope, request.idempotency_key, request.request_hash,
+                                           "done", response.status, response.body, now_ms};
+  }
+  Status written = WaitForLedger(
+      [&](Ledger::Done done) { ledger_.RefundOrder(std::move(record), std::move(done)); });
+  if (!written) {
+    return Fail(written.error(), written.error().kind == ErrorKind::kConflict
+                                     ? &OrderCounters::refused
+                                     : &OrderCounters::errors);
+  }
+  // Back on sale only once the ledger no longer calls the seats sold.
+  if (std::shared_ptr<Event> event = catalog_.Find(order.event_id)) {
+    std::vector<std::uint32_t> seats;
+    for (const TicketRecord& ticket : order.tickets) {
+      if (std::optional<std::uint32_t> index = event->seat_map().Find(ticket.seat_id)) {
+        seats.push_back(*index);
+      }
+    }
+    holds_.TableFor(event).Unsell(seats, IdempotencyScope(order.session_id, order.customer_id));
+  }
+  Count(&OrderCounters::refunded);
+  LogInfo("order refunded", {{"order_id", order.id}, {"payment_status", payment_status}});
   return response;
 }
 

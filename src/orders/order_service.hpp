@@ -77,6 +77,12 @@ struct OrderRendering {
   std::function<OrderResponse(const Error&)> error;
 };
 
+struct RefundRequest {
+  std::string order_id;
+  std::string idempotency_key;  // scoped to the operator
+  std::string request_hash;
+};
+
 struct OrderServiceOptions {
   std::size_t workers = kOrderWorkersDefault;
   std::size_t queue_max = kOrderQueueMax;
@@ -92,6 +98,7 @@ struct OrderCounters {
   std::uint64_t replayed = 0;
   std::uint64_t refused = 0;  // 4xx before any payment (validation, idempotency, access)
   std::uint64_t errors = 0;   // ledger trouble
+  std::uint64_t refunded = 0;
 };
 
 class OrderService {
@@ -107,6 +114,12 @@ class OrderService {
 
   // Places an order; `done` runs once, on a worker thread (or at once when refused for load).
   void Place(PlaceOrderRequest request, std::function<void(OrderResponse)> done);
+  // Refunds an order (the operator's call): voids the authorization when it was never captured,
+  // else refunds at the gateway; then, in one ledger transaction, the order becomes refunded, its
+  // tickets are revoked and its seats unsold; the seats go back on sale (versions bump). 200 with
+  // the order; 404 order_not_found; 409 order_refunded; 503 when the gateway cannot do it now
+  // (nothing changes). `done` runs on a worker thread.
+  void Refund(RefundRequest request, std::function<void(OrderResponse)> done);
   // The order if `session_id` placed it (or `as_operator`); 404 order_not_found otherwise.
   // A synchronous ledger read: call it from a worker, not an I/O thread (see Run).
   Result<OrderRecord> Get(const std::string& order_id, const std::string& session_id,
@@ -133,6 +146,7 @@ class OrderService {
 
  private:
   OrderResponse Execute(const PlaceOrderRequest& request);
+  OrderResponse ExecuteRefund(const RefundRequest& request);
   // Step 1; nullopt when the request should go on.
   std::optional<OrderResponse> CheckIdempotency(const PlaceOrderRequest& request,
                                                 const std::string& scope);

@@ -352,5 +352,74 @@ TEST_F(OrderServiceTest, RecoveryVoidsAnAuthorizationWithoutAnOrder) {
   EXPECT_EQ(*orders_->RecoverPendingPayments(), 0u);
 }
 
+
+OrderResponse RefundAndWait(OrderService& orders, RefundRequest request) {
+  std::promise<OrderResponse> answered;
+  orders.Refund(std::move(request),
+                [&answered](OrderResponse response) { answered.set_value(std::move(response)); });
+  return answered.get_future().get();
+}
+
+// A refund before capture voids the authorization, revokes the order and puts its seats back on
+// sale with new versions; the freed allowance lets the fan hold again.
+TEST_F(OrderServiceTest, RefundBeforeCaptureVoidsAndReturnsTheSeats) {
+  auto event = CreateEvent(10, 2);
+  const OrderResponse placed = Place(Request(HoldSeats(event, "ses_1", 2)));
+  ASSERT_EQ(placed.status, 201);
+  const std::string id = OrderIdOf(placed);
+  Result<OrderRecord> before = orders_->Get(id, "", "", true);
+  ASSERT_TRUE(before.ok());
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> sold_versions;
+  for (const TicketRecord& ticket : before->tickets) {
+    const std::uint32_t index = *event->seat_map().Find(ticket.seat_id);
+    sold_versions.emplace_back(index, event->seats().Load(index).version);
+  }
+
+  const OrderResponse refunded = RefundAndWait(*orders_, RefundRequest{id, "", ""});
+  ASSERT_EQ(refunded.status, 200) << refunded.body;
+  EXPECT_EQ(gateway_.Count("voided"), 1);
+  for (const auto& [index, version] : sold_versions) {
+    const SeatState state = event->seats().Load(index);
+    EXPECT_EQ(state.status, SeatStatus::kAvailable);
+    EXPECT_EQ(state.version, version + 1);
+  }
+  EXPECT_EQ(event->seats().Counters().available, 10u);
+  EXPECT_TRUE(event->seats().CheckInvariant());
+  Result<OrderRecord> after = orders_->Get(id, "", "", true);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->status, "refunded");
+  EXPECT_EQ(after->payment_status, "voided");
+  EXPECT_TRUE(holds_->TableFor(event)
+                  .HoldBestAvailable(HoldOwner{"ses_1", ""}, BestAvailableRequest{2, {}, false})
+                  .ok())
+      << "the refunded seats no longer count against per_customer";
+  const OrderResponse again = RefundAndWait(*orders_, RefundRequest{id, "", ""});
+  EXPECT_EQ(again.status, 409);
+  EXPECT_EQ(ErrorCode(again), "order_refunded");
+  EXPECT_EQ(ErrorCode(RefundAndWait(*orders_, RefundRequest{"ord_unknown", "", ""})),
+            "order_not_found");
+}
+
+// After capture the refund goes to the gateway as a refund; a replay of its key answers the same.
+TEST_F(OrderServiceTest, RefundAfterCaptureRefundsAndReplaysItsKey) {
+  auto event = CreateEvent();
+  const OrderResponse placed = Place(Request(HoldSeats(event, "ses_1", 1)));
+  ASSERT_EQ(placed.status, 201);
+  const std::string id = OrderIdOf(placed);
+  // Capture as the outbox would.
+  Result<OrderRecord> order = orders_->Get(id, "", "", true);
+  ASSERT_TRUE(order.ok());
+  ASSERT_EQ(gateway_.Capture({order->gateway, order->payment_id}, order->total_cents, "c").outcome,
+            PaymentOutcome::kSucceeded);
+  const OrderResponse first = RefundAndWait(*orders_, RefundRequest{id, "refund-1", "h"});
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(gateway_.Count("refunded"), 1);
+  const OrderResponse replay = RefundAndWait(*orders_, RefundRequest{id, "refund-1", "h"});
+  EXPECT_EQ(replay.status, 200);
+  EXPECT_TRUE(replay.replayed);
+  EXPECT_EQ(replay.body, first.body);
+  EXPECT_EQ(event->seats().Counters().sold, 0u);
+}
+
 }  // namespace
 }  // namespace boxoffice

@@ -169,6 +169,30 @@ struct SoldSeatRecord {
   std::string owner_key;  // the customer id, or the session id of a guest
 };
 
+// A refund: the order becomes "refunded", its tickets are revoked and its seats unsold.
+struct RefundOrderRecord {
+  std::string order_id;
+  std::string payment_status;  // "voided" (never captured) or "refunded"
+  std::int64_t at_ms = 0;
+  IdempotencyRecord idempotency;  // key empty: none; else stored "done" with the response
+};
+
+// The first scan of a ticket at the door.
+struct CheckInRecord {
+  std::string ticket_id;
+  std::string event_id;
+  std::int64_t at_ms = 0;
+  std::string scanner_key_id;  // "operator" when the operator key scanned it
+};
+
+// A key that may only check tickets in, for one event. Only its hash is stored.
+struct ScannerKeyRecord {
+  std::string id;  // "scn_..."
+  std::string event_id;
+  std::string key_hash;  // SHA-256 hex of the key
+  std::int64_t created_at_ms = 0;
+};
+
 struct OrderCounts {
   std::int64_t confirmed = 0;
   std::int64_t completed = 0;
@@ -227,6 +251,15 @@ class Ledger {
   virtual void CompleteOrder(CompleteOrderRecord record, Done done) = 0;
   // Records a failed attempt of an outbox row (and whether it is now dead).
   virtual void RetryOutbox(OutboxRetryRecord record, Done done) = 0;
+  // In one transaction: the order "refunded" with its payment status, every ticket revoked, its
+  // seats deleted from the sold seats, its outbox rows done, the idempotency response stored.
+  // Fails with kNotFound "order_not_found", kConflict "order_refunded" when refunded already.
+  virtual void RefundOrder(RefundOrderRecord record, Done done) = 0;
+  // Fails with kUnprocessable "invalid_ticket" when the ticket is unknown, of another event or
+  // revoked, and kConflict "already_checked_in" (details.first_checked_in_at_ms) after the first.
+  virtual void CheckIn(CheckInRecord record, Done done) = 0;
+  // Fails with kConflict "scanner_key_exists" when the id or the hash is taken.
+  virtual void InsertScannerKey(ScannerKeyRecord key, Done done) = 0;
 
   virtual Result<std::optional<IdempotencyRecord>> FindIdempotency(const std::string& scope,
                                                                    const std::string& key) = 0;
@@ -240,6 +273,7 @@ class Ledger {
   virtual Result<std::vector<OutboxRecord>> LoadDueOutbox(std::int64_t now_ms,
                                                           std::size_t limit) = 0;
   virtual Result<OrderCounts> CountOrders(const std::string& event_id) = 0;
+  virtual Result<std::optional<ScannerKeyRecord>> FindScannerKey(const std::string& key_hash) = 0;
 
   // Blocks until every write queued before the call is durable and its `done` has run.
   virtual void Flush() = 0;

@@ -74,6 +74,10 @@ class SqliteLedger final : public Ledger {
   void ConfirmOrder(ConfirmOrderRecord record, Done done) override;
   void CompleteOrder(CompleteOrderRecord record, Done done) override;
   void RetryOutbox(OutboxRetryRecord record, Done done) override;
+  void RefundOrder(RefundOrderRecord record, Done done) override;
+  void CheckIn(CheckInRecord record, Done done) override;
+  void InsertScannerKey(ScannerKeyRecord key, Done done) override;
+  Result<std::optional<ScannerKeyRecord>> FindScannerKey(const std::string& key_hash) override;
   Result<std::optional<IdempotencyRecord>> FindIdempotency(const std::string& scope,
                                                            const std::string& key) override;
   Result<std::optional<OrderRecord>> FindOrder(const std::string& order_id) override;
@@ -108,7 +112,7 @@ class SqliteLedger final : public Ledger {
     // monostate: refused at submission, only `done` is kept.
     std::variant<std::monostate, EventRecord, CustomerRecord, SettingWrite, HoldRecord, HoldEnd,
                  PaymentBegin, PaymentSettlement, ConfirmOrderRecord, CompleteOrderRecord,
-                 OutboxRetryRecord>
+                 OutboxRetryRecord, RefundOrderRecord, CheckInRecord, ScannerKeyRecord>
         payload;
     Done done;
     std::optional<Error> refusal;

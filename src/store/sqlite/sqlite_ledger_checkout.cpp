@@ -97,6 +97,27 @@ constexpr std::string_view kCountOutbox =
     "FROM outbox x JOIN orders o ON o.id = x.order_id "
     "WHERE o.event_id = ? AND x.done_at_ms IS NULL";
 
+constexpr std::string_view kOrderStatus = "SELECT status FROM orders WHERE id = ?";
+constexpr std::string_view kRefundOrder =
+    "UPDATE orders SET status = 'refunded', payment_status = ?, updated_at_ms = ? "
+    "WHERE id = ? AND status <> 'refunded'";
+constexpr std::string_view kRevokeTickets =
+    "UPDATE tickets SET revoked_at_ms = ? WHERE order_id = ? AND revoked_at_ms = 0";
+constexpr std::string_view kUnsellSeats = "DELETE FROM sold_seats WHERE order_id = ?";
+constexpr std::string_view kOrderOutboxDone =
+    "UPDATE outbox SET done_at_ms = ? WHERE order_id = ? AND done_at_ms IS NULL";
+constexpr std::string_view kTicketLive =
+    "SELECT revoked_at_ms FROM tickets WHERE id = ? AND event_id = ?";
+constexpr std::string_view kInsertCheckIn =
+    "INSERT INTO checkins (ticket_id, event_id, checked_in_at_ms, scanner_key_id) "
+    "VALUES (?, ?, ?, ?)";
+constexpr std::string_view kFirstCheckIn =
+    "SELECT checked_in_at_ms FROM checkins WHERE ticket_id = ?";
+constexpr std::string_view kInsertScannerKey =
+    "INSERT INTO scanner_keys (id, event_id, key_hash, created_at_ms) VALUES (?, ?, ?, ?)";
+constexpr std::string_view kFindScannerKey =
+    "SELECT id, event_id, key_hash, created_at_ms FROM scanner_keys WHERE key_hash = ?";
+
 // Runs one cached write statement; `result_code` receives SQLite's extended code so the caller
 // can tell which constraint failed.
 template <typename... Values>
@@ -168,6 +189,18 @@ void SqliteLedger::CompleteOrder(CompleteOrderRecord record, Done done) {
 
 void SqliteLedger::RetryOutbox(OutboxRetryRecord record, Done done) {
   Submit(WriteRequest{std::move(record), std::move(done), std::nullopt});
+}
+
+void SqliteLedger::RefundOrder(RefundOrderRecord record, Done done) {
+  Submit(WriteRequest{std::move(record), std::move(done), std::nullopt});
+}
+
+void SqliteLedger::CheckIn(CheckInRecord record, Done done) {
+  Submit(WriteRequest{std::move(record), std::move(done), std::nullopt});
+}
+
+void SqliteLedger::InsertScannerKey(ScannerKeyRecord key, Done done) {
+  Submit(WriteRequest{std::move(key), std::move(done), std::nullopt});
 }
 
 Status SqliteLedger::ApplyCheckout(const WriteRequest& request) {
@@ -297,6 +330,84 @@ Status SqliteLedger::ApplyCheckout(const WriteRequest& request) {
     return Write(connection, kRetryOutbox, code, std::int64_t{retry->attempts},
                  retry->next_attempt_at_ms, std::int64_t{retry->dead ? 1 : 0}, retry->last_error,
                  retry->outbox_id);
+  }
+
+  if (const auto* refund = std::get_if<RefundOrderRecord>(&request.payload)) {
+    if (Status updated = Write(connection, kRefundOrder, code, refund->payment_status,
+                               refund->at_ms, refund->order_id);
+        !updated) {
+      return updated;
+    }
+    if (sqlite3_changes(connection.Handle()) == 0) {
+      bool exists = false;
+      if (Status read = Select(
+              connection, kOrderStatus, [&exists](const sqlite::Statement&) { exists = true; },
+              refund->order_id);
+          !read) {
+        return read;
+      }
+      if (!exists) {
+        return Error::Make(ErrorKind::kNotFound, "order_not_found", "No order has this id.",
+                           {{"order_id", refund->order_id}});
+      }
+      return Error::Make(ErrorKind::kConflict, "order_refunded",
+                         "The order has been refunded already.",
+                         {{"order_id", refund->order_id}});
+    }
+    for (const std::string_view sql : {kRevokeTickets, kOrderOutboxDone}) {
+      if (Status done = Write(connection, sql, code, refund->at_ms, refund->order_id); !done) {
+        return done;
+      }
+    }
+    if (Status unsold = Write(connection, kUnsellSeats, code, refund->order_id); !unsold) {
+      return unsold;
+    }
+    if (!refund->idempotency.key.empty()) return StoreResponse(connection, refund->idempotency);
+    return {};
+  }
+
+  if (const auto* check_in = std::get_if<CheckInRecord>(&request.payload)) {
+    std::optional<std::int64_t> revoked_at_ms;
+    if (Status read = Select(
+            connection, kTicketLive,
+            [&revoked_at_ms](const sqlite::Statement& row) { revoked_at_ms = row.ColumnInt64(0); },
+            check_in->ticket_id, check_in->event_id);
+        !read) {
+      return read;
+    }
+    if (!revoked_at_ms || *revoked_at_ms != 0) {
+      return Error::Make(ErrorKind::kUnprocessable, "invalid_ticket",
+                         revoked_at_ms ? "The ticket has been revoked (its order was refunded)."
+                                       : "No ticket of this event has this id.",
+                         {{"ticket_id", check_in->ticket_id}});
+    }
+    Status inserted = Write(connection, kInsertCheckIn, code, check_in->ticket_id,
+                            check_in->event_id, check_in->at_ms, check_in->scanner_key_id);
+    if (IsUniqueViolation(code)) {
+      std::int64_t first_ms = 0;
+      if (Status read = Select(
+              connection, kFirstCheckIn,
+              [&first_ms](const sqlite::Statement& row) { first_ms = row.ColumnInt64(0); },
+              check_in->ticket_id);
+          !read) {
+        return read;
+      }
+      return Error::Make(ErrorKind::kConflict, "already_checked_in",
+                         "This ticket has been checked in already.",
+                         {{"ticket_id", check_in->ticket_id}, {"first_checked_in_at_ms", first_ms}});
+    }
+    return inserted;
+  }
+
+  if (const auto* key = std::get_if<ScannerKeyRecord>(&request.payload)) {
+    Status inserted =
+        Write(connection, kInsertScannerKey, code, key->id, key->event_id, key->key_hash,
+              key->created_at_ms);
+    if (IsUniqueViolation(code)) {
+      return Error::Make(ErrorKind::kConflict, "scanner_key_exists",
+                         "A scanner key with this id or key exists.");
+    }
+    return inserted;
   }
 
   return Error::Internal("ledger: a write request without a payload reached the writer");
@@ -437,6 +548,21 @@ Result<OrderCounts> SqliteLedger::CountOrders(const std::string& event_id) {
         event_id);
     if (!read) return std::move(read).error();
     return counts;
+  });
+}
+
+Result<std::optional<ScannerKeyRecord>> SqliteLedger::FindScannerKey(const std::string& key_hash) {
+  return WithReader([&](sqlite::Connection& connection) -> Result<std::optional<ScannerKeyRecord>> {
+    std::optional<ScannerKeyRecord> found;
+    Status read = Select(
+        connection, kFindScannerKey,
+        [&found](const sqlite::Statement& row) {
+          found = ScannerKeyRecord{row.ColumnText(0), row.ColumnText(1), row.ColumnText(2),
+                                   row.ColumnInt64(3)};
+        },
+        key_hash);
+    if (!read) return std::move(read).error();
+    return found;
   });
 }
 
