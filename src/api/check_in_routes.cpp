@@ -26,9 +26,9 @@ void CreateScannerKey(ApiContext& context, const http::Request& request, http::R
   context.check_in->CreateScannerKey(
       event->definition().id, [respond](Result<IssuedScannerKey> issued) {
         if (!issued) return respond(http::ErrorResponse(issued.error()));
-        respond(JsonResponse(201, json::object{{"id", issued->id},
-                                               {"key", issued->key},
-                                               {"event_id", issued->event_id}}));
+        respond(JsonResponse(
+            201, json::object{
+                     {"id", issued->id}, {"key", issued->key}, {"event_id", issued->event_id}}));
       });
 }
 
@@ -40,9 +40,9 @@ void CheckIn(ApiContext& context, const http::Request& request, http::Respond re
   const json::object* object = body->if_object();
   const json::value* code = object ? object->if_contains("code") : nullptr;
   if (code == nullptr || !code->is_string()) {
-    return respond(http::ErrorResponse(
-        Error::Make(ErrorKind::kUnprocessable, "validation_failed",
-                    "The body must be {\"code\": \"...\"}.", {{"field", "code"}})));
+    return respond(http::ErrorResponse(Error::Make(ErrorKind::kUnprocessable, "validation_failed",
+                                                   "The body must be {\"code\": \"...\"}.",
+                                                   {{"field", "code"}})));
   }
   const bool as_operator = RequireOperator(request, context.admin_key).ok();
   const std::string bearer(BearerToken(request).value_or(""));

@@ -43,8 +43,8 @@ std::string EventBody(const ApiContext& context, const Event& event) {
   std::string body = event.json();
   if (context.tickets != nullptr && body.size() >= 2 && body.back() == '}') {
     body.pop_back();
-    body += ",\"ticket_public_key\":\"" +
-            context.tickets->PublicKeyBase64(event.definition().id) + "\"}";
+    body += ",\"ticket_public_key\":\"" + context.tickets->PublicKeyBase64(event.definition().id) +
+            "\"}";
   }
   return body;
 }

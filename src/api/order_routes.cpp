@@ -1,9 +1,9 @@
 // Orders: POST /v1/orders, GET /v1/orders/{id}, and the orders block of the event stats.
 #include <algorithm>
 #include <boost/json/array.hpp>
-#include <cstdlib>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
+#include <cstdlib>
 
 #include "api/routes.hpp"
 #include "api/support.hpp"
@@ -120,8 +120,8 @@ void GetOrder(ApiContext& context, const http::Request& request, http::Respond r
     customer_id = session->customer_id;
   }
   // The ledger read runs on an order worker: an I/O thread never waits on disk.
-  const bool accepted = context.orders->Run([&context, order_id = std::string(
-                                                           request.PathParam("id")),
+  const bool accepted = context.orders->Run([&context,
+                                             order_id = std::string(request.PathParam("id")),
                                              session_id, customer_id, as_operator, respond] {
     Result<OrderRecord> order = context.orders->Get(order_id, session_id, customer_id, as_operator);
     if (!order) return respond(http::ErrorResponse(order.error()));
@@ -162,7 +162,8 @@ void RefundOrder(ApiContext& context, const http::Request& request, http::Respon
   if (Status key = ReadIdempotencyKey(request, refund.idempotency_key); !key) {
     return respond(http::ErrorResponse(key.error()));
   }
-  refund.request_hash = Sha256Hex("POST /v1/orders/" + refund.order_id + "/refund\n" + request.body);
+  refund.request_hash =
+      Sha256Hex("POST /v1/orders/" + refund.order_id + "/refund\n" + request.body);
   context.orders->Refund(std::move(refund),
                          [respond](OrderResponse answer) { respond(ToHttp(std::move(answer))); });
 }
@@ -185,13 +186,11 @@ OrderRendering MakeOrderRendering() {
 Result<json::object> OrderStatsJson(ApiContext& context, std::string_view event_id) {
   Result<OrderCounts> counts = context.orders->CountOrders(std::string(event_id));
   if (!counts) return counts.error();
-  return json::object{{"confirmed", counts->confirmed},
-                      {"completed", counts->completed},
-                      {"refunded", counts->refunded},
-                      {"tickets_sold", counts->tickets_sold},
-                      {"revenue_cents", counts->revenue_cents},
-                      {"outbox_pending", counts->outbox_pending},
-                      {"outbox_dead", counts->outbox_dead}};
+  return json::object{
+      {"confirmed", counts->confirmed},         {"completed", counts->completed},
+      {"refunded", counts->refunded},           {"tickets_sold", counts->tickets_sold},
+      {"revenue_cents", counts->revenue_cents}, {"outbox_pending", counts->outbox_pending},
+      {"outbox_dead", counts->outbox_dead}};
 }
 
 void RegisterOrderRoutes(http::Router& router, ApiContext& context) {

@@ -42,8 +42,8 @@ class FakeAdmission final : public AdmissionCheck {
 class OrderRoutesTest : public ::testing::Test {
  protected:
   OrderRoutesTest()
-      : ledger_((InitCrypto(), std::move(SqliteLedger::Open({.path = dir_.path() + "/ledger.db"}))
-                                   .value())),
+      : ledger_((InitCrypto(),
+                 std::move(SqliteLedger::Open({.path = dir_.path() + "/ledger.db"})).value())),
         catalog_(*ledger_, clock_),
         pool_(1, 16),
         accounts_(*ledger_, clock_, "test secret", std::chrono::hours(1), pool_),
@@ -72,9 +72,8 @@ class OrderRoutesTest : public ::testing::Test {
     EXPECT_EQ(match.outcome, http::RouteMatch::Outcome::kFound) << path;
     request.path_params = match.params;
     std::promise<http::Response> answered;
-    (*match.handler)(request, [&answered](http::Response response) {
-      answered.set_value(std::move(response));
-    });
+    (*match.handler)(
+        request, [&answered](http::Response response) { answered.set_value(std::move(response)); });
     return answered.get_future().get();
   }
 
@@ -98,10 +97,9 @@ class OrderRoutesTest : public ::testing::Test {
     std::pair<std::string, std::string> auth{"authorization", "Bearer " + session.token};
     Headers headers = extra;
     headers.push_back(auth);
-    http::Response held = Call(http::Method::kPost, "/v1/events/" + event_id + "/holds",
-                               R"({"best_available": {"quantity": )" + std::to_string(quantity) +
-                                   "}}",
-                               headers);
+    http::Response held =
+        Call(http::Method::kPost, "/v1/events/" + event_id + "/holds",
+             R"({"best_available": {"quantity": )" + std::to_string(quantity) + "}}", headers);
     EXPECT_EQ(held.status, 201) << held.body;
     return {auth, std::string(json::parse(held.body).at("hold_id").get_string())};
   }
@@ -211,8 +209,8 @@ TEST_F(OrderRoutesTest, RawCardNumberIsRefusedAndNeverLogged) {
   logger->set_pattern("%v");
   logger->set_level(spdlog::level::trace);
   spdlog::set_default_logger(logger);
-  http::Response refused = Call(http::Method::kPost, "/v1/orders",
-                                OrderBody(hold_id, "4111 1111 1111 1111"), {auth});
+  http::Response refused =
+      Call(http::Method::kPost, "/v1/orders", OrderBody(hold_id, "4111 1111 1111 1111"), {auth});
   http::Response in_email =
       Call(http::Method::kPost, "/v1/orders",
            R"({"hold_id": ")" + hold_id +
@@ -245,10 +243,9 @@ TEST_F(OrderRoutesTest, QueueEnabledOrderNeedsTheAccessToken) {
 TEST_F(OrderRoutesTest, InvalidRequestsNameTheField) {
   const std::string event_id = CreateEvent();
   auto [auth, hold_id] = Holding(event_id, 1);
-  http::Response no_email = Call(http::Method::kPost, "/v1/orders",
-                                 R"({"hold_id": ")" + hold_id +
-                                     R"(", "payment": {"token": "tok_visa"}})",
-                                 {auth});
+  http::Response no_email =
+      Call(http::Method::kPost, "/v1/orders",
+           R"({"hold_id": ")" + hold_id + R"(", "payment": {"token": "tok_visa"}})", {auth});
   EXPECT_EQ(no_email.status, 422);
   EXPECT_NE(no_email.body.find("\"email\""), std::string::npos);
   http::Response no_token = Call(http::Method::kPost, "/v1/orders",
@@ -279,7 +276,6 @@ TEST_F(OrderRoutesTest, EventShowsTicketKeyAndStatsShowOrders) {
   EXPECT_EQ(json::parse(stats.body).at("inventory").at("sold").as_int64(), 2);
 }
 
-
 class CheckInRoutesTest : public OrderRoutesTest {
  protected:
   // Places and completes an order of `quantity` seats; returns (order id, codes).
@@ -305,7 +301,8 @@ class CheckInRoutesTest : public OrderRoutesTest {
   http::Response Scan(const std::string& event_id, const std::string& code,
                       const std::string& key = "admin") {
     return Call(http::Method::kPost, "/v1/events/" + event_id + "/checkin",
-                json::serialize(json::object{{"code", code}}), {{"authorization", "Bearer " + key}});
+                json::serialize(json::object{{"code", code}}),
+                {{"authorization", "Bearer " + key}});
   }
 };
 
@@ -366,13 +363,13 @@ TEST_F(CheckInRoutesTest, ScannerKeysCheckInForTheirEventOnly) {
                  {{"authorization", "Bearer " + fan.token}})
                 .status,
             401);
-  http::Response created = Call(http::Method::kPost, "/v1/events/" + event_id + "/scanner-keys",
-                                "", {{"authorization", "Bearer admin"}});
+  http::Response created = Call(http::Method::kPost, "/v1/events/" + event_id + "/scanner-keys", "",
+                                {{"authorization", "Bearer admin"}});
   ASSERT_EQ(created.status, 201) << created.body;
   const std::string key(json::parse(created.body).at("key").as_string());
-  http::Response other_created = Call(http::Method::kPost,
-                                      "/v1/events/" + other_event + "/scanner-keys", "",
-                                      {{"authorization", "Bearer admin"}});
+  http::Response other_created =
+      Call(http::Method::kPost, "/v1/events/" + other_event + "/scanner-keys", "",
+           {{"authorization", "Bearer admin"}});
   const std::string other_key(json::parse(other_created.body).at("key").as_string());
 
   EXPECT_EQ(Scan(event_id, codes[0], fan.token).status, 401);

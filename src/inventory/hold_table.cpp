@@ -514,8 +514,7 @@ Result<Hold> HoldTable::Sell(std::string_view hold_id, std::string_view session_
   const std::optional<std::uint32_t> slot = SlotOfId(hold_id);
   std::lock_guard lock(mutex_);
   const auto live = slot ? live_.find(*slot) : live_.end();
-  if (live == live_.end() || live->second.id != hold_id ||
-      live->second.session_id != session_id) {
+  if (live == live_.end() || live->second.id != hold_id || live->second.session_id != session_id) {
     return expired();
   }
   if (live->second.expires_at <= clock_.Now()) {
@@ -556,8 +555,7 @@ std::size_t HoldTable::Unsell(const std::vector<std::uint32_t>& seats,
     SeatState expected = seats_.Load(index);
     while (expected.status == SeatStatus::kSold) {
       const std::uint32_t version = (expected.version + 1) & SeatState::kVersionMask;
-      if (seats_.CompareExchange(index, expected,
-                                 SeatState{SeatStatus::kAvailable, version, 0})) {
+      if (seats_.CompareExchange(index, expected, SeatState{SeatStatus::kAvailable, version, 0})) {
         ++moved;
         break;
       }
@@ -579,9 +577,9 @@ Status HoldTable::RestoreSold(const std::vector<std::uint32_t>& seats,
   for (const std::uint32_t index : seats) {
     SeatState expected = index < seats_.size() ? seats_.Load(index) : SeatState{};
     if (index >= seats_.size() || expected.status != SeatStatus::kAvailable ||
-        !seats_.CompareExchange(index, expected,
-                                SeatState{SeatStatus::kSold,
-                                          (expected.version + 1) & SeatState::kVersionMask, 0})) {
+        !seats_.CompareExchange(
+            index, expected,
+            SeatState{SeatStatus::kSold, (expected.version + 1) & SeatState::kVersionMask, 0})) {
       // Undo what this call took; the seats were available before it.
       for (const std::uint32_t undo : taken) {
         SeatState sold = seats_.Load(undo);

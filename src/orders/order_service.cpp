@@ -188,13 +188,13 @@ void OrderService::Settle(const std::string& payment_key, const std::string& sta
   settlement.payment_id = ref.id;
   settlement.at_ms = ToUnixMillis(clock_.Now());
   if (!request.idempotency_key.empty()) {
-    settlement.idempotency = IdempotencyRecord{
-        scope,    request.idempotency_key,
-        request.request_hash,
-        response != nullptr ? "done" : "forget",
-        response != nullptr ? response->status : 0,
-        response != nullptr ? response->body : "",
-        settlement.at_ms};
+    settlement.idempotency = IdempotencyRecord{scope,
+                                               request.idempotency_key,
+                                               request.request_hash,
+                                               response != nullptr ? "done" : "forget",
+                                               response != nullptr ? response->status : 0,
+                                               response != nullptr ? response->body : "",
+                                               settlement.at_ms};
   }
   Status settled = WaitForLedger(
       [&](Ledger::Done done) { ledger_.SettlePayment(std::move(settlement), std::move(done)); });
@@ -244,14 +244,22 @@ OrderResponse OrderService::Execute(const PlaceOrderRequest& request) {
   const std::string order_id = "ord_" + RandomToken(kOrderIdChars);
   const std::string& payment_key = order_id;
   const std::int64_t begun_at_ms = ToUnixMillis(clock_.Now());
-  PaymentAttemptRecord attempt{payment_key, order_id, definition.id, hold->total_cents,
-                               definition.currency, "pending", "", "", begun_at_ms, begun_at_ms,
+  PaymentAttemptRecord attempt{payment_key,
+                               order_id,
+                               definition.id,
+                               hold->total_cents,
+                               definition.currency,
+                               "pending",
+                               "",
+                               "",
+                               begun_at_ms,
+                               begun_at_ms,
                                request.idempotency_key.empty() ? "" : scope,
                                request.idempotency_key};
   IdempotencyRecord in_flight;
   if (!request.idempotency_key.empty()) {
-    in_flight = IdempotencyRecord{scope, request.idempotency_key, request.request_hash,
-                                  "in_flight", 0, "", begun_at_ms};
+    in_flight = IdempotencyRecord{
+        scope, request.idempotency_key, request.request_hash, "in_flight", 0, "", begun_at_ms};
   }
   Status begun = WaitForLedger([&](Ledger::Done done) {
     ledger_.BeginPayment(std::move(attempt), std::move(in_flight), std::move(done));
@@ -278,12 +286,11 @@ OrderResponse OrderService::Execute(const PlaceOrderRequest& request) {
   }
   if (authorized.outcome != PaymentOutcome::kSucceeded) {
     // Failed did nothing; Unknown may have authorized, so it is voided (or left for recovery).
-    const bool clean = authorized.outcome == PaymentOutcome::kFailed ||
-                       Void(authorized.payment, payment_key);
-    LogWarn("authorization failed",
-            {{"order_id", order_id},
-             {"outcome", PaymentOutcomeName(authorized.outcome)},
-             {"message", authorized.message}});
+    const bool clean =
+        authorized.outcome == PaymentOutcome::kFailed || Void(authorized.payment, payment_key);
+    LogWarn("authorization failed", {{"order_id", order_id},
+                                     {"outcome", PaymentOutcomeName(authorized.outcome)},
+                                     {"message", authorized.message}});
     Settle(payment_key, clean ? "failed" : "pending", authorized.payment, scope, request, nullptr);
     return Fail(PaymentUnavailable("The payment could not be processed now; try again shortly."),
                 &OrderCounters::payment_failed);
@@ -339,8 +346,9 @@ OrderResponse OrderService::Execute(const PlaceOrderRequest& request) {
   record.order = order;
   record.payment_key = payment_key;
   if (!request.idempotency_key.empty()) {
-    record.idempotency = IdempotencyRecord{scope, request.idempotency_key, request.request_hash,
-                                           "done", response.status, response.body, now_ms};
+    record.idempotency = IdempotencyRecord{scope,  request.idempotency_key, request.request_hash,
+                                           "done", response.status,         response.body,
+                                           now_ms};
   }
   record.first_outbox_attempt_at_ms = now_ms;
   Status confirmed = WaitForLedger(
@@ -352,10 +360,10 @@ OrderResponse OrderService::Execute(const PlaceOrderRequest& request) {
     Error error = confirmed.error();
     if (error.code == "seat_sold") {
       // The ledger says another order has that seat: leave it sold in memory.
-      const std::string seat_id = error.details.contains("seat_id") &&
-                                          error.details.at("seat_id").is_string()
-                                      ? std::string(error.details.at("seat_id").get_string())
-                                      : "";
+      const std::string seat_id =
+          error.details.contains("seat_id") && error.details.at("seat_id").is_string()
+              ? std::string(error.details.at("seat_id").get_string())
+              : "";
       std::erase_if(seat_indexes,
                     [&](std::uint32_t index) { return map.SeatId(index) == seat_id; });
       LogError("the ledger refused a seat memory had sold; the seat stays sold",
@@ -420,10 +428,9 @@ OrderResponse OrderService::ExecuteRefund(const RefundRequest& request) {
   if (payment_status.empty()) {
     const PaymentResult refunded = payments_->Refund(ref, order.total_cents, order.id + ":refund");
     if (refunded.outcome != PaymentOutcome::kSucceeded) {
-      LogWarn("refund failed at the gateway",
-              {{"order_id", order.id},
-               {"outcome", PaymentOutcomeName(refunded.outcome)},
-               {"message", refunded.message}});
+      LogWarn("refund failed at the gateway", {{"order_id", order.id},
+                                               {"outcome", PaymentOutcomeName(refunded.outcome)},
+                                               {"message", refunded.message}});
       return Fail(PaymentUnavailable("The gateway could not refund the order now; try again."),
                   &OrderCounters::payment_failed);
     }
@@ -437,8 +444,9 @@ OrderResponse OrderService::ExecuteRefund(const RefundRequest& request) {
   OrderResponse response{200, rendering_.order_json(order), 0, false};
   RefundOrderRecord record{order.id, payment_status, now_ms, {}};
   if (!request.idempotency_key.empty()) {
-    record.idempotency = IdempotencyRecord{scope, request.idempotency_key, request.request_hash,
-                                           "done", response.status, response.body, now_ms};
+    record.idempotency = IdempotencyRecord{scope,  request.idempotency_key, request.request_hash,
+                                           "done", response.status,         response.body,
+                                           now_ms};
   }
   Status written = WaitForLedger(
       [&](Ledger::Done done) { ledger_.RefundOrder(std::move(record), std::move(done)); });
@@ -473,8 +481,8 @@ Result<OrderRecord> OrderService::Get(const std::string& order_id, const std::st
   if (!found) return found.error();
   if (!found->has_value()) return not_found();
   const OrderRecord& order = **found;
-  const bool owner = order.session_id == session_id ||
-                     (!customer_id.empty() && order.customer_id == customer_id);
+  const bool owner =
+      order.session_id == session_id || (!customer_id.empty() && order.customer_id == customer_id);
   if (!as_operator && !owner) return not_found();
   return std::move(**found);
 }
@@ -495,8 +503,8 @@ Status OrderService::RestoreSoldSeats() {
     }
     const std::optional<std::uint32_t> index = entry->second->seat_map().Find(record.seat_id);
     if (!index) {
-      return Error::Internal("sold seat " + record.seat_id + " is not in event " +
-                             record.event_id + "'s seat map");
+      return Error::Internal("sold seat " + record.seat_id + " is not in event " + record.event_id +
+                             "'s seat map");
     }
     groups[{record.event_id, record.owner_key}].push_back(*index);
     ++seats;

@@ -324,11 +324,10 @@ TEST_F(OrderServiceTest, RecoveryVoidsAnAuthorizationWithoutAnOrder) {
                 ledger_->BeginPayment(attempt, in_flight, std::move(done));
               }).ok());
   // The process "dies" right after the gateway authorized.
-  ASSERT_EQ(gateway_
-                .Authorize(AuthorizeRequest{"ord_crashed", 2'500, "USD", "tok_visa",
-                                            "ord_crashed"})
-                .outcome,
-            PaymentOutcome::kSucceeded);
+  ASSERT_EQ(
+      gateway_.Authorize(AuthorizeRequest{"ord_crashed", 2'500, "USD", "tok_visa", "ord_crashed"})
+          .outcome,
+      PaymentOutcome::kSucceeded);
   // A second attempt crashed before reaching the gateway at all.
   attempt.idempotency_key = attempt.order_id = "ord_never_sent";
   attempt.request_key = "";
@@ -351,7 +350,6 @@ TEST_F(OrderServiceTest, RecoveryVoidsAnAuthorizationWithoutAnOrder) {
   // Running recovery again finds nothing left to do.
   EXPECT_EQ(*orders_->RecoverPendingPayments(), 0u);
 }
-
 
 OrderResponse RefundAndWait(OrderService& orders, RefundRequest request) {
   std::promise<OrderResponse> answered;

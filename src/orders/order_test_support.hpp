@@ -58,14 +58,14 @@ class FakeGateway final : public PaymentGateway {
     auto [found, inserted] = by_key_.try_emplace(request.idempotency_key);
     if (inserted) {
       found->second = "pi_" + std::to_string(payments_.size() + 1);
-      payments_[found->second] = Payment{request.idempotency_key, request.amount_cents,
-                                         "authorized"};
+      payments_[found->second] =
+          Payment{request.idempotency_key, request.amount_cents, "authorized"};
     }
     if (request.payment_token == "tok_timeout") {
       return PaymentResult{PaymentOutcome::kUnknown, {}, "", "", "timed out"};
     }
-    return PaymentResult{PaymentOutcome::kSucceeded, {name_, found->second}, "requires_capture",
-                         "", ""};
+    return PaymentResult{
+        PaymentOutcome::kSucceeded, {name_, found->second}, "requires_capture", "", ""};
   }
 
   PaymentResult Capture(const PaymentRef& payment, std::int64_t amount_cents,
@@ -180,35 +180,34 @@ class FakeMailer final : public Mailer {
 
 // Renders answers the way a test can read them: the order as JSON, errors as {"error": code}.
 inline OrderRendering TestRendering() {
-  return OrderRendering{
-      [](const OrderRecord& order) {
-        return "{\"order_id\":\"" + order.id + "\",\"tickets\":" +
-               std::to_string(order.tickets.size()) + "}";
-      },
-      [](const Error& error) {
-        int status = 500;
-        switch (error.kind) {
-          case ErrorKind::kConflict:
-            status = 409;
-            break;
-          case ErrorKind::kUnprocessable:
-            status = 422;
-            break;
-          case ErrorKind::kUnauthenticated:
-            status = 401;
-            break;
-          case ErrorKind::kNotFound:
-            status = 404;
-            break;
-          case ErrorKind::kUnavailable:
-            status = 503;
-            break;
-          default:
-            break;
-        }
-        return OrderResponse{status, "{\"error\":\"" + error.code + "\"}", error.retry_after_s,
-                             false};
-      }};
+  return OrderRendering{[](const OrderRecord& order) {
+                          return "{\"order_id\":\"" + order.id +
+                                 "\",\"tickets\":" + std::to_string(order.tickets.size()) + "}";
+                        },
+                        [](const Error& error) {
+                          int status = 500;
+                          switch (error.kind) {
+                            case ErrorKind::kConflict:
+                              status = 409;
+                              break;
+                            case ErrorKind::kUnprocessable:
+                              status = 422;
+                              break;
+                            case ErrorKind::kUnauthenticated:
+                              status = 401;
+                              break;
+                            case ErrorKind::kNotFound:
+                              status = 404;
+                              break;
+                            case ErrorKind::kUnavailable:
+                              status = 503;
+                              break;
+                            default:
+                              break;
+                          }
+                          return OrderResponse{status, "{\"error\":\"" + error.code + "\"}",
+                                               error.retry_after_s, false};
+                        }};
 }
 
 inline std::string ErrorCode(const OrderResponse& response) {
@@ -235,9 +234,9 @@ class OrderFixture : public ::testing::Test {
     catalog_ = std::make_unique<Catalog>(*ledger_, clock_);
     EXPECT_TRUE(catalog_->Load().ok());
     holds_ = std::make_unique<HoldService>(*catalog_, *ledger_, clock_);
-    orders_ = std::make_unique<OrderService>(*catalog_, *holds_, *ledger_, &gateway_, nullptr,
-                                             clock_, metrics_, TestRendering(),
-                                             OrderServiceOptions{8, 256});
+    orders_ =
+        std::make_unique<OrderService>(*catalog_, *holds_, *ledger_, &gateway_, nullptr, clock_,
+                                       metrics_, TestRendering(), OrderServiceOptions{8, 256});
   }
 
   // Restarts on the same data: sold seats and holds come back as serve restores them.
@@ -257,10 +256,9 @@ class OrderFixture : public ::testing::Test {
     Result<EventDefinition> definition = ParseEventDefinition(boost::json::parse(body));
     EXPECT_TRUE(definition.ok());
     std::promise<Result<std::shared_ptr<Event>>> created;
-    catalog_->Create(std::move(definition).value(),
-                     [&created](Result<std::shared_ptr<Event>> event) {
-                       created.set_value(std::move(event));
-                     });
+    catalog_->Create(
+        std::move(definition).value(),
+        [&created](Result<std::shared_ptr<Event>> event) { created.set_value(std::move(event)); });
     Result<std::shared_ptr<Event>> event = created.get_future().get();
     EXPECT_TRUE(event.ok());
     return *event;
@@ -295,8 +293,9 @@ class OrderFixture : public ::testing::Test {
 
   OrderResponse Place(PlaceOrderRequest request) {
     std::promise<OrderResponse> answered;
-    orders_->Place(std::move(request),
-                   [&answered](OrderResponse response) { answered.set_value(std::move(response)); });
+    orders_->Place(std::move(request), [&answered](OrderResponse response) {
+      answered.set_value(std::move(response));
+    });
     return answered.get_future().get();
   }
 

@@ -38,8 +38,8 @@ MailMessage ConfirmationMail(const OrderRecord& order,
 }  // namespace
 
 OutboxWorker::OutboxWorker(Ledger& ledger, PaymentGateway* payments, Mailer* mailer,
-                           const TicketSigner& signer, const Clock& clock,
-                           MetricsRegistry& metrics, OutboxOptions options)
+                           const TicketSigner& signer, const Clock& clock, MetricsRegistry& metrics,
+                           OutboxOptions options)
     : ledger_(ledger),
       payments_(payments),
       mailer_(mailer),
@@ -49,9 +49,8 @@ OutboxWorker::OutboxWorker(Ledger& ledger, PaymentGateway* payments, Mailer* mai
       completed_metric_(metrics.GetCounter("boxoffice_outbox_total",
                                            "Outbox rows handled, by outcome.",
                                            {{"outcome", "completed"}})),
-      retried_metric_(metrics.GetCounter("boxoffice_outbox_total",
-                                         "Outbox rows handled, by outcome.",
-                                         {{"outcome", "retried"}})),
+      retried_metric_(metrics.GetCounter(
+          "boxoffice_outbox_total", "Outbox rows handled, by outcome.", {{"outcome", "retried"}})),
       dead_metric_(metrics.GetCounter("boxoffice_outbox_total", "Outbox rows handled, by outcome.",
                                       {{"outcome", "dead"}})),
       random_(options.seed != 0 ? options.seed : RandomUint64()) {}
@@ -68,8 +67,7 @@ void OutboxWorker::Start() {
       lock.unlock();
       RunDue();
       lock.lock();
-      wake_.wait_for(lock, options_.poll_interval,
-                     [this] { return stopping_ || wake_requested_; });
+      wake_.wait_for(lock, options_.poll_interval, [this] { return stopping_ || wake_requested_; });
       wake_requested_ = false;
     }
   });
@@ -124,8 +122,8 @@ void OutboxWorker::Retry(const OutboxRecord& row, const std::string& error) {
   retry.dead = retry.attempts >= options_.attempts_max;
   retry.next_attempt_at_ms = ToUnixMillis(clock_.Now() + Backoff(retry.attempts));
   retry.last_error = error;
-  Status written = WaitForLedger(
-      [&](Ledger::Done done) { ledger_.RetryOutbox(retry, std::move(done)); });
+  Status written =
+      WaitForLedger([&](Ledger::Done done) { ledger_.RetryOutbox(retry, std::move(done)); });
   if (!written) {
     LogError("recording an outbox retry failed",
              {{"order_id", row.order_id}, {"error", written.error().message}});

@@ -45,9 +45,8 @@ class OutboxWorker {
  public:
   // `payments` and `mailer` may be null: rows then wait (no gateway) or complete without a mail
   // (no mailer). Every reference must outlive the worker.
-  OutboxWorker(Ledger& ledger, PaymentGateway* payments, Mailer* mailer,
-               const TicketSigner& signer, const Clock& clock, MetricsRegistry& metrics,
-               OutboxOptions options = {});
+  OutboxWorker(Ledger& ledger, PaymentGateway* payments, Mailer* mailer, const TicketSigner& signer,
+               const Clock& clock, MetricsRegistry& metrics, OutboxOptions options = {});
   ~OutboxWorker();  // stops the thread if it runs
   OutboxWorker(const OutboxWorker&) = delete;
   OutboxWorker& operator=(const OutboxWorker&) = delete;

@@ -21,8 +21,8 @@ class OutboxWorkerTest : public OrderFixture {
     options.backoff_base = std::chrono::milliseconds(1'000);
     options.backoff_max = std::chrono::milliseconds(8'000);
     options.seed = 42;
-    return std::make_unique<OutboxWorker>(*ledger_, &gateway_, &mailer_, signer_, clock_,
-                                          metrics_, options);
+    return std::make_unique<OutboxWorker>(*ledger_, &gateway_, &mailer_, signer_, clock_, metrics_,
+                                          options);
   }
 
   std::string PlaceOne(const std::shared_ptr<Event>& event) {

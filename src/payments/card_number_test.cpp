@@ -22,8 +22,8 @@ TEST(CardNumber, FindsCardNumbersInAnyCommonSpelling) {
   EXPECT_TRUE(ContainsCardNumber("4111 1111 1111 1111"));
   EXPECT_TRUE(ContainsCardNumber("4111-1111-1111-1111"));
   EXPECT_TRUE(ContainsCardNumber("my card is 4111 1111 1111 1111, thanks"));
-  EXPECT_TRUE(ContainsCardNumber("3782 822463 10005"));         // 15 digits (Amex)
-  EXPECT_TRUE(ContainsCardNumber("4222222222222"));              // 13 digits
+  EXPECT_TRUE(ContainsCardNumber("3782 822463 10005"));           // 15 digits (Amex)
+  EXPECT_TRUE(ContainsCardNumber("4222222222222"));               // 13 digits
   EXPECT_TRUE(ContainsCardNumber("x 12 then 4111111111111111"));  // a later run
 }
 
@@ -31,8 +31,8 @@ TEST(CardNumber, FindsCardNumbersInAnyCommonSpelling) {
 TEST(CardNumber, LeavesOtherTextAlone) {
   EXPECT_FALSE(ContainsCardNumber("tok_visa"));
   EXPECT_FALSE(ContainsCardNumber("4111111111111112"));
-  EXPECT_FALSE(ContainsCardNumber("411111111111"));  // 12 digits
-  EXPECT_FALSE(ContainsCardNumber("4111  1111 1111 1111"));  // two spaces split the run
+  EXPECT_FALSE(ContainsCardNumber("411111111111"));             // 12 digits
+  EXPECT_FALSE(ContainsCardNumber("4111  1111 1111 1111"));     // two spaces split the run
   EXPECT_FALSE(ContainsCardNumber("41111111111111111111111"));  // 23 digits
   EXPECT_FALSE(ContainsCardNumber("2027-05-01T19:00:00Z"));
   EXPECT_FALSE(ContainsCardNumber(""));
@@ -48,9 +48,9 @@ TEST(CardNumber, NamesTheFieldInAJsonBody) {
   // A key holding the number is named by a placeholder, never by itself.
   EXPECT_EQ(FindCardNumber(boost::json::parse(R"({"extra": {"4111111111111111": 1}})")),
             std::optional<std::string>("extra.<key>"));
-  EXPECT_FALSE(
-      FindCardNumber(boost::json::parse(R"({"payment": {"token": "tok_visa"}, "n": 4111111111111111})"))
-          .has_value());
+  EXPECT_FALSE(FindCardNumber(boost::json::parse(
+                                  R"({"payment": {"token": "tok_visa"}, "n": 4111111111111111})"))
+                   .has_value());
 }
 
 }  // namespace

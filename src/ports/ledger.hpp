@@ -49,7 +49,6 @@ struct HoldRecord {
   std::int64_t expires_at_ms = 0;
 };
 
-
 // ---- Checkout (orders, payments, tickets) ----
 
 // One ticket of an order: one seat. A refund revokes it (revoked_at_ms > 0) and frees the seat.
@@ -126,8 +125,8 @@ struct OutboxRecord {
 
 // Everything "one ledger transaction" of POST /v1/orders writes, all or nothing.
 struct ConfirmOrderRecord {
-  OrderRecord order;             // status "confirmed", with its tickets
-  std::string payment_key;       // the attempt that authorized it; becomes "confirmed"
+  OrderRecord order;              // status "confirmed", with its tickets
+  std::string payment_key;        // the attempt that authorized it; becomes "confirmed"
   IdempotencyRecord idempotency;  // key empty: none; else written "done" with the response
   std::int64_t first_outbox_attempt_at_ms = 0;
 };
@@ -197,7 +196,7 @@ struct OrderCounts {
   std::int64_t confirmed = 0;
   std::int64_t completed = 0;
   std::int64_t refunded = 0;
-  std::int64_t tickets_sold = 0;  // live tickets
+  std::int64_t tickets_sold = 0;   // live tickets
   std::int64_t revenue_cents = 0;  // of orders not refunded
   std::int64_t outbox_pending = 0;
   std::int64_t outbox_dead = 0;

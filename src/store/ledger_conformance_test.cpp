@@ -565,7 +565,6 @@ TEST_P(LedgerConformance, HoldJournalSurvivesReopen) {
   EXPECT_EQ((*live)[0].id, "hld_kept");
 }
 
-
 // ---- Checkout ----
 
 PaymentAttemptRecord MakeAttempt(std::string key, std::string order_id) {
@@ -613,8 +612,8 @@ ConfirmOrderRecord MakeConfirm(const std::string& order_id, const std::string& h
 }
 
 HoldRecord MakeShopHold(std::string id) {
-  return HoldRecord{std::move(id), "evt_shop", "ses_1", "", "[]", 5'000, 1'700'000'000'000,
-                    1'700'000'600'000};
+  return HoldRecord{std::move(id), "evt_shop", "ses_1",           "",
+                    "[]",          5'000,      1'700'000'000'000, 1'700'000'600'000};
 }
 
 // Journals the hold and begins the payment an order of MakeConfirm needs.
@@ -784,9 +783,8 @@ TEST_P(LedgerConformance, IdempotencyKeysAreScopedAndSettled) {
   EXPECT_EQ((*in_flight)->request_hash, "hash-1");
 
   PaymentSettlement failed{"pay_ord_1", "failed", "sim", "", 7, MakeKey("ses_1", "k", "forget")};
-  ASSERT_TRUE(WaitFor([&](Ledger::Done done) {
-                ledger->SettlePayment(failed, std::move(done));
-              }).ok());
+  ASSERT_TRUE(
+      WaitFor([&](Ledger::Done done) { ledger->SettlePayment(failed, std::move(done)); }).ok());
   auto forgotten = ledger->FindIdempotency("ses_1", "k");
   ASSERT_TRUE(forgotten.ok());
   EXPECT_FALSE(forgotten->has_value());
@@ -796,9 +794,9 @@ TEST_P(LedgerConformance, IdempotencyKeysAreScopedAndSettled) {
   declined.response_status = 402;
   declined.response_body = R"({"error":{"code":"payment_declined"}})";
   ASSERT_TRUE(WaitFor([&](Ledger::Done done) {
-                ledger->SettlePayment(PaymentSettlement{"pay_ord_4", "declined", "sim", "", 8,
-                                                        declined},
-                                      std::move(done));
+                ledger->SettlePayment(
+                    PaymentSettlement{"pay_ord_4", "declined", "sim", "", 8, declined},
+                    std::move(done));
               }).ok());
   auto stored = ledger->FindIdempotency("ses_1", "k");
   ASSERT_TRUE(stored.ok());
@@ -833,18 +831,18 @@ TEST_P(LedgerConformance, OutboxRetriesDiesAndCompletes) {
     const std::int64_t first = (*due)[0].id;
     const std::int64_t second = (*due)[1].id;
     ASSERT_TRUE(WaitFor([&](Ledger::Done done) {
-                  ledger->RetryOutbox(OutboxRetryRecord{first, 1, 1'700'000'002'000, false,
-                                                        "gateway timeout"},
-                                      std::move(done));
+                  ledger->RetryOutbox(
+                      OutboxRetryRecord{first, 1, 1'700'000'002'000, false, "gateway timeout"},
+                      std::move(done));
                 }).ok());
     due = ledger->LoadDueOutbox(1'700'000'001'500, 10);
     ASSERT_TRUE(due.ok());
     ASSERT_EQ(due->size(), 1u);
     EXPECT_EQ((*due)[0].id, second);
-    ASSERT_TRUE(WaitFor([&](Ledger::Done done) {
-                  ledger->RetryOutbox(OutboxRetryRecord{second, 5, 0, true, "gave up"},
-                                      std::move(done));
-                }).ok());
+    ASSERT_TRUE(
+        WaitFor([&](Ledger::Done done) {
+          ledger->RetryOutbox(OutboxRetryRecord{second, 5, 0, true, "gave up"}, std::move(done));
+        }).ok());
     ASSERT_TRUE(WaitFor([&](Ledger::Done done) {
                   ledger->CompleteOrder(
                       CompleteOrderRecord{"ord_1", first, {{"tkt_ord_1_0", "code-1"}}, 9},
@@ -870,7 +868,6 @@ TEST_P(LedgerConformance, OutboxRetriesDiesAndCompletes) {
   EXPECT_EQ(counts->outbox_dead, 1);
   EXPECT_EQ(counts->outbox_pending, 0);
 }
-
 
 Status Refund(Ledger& ledger, std::string order_id, std::string payment_status) {
   return WaitFor([&](Ledger::Done done) {
@@ -981,12 +978,10 @@ TEST_P(LedgerConformance, ScannerKeysAreFoundByHash) {
     auto ledger = Open();
     ASSERT_NE(ledger, nullptr);
     const ScannerKeyRecord key{"scn_1", "evt_shop", "hash-1", 5};
-    ASSERT_TRUE(WaitFor([&](Ledger::Done done) {
-                  ledger->InsertScannerKey(key, std::move(done));
-                }).ok());
+    ASSERT_TRUE(
+        WaitFor([&](Ledger::Done done) { ledger->InsertScannerKey(key, std::move(done)); }).ok());
     Status duplicate = WaitFor([&](Ledger::Done done) {
-      ledger->InsertScannerKey(ScannerKeyRecord{"scn_2", "evt_shop", "hash-1", 6},
-                               std::move(done));
+      ledger->InsertScannerKey(ScannerKeyRecord{"scn_2", "evt_shop", "hash-1", 6}, std::move(done));
     });
     ASSERT_FALSE(duplicate.ok());
     EXPECT_EQ(duplicate.error().code, "scanner_key_exists");

@@ -18,8 +18,7 @@ void CheckInService::CreateScannerKey(const std::string& event_id,
                                       std::function<void(Result<IssuedScannerKey>)> done) {
   IssuedScannerKey issued{"scn_" + RandomToken(kScannerIdChars),
                           "sk_" + RandomToken(kScannerKeyChars), event_id};
-  ScannerKeyRecord record{issued.id, event_id, Sha256Hex(issued.key),
-                          ToUnixMillis(clock_.Now())};
+  ScannerKeyRecord record{issued.id, event_id, Sha256Hex(issued.key), ToUnixMillis(clock_.Now())};
   ledger_.InsertScannerKey(std::move(record), [issued = std::move(issued),
                                                done = std::move(done)](Status status) mutable {
     if (!status) return done(std::move(status).error());

@@ -405,7 +405,6 @@ void SqliteLedger::ReleaseReader(std::unique_ptr<sqlite::Connection> reader) {
   reader_returned_.notify_one();
 }
 
-
 Result<std::vector<EventRecord>> SqliteLedger::LoadEvents() {
   return WithReader([](sqlite::Connection& connection) -> Result<std::vector<EventRecord>> {
     auto statement = connection.Prepare(kLoadEvents);

@@ -68,8 +68,7 @@ class SqliteLedger final : public Ledger {
   Result<std::optional<std::string>> GetSetting(const std::string& key) override;
   Result<std::vector<HoldRecord>> LoadLiveHolds() override;
 
-  void BeginPayment(PaymentAttemptRecord attempt, IdempotencyRecord in_flight,
-                    Done done) override;
+  void BeginPayment(PaymentAttemptRecord attempt, IdempotencyRecord in_flight, Done done) override;
   void SettlePayment(PaymentSettlement settlement, Done done) override;
   void ConfirmOrder(ConfirmOrderRecord record, Done done) override;
   void CompleteOrder(CompleteOrderRecord record, Done done) override;

@@ -220,11 +220,11 @@ Status SqliteLedger::ApplyCheckout(const WriteRequest& request) {
       if (!stored) return stored;
     }
     const PaymentAttemptRecord& attempt = begin->attempt;
-    Status inserted = Write(connection, kInsertAttempt, code, attempt.idempotency_key,
-                            attempt.order_id, attempt.event_id, attempt.amount_cents,
-                            attempt.currency, attempt.gateway, attempt.payment_id,
-                            attempt.created_at_ms, attempt.created_at_ms, attempt.request_scope,
-                            attempt.request_key);
+    Status inserted =
+        Write(connection, kInsertAttempt, code, attempt.idempotency_key, attempt.order_id,
+              attempt.event_id, attempt.amount_cents, attempt.currency, attempt.gateway,
+              attempt.payment_id, attempt.created_at_ms, attempt.created_at_ms,
+              attempt.request_scope, attempt.request_key);
     if (IsUniqueViolation(code)) {
       return Error::Make(ErrorKind::kConflict, "payment_exists",
                          "A payment attempt with this key exists.",
@@ -234,9 +234,9 @@ Status SqliteLedger::ApplyCheckout(const WriteRequest& request) {
   }
 
   if (const auto* settlement = std::get_if<PaymentSettlement>(&request.payload)) {
-    if (Status settled = Write(connection, kSettleAttempt, code, settlement->state,
-                               settlement->gateway, settlement->payment_id, settlement->at_ms,
-                               settlement->payment_key);
+    if (Status settled =
+            Write(connection, kSettleAttempt, code, settlement->state, settlement->gateway,
+                  settlement->payment_id, settlement->at_ms, settlement->payment_key);
         !settled) {
       return settled;
     }
@@ -292,9 +292,9 @@ Status SqliteLedger::ApplyCheckout(const WriteRequest& request) {
         return written;
       }
     }
-    if (Status settled = Write(connection, kSettleAttempt, code, std::string_view("confirmed"),
-                               order.gateway, order.payment_id, order.created_at_ms,
-                               confirm->payment_key);
+    if (Status settled =
+            Write(connection, kSettleAttempt, code, std::string_view("confirmed"), order.gateway,
+                  order.payment_id, order.created_at_ms, confirm->payment_key);
         !settled) {
       return settled;
     }
@@ -312,8 +312,8 @@ Status SqliteLedger::ApplyCheckout(const WriteRequest& request) {
 
   if (const auto* complete = std::get_if<CompleteOrderRecord>(&request.payload)) {
     for (const auto& [ticket_id, ticket_code] : complete->ticket_codes) {
-      if (Status set = Write(connection, kSetTicketCode, code, ticket_code, ticket_id,
-                             complete->order_id);
+      if (Status set =
+              Write(connection, kSetTicketCode, code, ticket_code, ticket_id, complete->order_id);
           !set) {
         return set;
       }
@@ -351,8 +351,7 @@ Status SqliteLedger::ApplyCheckout(const WriteRequest& request) {
                            {{"order_id", refund->order_id}});
       }
       return Error::Make(ErrorKind::kConflict, "order_refunded",
-                         "The order has been refunded already.",
-                         {{"order_id", refund->order_id}});
+                         "The order has been refunded already.", {{"order_id", refund->order_id}});
     }
     for (const std::string_view sql : {kRevokeTickets, kOrderOutboxDone}) {
       if (Status done = Write(connection, sql, code, refund->at_ms, refund->order_id); !done) {
@@ -392,17 +391,16 @@ Status SqliteLedger::ApplyCheckout(const WriteRequest& request) {
           !read) {
         return read;
       }
-      return Error::Make(ErrorKind::kConflict, "already_checked_in",
-                         "This ticket has been checked in already.",
-                         {{"ticket_id", check_in->ticket_id}, {"first_checked_in_at_ms", first_ms}});
+      return Error::Make(
+          ErrorKind::kConflict, "already_checked_in", "This ticket has been checked in already.",
+          {{"ticket_id", check_in->ticket_id}, {"first_checked_in_at_ms", first_ms}});
     }
     return inserted;
   }
 
   if (const auto* key = std::get_if<ScannerKeyRecord>(&request.payload)) {
-    Status inserted =
-        Write(connection, kInsertScannerKey, code, key->id, key->event_id, key->key_hash,
-              key->created_at_ms);
+    Status inserted = Write(connection, kInsertScannerKey, code, key->id, key->event_id,
+                            key->key_hash, key->created_at_ms);
     if (IsUniqueViolation(code)) {
       return Error::Make(ErrorKind::kConflict, "scanner_key_exists",
                          "A scanner key with this id or key exists.");
@@ -466,10 +464,9 @@ Result<std::optional<OrderRecord>> SqliteLedger::FindOrder(const std::string& or
     read = Select(
         connection, kOrderTickets,
         [&found](const sqlite::Statement& row) {
-          found->tickets.push_back(TicketRecord{row.ColumnText(0), row.ColumnText(1),
-                                                row.ColumnText(2), row.ColumnText(3),
-                                                row.ColumnInt64(4), row.ColumnText(5),
-                                                row.ColumnInt64(6)});
+          found->tickets.push_back(TicketRecord{
+              row.ColumnText(0), row.ColumnText(1), row.ColumnText(2), row.ColumnText(3),
+              row.ColumnInt64(4), row.ColumnText(5), row.ColumnInt64(6)});
         },
         order_id);
     if (!read) return std::move(read).error();
@@ -493,10 +490,9 @@ Result<std::vector<PaymentAttemptRecord>> SqliteLedger::LoadPendingPayments() {
   return WithReader(
       [](sqlite::Connection& connection) -> Result<std::vector<PaymentAttemptRecord>> {
         std::vector<PaymentAttemptRecord> attempts;
-        Status read =
-            Select(connection, kLoadPendingAttempts, [&attempts](const sqlite::Statement& row) {
-              attempts.push_back(AttemptFromRow(row));
-            });
+        Status read = Select(
+            connection, kLoadPendingAttempts,
+            [&attempts](const sqlite::Statement& row) { attempts.push_back(AttemptFromRow(row)); });
         if (!read) return std::move(read).error();
         return attempts;
       });
