@@ -172,6 +172,9 @@ void OutboxWorker::Handle(const OutboxRecord& row) {
   const PaymentResult captured = payments_->Capture(PaymentRef{order.gateway, order.payment_id},
                                                     order.total_cents, CaptureKey(order.id));
   if (captured.outcome == PaymentOutcome::kDeclined) {
+    // A refund that voided the authorization while this pass ran is not a failure.
+    Result<std::optional<OrderRecord>> now = ledger_.FindOrder(row.order_id);
+    if (now && now->has_value() && (*now)->status == "refunded") return Complete(row, **now, {});
     OutboxRecord last = row;
     last.attempts = options_.attempts_max;  // a refused capture does not get better by waiting
     return Retry(last, "the gateway refused the capture: " + captured.message);
