@@ -12,6 +12,8 @@ void RegisterRoutes(http::Router& router, ApiContext& context) {
   RegisterStatsRoutes(router, context);
   if (context.holds != nullptr) RegisterHoldRoutes(router, context);
   RegisterQueueRoutes(router, context);
+  if (context.orders != nullptr) RegisterOrderRoutes(router, context);
+  if (context.check_in != nullptr) RegisterCheckInRoutes(router, context);
 }
 
 }  // namespace boxoffice::api

@@ -11,7 +11,10 @@
 #include "defense/defense.hpp"
 #include "http/router.hpp"
 #include "inventory/hold_service.hpp"
+#include "orders/order_service.hpp"
 #include "ports/admission.hpp"
+#include "tickets/check_in.hpp"
+#include "tickets/ticket_code.hpp"
 #include "waitingroom/waiting_room.hpp"
 
 namespace boxoffice::api {
@@ -29,7 +32,14 @@ struct ApiContext {
   // then holds are allowed without an access token.
   const AdmissionCheck* admission = nullptr;
   WaitingRoom* waiting_room = nullptr;  // the queue routes answer 503 without one
+  OrderService* orders = nullptr;       // null: the order routes are not served
+  // Signs ticket codes; GET /v1/events/{id} shows the event's public key when set.
+  const TicketSigner* tickets = nullptr;
+  CheckInService* check_in = nullptr;  // null: check-in and scanner keys are not served
 };
+
+// How the order service renders its answers: the order JSON of API.md and the API's errors.
+OrderRendering MakeOrderRendering();
 
 // `context` must outlive the router.
 void RegisterRoutes(http::Router& router, ApiContext& context);

@@ -37,6 +37,18 @@ json::object EventSummary(ApiContext& context, const Event& event) {
   return summary;
 }
 
+// The whole event as POST and GET answer it: the cached JSON plus, when tickets are signed, the
+// event's public ticket key. Spliced in rather than re-rendered: the key is derived, never stored.
+std::string EventBody(const ApiContext& context, const Event& event) {
+  std::string body = event.json();
+  if (context.tickets != nullptr && body.size() >= 2 && body.back() == '}') {
+    body.pop_back();
+    body += ",\"ticket_public_key\":\"" + context.tickets->PublicKeyBase64(event.definition().id) +
+            "\"}";
+  }
+  return body;
+}
+
 json::object SeatJson(const Event& event, std::uint32_t index, const SeatState& state) {
   const SeatMap& map = event.seat_map();
   const SeatInfo& seat = map.Seat(index);
@@ -65,9 +77,9 @@ void CreateEvent(ApiContext& context, const http::Request& request, http::Respon
         if (!event) return respond(http::ErrorResponse(event.error()));
         // Answer once the queue can take fans: its first sequence numbers are durable.
         std::shared_ptr<Event> created = *event;
-        AttachEventQueue(context, created, false, [respond, created](Status ready) {
+        AttachEventQueue(context, created, false, [&context, respond, created](Status ready) {
           if (!ready) return respond(http::ErrorResponse(ready.error()));
-          http::Response response = JsonResponse(201, created->json());
+          http::Response response = JsonResponse(201, EventBody(context, *created));
           response.SetHeader("Location", "/v1/events/" + created->definition().id);
           respond(std::move(response));
         });
@@ -92,7 +104,7 @@ void ListEvents(ApiContext& context, const http::Request& request, http::Respond
 void GetEvent(ApiContext& context, const http::Request& request, http::Respond respond) {
   std::shared_ptr<Event> event = context.catalog.Find(request.PathParam("id"));
   if (!event) return respond(http::ErrorResponse(EventNotFound(request.PathParam("id"))));
-  respond(JsonResponse(200, event->json()));
+  respond(JsonResponse(200, EventBody(context, *event)));
 }
 
 // The seat list's validator: the seat table's change counter, prefixed by a value chosen at

@@ -17,6 +17,11 @@ void RegisterDefenseRoutes(http::Router& router, ApiContext& context);
 void RegisterHoldRoutes(http::Router& router, ApiContext& context);
 void RegisterStatsRoutes(http::Router& router, ApiContext& context);
 void RegisterQueueRoutes(http::Router& router, ApiContext& context);
+void RegisterOrderRoutes(http::Router& router, ApiContext& context);
+void RegisterCheckInRoutes(http::Router& router, ApiContext& context);
+
+// The `orders` object of GET /v1/events/{id}/stats.
+Result<boost::json::object> OrderStatsJson(ApiContext& context, std::string_view event_id);
 
 // The `queue` object of GET /v1/events/{id}/stats: joined, waiting, serving, active, admitted,
 // admitted_per_s, abandoned. 404 for an unknown event.

@@ -27,7 +27,8 @@ json::object InventoryStats(ApiContext& context, const std::shared_ptr<Event>& e
                                       {"not_enough_seats", counters.not_enough_seats},
                                       {"limit_exceeded", counters.limit_exceeded},
                                       {"released", counters.released},
-                                      {"expired", counters.expired}};
+                                      {"expired", counters.expired},
+                                      {"ordered", counters.ordered}};
   }
   return inventory;
 }
@@ -48,6 +49,11 @@ void GetEventStats(ApiContext& context, const http::Request& request, http::Resp
     Result<json::object> queue = QueueStatsJson(context, event->definition().id);
     if (!queue) return respond(http::ErrorResponse(queue.error()));
     body["queue"] = std::move(*queue);
+  }
+  if (context.orders != nullptr) {
+    Result<json::object> orders = OrderStatsJson(context, event->definition().id);
+    if (!orders) return respond(http::ErrorResponse(orders.error()));
+    body["orders"] = std::move(*orders);
   }
   // The bot defence's decisions on this event's routes since start: {allowed, rate_limited, ...}.
   const DecisionCounts decisions = context.defense.EventDecisions(event->definition().id);

@@ -5,6 +5,8 @@
 #include <charconv>
 
 #include "common/crypto.hpp"
+#include "common/log.hpp"
+#include "payments/card_number.hpp"
 
 namespace boxoffice::api {
 
@@ -20,6 +22,12 @@ Result<json::value> ParseJsonBody(const http::Request& request) {
   if (error) {
     return Error::Make(ErrorKind::kMalformed, "malformed_json",
                        "The request body is not valid JSON: " + error.message() + ".");
+  }
+  // Every JSON body passes here, so no handler can take (or log) a card number by mistake.
+  if (std::optional<std::string> field = FindCardNumber(value)) {
+    LogWarn("request refused: a field holds a card number",
+            {{"field", *field}, {"path", request.path}, {"request_id", request.request_id}});
+    return RawCardNumberError(*field);
   }
   return value;
 }

@@ -13,7 +13,8 @@
 
 namespace boxoffice::api {
 
-// 400 malformed_json unless the body is one JSON value (an empty body reads as {}).
+// 400 malformed_json unless the body is one JSON value (an empty body reads as {}); 400
+// raw_card_number when any string in it holds a card number (payments/card_number.hpp).
 Result<boost::json::value> ParseJsonBody(const http::Request& request);
 
 http::Response JsonResponse(int status, const boost::json::value& body);

@@ -23,9 +23,15 @@
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "inventory/hold_service.hpp"
+#include "orders/order_service.hpp"
+#include "orders/outbox_worker.hpp"
 #include "ports/clock.hpp"
+#include "ports/mailer.hpp"
+#include "ports/payment_gateway.hpp"
 #include "store/ledger_queue_store.hpp"
 #include "store/sqlite/sqlite_ledger.hpp"
+#include "tickets/check_in.hpp"
+#include "tickets/ticket_code.hpp"
 #include "waitingroom/waiting_room.hpp"
 
 namespace boxoffice::app {
@@ -170,10 +176,32 @@ int RunServe(const ServeConfig& config) {
   Catalog catalog(**ledger, clock);
   if (Status loaded = catalog.Load(); !loaded) return Fail("cannot load events", loaded.error());
 
+  LedgerQueueStore queue_store(**ledger);
+  WaitingRoom waiting_room(queue_store, clock, secret->value);
   HoldService holds(catalog, **ledger, clock);
+
+  // Checkout. The payment router and the mailers come from their own branches; until they are
+  // wired here, orders answer 503 payments_unavailable and the outbox sends no mail.
+  PaymentGateway* payments = nullptr;
+  Mailer* mailer = nullptr;
+  if (payments == nullptr) {
+    LogWarn("no payment gateway is configured: orders answer 503 payments_unavailable");
+  }
+  TicketSigner ticket_signer(secret->value);
+  OrderService orders(catalog, holds, **ledger, payments, &waiting_room, clock, metrics,
+                      api::MakeOrderRendering());
+  // Sold seats first: a journaled hold naming a sold seat is then ended as superseded.
+  if (Status restored = orders.RestoreSoldSeats(); !restored) {
+    return Fail("cannot restore sold seats", restored.error());
+  }
   if (Status restored = holds.Restore(); !restored) {
     return Fail("cannot restore holds", restored.error());
   }
+  if (Result<std::size_t> recovered = orders.RecoverPendingPayments(); !recovered) {
+    return Fail("cannot recover pending payments", recovered.error());
+  }
+  OutboxWorker outbox(**ledger, payments, mailer, ticket_signer, clock, metrics);
+  CheckInService check_in(**ledger, ticket_signer, clock);
 
   WorkerPool hashing_pool(config.hashing_threads, kHashingQueueMax);
   Accounts accounts(**ledger, clock, secret->value, std::chrono::seconds(config.session_ttl_s),
@@ -204,9 +232,10 @@ int RunServe(const ServeConfig& config) {
       std::string(OpenApiYaml()),
       &holds,
       nullptr};
-  LedgerQueueStore queue_store(**ledger);
-  WaitingRoom waiting_room(queue_store, clock, secret->value);
   context.waiting_room = &waiting_room;
+  context.orders = &orders;
+  context.tickets = &ticket_signer;
+  context.check_in = &check_in;
   // Holds of queue-enabled events need the waiting room's access token.
   context.admission = &waiting_room;
   waiting_room.SetPublicChangeHook(
@@ -274,9 +303,11 @@ int RunServe(const ServeConfig& config) {
     }
   });
 
+  outbox.Start();
   server.Run();
   ticker.request_stop();
   ticker.join();
+  outbox.Stop();
   LogInfo("ledger_flushing");
   (*ledger)->Flush();
   LogInfo("stopped");

@@ -62,6 +62,8 @@ std::string_view HoldStatusName(HoldStatus status) {
       return "released";
     case HoldStatus::kExpired:
       return "expired";
+    case HoldStatus::kOrdered:
+      return "ordered";
   }
   return "held";
 }
@@ -503,6 +505,98 @@ Status HoldTable::Restore(const Hold& hold) {
   return {};
 }
 
+Result<Hold> HoldTable::Sell(std::string_view hold_id, std::string_view session_id) {
+  auto expired = [&hold_id] {
+    return Error::Make(ErrorKind::kConflict, "hold_expired",
+                       "The hold has expired or is not yours; hold the seats again.",
+                       {{"hold_id", hold_id}});
+  };
+  const std::optional<std::uint32_t> slot = SlotOfId(hold_id);
+  std::lock_guard lock(mutex_);
+  const auto live = slot ? live_.find(*slot) : live_.end();
+  if (live == live_.end() || live->second.id != hold_id || live->second.session_id != session_id) {
+    return expired();
+  }
+  if (live->second.expires_at <= clock_.Now()) {
+    EndLocked(*slot, HoldStatus::kExpired);
+    return expired();
+  }
+  Hold hold = std::move(live->second);
+  live_.erase(live);
+  deadlines_.erase({hold.expires_at, *slot});
+  for (HeldSeat& seat : hold.seats) {
+    SeatState expected{SeatStatus::kHeld, seat.version, *slot};
+    const std::uint32_t version = (seat.version + 1) & SeatState::kVersionMask;
+    // As in ReturnSeats: only the owning hold changes a held seat.
+    if (!seats_.CompareExchange(seat.index, expected,
+                                SeatState{SeatStatus::kSold, version, *slot})) {
+      assert(false && "a held seat changed under its hold");
+      std::abort();
+    }
+    seat.version = version;
+  }
+  // The allowance stays taken: bought seats count against per_customer like held ones.
+  hold.status = HoldStatus::kOrdered;
+  ordered_.fetch_add(1, std::memory_order_relaxed);
+  ended_order_.push_back(*slot);
+  ended_.insert_or_assign(*slot, hold);
+  if (ended_order_.size() > kEndedHoldsKeptMax) {
+    ended_.erase(ended_order_.front());
+    ended_order_.pop_front();
+  }
+  return hold;
+}
+
+std::size_t HoldTable::Unsell(const std::vector<std::uint32_t>& seats,
+                              const std::string& owner_key) {
+  std::size_t moved = 0;
+  for (const std::uint32_t index : seats) {
+    if (index >= seats_.size()) continue;
+    SeatState expected = seats_.Load(index);
+    while (expected.status == SeatStatus::kSold) {
+      const std::uint32_t version = (expected.version + 1) & SeatState::kVersionMask;
+      if (seats_.CompareExchange(index, expected, SeatState{SeatStatus::kAvailable, version, 0})) {
+        ++moved;
+        break;
+      }
+    }
+  }
+  if (moved > 0) {
+    std::lock_guard lock(mutex_);
+    if (auto owner = allowance_used_.find(owner_key); owner != allowance_used_.end()) {
+      owner->second -= std::min<std::uint32_t>(owner->second, static_cast<std::uint32_t>(moved));
+      if (owner->second == 0) allowance_used_.erase(owner);
+    }
+  }
+  return moved;
+}
+
+Status HoldTable::RestoreSold(const std::vector<std::uint32_t>& seats,
+                              const std::string& owner_key) {
+  std::vector<std::uint32_t> taken;
+  for (const std::uint32_t index : seats) {
+    SeatState expected = index < seats_.size() ? seats_.Load(index) : SeatState{};
+    if (index >= seats_.size() || expected.status != SeatStatus::kAvailable ||
+        !seats_.CompareExchange(
+            index, expected,
+            SeatState{SeatStatus::kSold, (expected.version + 1) & SeatState::kVersionMask, 0})) {
+      // Undo what this call took; the seats were available before it.
+      for (const std::uint32_t undo : taken) {
+        SeatState sold = seats_.Load(undo);
+        static_cast<void>(seats_.CompareExchange(
+            undo, sold,
+            SeatState{SeatStatus::kAvailable, (sold.version + 1) & SeatState::kVersionMask, 0}));
+      }
+      return Error::Make(ErrorKind::kConflict, "seat_conflict",
+                         "A sold seat of the ledger is not available in memory.");
+    }
+    taken.push_back(index);
+  }
+  std::lock_guard lock(mutex_);
+  allowance_used_[owner_key] += static_cast<std::uint32_t>(seats.size());
+  return {};
+}
+
 std::size_t HoldTable::live_holds() const {
   std::lock_guard lock(mutex_);
   return live_.size();
@@ -514,7 +608,8 @@ HoldCounters HoldTable::counters() const {
                       not_enough_seats_.load(std::memory_order_relaxed),
                       limit_exceeded_.load(std::memory_order_relaxed),
                       released_.load(std::memory_order_relaxed),
-                      expired_.load(std::memory_order_relaxed)};
+                      expired_.load(std::memory_order_relaxed),
+                      ordered_.load(std::memory_order_relaxed)};
 }
 
 }  // namespace boxoffice

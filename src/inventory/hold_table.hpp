@@ -38,7 +38,8 @@ inline constexpr std::size_t kEndedHoldsKeptMax = 4'096;
 // How often best_available searches again when another fan took its pick between search and swap.
 inline constexpr int kBestAvailableAttemptsMax = 8;
 
-enum class HoldStatus : std::uint8_t { kHeld, kReleased, kExpired };
+// kOrdered: the hold became an order; its seats are sold.
+enum class HoldStatus : std::uint8_t { kHeld, kReleased, kExpired, kOrdered };
 std::string_view HoldStatusName(HoldStatus status);
 
 struct HeldSeat {
@@ -85,6 +86,7 @@ struct HoldCounters {
   std::uint64_t limit_exceeded = 0;
   std::uint64_t released = 0;
   std::uint64_t expired = 0;
+  std::uint64_t ordered = 0;
 };
 
 class HoldTable {
@@ -113,6 +115,17 @@ class HoldTable {
   // otherwise, and nothing changes. A hold already past its deadline is refused the same way by
   // the caller, not here.
   Status Restore(const Hold& hold);
+
+  // Sells the seats of a live hold of `session_id`: they go from held to sold (versions bump) and
+  // the hold ends as ordered. Sold seats keep counting against the owner's per_customer limit.
+  // 409 hold_expired when the hold is not live (ended, past its deadline) or not the session's.
+  Result<Hold> Sell(std::string_view hold_id, std::string_view session_id);
+  // Puts sold seats back on sale (an order that failed to confirm, a refund) and returns them to
+  // `owner_key`'s allowance. Seats not sold are left alone. Returns how many moved.
+  std::size_t Unsell(const std::vector<std::uint32_t>& seats, const std::string& owner_key);
+  // Marks seats sold at start, from the ledger. 409 seat_conflict (nothing changes) when one is
+  // not available.
+  Status RestoreSold(const std::vector<std::uint32_t>& seats, const std::string& owner_key);
 
   // The best `quantity` adjacent available seats of one row (see HoldBestAvailable), unheld.
   std::optional<std::vector<std::uint32_t>> FindBestAvailable(const BestAvailableRequest& request,
@@ -179,6 +192,7 @@ class HoldTable {
   std::atomic<std::uint64_t> limit_exceeded_{0};
   std::atomic<std::uint64_t> released_{0};
   std::atomic<std::uint64_t> expired_{0};
+  std::atomic<std::uint64_t> ordered_{0};
 };
 
 }  // namespace boxoffice

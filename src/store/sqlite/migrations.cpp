@@ -52,6 +52,96 @@ CREATE TABLE holds (
 );
 CREATE INDEX holds_live ON holds (seq) WHERE ended_at_ms IS NULL;
 )sql"},
+    // The checkout. `sold_seats` is the portable form of UNIQUE (event_id, seat_id) among live
+    // tickets: a sale inserts the row, a refund deletes it, so a seat can be sold again after a
+    // refund but never twice at once. Partial indexes keep the recovery and worker scans cheap.
+    {3, "orders, tickets, payments, idempotency, outbox, check-ins, scanner keys",
+     R"sql(
+CREATE TABLE orders (
+  id TEXT PRIMARY KEY,
+  seq BIGINT NOT NULL UNIQUE,
+  event_id TEXT NOT NULL,
+  hold_id TEXT NOT NULL UNIQUE,
+  session_id TEXT NOT NULL,
+  customer_id TEXT NOT NULL,
+  email TEXT NOT NULL,
+  total_cents BIGINT NOT NULL,
+  currency TEXT NOT NULL,
+  status TEXT NOT NULL,
+  gateway TEXT NOT NULL,
+  payment_id TEXT NOT NULL,
+  payment_status TEXT NOT NULL,
+  created_at_ms BIGINT NOT NULL,
+  updated_at_ms BIGINT NOT NULL
+);
+CREATE INDEX orders_event ON orders (event_id, status);
+CREATE TABLE tickets (
+  id TEXT PRIMARY KEY,
+  order_id TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  seat_id TEXT NOT NULL,
+  price_cents BIGINT NOT NULL,
+  code TEXT NOT NULL,
+  revoked_at_ms BIGINT NOT NULL
+);
+CREATE INDEX tickets_order ON tickets (order_id);
+CREATE TABLE sold_seats (
+  event_id TEXT NOT NULL,
+  seat_id TEXT NOT NULL,
+  ticket_id TEXT NOT NULL,
+  order_id TEXT NOT NULL,
+  PRIMARY KEY (event_id, seat_id)
+);
+CREATE TABLE payment_attempts (
+  idempotency_key TEXT PRIMARY KEY,
+  order_id TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  amount_cents BIGINT NOT NULL,
+  currency TEXT NOT NULL,
+  state TEXT NOT NULL,
+  gateway TEXT NOT NULL,
+  payment_id TEXT NOT NULL,
+  created_at_ms BIGINT NOT NULL,
+  updated_at_ms BIGINT NOT NULL,
+  request_scope TEXT NOT NULL,
+  request_key TEXT NOT NULL
+);
+CREATE INDEX payment_attempts_pending ON payment_attempts (created_at_ms) WHERE state = 'pending';
+CREATE TABLE idempotency_keys (
+  scope TEXT NOT NULL,
+  key TEXT NOT NULL,
+  request_hash TEXT NOT NULL,
+  state TEXT NOT NULL,
+  response_status INTEGER NOT NULL,
+  response_body TEXT NOT NULL,
+  created_at_ms BIGINT NOT NULL,
+  PRIMARY KEY (scope, key)
+);
+CREATE TABLE outbox (
+  id BIGINT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  order_id TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  next_attempt_at_ms BIGINT NOT NULL,
+  dead INTEGER NOT NULL,
+  last_error TEXT NOT NULL,
+  done_at_ms BIGINT
+);
+CREATE INDEX outbox_due ON outbox (next_attempt_at_ms) WHERE done_at_ms IS NULL AND dead = 0;
+CREATE INDEX outbox_order ON outbox (order_id);
+CREATE TABLE checkins (
+  ticket_id TEXT PRIMARY KEY,
+  event_id TEXT NOT NULL,
+  checked_in_at_ms BIGINT NOT NULL,
+  scanner_key_id TEXT NOT NULL
+);
+CREATE TABLE scanner_keys (
+  id TEXT PRIMARY KEY,
+  event_id TEXT NOT NULL,
+  key_hash TEXT NOT NULL UNIQUE,
+  created_at_ms BIGINT NOT NULL
+);
+)sql"},
 };
 
 constexpr std::string_view kCreateMigrationsTable =

@@ -366,7 +366,7 @@ Status SqliteLedger::Apply(const WriteRequest& request) {
     return Error::Make(ErrorKind::kNotFound, "hold_not_found", "No hold has this id.",
                        {{"hold_id", end->hold_id}});
   }
-  return Error::Internal("ledger: a write request without a payload reached the writer");
+  return ApplyCheckout(request);
 }
 
 void SqliteLedger::Flush() {
@@ -403,15 +403,6 @@ void SqliteLedger::ReleaseReader(std::unique_ptr<sqlite::Connection> reader) {
     idle_readers_.push_back(std::move(reader));
   }
   reader_returned_.notify_one();
-}
-
-template <typename Read>
-auto SqliteLedger::WithReader(Read&& read) -> decltype(read(std::declval<sqlite::Connection&>())) {
-  auto reader = AcquireReader();
-  if (!reader.ok()) return std::move(reader).error();
-  auto result = read(**reader);
-  ReleaseReader(std::move(reader).value());
-  return result;
 }
 
 Result<std::vector<EventRecord>> SqliteLedger::LoadEvents() {

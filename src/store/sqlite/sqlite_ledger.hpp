@@ -68,6 +68,23 @@ class SqliteLedger final : public Ledger {
   Result<std::optional<std::string>> GetSetting(const std::string& key) override;
   Result<std::vector<HoldRecord>> LoadLiveHolds() override;
 
+  void BeginPayment(PaymentAttemptRecord attempt, IdempotencyRecord in_flight, Done done) override;
+  void SettlePayment(PaymentSettlement settlement, Done done) override;
+  void ConfirmOrder(ConfirmOrderRecord record, Done done) override;
+  void CompleteOrder(CompleteOrderRecord record, Done done) override;
+  void RetryOutbox(OutboxRetryRecord record, Done done) override;
+  void RefundOrder(RefundOrderRecord record, Done done) override;
+  void CheckIn(CheckInRecord record, Done done) override;
+  void InsertScannerKey(ScannerKeyRecord key, Done done) override;
+  Result<std::optional<ScannerKeyRecord>> FindScannerKey(const std::string& key_hash) override;
+  Result<std::optional<IdempotencyRecord>> FindIdempotency(const std::string& scope,
+                                                           const std::string& key) override;
+  Result<std::optional<OrderRecord>> FindOrder(const std::string& order_id) override;
+  Result<std::vector<SoldSeatRecord>> LoadSoldSeats() override;
+  Result<std::vector<PaymentAttemptRecord>> LoadPendingPayments() override;
+  Result<std::vector<OutboxRecord>> LoadDueOutbox(std::int64_t now_ms, std::size_t limit) override;
+  Result<OrderCounts> CountOrders(const std::string& event_id) override;
+
   // Must not be called inside a `done`: the writer would wait for itself.
   void Flush() override;
 
@@ -86,9 +103,15 @@ class SqliteLedger final : public Ledger {
     std::string reason;
     std::int64_t ended_at_ms = 0;
   };
+  struct PaymentBegin {
+    PaymentAttemptRecord attempt;
+    IdempotencyRecord in_flight;
+  };
   struct WriteRequest {
     // monostate: refused at submission, only `done` is kept.
-    std::variant<std::monostate, EventRecord, CustomerRecord, SettingWrite, HoldRecord, HoldEnd>
+    std::variant<std::monostate, EventRecord, CustomerRecord, SettingWrite, HoldRecord, HoldEnd,
+                 PaymentBegin, PaymentSettlement, ConfirmOrderRecord, CompleteOrderRecord,
+                 OutboxRetryRecord, RefundOrderRecord, CheckInRecord, ScannerKeyRecord>
         payload;
     Done done;
     std::optional<Error> refusal;
@@ -102,11 +125,20 @@ class SqliteLedger final : public Ledger {
   // Runs one group as a transaction; returns one status per request, in order.
   std::vector<Status> CommitGroup(const std::vector<WriteRequest>& group);
   Status Apply(const WriteRequest& request);
+  // The checkout's writes (sqlite_ledger_checkout.cpp), on the writer thread.
+  Status ApplyCheckout(const WriteRequest& request);
 
   Result<std::unique_ptr<sqlite::Connection>> AcquireReader();
   void ReleaseReader(std::unique_ptr<sqlite::Connection> reader);
+  // Runs `read` on an idle read connection (defined here so both source files can use it).
   template <typename Read>
-  auto WithReader(Read&& read) -> decltype(read(std::declval<sqlite::Connection&>()));
+  auto WithReader(Read&& read) -> decltype(read(std::declval<sqlite::Connection&>())) {
+    auto reader = AcquireReader();
+    if (!reader.ok()) return std::move(reader).error();
+    auto result = read(**reader);
+    ReleaseReader(std::move(reader).value());
+    return result;
+  }
 
   const SqliteLedgerOptions options_;
   // Used by the writer thread only.

@@ -18,6 +18,7 @@
 #include <future>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -439,6 +440,145 @@ TEST(SqliteLedgerCrashTest, EveryAcknowledgedWriteSurvivesSigkill) {
         ASSERT_TRUE(customer->has_value())
             << "acknowledged customer " << key << " lost after the kill in round " << round;
       }
+    }
+    ledger.reset();
+    auto raw = sqlite::Connection::Open(path, SQLITE_OPEN_READWRITE, 5'000);
+    ASSERT_TRUE(raw.ok());
+    auto integrity = (*raw)->QueryText("PRAGMA integrity_check");
+    ASSERT_TRUE(integrity.ok());
+    EXPECT_EQ(*integrity, "ok");
+  }
+}
+
+// The checkout's crash test: the child journals a hold, begins its payment and confirms the
+// order (a chain of writes, each queued from the previous one's done) as fast as it can, and
+// acknowledges each confirmed order. After SIGKILL every acknowledged order is there whole, its
+// hold ended and its attempt confirmed, and no seat is sold without its order (all or nothing).
+std::string CrashOrderId(const AckRecord& record) {
+  return "ord_crash_" + std::to_string(record.round) + "_" + std::to_string(record.index);
+}
+
+[[noreturn]] void RunOrderCrashChild(const std::string& path, int ack_fd, std::uint32_t round) {
+  constexpr int kInFlightMax = 1'024;
+  auto opened = SqliteLedger::Open(SqliteLedgerOptions{.path = path});
+  if (!opened.ok()) _exit(3);
+  std::unique_ptr<SqliteLedger> ledger = std::move(opened).value();
+  SqliteLedger* raw = ledger.get();
+  std::atomic<int> in_flight{0};
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (std::uint64_t i = 0; std::chrono::steady_clock::now() < give_up; ++i) {
+    while (in_flight.load() >= kInFlightMax)
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+    ++in_flight;
+    const AckRecord record{round, 2, i};
+    const std::string order_id = CrashOrderId(record);
+    const std::string hold_id = "hld_" + order_id;
+    ConfirmOrderRecord confirm;
+    confirm.order = OrderRecord{order_id,         "evt_crash",  hold_id, "ses",       "",
+                                "a@b.c",          100,          "USD",   "confirmed", "sim",
+                                "pi_" + order_id, "authorized", 1,       1,           {}};
+    confirm.order.tickets.push_back(
+        TicketRecord{"tkt_" + order_id, order_id, "evt_crash",
+                     "S-" + std::to_string(round) + "-" + std::to_string(i), 100, "", 0});
+    confirm.payment_key = order_id;
+    auto acknowledge = [ack_fd, record, &in_flight](Status status) {
+      if (!status.ok()) _exit(5);
+      ssize_t written;
+      do {
+        written = write(ack_fd, &record, sizeof(record));
+      } while (written < 0 && errno == EINTR);
+      if (written != static_cast<ssize_t>(sizeof(record))) _exit(6);
+      --in_flight;
+    };
+    PaymentAttemptRecord attempt{order_id, order_id, "evt_crash", 100, "USD", "pending",
+                                 "",       "",       1,           1,   "",    ""};
+    raw->InsertHold(HoldRecord{hold_id, "evt_crash", "ses", "", "[]", 100, 1, 2},
+                    [raw, attempt = std::move(attempt), confirm = std::move(confirm),
+                     acknowledge](Status held) mutable {
+                      if (!held.ok()) _exit(7);
+                      raw->BeginPayment(
+                          std::move(attempt), IdempotencyRecord{},
+                          [raw, confirm = std::move(confirm), acknowledge](Status begun) mutable {
+                            if (!begun.ok()) _exit(8);
+                            raw->ConfirmOrder(std::move(confirm), acknowledge);
+                          });
+                    });
+  }
+  _exit(0);
+}
+
+TEST(SqliteLedgerCrashTest, EveryAcknowledgedOrderSurvivesSigkill) {
+  constexpr std::uint32_t kRounds = 3;
+  constexpr std::size_t kAcksBeforeKill = 500;
+  constexpr auto kMaxWritingTime = std::chrono::seconds(3);
+  TempDir dir;
+  const std::string path = DatabasePath(dir.path());
+  std::vector<AckRecord> acks;
+  for (std::uint32_t round = 0; round < kRounds; ++round) {
+    int fds[2];
+    ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0) << std::strerror(errno);
+    const pid_t child = fork();
+    ASSERT_GE(child, 0) << std::strerror(errno);
+    if (child == 0) {
+      close(fds[0]);
+      RunOrderCrashChild(path, fds[1], round);
+    }
+    close(fds[1]);
+    const std::size_t acks_before_round = acks.size();
+    std::string pending;
+    const auto deadline = std::chrono::steady_clock::now() + kMaxWritingTime;
+    bool open = true;
+    while (open && acks.size() - acks_before_round < kAcksBeforeKill) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      pollfd readable{fds[0], POLLIN, 0};
+      const int ready = poll(&readable, 1, static_cast<int>(left.count()));
+      if (ready > 0) open = ReadAcks(fds[0], pending, acks);
+    }
+    ASSERT_EQ(kill(child, SIGKILL), 0) << std::strerror(errno);
+    int wait_status = 0;
+    ASSERT_EQ(waitpid(child, &wait_status, 0), child);
+    EXPECT_TRUE(WIFSIGNALED(wait_status) && WTERMSIG(wait_status) == SIGKILL)
+        << "the child ended on its own (status " << wait_status << ") in round " << round;
+    while (ReadAcks(fds[0], pending, acks)) {
+    }
+    close(fds[0]);
+    EXPECT_TRUE(pending.empty()) << "a torn acknowledgement record";
+    EXPECT_GE(acks.size() - acks_before_round, 20u) << "too few orders in round " << round;
+
+    auto opened = SqliteLedger::Open(SqliteLedgerOptions{.path = path});
+    ASSERT_TRUE(opened.ok()) << opened.error().message;
+    std::unique_ptr<SqliteLedger> ledger = std::move(opened).value();
+    auto live = ledger->LoadLiveHolds();
+    ASSERT_TRUE(live.ok());
+    std::set<std::string> live_holds;
+    for (const HoldRecord& hold : *live) live_holds.insert(hold.id);
+    auto pending_payments = ledger->LoadPendingPayments();
+    ASSERT_TRUE(pending_payments.ok());
+    std::set<std::string> pending_keys;
+    for (const PaymentAttemptRecord& attempt : *pending_payments) {
+      pending_keys.insert(attempt.idempotency_key);
+    }
+    for (const AckRecord& ack : acks) {
+      const std::string order_id = CrashOrderId(ack);
+      auto order = ledger->FindOrder(order_id);
+      ASSERT_TRUE(order.ok()) << order.error().message;
+      ASSERT_TRUE(order->has_value()) << "acknowledged order " << order_id << " lost";
+      ASSERT_EQ((*order)->tickets.size(), 1u) << order_id;
+      ASSERT_FALSE(live_holds.contains("hld_" + order_id)) << "the order's hold is still live";
+      ASSERT_FALSE(pending_keys.contains(order_id)) << "the order's attempt is still pending";
+    }
+    // All or nothing: every sold seat belongs to an order that exists, with its ticket.
+    auto sold = ledger->LoadSoldSeats();
+    ASSERT_TRUE(sold.ok());
+    EXPECT_GE(sold->size(), acks.size());
+    for (const SoldSeatRecord& seat : *sold) {
+      auto order = ledger->FindOrder(seat.order_id);
+      ASSERT_TRUE(order.ok());
+      ASSERT_TRUE(order->has_value()) << "seat " << seat.seat_id << " sold without its order";
+      ASSERT_EQ((*order)->tickets.size(), 1u);
+      EXPECT_EQ((*order)->tickets[0].seat_id, seat.seat_id);
     }
     ledger.reset();
     auto raw = sqlite::Connection::Open(path, SQLITE_OPEN_READWRITE, 5'000);

@@ -1,0 +1,211 @@
+// Orders: POST /v1/orders, GET /v1/orders/{id}, and the orders block of the event stats.
+#include <algorithm>
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <cstdlib>
+
+#include "api/routes.hpp"
+#include "api/support.hpp"
+#include "common/crypto.hpp"
+#include "common/time.hpp"
+
+namespace boxoffice::api {
+namespace {
+
+namespace json = boost::json;
+using http::Method;
+
+Error Invalid(std::string field, std::string message) {
+  return Error::Make(ErrorKind::kUnprocessable, "validation_failed", std::move(message),
+                     {{"field", field}});
+}
+
+Status ReadIdempotencyKey(const http::Request& request, std::string& key);
+
+json::object OrderJson(const OrderRecord& order) {
+  json::array tickets;
+  tickets.reserve(order.tickets.size());
+  for (const TicketRecord& ticket : order.tickets) {
+    json::object item{{"id", ticket.id},
+                      {"seat_id", ticket.seat_id},
+                      {"price_cents", ticket.price_cents},
+                      {"status", ticket.revoked_at_ms > 0 ? "revoked" : "valid"}};
+    // A code exists once the order is completed (captured and ticketed).
+    if (!ticket.code.empty()) item["code"] = ticket.code;
+    tickets.push_back(std::move(item));
+  }
+  return json::object{
+      {"order_id", order.id},
+      {"event_id", order.event_id},
+      {"hold_id", order.hold_id},
+      {"status", order.status},
+      {"email", order.email},
+      {"total_cents", order.total_cents},
+      {"currency", order.currency},
+      {"payment", json::object{{"status", order.payment_status}, {"gateway", order.gateway}}},
+      {"tickets", std::move(tickets)},
+      {"created_at", FormatRfc3339(FromUnixMillis(order.created_at_ms))},
+      {"updated_at", FormatRfc3339(FromUnixMillis(order.updated_at_ms))}};
+}
+
+http::Response ToHttp(OrderResponse answer) {
+  http::Response response = JsonResponse(answer.status, std::move(answer.body));
+  if (answer.retry_after_s > 0) {
+    response.SetHeader("Retry-After", std::to_string(answer.retry_after_s));
+  }
+  if (answer.replayed) response.SetHeader("Idempotent-Replayed", "true");
+  return response;
+}
+
+// A string field of at most `max_chars`, non-empty.
+Result<std::string> RequiredString(const json::object& object, std::string_view field,
+                                   std::size_t max_chars, std::string_view path) {
+  const json::value* value = object.if_contains(field);
+  if (value == nullptr || !value->is_string() || value->get_string().empty() ||
+      value->get_string().size() > max_chars) {
+    return Invalid(std::string(path), "'" + std::string(path) + "' must be a string of 1 to " +
+                                          std::to_string(max_chars) + " characters.");
+  }
+  return std::string(value->get_string());
+}
+
+void PlaceOrder(ApiContext& context, const http::Request& request, http::Respond respond) {
+  Result<Session> session = RequireSession(request, context.accounts);
+  if (!session) return respond(http::ErrorResponse(session.error()));
+  Result<json::value> body = ParseJsonBody(request);
+  if (!body) return respond(http::ErrorResponse(body.error()));
+  const json::object* object = body->if_object();
+  if (object == nullptr) {
+    return respond(http::ErrorResponse(Invalid("", "The body must be a JSON object.")));
+  }
+  PlaceOrderRequest order;
+  order.session_id = session->session_id;
+  order.customer_id = session->customer_id;
+  Result<std::string> hold_id = RequiredString(*object, "hold_id", 128, "hold_id");
+  if (!hold_id) return respond(http::ErrorResponse(hold_id.error()));
+  order.hold_id = std::move(hold_id).value();
+  Result<std::string> email = RequiredString(*object, "email", kEmailMaxChars, "email");
+  if (!email || email->find('@') == std::string::npos) {
+    return respond(http::ErrorResponse(Invalid("email", "'email' must be an email address.")));
+  }
+  order.email = std::move(email).value();
+  const json::value* payment = object->if_contains("payment");
+  if (payment == nullptr || !payment->is_object()) {
+    return respond(
+        http::ErrorResponse(Invalid("payment", "'payment' must be {\"token\": \"tok_...\"}.")));
+  }
+  Result<std::string> token =
+      RequiredString(payment->get_object(), "token", kPaymentTokenMaxChars, "payment.token");
+  if (!token) return respond(http::ErrorResponse(token.error()));
+  order.payment_token = std::move(token).value();
+  order.access_token = std::string(request.Header("x-access-token").value_or(""));
+  if (Status key = ReadIdempotencyKey(request, order.idempotency_key); !key) {
+    return respond(http::ErrorResponse(key.error()));
+  }
+  // The method and path are part of the hash, so a key reused on another route is "reused".
+  order.request_hash = Sha256Hex("POST /v1/orders\n" + request.body);
+  context.orders->Place(std::move(order),
+                        [respond](OrderResponse answer) { respond(ToHttp(std::move(answer))); });
+}
+
+void GetOrder(ApiContext& context, const http::Request& request, http::Respond respond) {
+  const bool as_operator = RequireOperator(request, context.admin_key).ok();
+  std::string session_id;
+  std::string customer_id;
+  if (!as_operator) {
+    Result<Session> session = RequireSession(request, context.accounts);
+    if (!session) return respond(http::ErrorResponse(session.error()));
+    session_id = session->session_id;
+    customer_id = session->customer_id;
+  }
+  // The ledger read runs on an order worker: an I/O thread never waits on disk.
+  const bool accepted = context.orders->Run([&context,
+                                             order_id = std::string(request.PathParam("id")),
+                                             session_id, customer_id, as_operator, respond] {
+    Result<OrderRecord> order = context.orders->Get(order_id, session_id, customer_id, as_operator);
+    if (!order) return respond(http::ErrorResponse(order.error()));
+    respond(JsonResponse(200, OrderJson(*order)));
+  });
+  if (!accepted) {
+    Error busy =
+        Error::Make(ErrorKind::kUnavailable, "overloaded", "Too many requests; try again shortly.");
+    busy.retry_after_s = 1;
+    respond(http::ErrorResponse(busy));
+  }
+}
+
+// Reads an optional Idempotency-Key header into `key`; 400 when it is not a usable key.
+Status ReadIdempotencyKey(const http::Request& request, std::string& key) {
+  const std::optional<std::string_view> header = request.Header("idempotency-key");
+  if (!header) return {};
+  const bool printable = std::all_of(header->begin(), header->end(), [](char c) {
+    return static_cast<unsigned char>(c) > 0x20 && static_cast<unsigned char>(c) < 0x7f;
+  });
+  if (header->empty() || header->size() > kIdempotencyKeyMaxChars || !printable) {
+    return Error::Make(ErrorKind::kMalformed, "invalid_idempotency_key",
+                       "Idempotency-Key must be 1 to " + std::to_string(kIdempotencyKeyMaxChars) +
+                           " printable characters without spaces.");
+  }
+  key = std::string(*header);
+  return {};
+}
+
+void RefundOrder(ApiContext& context, const http::Request& request, http::Respond respond) {
+  if (Status allowed = RequireOperator(request, context.admin_key); !allowed) {
+    return respond(http::ErrorResponse(allowed.error()));
+  }
+  Result<json::value> body = ParseJsonBody(request);  // unused, but refused if it holds a card
+  if (!body) return respond(http::ErrorResponse(body.error()));
+  RefundRequest refund;
+  refund.order_id = std::string(request.PathParam("id"));
+  if (Status key = ReadIdempotencyKey(request, refund.idempotency_key); !key) {
+    return respond(http::ErrorResponse(key.error()));
+  }
+  refund.request_hash =
+      Sha256Hex("POST /v1/orders/" + refund.order_id + "/refund\n" + request.body);
+  context.orders->Refund(std::move(refund),
+                         [respond](OrderResponse answer) { respond(ToHttp(std::move(answer))); });
+}
+
+}  // namespace
+
+OrderRendering MakeOrderRendering() {
+  return OrderRendering{
+      [](const OrderRecord& order) { return json::serialize(OrderJson(order)); },
+      [](const Error& error) {
+        http::Response response = http::ErrorResponse(error);
+        int retry_after_s = 0;
+        for (const auto& [name, value] : response.headers) {
+          if (name == "Retry-After") retry_after_s = std::atoi(value.c_str());
+        }
+        return OrderResponse{response.status, std::move(response.body), retry_after_s, false};
+      }};
+}
+
+Result<json::object> OrderStatsJson(ApiContext& context, std::string_view event_id) {
+  Result<OrderCounts> counts = context.orders->CountOrders(std::string(event_id));
+  if (!counts) return counts.error();
+  return json::object{
+      {"confirmed", counts->confirmed},         {"completed", counts->completed},
+      {"refunded", counts->refunded},           {"tickets_sold", counts->tickets_sold},
+      {"revenue_cents", counts->revenue_cents}, {"outbox_pending", counts->outbox_pending},
+      {"outbox_dead", counts->outbox_dead}};
+}
+
+void RegisterOrderRoutes(http::Router& router, ApiContext& context) {
+  router.Add(Method::kPost, "/v1/orders",
+             [&context](const http::Request& request, http::Respond respond) {
+               PlaceOrder(context, request, std::move(respond));
+             });
+  router.Add(Method::kPost, "/v1/orders/{id}/refund",
+             [&context](const http::Request& request, http::Respond respond) {
+               RefundOrder(context, request, std::move(respond));
+             });
+  router.Add(Method::kGet, "/v1/orders/{id}",
+             [&context](const http::Request& request, http::Respond respond) {
+               GetOrder(context, request, std::move(respond));
+             });
+}
+
+}  // namespace boxoffice::api

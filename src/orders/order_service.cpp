@@ -1,0 +1,571 @@
+#include "orders/order_service.hpp"
+
+#include <boost/json/object.hpp>
+#include <future>
+#include <map>
+#include <utility>
+
+#include "common/crypto.hpp"
+#include "common/log.hpp"
+#include "common/time.hpp"
+
+namespace boxoffice {
+namespace {
+
+constexpr std::size_t kOrderIdChars = 20;
+constexpr std::size_t kTicketIdChars = 18;
+
+// Blocks the calling worker until the ledger write is durable (or refused).
+Status WaitForLedger(const std::function<void(Ledger::Done)>& write) {
+  auto promise = std::make_shared<std::promise<Status>>();
+  std::future<Status> future = promise->get_future();
+  write([promise](Status status) { promise->set_value(std::move(status)); });
+  return future.get();
+}
+
+Error HoldExpired(const std::string& hold_id) {
+  return Error::Make(ErrorKind::kConflict, "hold_expired",
+                     "The hold has expired or is not yours; hold the seats again.",
+                     {{"hold_id", hold_id}});
+}
+
+Error PaymentUnavailable(std::string message) {
+  Error error = Error::Make(ErrorKind::kUnavailable, "payments_unavailable", std::move(message));
+  error.retry_after_s = kPaymentRetryAfterS;
+  return error;
+}
+
+// The gateway's keys are derived from the order id, so a retry of the same step after a crash
+// or a timeout reuses its key and the gateway does the step at most once.
+std::string VoidKey(const std::string& payment_key) { return payment_key + ":void"; }
+
+struct OutcomeName {
+  std::uint64_t OrderCounters::*counter;
+  const char* name;
+};
+constexpr OutcomeName kOutcomes[] = {
+    {&OrderCounters::confirmed, "confirmed"},
+    {&OrderCounters::declined, "declined"},
+    {&OrderCounters::hold_expired, "hold_expired"},
+    {&OrderCounters::conflicts, "conflict"},
+    {&OrderCounters::payment_failed, "payment_failed"},
+    {&OrderCounters::replayed, "replayed"},
+    {&OrderCounters::refused, "refused"},
+    {&OrderCounters::errors, "error"},
+    {&OrderCounters::refunded, "refunded"},
+};
+
+constexpr std::string_view kOperatorScope = "operator";
+
+}  // namespace
+
+std::string IdempotencyScope(const std::string& session_id, const std::string& customer_id) {
+  return customer_id.empty() ? session_id : customer_id;
+}
+
+OrderService::OrderService(Catalog& catalog, HoldService& holds, Ledger& ledger,
+                           PaymentGateway* payments, const AdmissionCheck* admission,
+                           const Clock& clock, MetricsRegistry& metrics, OrderRendering rendering,
+                           OrderServiceOptions options)
+    : catalog_(catalog),
+      holds_(holds),
+      ledger_(ledger),
+      payments_(payments),
+      admission_(admission),
+      clock_(clock),
+      rendering_(std::move(rendering)),
+      metrics_(metrics),
+      latency_(metrics.GetHistogram("boxoffice_order_seconds",
+                                    "Time to place an order, from accepting it to its answer.")),
+      workers_(std::make_unique<WorkerPool>(options.workers, options.queue_max)) {
+  for (const OutcomeName& outcome : kOutcomes) {
+    metrics_.GetCounter("boxoffice_orders_total", "Orders placed, by outcome.",
+                        {{"outcome", outcome.name}});
+  }
+}
+
+OrderService::~OrderService() { workers_.reset(); }
+
+bool OrderService::Run(std::function<void()> task) { return workers_->TrySubmit(std::move(task)); }
+
+void OrderService::Count(std::uint64_t OrderCounters::*counter) {
+  {
+    std::lock_guard lock(counters_mutex_);
+    ++(counters_.*counter);
+  }
+  for (const OutcomeName& outcome : kOutcomes) {
+    if (outcome.counter == counter) {
+      metrics_
+          .GetCounter("boxoffice_orders_total", "Orders placed, by outcome.",
+                      {{"outcome", outcome.name}})
+          .Inc();
+    }
+  }
+}
+
+OrderCounters OrderService::counters() const {
+  std::lock_guard lock(counters_mutex_);
+  return counters_;
+}
+
+OrderResponse OrderService::Fail(const Error& error, std::uint64_t OrderCounters::*counter) {
+  Count(counter);
+  return rendering_.error(error);
+}
+
+void OrderService::Place(PlaceOrderRequest request, std::function<void(OrderResponse)> done) {
+  const auto started = std::chrono::steady_clock::now();
+  auto shared = std::make_shared<PlaceOrderRequest>(std::move(request));
+  auto finish = std::make_shared<std::function<void(OrderResponse)>>(std::move(done));
+  const bool accepted = workers_->TrySubmit([this, shared, finish, started] {
+    OrderResponse response = Execute(*shared);
+    latency_.Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    (*finish)(std::move(response));
+  });
+  if (!accepted) {
+    Error busy = Error::Make(ErrorKind::kUnavailable, "overloaded",
+                             "Too many orders are being placed; try again shortly.");
+    busy.retry_after_s = 1;
+    (*finish)(Fail(busy, &OrderCounters::refused));
+  }
+}
+
+std::optional<OrderResponse> OrderService::CheckIdempotency(const PlaceOrderRequest& request,
+                                                            const std::string& scope) {
+  Result<std::optional<IdempotencyRecord>> found =
+      ledger_.FindIdempotency(scope, request.idempotency_key);
+  if (!found) return Fail(found.error(), &OrderCounters::errors);
+  if (!found->has_value()) return std::nullopt;
+  return Replay(**found, request);
+}
+
+OrderResponse OrderService::Replay(const IdempotencyRecord& record,
+                                   const PlaceOrderRequest& request) {
+  if (record.request_hash != request.request_hash) {
+    return Fail(Error::Make(ErrorKind::kUnprocessable, "idempotency_key_reused",
+                            "This Idempotency-Key was used with a different request.",
+                            {{"idempotency_key", request.idempotency_key}}),
+                &OrderCounters::refused);
+  }
+  if (record.state != "done") {
+    Error in_flight = Error::Make(ErrorKind::kConflict, "idempotency_in_flight",
+                                  "A request with this Idempotency-Key is still being processed.",
+                                  {{"idempotency_key", request.idempotency_key}});
+    in_flight.retry_after_s = 1;
+    return Fail(in_flight, &OrderCounters::refused);
+  }
+  Count(&OrderCounters::replayed);
+  return OrderResponse{record.response_status, record.response_body, 0, true};
+}
+
+bool OrderService::Void(const PaymentRef& ref, const std::string& payment_key) {
+  PaymentRef target = ref;
+  if (target.id.empty()) {
+    // The gateway did not name the payment (a timeout): find it by its key first.
+    const PaymentResult found = payments_->Lookup(payment_key);
+    if (found.outcome == PaymentOutcome::kNotFound) return true;  // nothing to void
+    if (found.outcome != PaymentOutcome::kSucceeded) return false;
+    target = found.payment;
+  }
+  const PaymentResult voided = payments_->Void(target, VoidKey(payment_key));
+  if (voided.outcome == PaymentOutcome::kSucceeded) return true;
+  LogError("voiding an authorization failed; recovery will retry at the next start",
+           {{"payment_key", payment_key},
+            {"gateway", target.gateway},
+            {"outcome", PaymentOutcomeName(voided.outcome)},
+            {"message", voided.message}});
+  return false;
+}
+
+void OrderService::Settle(const std::string& payment_key, const std::string& state,
+                          const PaymentRef& ref, const std::string& scope,
+                          const PlaceOrderRequest& request, const OrderResponse* response) {
+  PaymentSettlement settlement;
+  settlement.payment_key = payment_key;
+  settlement.state = state;
+  settlement.gateway = ref.gateway;
+  settlement.payment_id = ref.id;
+  settlement.at_ms = ToUnixMillis(clock_.Now());
+  if (!request.idempotency_key.empty()) {
+    settlement.idempotency = IdempotencyRecord{scope,
+                                               request.idempotency_key,
+                                               request.request_hash,
+                                               response != nullptr ? "done" : "forget",
+                                               response != nullptr ? response->status : 0,
+                                               response != nullptr ? response->body : "",
+                                               settlement.at_ms};
+  }
+  Status settled = WaitForLedger(
+      [&](Ledger::Done done) { ledger_.SettlePayment(std::move(settlement), std::move(done)); });
+  if (!settled) {
+    // The attempt stays pending, so the next start settles it (and voids what needs voiding).
+    LogError("settling a payment attempt failed",
+             {{"payment_key", payment_key}, {"error", settled.error().message}});
+  }
+}
+
+OrderResponse OrderService::Execute(const PlaceOrderRequest& request) {
+  if (payments_ == nullptr) {
+    return Fail(PaymentUnavailable("No payment gateway is configured on this server."),
+                &OrderCounters::payment_failed);
+  }
+  const std::string scope = IdempotencyScope(request.session_id, request.customer_id);
+  if (!request.idempotency_key.empty()) {
+    if (std::optional<OrderResponse> early = CheckIdempotency(request, scope)) return *early;
+  }
+
+  // The hold: live, and the caller's.
+  auto hold_expired = [&]() -> OrderResponse {
+    // A duplicate of this request may have ordered the hold since the check above: then the
+    // answer is that request's, not a 409.
+    if (!request.idempotency_key.empty()) {
+      if (std::optional<OrderResponse> raced = CheckIdempotency(request, scope)) return *raced;
+    }
+    return Fail(HoldExpired(request.hold_id), &OrderCounters::hold_expired);
+  };
+  std::shared_ptr<Event> event = catalog_.Find(HoldService::EventIdOfHold(request.hold_id));
+  if (!event) return hold_expired();
+  const EventDefinition& definition = event->definition();
+  HoldTable& table = holds_.TableFor(event);
+  std::optional<Hold> hold = table.Find(request.hold_id);
+  if (!hold || hold->session_id != request.session_id || hold->status != HoldStatus::kHeld) {
+    return hold_expired();
+  }
+  if (definition.queue.enabled && admission_ != nullptr) {
+    if (Status admitted =
+            admission_->VerifyAccess(definition.id, request.session_id, request.access_token);
+        !admitted) {
+      return Fail(admitted.error(), &OrderCounters::refused);
+    }
+  }
+
+  // The attempt is durable before the gateway hears of it.
+  const std::string order_id = "ord_" + RandomToken(kOrderIdChars);
+  const std::string& payment_key = order_id;
+  const std::int64_t begun_at_ms = ToUnixMillis(clock_.Now());
+  PaymentAttemptRecord attempt{payment_key,
+                               order_id,
+                               definition.id,
+                               hold->total_cents,
+                               definition.currency,
+                               "pending",
+                               "",
+                               "",
+                               begun_at_ms,
+                               begun_at_ms,
+                               request.idempotency_key.empty() ? "" : scope,
+                               request.idempotency_key};
+  IdempotencyRecord in_flight;
+  if (!request.idempotency_key.empty()) {
+    in_flight = IdempotencyRecord{
+        scope, request.idempotency_key, request.request_hash, "in_flight", 0, "", begun_at_ms};
+  }
+  Status begun = WaitForLedger([&](Ledger::Done done) {
+    ledger_.BeginPayment(std::move(attempt), std::move(in_flight), std::move(done));
+  });
+  if (!begun) {
+    if (begun.error().code == "idempotency_key_used") {
+      // A duplicate raced this one between the check and the write: answer as a replay would.
+      if (std::optional<OrderResponse> raced = CheckIdempotency(request, scope)) return *raced;
+    }
+    return Fail(begun.error(), &OrderCounters::errors);
+  }
+
+  const PaymentResult authorized = payments_->Authorize(AuthorizeRequest{
+      payment_key, hold->total_cents, definition.currency, request.payment_token, order_id});
+  if (authorized.outcome == PaymentOutcome::kDeclined) {
+    OrderResponse response = rendering_.error(Error::Make(
+        ErrorKind::kUnprocessable, "payment_declined", "The card was declined.",
+        {{"decline_code", authorized.decline_code}, {"gateway", authorized.payment.gateway}}));
+    // 402 is not an ErrorKind of its own: the API maps it here, once.
+    response.status = 402;
+    Settle(payment_key, "declined", authorized.payment, scope, request, &response);
+    Count(&OrderCounters::declined);
+    return response;
+  }
+  if (authorized.outcome != PaymentOutcome::kSucceeded) {
+    // Failed did nothing; Unknown may have authorized, so it is voided (or left for recovery).
+    const bool clean =
+        authorized.outcome == PaymentOutcome::kFailed || Void(authorized.payment, payment_key);
+    LogWarn("authorization failed", {{"order_id", order_id},
+                                     {"outcome", PaymentOutcomeName(authorized.outcome)},
+                                     {"message", authorized.message}});
+    Settle(payment_key, clean ? "failed" : "pending", authorized.payment, scope, request, nullptr);
+    return Fail(PaymentUnavailable("The payment could not be processed now; try again shortly."),
+                &OrderCounters::payment_failed);
+  }
+
+  // Authorized: sell the seats in memory, then confirm in the ledger.
+  auto undo = [&](const Error& error, const std::vector<std::uint32_t>& seats,
+                  const std::string& owner_key) -> OrderResponse {
+    if (!seats.empty()) table.Unsell(seats, owner_key);
+    const bool voided = Void(authorized.payment, payment_key);
+    if (error.kind == ErrorKind::kConflict) {
+      OrderResponse response = rendering_.error(error);
+      Settle(payment_key, voided ? "voided" : "pending", authorized.payment, scope, request,
+             &response);
+      Count(&OrderCounters::conflicts);
+      return response;
+    }
+    Settle(payment_key, voided ? "voided" : "pending", authorized.payment, scope, request, nullptr);
+    return Fail(error, &OrderCounters::errors);
+  };
+  Result<Hold> sold = table.Sell(request.hold_id, request.session_id);
+  if (!sold) return undo(sold.error(), {}, "");
+
+  const std::int64_t now_ms = ToUnixMillis(clock_.Now());
+  OrderRecord order;
+  order.id = order_id;
+  order.event_id = definition.id;
+  order.hold_id = sold->id;
+  order.session_id = request.session_id;
+  order.customer_id = request.customer_id;
+  order.email = request.email;
+  order.total_cents = sold->total_cents;
+  order.currency = definition.currency;
+  order.status = "confirmed";
+  order.gateway = authorized.payment.gateway;
+  order.payment_id = authorized.payment.id;
+  order.payment_status = "authorized";
+  order.created_at_ms = now_ms;
+  order.updated_at_ms = now_ms;
+  const std::string ticket_prefix = "tkt_" + RandomToken(kTicketIdChars);
+  std::vector<std::uint32_t> seat_indexes;
+  const SeatMap& map = event->seat_map();
+  for (std::size_t i = 0; i < sold->seats.size(); ++i) {
+    const std::uint32_t index = sold->seats[i].index;
+    seat_indexes.push_back(index);
+    // One character per ticket keeps ids ordered as the seats are (at most kPerOrderMax).
+    order.tickets.push_back(TicketRecord{ticket_prefix + static_cast<char>('a' + i), order_id,
+                                         definition.id, map.SeatId(index),
+                                         map.TierOf(index).price_cents, "", 0});
+  }
+  OrderResponse response{201, rendering_.order_json(order), 0, false};
+  ConfirmOrderRecord record;
+  record.order = order;
+  record.payment_key = payment_key;
+  if (!request.idempotency_key.empty()) {
+    record.idempotency = IdempotencyRecord{scope,  request.idempotency_key, request.request_hash,
+                                           "done", response.status,         response.body,
+                                           now_ms};
+  }
+  record.first_outbox_attempt_at_ms = now_ms;
+  Status confirmed = WaitForLedger(
+      [&](Ledger::Done done) { ledger_.ConfirmOrder(std::move(record), std::move(done)); });
+  if (!confirmed) {
+    const std::string owner_key = IdempotencyScope(request.session_id, request.customer_id);
+    // The journal still calls the hold live; end it so a restart does not hold the seats again.
+    ledger_.EndHold(request.hold_id, "order_failed", now_ms, [](Status) {});
+    Error error = confirmed.error();
+    if (error.code == "seat_sold") {
+      // The ledger says another order has that seat: leave it sold in memory.
+      const std::string seat_id =
+          error.details.contains("seat_id") && error.details.at("seat_id").is_string()
+              ? std::string(error.details.at("seat_id").get_string())
+              : "";
+      std::erase_if(seat_indexes,
+                    [&](std::uint32_t index) { return map.SeatId(index) == seat_id; });
+      LogError("the ledger refused a seat memory had sold; the seat stays sold",
+               {{"event_id", definition.id}, {"seat_id", seat_id}});
+      error = Error::Make(ErrorKind::kConflict, "seat_conflict",
+                          "A seat of the hold was sold to another order; nothing was charged.",
+                          {{"conflicts", boost::json::array{boost::json::value(seat_id)}},
+                           {"alternatives", boost::json::array{}}});
+    } else if (error.code == "hold_consumed") {
+      error = HoldExpired(request.hold_id);
+    }
+    return undo(error, seat_indexes, owner_key);
+  }
+  Count(&OrderCounters::confirmed);
+  return response;
+}
+
+void OrderService::Refund(RefundRequest request, std::function<void(OrderResponse)> done) {
+  auto shared = std::make_shared<RefundRequest>(std::move(request));
+  auto finish = std::make_shared<std::function<void(OrderResponse)>>(std::move(done));
+  if (!workers_->TrySubmit([this, shared, finish] { (*finish)(ExecuteRefund(*shared)); })) {
+    Error busy = Error::Make(ErrorKind::kUnavailable, "overloaded",
+                             "Too many orders are being processed; try again shortly.");
+    busy.retry_after_s = 1;
+    (*finish)(Fail(busy, &OrderCounters::refused));
+  }
+}
+
+OrderResponse OrderService::ExecuteRefund(const RefundRequest& request) {
+  if (payments_ == nullptr) {
+    return Fail(PaymentUnavailable("No payment gateway is configured on this server."),
+                &OrderCounters::payment_failed);
+  }
+  const std::string scope(kOperatorScope);
+  if (!request.idempotency_key.empty()) {
+    Result<std::optional<IdempotencyRecord>> found =
+        ledger_.FindIdempotency(scope, request.idempotency_key);
+    if (!found) return Fail(found.error(), &OrderCounters::errors);
+    if (found->has_value()) {
+      PlaceOrderRequest as_order;
+      as_order.idempotency_key = request.idempotency_key;
+      as_order.request_hash = request.request_hash;
+      return Replay(**found, as_order);
+    }
+  }
+  Result<OrderRecord> found = Get(request.order_id, "", "", true);
+  if (!found) return Fail(found.error(), &OrderCounters::refused);
+  OrderRecord order = std::move(found).value();
+  if (order.status == "refunded") {
+    return Fail(Error::Make(ErrorKind::kConflict, "order_refunded",
+                            "The order has been refunded already.", {{"order_id", order.id}}),
+                &OrderCounters::refused);
+  }
+  // Not captured yet: a void suffices. If the outbox captured meanwhile the void is refused and
+  // the refund below undoes the capture instead; both are idempotent by their keys.
+  const PaymentRef ref{order.gateway, order.payment_id};
+  std::string payment_status;
+  if (order.payment_status == "authorized" &&
+      payments_->Void(ref, VoidKey(order.id)).outcome == PaymentOutcome::kSucceeded) {
+    payment_status = "voided";
+  }
+  if (payment_status.empty()) {
+    const PaymentResult refunded = payments_->Refund(ref, order.total_cents, order.id + ":refund");
+    if (refunded.outcome != PaymentOutcome::kSucceeded) {
+      LogWarn("refund failed at the gateway", {{"order_id", order.id},
+                                               {"outcome", PaymentOutcomeName(refunded.outcome)},
+                                               {"message", refunded.message}});
+      return Fail(PaymentUnavailable("The gateway could not refund the order now; try again."),
+                  &OrderCounters::payment_failed);
+    }
+    payment_status = "refunded";
+  }
+  const std::int64_t now_ms = ToUnixMillis(clock_.Now());
+  order.status = "refunded";
+  order.payment_status = payment_status;
+  order.updated_at_ms = now_ms;
+  for (TicketRecord& ticket : order.tickets) ticket.revoked_at_ms = now_ms;
+  OrderResponse response{200, rendering_.order_json(order), 0, false};
+  RefundOrderRecord record{order.id, payment_status, now_ms, {}};
+  if (!request.idempotency_key.empty()) {
+    record.idempotency = IdempotencyRecord{scope,  request.idempotency_key, request.request_hash,
+                                           "done", response.status,         response.body,
+                                           now_ms};
+  }
+  Status written = WaitForLedger(
+      [&](Ledger::Done done) { ledger_.RefundOrder(std::move(record), std::move(done)); });
+  if (!written) {
+    return Fail(written.error(), written.error().kind == ErrorKind::kConflict
+                                     ? &OrderCounters::refused
+                                     : &OrderCounters::errors);
+  }
+  // Back on sale only once the ledger no longer calls the seats sold.
+  if (std::shared_ptr<Event> event = catalog_.Find(order.event_id)) {
+    std::vector<std::uint32_t> seats;
+    for (const TicketRecord& ticket : order.tickets) {
+      if (std::optional<std::uint32_t> index = event->seat_map().Find(ticket.seat_id)) {
+        seats.push_back(*index);
+      }
+    }
+    holds_.TableFor(event).Unsell(seats, IdempotencyScope(order.session_id, order.customer_id));
+  }
+  Count(&OrderCounters::refunded);
+  LogInfo("order refunded", {{"order_id", order.id}, {"payment_status", payment_status}});
+  return response;
+}
+
+Result<OrderRecord> OrderService::Get(const std::string& order_id, const std::string& session_id,
+                                      const std::string& customer_id, bool as_operator) {
+  auto not_found = [&order_id] {
+    return Error::Make(ErrorKind::kNotFound, "order_not_found", "No order of yours has this id.",
+                       {{"order_id", order_id}});
+  };
+  if (!order_id.starts_with("ord_") || order_id.size() > 64) return not_found();
+  Result<std::optional<OrderRecord>> found = ledger_.FindOrder(order_id);
+  if (!found) return found.error();
+  if (!found->has_value()) return not_found();
+  const OrderRecord& order = **found;
+  const bool owner =
+      order.session_id == session_id || (!customer_id.empty() && order.customer_id == customer_id);
+  if (!as_operator && !owner) return not_found();
+  return std::move(**found);
+}
+
+Status OrderService::RestoreSoldSeats() {
+  Result<std::vector<SoldSeatRecord>> sold = ledger_.LoadSoldSeats();
+  if (!sold) return sold.error();
+  // (event, owner) -> seat indexes: one RestoreSold call per buyer.
+  std::map<std::pair<std::string, std::string>, std::vector<std::uint32_t>> groups;
+  std::map<std::string, std::shared_ptr<Event>> events;
+  std::size_t seats = 0;
+  for (const SoldSeatRecord& record : *sold) {
+    auto [entry, inserted] = events.try_emplace(record.event_id);
+    if (inserted) entry->second = catalog_.Find(record.event_id);
+    if (!entry->second) {
+      LogWarn("a sold seat names an unknown event", {{"event_id", record.event_id}});
+      continue;
+    }
+    const std::optional<std::uint32_t> index = entry->second->seat_map().Find(record.seat_id);
+    if (!index) {
+      return Error::Internal("sold seat " + record.seat_id + " is not in event " + record.event_id +
+                             "'s seat map");
+    }
+    groups[{record.event_id, record.owner_key}].push_back(*index);
+    ++seats;
+  }
+  for (const auto& [key, indexes] : groups) {
+    HoldTable& table = holds_.TableFor(events.at(key.first));
+    if (Status restored = table.RestoreSold(indexes, key.second); !restored) {
+      return Error::Internal("restoring sold seats of event " + key.first + ": " +
+                             restored.error().message);
+    }
+  }
+  LogInfo("sold seats restored", {{"seats", seats}});
+  return {};
+}
+
+Result<std::size_t> OrderService::RecoverPendingPayments() {
+  Result<std::vector<PaymentAttemptRecord>> pending = ledger_.LoadPendingPayments();
+  if (!pending) return pending.error();
+  if (pending->empty()) return std::size_t{0};
+  if (payments_ == nullptr) {
+    LogWarn("payment attempts left pending by a crash wait for a gateway",
+            {{"pending", pending->size()}});
+    return std::size_t{0};
+  }
+  std::size_t settled = 0;
+  for (const PaymentAttemptRecord& attempt : *pending) {
+    const PaymentResult found = payments_->Lookup(attempt.idempotency_key);
+    std::string state;
+    PaymentRef ref;
+    if (found.outcome == PaymentOutcome::kNotFound) {
+      state = "failed";  // the gateway never authorized it
+    } else if (found.outcome == PaymentOutcome::kSucceeded) {
+      ref = found.payment;
+      const PaymentResult voided = payments_->Void(ref, VoidKey(attempt.idempotency_key));
+      if (voided.outcome == PaymentOutcome::kSucceeded) state = "voided";
+    }
+    if (state.empty()) {
+      LogWarn("a pending payment attempt could not be settled now",
+              {{"payment_key", attempt.idempotency_key},
+               {"outcome", PaymentOutcomeName(found.outcome)}});
+      continue;
+    }
+    PaymentSettlement settlement;
+    settlement.payment_key = attempt.idempotency_key;
+    settlement.state = state;
+    settlement.gateway = ref.gateway;
+    settlement.payment_id = ref.id;
+    settlement.at_ms = ToUnixMillis(clock_.Now());
+    if (!attempt.request_key.empty()) {
+      settlement.idempotency.scope = attempt.request_scope;
+      settlement.idempotency.key = attempt.request_key;
+      settlement.idempotency.state = "forget";
+    }
+    Status written = WaitForLedger(
+        [&](Ledger::Done done) { ledger_.SettlePayment(std::move(settlement), std::move(done)); });
+    if (!written) return written.error();
+    ++settled;
+    LogInfo("payment attempt without an order settled",
+            {{"payment_key", attempt.idempotency_key}, {"state", state}});
+  }
+  return settled;
+}
+
+}  // namespace boxoffice

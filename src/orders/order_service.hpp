@@ -1,0 +1,183 @@
+// Orders: turning a fan's live hold into a sale (POST /v1/orders), nobody charged twice.
+//
+// Placing an order runs on the service's own bounded worker pool, never on an I/O thread, because
+// it waits for the gateway (tens of milliseconds) and for the ledger's group commit:
+//
+//   1. Idempotency-Key: a key already done replays its stored response; in flight → 409
+//      idempotency_in_flight; the same key with another body → 422 idempotency_key_reused.
+//   2. The hold must be live and the caller's (409 hold_expired); a queue-enabled event needs
+//      the waiting room's access token.
+//   3. The payment attempt (and the key, in flight) is written durably BEFORE the gateway is
+//      asked, so that recovery can void an authorization whose order was never confirmed.
+//   4. Authorize through the PaymentGateway port. Declined → 402 payment_declined and the hold
+//      stays, so the fan may retry with another card; gateway trouble → 503 with Retry-After.
+//   5. The hold's seats become sold in memory (held → sold, versions bump), then one ledger
+//      transaction writes the order, its tickets and sold seats, ends the hold, stores the
+//      response under the key and queues the outbox row (Ledger::ConfirmOrder).
+//   6. If the hold ended meanwhile or the ledger refuses (a seat sold already): the seats go back,
+//      the authorization is voided, 409.
+//
+// The outbox worker (outbox_worker.hpp) then captures, issues the ticket codes and mails them.
+// Responses are rendered by the caller's `OrderRendering`, so the bytes stored for an
+// idempotent replay are exactly the bytes the first request answered, and this domain code needs
+// no HTTP types.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "catalog/catalog.hpp"
+#include "common/metrics.hpp"
+#include "common/result.hpp"
+#include "common/worker_pool.hpp"
+#include "inventory/hold_service.hpp"
+#include "ports/admission.hpp"
+#include "ports/clock.hpp"
+#include "ports/ledger.hpp"
+#include "ports/payment_gateway.hpp"
+
+namespace boxoffice {
+
+// Orders authorizing at once; each holds a worker thread for the gateway's round trip.
+inline constexpr std::size_t kOrderWorkersDefault = 32;
+// Orders waiting for a worker beyond this are refused with 503 at once.
+inline constexpr std::size_t kOrderQueueMax = 2'048;
+inline constexpr std::size_t kIdempotencyKeyMaxChars = 255;
+inline constexpr std::size_t kPaymentTokenMaxChars = 255;
+inline constexpr int kPaymentRetryAfterS = 2;
+
+struct PlaceOrderRequest {
+  std::string session_id;
+  std::string customer_id;  // empty for a guest
+  std::string hold_id;
+  std::string email;
+  std::string payment_token;
+  std::string access_token;     // X-Access-Token, for queue-enabled events
+  std::string idempotency_key;  // empty: the request is not idempotent
+  std::string request_hash;     // of the request (method, path, body); compared on a replay
+};
+
+// An answer as the API sends it.
+struct OrderResponse {
+  int status = 0;
+  std::string body;
+  int retry_after_s = 0;  // Retry-After when positive
+  bool replayed = false;  // an idempotent replay of an earlier answer
+};
+
+struct OrderRendering {
+  // The order as JSON (POST answers it with 201, GET with 200).
+  std::function<std::string(const OrderRecord&)> order_json;
+  // An error as status and body.
+  std::function<OrderResponse(const Error&)> error;
+};
+
+struct RefundRequest {
+  std::string order_id;
+  std::string idempotency_key;  // scoped to the operator
+  std::string request_hash;
+};
+
+struct OrderServiceOptions {
+  std::size_t workers = kOrderWorkersDefault;
+  std::size_t queue_max = kOrderQueueMax;
+};
+
+// Totals since start, for /metrics and the stats route.
+struct OrderCounters {
+  std::uint64_t confirmed = 0;
+  std::uint64_t declined = 0;
+  std::uint64_t hold_expired = 0;
+  std::uint64_t conflicts = 0;  // authorized, then voided: the hold ended or a seat was sold
+  std::uint64_t payment_failed = 0;
+  std::uint64_t replayed = 0;
+  std::uint64_t refused = 0;  // 4xx before any payment (validation, idempotency, access)
+  std::uint64_t errors = 0;   // ledger trouble
+  std::uint64_t refunded = 0;
+};
+
+class OrderService {
+ public:
+  // `payments` may be null: orders then answer 503 payments_unavailable. Every reference must
+  // outlive the service.
+  OrderService(Catalog& catalog, HoldService& holds, Ledger& ledger, PaymentGateway* payments,
+               const AdmissionCheck* admission, const Clock& clock, MetricsRegistry& metrics,
+               OrderRendering rendering, OrderServiceOptions options = {});
+  ~OrderService();  // finishes the orders already accepted
+  OrderService(const OrderService&) = delete;
+  OrderService& operator=(const OrderService&) = delete;
+
+  // Places an order; `done` runs once, on a worker thread (or at once when refused for load).
+  void Place(PlaceOrderRequest request, std::function<void(OrderResponse)> done);
+  // Refunds an order (the operator's call): voids the authorization when it was never captured,
+  // else refunds at the gateway; then, in one ledger transaction, the order becomes refunded, its
+  // tickets are revoked and its seats unsold; the seats go back on sale (versions bump). 200 with
+  // the order; 404 order_not_found; 409 order_refunded; 503 when the gateway cannot do it now
+  // (nothing changes). `done` runs on a worker thread.
+  void Refund(RefundRequest request, std::function<void(OrderResponse)> done);
+  // The order if `session_id` placed it (or `as_operator`); 404 order_not_found otherwise.
+  // A synchronous ledger read: call it from a worker, not an I/O thread (see Run).
+  Result<OrderRecord> Get(const std::string& order_id, const std::string& session_id,
+                          const std::string& customer_id, bool as_operator);
+  // Runs `task` on the order workers; false when their queue is full.
+  bool Run(std::function<void()> task);
+
+  // At start, before holds are restored: marks every seat the ledger calls sold as sold in
+  // memory (and counted against its buyer's per_customer limit).
+  Status RestoreSoldSeats();
+  // At start, before serving: every payment attempt left pending by a crash is looked up and
+  // voided at the gateway; its idempotency key is forgotten. Attempts the gateway cannot settle
+  // now stay pending for the next start. Returns how many were settled.
+  Result<std::size_t> RecoverPendingPayments();
+
+  // The event's order totals, from the ledger (a synchronous read, for the operator's stats).
+  Result<OrderCounts> CountOrders(const std::string& event_id) {
+    return ledger_.CountOrders(event_id);
+  }
+
+  bool payments_available() const { return payments_ != nullptr; }
+  OrderCounters counters() const;
+  const OrderRendering& rendering() const { return rendering_; }
+
+ private:
+  OrderResponse Execute(const PlaceOrderRequest& request);
+  OrderResponse ExecuteRefund(const RefundRequest& request);
+  // Step 1; nullopt when the request should go on.
+  std::optional<OrderResponse> CheckIdempotency(const PlaceOrderRequest& request,
+                                                const std::string& scope);
+  OrderResponse Replay(const IdempotencyRecord& record, const PlaceOrderRequest& request);
+  OrderResponse Fail(const Error& error, std::uint64_t OrderCounters::*counter);
+  // Ends a payment attempt that did not become an order; `response` is stored under the key
+  // when given, else the key is forgotten.
+  void Settle(const std::string& payment_key, const std::string& state, const PaymentRef& ref,
+              const std::string& scope, const PlaceOrderRequest& request,
+              const OrderResponse* response);
+  // Voids an authorization; false when the gateway could not confirm it (recovery retries).
+  bool Void(const PaymentRef& ref, const std::string& payment_key);
+  void Count(std::uint64_t OrderCounters::*counter);
+
+  Catalog& catalog_;
+  HoldService& holds_;
+  Ledger& ledger_;
+  PaymentGateway* payments_;
+  const AdmissionCheck* admission_;
+  const Clock& clock_;
+  OrderRendering rendering_;
+  MetricsRegistry& metrics_;
+  Histogram& latency_;
+
+  mutable std::mutex counters_mutex_;
+  OrderCounters counters_;
+
+  std::unique_ptr<WorkerPool> workers_;  // last: its threads use everything above
+};
+
+// The scope an Idempotency-Key belongs to: the customer when signed in, else the session.
+std::string IdempotencyScope(const std::string& session_id, const std::string& customer_id);
+
+}  // namespace boxoffice

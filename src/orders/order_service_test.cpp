@@ -1,0 +1,423 @@
+#include "orders/order_service.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <latch>
+#include <thread>
+
+#include "orders/order_test_support.hpp"
+
+namespace boxoffice {
+namespace {
+
+using order_testing::ErrorCode;
+using order_testing::OrderFixture;
+
+class OrderServiceTest : public OrderFixture {};
+
+// An authorized order sells the hold's seats (versions bump), ends the hold as ordered and writes
+// the order with one ticket per seat.
+TEST_F(OrderServiceTest, PlacedOrderSellsTheSeatsAndEndsTheHold) {
+  auto event = CreateEvent();
+  const Hold hold = HoldSeats(event, "ses_1", 2);
+  const OrderResponse response = Place(Request(hold));
+  ASSERT_EQ(response.status, 201) << response.body;
+  EXPECT_FALSE(response.replayed);
+
+  const SeatCounts counts = event->seats().Counters();
+  EXPECT_EQ(counts.sold, 2u);
+  EXPECT_EQ(counts.held, 0u);
+  EXPECT_EQ(counts.available, 8u);
+  EXPECT_TRUE(event->seats().CheckInvariant());
+  for (const HeldSeat& seat : hold.seats) {
+    const SeatState state = event->seats().Load(seat.index);
+    EXPECT_EQ(state.status, SeatStatus::kSold);
+    EXPECT_EQ(state.version, seat.version + 1) << "selling bumps the version";
+  }
+  std::optional<Hold> ended = holds_->TableFor(event).Find(hold.id);
+  ASSERT_TRUE(ended.has_value());
+  EXPECT_EQ(ended->status, HoldStatus::kOrdered);
+
+  Result<OrderRecord> order = orders_->Get(OrderIdOf(response), "ses_1", "", false);
+  ASSERT_TRUE(order.ok()) << order.error().message;
+  EXPECT_EQ(order->status, "confirmed");
+  EXPECT_EQ(order->payment_status, "authorized");
+  EXPECT_EQ(order->total_cents, 5'000);
+  ASSERT_EQ(order->tickets.size(), 2u);
+  EXPECT_EQ(gateway_.Count("authorized"), 1);
+  auto live = ledger_->LoadLiveHolds();
+  ASSERT_TRUE(live.ok());
+  EXPECT_TRUE(live->empty()) << "the journal ends the hold in the order's transaction";
+  EXPECT_EQ(orders_->counters().confirmed, 1u);
+}
+
+// Only the session that placed an order (or the operator) sees it; others get 404.
+TEST_F(OrderServiceTest, OrderIsVisibleToItsSessionAndTheOperatorOnly) {
+  auto event = CreateEvent();
+  const OrderResponse response = Place(Request(HoldSeats(event, "ses_1")));
+  ASSERT_EQ(response.status, 201);
+  const std::string id = OrderIdOf(response);
+  EXPECT_TRUE(orders_->Get(id, "ses_1", "", false).ok());
+  EXPECT_TRUE(orders_->Get(id, "", "", true).ok());
+  Result<OrderRecord> stranger = orders_->Get(id, "ses_2", "", false);
+  ASSERT_FALSE(stranger.ok());
+  EXPECT_EQ(stranger.error().code, "order_not_found");
+  EXPECT_FALSE(orders_->Get("ord_nope", "ses_1", "", false).ok());
+}
+
+// A decline is 402-worthy and leaves the hold live, so the fan can retry with another card.
+TEST_F(OrderServiceTest, DeclineKeepsTheHoldForARetry) {
+  auto event = CreateEvent();
+  const Hold hold = HoldSeats(event, "ses_1", 2);
+  const OrderResponse declined = Place(Request(hold, "tok_declined"));
+  EXPECT_EQ(declined.status, 402);
+  EXPECT_EQ(ErrorCode(declined), "payment_declined");
+  EXPECT_EQ(event->seats().Counters().held, 2u);
+  EXPECT_EQ(holds_->TableFor(event).Find(hold.id)->status, HoldStatus::kHeld);
+
+  const OrderResponse retried = Place(Request(hold, "tok_visa"));
+  ASSERT_EQ(retried.status, 201) << retried.body;
+  EXPECT_EQ(event->seats().Counters().sold, 2u);
+  auto pending = ledger_->LoadPendingPayments();
+  ASSERT_TRUE(pending.ok());
+  EXPECT_TRUE(pending->empty()) << "the declined attempt is settled";
+}
+
+// Another session's hold, an unknown hold and an expired hold are 409 hold_expired, and the
+// gateway is never asked.
+TEST_F(OrderServiceTest, HoldNotLiveOrNotYoursIsHoldExpired) {
+  auto event = CreateEvent();
+  const Hold hold = HoldSeats(event, "ses_1", 1);
+  PlaceOrderRequest stranger = Request(hold);
+  stranger.session_id = "ses_2";
+  EXPECT_EQ(ErrorCode(Place(stranger)), "hold_expired");
+  PlaceOrderRequest unknown = Request(hold);
+  unknown.hold_id = "hld_nothing_here";
+  EXPECT_EQ(ErrorCode(Place(unknown)), "hold_expired");
+  clock_.Advance(std::chrono::seconds(event->definition().hold_ttl_s + 1));
+  const OrderResponse expired = Place(Request(hold));
+  EXPECT_EQ(expired.status, 409);
+  EXPECT_EQ(ErrorCode(expired), "hold_expired");
+  EXPECT_EQ(gateway_.authorize_calls(), 0);
+  EXPECT_EQ(event->seats().Counters().available, 10u);
+}
+
+// The hold expires while the card is being authorized: the authorization is voided, the answer
+// is 409, no seat is sold and nobody is charged.
+TEST_F(OrderServiceTest, HoldExpiringDuringAuthorizationVoidsIt) {
+  auto event = CreateEvent();
+  const Hold hold = HoldSeats(event, "ses_1", 2);
+  gateway_.DuringAuthorize(
+      [this, &event] { clock_.Advance(std::chrono::seconds(event->definition().hold_ttl_s)); });
+  const OrderResponse response = Place(Request(hold));
+  EXPECT_EQ(response.status, 409);
+  EXPECT_EQ(ErrorCode(response), "hold_expired");
+  EXPECT_EQ(gateway_.Count("voided"), 1);
+  EXPECT_EQ(gateway_.Count("authorized"), 0);
+  EXPECT_EQ(event->seats().Counters().sold, 0u);
+  EXPECT_TRUE(event->seats().CheckInvariant());
+  auto pending = ledger_->LoadPendingPayments();
+  ASSERT_TRUE(pending.ok());
+  EXPECT_TRUE(pending->empty());
+  EXPECT_EQ(orders_->counters().conflicts, 1u);
+}
+
+// A retryable gateway failure is 503 with Retry-After, and the same Idempotency-Key then works.
+TEST_F(OrderServiceTest, GatewayFailureIs503AndTheKeyMayBeRetried) {
+  auto event = CreateEvent();
+  const Hold hold = HoldSeats(event, "ses_1", 1);
+  PlaceOrderRequest failing = Request(hold, "tok_error", "key-1");
+  failing.request_hash = "same";
+  const OrderResponse failed = Place(failing);
+  EXPECT_EQ(failed.status, 503);
+  EXPECT_GT(failed.retry_after_s, 0);
+  EXPECT_EQ(ErrorCode(failed), "payments_unavailable");
+  PlaceOrderRequest retry = Request(hold, "tok_visa", "key-1");
+  retry.request_hash = "same";
+  const OrderResponse placed = Place(retry);
+  EXPECT_EQ(placed.status, 201) << placed.body;
+}
+
+// A lost reply (timeout) that did authorize is found by its key and voided; the fan gets 503.
+TEST_F(OrderServiceTest, AmbiguousTimeoutIsLookedUpAndVoided) {
+  auto event = CreateEvent();
+  const OrderResponse response = Place(Request(HoldSeats(event, "ses_1", 1), "tok_timeout"));
+  EXPECT_EQ(response.status, 503);
+  EXPECT_EQ(gateway_.Count("voided"), 1);
+  EXPECT_EQ(gateway_.Count("authorized"), 0);
+  EXPECT_EQ(event->seats().Counters().held, 1u) << "the hold stays for a retry";
+}
+
+// Same key and body: the first answer again, byte for byte, without a second authorization.
+// Same key, other body: 422 idempotency_key_reused.
+TEST_F(OrderServiceTest, IdempotentReplayReturnsTheFirstAnswer) {
+  auto event = CreateEvent();
+  const Hold hold = HoldSeats(event, "ses_1", 2);
+  const OrderResponse first = Place(Request(hold, "tok_visa", "key-1"));
+  ASSERT_EQ(first.status, 201);
+  const OrderResponse again = Place(Request(hold, "tok_visa", "key-1"));
+  EXPECT_EQ(again.status, 201);
+  EXPECT_EQ(again.body, first.body);
+  EXPECT_TRUE(again.replayed);
+  PlaceOrderRequest other = Request(hold, "tok_visa", "key-1");
+  other.request_hash = "another body";
+  const OrderResponse reused = Place(other);
+  EXPECT_EQ(reused.status, 422);
+  EXPECT_EQ(ErrorCode(reused), "idempotency_key_reused");
+  EXPECT_EQ(gateway_.authorize_calls(), 1);
+  // The key is the session's: another session's same key is another request (and its hold).
+  const Hold theirs = HoldSeats(event, "ses_2", 1);
+  EXPECT_EQ(Place(Request(theirs, "tok_visa", "key-1")).status, 201);
+}
+
+// A declined answer is stored too: replaying the key replays the decline.
+TEST_F(OrderServiceTest, DeclineIsReplayedForItsKey) {
+  auto event = CreateEvent();
+  const Hold hold = HoldSeats(event, "ses_1", 1);
+  const OrderResponse first = Place(Request(hold, "tok_declined", "key-d"));
+  EXPECT_EQ(first.status, 402);
+  const OrderResponse again = Place(Request(hold, "tok_declined", "key-d"));
+  EXPECT_EQ(again.status, 402);
+  EXPECT_TRUE(again.replayed);
+  EXPECT_EQ(gateway_.authorize_calls(), 1);
+}
+
+// A replay while the first request is still authorizing is 409 idempotency_in_flight.
+TEST_F(OrderServiceTest, ReplayWhileInFlightIs409) {
+  auto event = CreateEvent();
+  const Hold hold = HoldSeats(event, "ses_1", 1);
+  std::promise<void> entered;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> first_call{true};
+  gateway_.DuringAuthorize([&] {
+    if (first_call.exchange(false)) {
+      entered.set_value();
+      released.wait();
+    }
+  });
+  std::promise<OrderResponse> first;
+  orders_->Place(Request(hold, "tok_visa", "key-1"),
+                 [&first](OrderResponse response) { first.set_value(std::move(response)); });
+  entered.get_future().wait();
+  const OrderResponse during = Place(Request(hold, "tok_visa", "key-1"));
+  EXPECT_EQ(during.status, 409);
+  EXPECT_EQ(ErrorCode(during), "idempotency_in_flight");
+  release.set_value();
+  EXPECT_EQ(first.get_future().get().status, 201);
+}
+
+// 16 threads send the same key and body at once: one order, one authorization; every answer is
+// the order (first or replayed) or 409 in flight.
+TEST_F(OrderServiceTest, ConcurrentDuplicatesMakeOneOrder) {
+  auto event = CreateEvent();
+  const Hold hold = HoldSeats(event, "ses_1", 2);
+  constexpr int kThreads = 16;
+  std::latch start(kThreads);
+  std::vector<OrderResponse> answers(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      start.arrive_and_wait();
+      answers[i] = Place(Request(hold, "tok_visa", "same-key"));
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  int created = 0;
+  std::string body;
+  for (const OrderResponse& answer : answers) {
+    if (answer.status == 201) {
+      ++created;
+      if (body.empty()) body = answer.body;
+      EXPECT_EQ(answer.body, body) << "every 201 is the same order";
+    } else {
+      EXPECT_EQ(answer.status, 409);
+      EXPECT_EQ(ErrorCode(answer), "idempotency_in_flight");
+    }
+  }
+  EXPECT_GE(created, 1);
+  EXPECT_EQ(gateway_.authorize_calls(), 1);
+  EXPECT_EQ(event->seats().Counters().sold, 2u);
+}
+
+// Many fans race to order holds on distinct seats from many threads: all succeed, the seat
+// invariant holds and the ledger has one sold seat per ticket.
+TEST_F(OrderServiceTest, ConcurrentOrdersOnDistinctHoldsAllConfirm) {
+  constexpr int kFans = 20;
+  auto event = CreateEvent(kFans);
+  std::vector<Hold> holds;
+  for (int i = 0; i < kFans; ++i) holds.push_back(HoldSeats(event, "ses_" + std::to_string(i), 1));
+  std::latch start(kFans);
+  std::atomic<int> created{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kFans; ++i) {
+    threads.emplace_back([&, i] {
+      start.arrive_and_wait();
+      if (Place(Request(holds[i])).status == 201) ++created;
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(created.load(), kFans);
+  EXPECT_EQ(event->seats().Counters().sold, std::uint32_t{kFans});
+  EXPECT_TRUE(event->seats().CheckInvariant());
+  auto sold = ledger_->LoadSoldSeats();
+  ASSERT_TRUE(sold.ok());
+  EXPECT_EQ(sold->size(), std::size_t{kFans});
+}
+
+// Without a gateway every order is 503 payments_unavailable.
+TEST_F(OrderServiceTest, NoGatewayIs503) {
+  auto event = CreateEvent();
+  OrderService without(*catalog_, *holds_, *ledger_, nullptr, nullptr, clock_, metrics_,
+                       order_testing::TestRendering(), OrderServiceOptions{1, 4});
+  std::promise<OrderResponse> answered;
+  without.Place(Request(HoldSeats(event, "ses_1", 1)),
+                [&answered](OrderResponse response) { answered.set_value(std::move(response)); });
+  const OrderResponse response = answered.get_future().get();
+  EXPECT_EQ(response.status, 503);
+  EXPECT_EQ(ErrorCode(response), "payments_unavailable");
+}
+
+// Bought seats count against per_customer like held ones, also after a restart; sold seats come
+// back sold and the order's hold does not come back.
+TEST_F(OrderServiceTest, SoldSeatsAndLimitsSurviveARestart) {
+  auto event = CreateEvent(10, 3);
+  const OrderResponse placed = Place(Request(HoldSeats(event, "ses_1", 2)));
+  ASSERT_EQ(placed.status, 201);
+  HoldOwner owner{"ses_1", ""};
+  Result<Hold> over =
+      holds_->TableFor(event).HoldBestAvailable(owner, BestAvailableRequest{2, {}, false});
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.error().code, "limit_exceeded");
+
+  Reopen();
+  event = catalog_->Find(event->definition().id);
+  ASSERT_NE(event, nullptr);
+  const SeatCounts counts = event->seats().Counters();
+  EXPECT_EQ(counts.sold, 2u);
+  EXPECT_EQ(counts.held, 0u);
+  EXPECT_TRUE(event->seats().CheckInvariant());
+  Result<Hold> still_over =
+      holds_->TableFor(event).HoldBestAvailable(owner, BestAvailableRequest{2, {}, false});
+  ASSERT_FALSE(still_over.ok());
+  EXPECT_EQ(still_over.error().code, "limit_exceeded");
+  EXPECT_TRUE(
+      holds_->TableFor(event).HoldBestAvailable(owner, BestAvailableRequest{1, {}, false}).ok());
+}
+
+// A crash between authorize and confirm leaves a pending attempt and an authorization at the
+// gateway; recovery at the next start voids it and forgets the in-flight key.
+TEST_F(OrderServiceTest, RecoveryVoidsAnAuthorizationWithoutAnOrder) {
+  auto event = CreateEvent();
+  PaymentAttemptRecord attempt;
+  attempt.idempotency_key = "ord_crashed";
+  attempt.order_id = "ord_crashed";
+  attempt.event_id = event->definition().id;
+  attempt.amount_cents = 2'500;
+  attempt.currency = "USD";
+  attempt.state = "pending";
+  attempt.request_scope = "ses_1";
+  attempt.request_key = "key-crash";
+  IdempotencyRecord in_flight{"ses_1", "key-crash", "h", "in_flight", 0, "", 1};
+  ASSERT_TRUE(ledger_conformance::WaitFor([&](Ledger::Done done) {
+                ledger_->BeginPayment(attempt, in_flight, std::move(done));
+              }).ok());
+  // The process "dies" right after the gateway authorized.
+  ASSERT_EQ(
+      gateway_.Authorize(AuthorizeRequest{"ord_crashed", 2'500, "USD", "tok_visa", "ord_crashed"})
+          .outcome,
+      PaymentOutcome::kSucceeded);
+  // A second attempt crashed before reaching the gateway at all.
+  attempt.idempotency_key = attempt.order_id = "ord_never_sent";
+  attempt.request_key = "";
+  ASSERT_TRUE(ledger_conformance::WaitFor([&](Ledger::Done done) {
+                ledger_->BeginPayment(attempt, IdempotencyRecord{}, std::move(done));
+              }).ok());
+
+  Reopen();
+  Result<std::size_t> recovered = orders_->RecoverPendingPayments();
+  ASSERT_TRUE(recovered.ok()) << recovered.error().message;
+  EXPECT_EQ(*recovered, 2u);
+  EXPECT_EQ(gateway_.Count("voided"), 1);
+  EXPECT_EQ(gateway_.Count("authorized"), 0);
+  auto pending = ledger_->LoadPendingPayments();
+  ASSERT_TRUE(pending.ok());
+  EXPECT_TRUE(pending->empty());
+  auto key = ledger_->FindIdempotency("ses_1", "key-crash");
+  ASSERT_TRUE(key.ok());
+  EXPECT_FALSE(key->has_value()) << "the fan may retry with the same key";
+  // Running recovery again finds nothing left to do.
+  EXPECT_EQ(*orders_->RecoverPendingPayments(), 0u);
+}
+
+OrderResponse RefundAndWait(OrderService& orders, RefundRequest request) {
+  std::promise<OrderResponse> answered;
+  orders.Refund(std::move(request),
+                [&answered](OrderResponse response) { answered.set_value(std::move(response)); });
+  return answered.get_future().get();
+}
+
+// A refund before capture voids the authorization, revokes the order and puts its seats back on
+// sale with new versions; the freed allowance lets the fan hold again.
+TEST_F(OrderServiceTest, RefundBeforeCaptureVoidsAndReturnsTheSeats) {
+  auto event = CreateEvent(10, 2);
+  const OrderResponse placed = Place(Request(HoldSeats(event, "ses_1", 2)));
+  ASSERT_EQ(placed.status, 201);
+  const std::string id = OrderIdOf(placed);
+  Result<OrderRecord> before = orders_->Get(id, "", "", true);
+  ASSERT_TRUE(before.ok());
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> sold_versions;
+  for (const TicketRecord& ticket : before->tickets) {
+    const std::uint32_t index = *event->seat_map().Find(ticket.seat_id);
+    sold_versions.emplace_back(index, event->seats().Load(index).version);
+  }
+
+  const OrderResponse refunded = RefundAndWait(*orders_, RefundRequest{id, "", ""});
+  ASSERT_EQ(refunded.status, 200) << refunded.body;
+  EXPECT_EQ(gateway_.Count("voided"), 1);
+  for (const auto& [index, version] : sold_versions) {
+    const SeatState state = event->seats().Load(index);
+    EXPECT_EQ(state.status, SeatStatus::kAvailable);
+    EXPECT_EQ(state.version, version + 1);
+  }
+  EXPECT_EQ(event->seats().Counters().available, 10u);
+  EXPECT_TRUE(event->seats().CheckInvariant());
+  Result<OrderRecord> after = orders_->Get(id, "", "", true);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->status, "refunded");
+  EXPECT_EQ(after->payment_status, "voided");
+  EXPECT_TRUE(holds_->TableFor(event)
+                  .HoldBestAvailable(HoldOwner{"ses_1", ""}, BestAvailableRequest{2, {}, false})
+                  .ok())
+      << "the refunded seats no longer count against per_customer";
+  const OrderResponse again = RefundAndWait(*orders_, RefundRequest{id, "", ""});
+  EXPECT_EQ(again.status, 409);
+  EXPECT_EQ(ErrorCode(again), "order_refunded");
+  EXPECT_EQ(ErrorCode(RefundAndWait(*orders_, RefundRequest{"ord_unknown", "", ""})),
+            "order_not_found");
+}
+
+// After capture the refund goes to the gateway as a refund; a replay of its key answers the same.
+TEST_F(OrderServiceTest, RefundAfterCaptureRefundsAndReplaysItsKey) {
+  auto event = CreateEvent();
+  const OrderResponse placed = Place(Request(HoldSeats(event, "ses_1", 1)));
+  ASSERT_EQ(placed.status, 201);
+  const std::string id = OrderIdOf(placed);
+  // Capture as the outbox would.
+  Result<OrderRecord> order = orders_->Get(id, "", "", true);
+  ASSERT_TRUE(order.ok());
+  ASSERT_EQ(gateway_.Capture({order->gateway, order->payment_id}, order->total_cents, "c").outcome,
+            PaymentOutcome::kSucceeded);
+  const OrderResponse first = RefundAndWait(*orders_, RefundRequest{id, "refund-1", "h"});
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(gateway_.Count("refunded"), 1);
+  const OrderResponse replay = RefundAndWait(*orders_, RefundRequest{id, "refund-1", "h"});
+  EXPECT_EQ(replay.status, 200);
+  EXPECT_TRUE(replay.replayed);
+  EXPECT_EQ(replay.body, first.body);
+  EXPECT_EQ(event->seats().Counters().sold, 0u);
+}
+
+}  // namespace
+}  // namespace boxoffice
