@@ -14,7 +14,10 @@
 #include "api/routes.hpp"
 #include "app/data_dir.hpp"
 #include "app/demo.hpp"
+#include "app/gateway_sim.hpp"
+#include "app/mail_setup.hpp"
 #include "app/openapi.hpp"
+#include "app/payments_setup.hpp"
 #include "catalog/catalog.hpp"
 #include "common/cidr.hpp"
 #include "common/log.hpp"
@@ -180,13 +183,35 @@ int RunServe(const ServeConfig& config) {
   WaitingRoom waiting_room(queue_store, clock, secret->value);
   HoldService holds(catalog, **ledger, clock);
 
-  // Checkout. The payment router and the mailers come from their own branches; until they are
-  // wired here, orders answer 503 payments_unavailable and the outbox sends no mail.
-  PaymentGateway* payments = nullptr;
-  Mailer* mailer = nullptr;
-  if (payments == nullptr) {
-    LogWarn("no payment gateway is configured: orders answer 503 payments_unavailable");
+  // Checkout: the card gateways behind the router, and the mailer of the confirmation mails.
+  Result<std::vector<GatewayConfig>> gateways = ParseGateways(config.gateways);
+  if (!gateways) return Fail("invalid --gateway", gateways.error());
+  std::unique_ptr<GatewaySim> demo_gateway;
+  if (gateways->empty() && config.demo) {
+    // The demo shop takes test cards (tok_visa, ...) through a simulator of its own, so that
+    // `make run` sells tickets end to end with nothing else running.
+    demo_gateway = std::make_unique<GatewaySim>(GatewaySimOptions{});
+    demo_gateway->Start();
+    gateways->push_back(GatewayConfig{.name = "demo-sim",
+                                      .url = demo_gateway->base_url(),
+                                      .api_key = GatewaySimOptions{}.api_key});
+    LogWarn("demo: payments go to an in-process gateway simulator (test cards only)",
+            {{"url", demo_gateway->base_url()}});
   }
+  std::unique_ptr<PaymentGateway> payment_router;
+  if (!gateways->empty()) {
+    Result<std::unique_ptr<PaymentGateway>> built = BuildPaymentRouter(*gateways, clock, metrics);
+    if (!built) return Fail("cannot set up the payment gateways", built.error());
+    payment_router = std::move(built).value();
+  }
+  PaymentGateway* payments = payment_router.get();
+  if (payments == nullptr) {
+    LogWarn(
+        "no payment gateway is configured (--gateway): orders answer 503 "
+        "payments_unavailable");
+  }
+  std::unique_ptr<Mailer> mail = BuildMailer(config.mail, config.data_dir);
+  Mailer* mailer = mail.get();
   TicketSigner ticket_signer(secret->value);
   OrderService orders(catalog, holds, **ledger, payments, &waiting_room, clock, metrics,
                       api::MakeOrderRendering());
