@@ -187,9 +187,20 @@ struct Threads {
     std::lock_guard lock(mutex);
     threads.push_back(std::move(thread));
   }
-  ~Threads() {
-    for (auto& thread : threads) thread.join();
+  void JoinAll() {
+    for (auto& thread : threads) {
+      if (thread.joinable()) thread.join();
+    }
   }
+  ~Threads() { JoinAll(); }
+};
+
+// Declared after a test's server: joins the workers before the server (and its io_context) is
+// destroyed, even when an ASSERT leaves early. A worker may still be returning from respond(),
+// holding the connection for a moment, when the client already has its answer.
+struct JoinBeforeServerStops {
+  Threads& workers;
+  ~JoinBeforeServerStops() { workers.JoinAll(); }
 };
 
 std::string Get(std::string_view target, std::string_view extra_headers = "") {
@@ -455,6 +466,7 @@ TEST_F(ServerTest, PipelinedAnswersKeepRequestOrder) {
     respond(Text("fast " + std::string(request.Query("n").value_or("?"))));
   });
   TestServer server(router_);
+  const JoinBeforeServerStops join_workers{workers};
   Client client(server.port());
   client.Send(Get("/slow") + Get("/fast?n=1") + Get("/fast?n=2"));
   const auto first = client.Read();
@@ -518,6 +530,7 @@ TEST_F(ServerTest, GracefulStopFinishesTheRequestInFlight) {
     }));
   });
   auto server = std::make_unique<TestServer>(router_);
+  const JoinBeforeServerStops join_workers{workers};
   Client busy(server->port());
   Client idle(server->port());
   ASSERT_TRUE(idle.Request(Get("/hello")));  // an idle keep-alive connection
