@@ -59,7 +59,7 @@ class Accounts {
   void Login(std::string_view email, std::string_view password,
              std::function<void(Result<IssuedSession>)> done);
 
-  // 401 invalid_session for a forged, malformed or expired token.
+  // 401 invalid_session for a forged, malformed or expired token. Thread-safe.
   Result<Session> Authenticate(std::string_view token) const;
 
  private:
@@ -67,6 +67,7 @@ class Accounts {
 
   Ledger& ledger_;
   const Clock& clock_;
+  const std::uint64_t id_;  // tells instances apart in Authenticate's per-thread memory
   TokenSigner signer_;
   std::chrono::seconds session_ttl_;
   WorkerPool& hashing_pool_;

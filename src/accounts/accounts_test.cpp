@@ -100,5 +100,26 @@ TEST_F(AccountsTest, RejectsForeignTokens) {
   EXPECT_FALSE(accounts_->Authenticate("garbage"));
 }
 
+// Authenticating again (as the defence middleware and then the handler do) answers the same,
+// and what one instance verified last on this thread never passes another instance's check.
+TEST_F(AccountsTest, RepeatedAuthenticationIsExactPerInstance) {
+  WorkerPool pool(1, 1);
+  Accounts other(*ledger_, clock_, "other secret", std::chrono::hours(1), pool);
+  const IssuedSession theirs = other.CreateGuestSession();
+  ASSERT_TRUE(other.Authenticate(theirs.token));
+  EXPECT_FALSE(accounts_->Authenticate(theirs.token));
+
+  const IssuedSession mine = accounts_->CreateGuestSession();
+  ASSERT_TRUE(accounts_->Authenticate(mine.token));
+  Result<Session> again = accounts_->Authenticate(mine.token);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->session_id, mine.session.session_id);
+  std::string tampered = mine.token;
+  tampered.back() = tampered.back() == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(accounts_->Authenticate(tampered));
+  EXPECT_FALSE(accounts_->Authenticate(mine.token + "A"));
+  EXPECT_TRUE(accounts_->Authenticate(mine.token));
+}
+
 }  // namespace
 }  // namespace boxoffice

@@ -1,7 +1,9 @@
 // The waiting room's routes: POST /v1/events/{id}/queue (join), GET /v1/events/{id}/queue/status,
-// PATCH /v1/events/{id}/queue (operator); the `queue` object of GET /v1/events/{id}/stats.
+// GET /v1/events/{id}/queue/stream (the status as server-sent events), PATCH
+// /v1/events/{id}/queue (operator); the `queue` object of GET /v1/events/{id}/stats.
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
+#include <charconv>
 
 #include "api/routes.hpp"
 #include "api/support.hpp"
@@ -16,6 +18,8 @@ using http::Method;
 
 // A device fingerprint is an opaque id; anything longer is not one.
 constexpr std::size_t kDeviceIdMaxChars = 128;
+// A stream looks at the fan's place at most this often (the issue: once a second per fan).
+constexpr auto kQueueStreamInterval = std::chrono::seconds(1);
 
 Error EventNotFound(std::string_view id) {
   return Error::Make(ErrorKind::kNotFound, "event_not_found", "No event has this id.",
@@ -29,24 +33,78 @@ Error NoWaitingRoom() {
   return error;
 }
 
-http::Response FanViewResponse(int status, const FanView& view) {
-  json::object body;
-  body["queue_ticket"] = view.queue_ticket;
-  body["state"] = FanStateName(view.state);
-  body["position"] = view.position ? json::value(*view.position) : json::value(nullptr);
-  body["eta_s"] = view.eta_s ? json::value(*view.eta_s) : json::value(nullptr);
-  body["retry_after_s"] = view.retry_after_s;
+// A JSON string literal. Escapes what JSON requires; other bytes (UTF-8) pass through, in runs.
+void AppendJsonString(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if (byte >= 0x20 && byte != '"' && byte != '\\') continue;
+    out.append(text.substr(run, i - run));
+    run = i + 1;
+    if (byte >= 0x20) {
+      out += '\\';
+      out += static_cast<char>(byte);
+    } else {
+      out += "\\u00";
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xf];
+    }
+  }
+  out.append(text.substr(run));
+  out += '"';
+}
+
+void AppendJsonNumber(std::string& out, std::uint64_t value) {
+  char buffer[24];
+  const auto end = std::to_chars(buffer, buffer + sizeof buffer, value).ptr;
+  out.append(buffer, end);
+}
+
+// The body of join, status and every stream event. Written straight into one string rather than
+// built as a json::object and serialised: this is the answer to every poll of every fan.
+std::string FanViewJson(const FanView& view) {
+  std::string out;
+  out.reserve(160 + view.queue_ticket.size() + view.access_token.size());
+  out += "{\"queue_ticket\":";
+  AppendJsonString(out, view.queue_ticket);
+  out += ",\"state\":";
+  AppendJsonString(out, FanStateName(view.state));
+  out += ",\"position\":";
+  if (view.position) {
+    AppendJsonNumber(out, *view.position);
+  } else {
+    out += "null";
+  }
+  out += ",\"eta_s\":";
+  if (view.eta_s) {
+    AppendJsonNumber(out, *view.eta_s);
+  } else {
+    out += "null";
+  }
+  out += ",\"retry_after_s\":";
+  AppendJsonNumber(out, view.retry_after_s);
   if (view.state == FanState::kAdmitted) {
-    body["access_token"] = view.access_token;
-    body["access_expires_at"] = FormatRfc3339(view.access_expires_at);
+    out += ",\"access_token\":";
+    AppendJsonString(out, view.access_token);
+    out += ",\"access_expires_at\":";
+    AppendJsonString(out, FormatRfc3339(view.access_expires_at));
   }
   if (view.seats_held) {
     // No seat is for sale now, but holds could still return some: worth waiting.
-    body["seats_left"] = 0;
-    body["seats_held"] = *view.seats_held;
+    out += ",\"seats_left\":0,\"seats_held\":";
+    AppendJsonNumber(out, *view.seats_held);
   }
-  http::Response response = JsonResponse(status, body);
-  response.SetHeader("Retry-After", std::to_string(view.retry_after_s));
+  out += '}';
+  return out;
+}
+
+http::Response FanViewResponse(int status, const FanView& view) {
+  http::Response response = JsonResponse(status, FanViewJson(view));
+  char seconds[12];
+  const auto end = std::to_chars(seconds, seconds + sizeof seconds, view.retry_after_s).ptr;
+  response.SetHeader("Retry-After", std::string(seconds, end));
   return response;
 }
 
@@ -73,18 +131,87 @@ void JoinQueue(ApiContext& context, const http::Request& request, http::Respond 
   respond(FanViewResponse(view->created ? 201 : 200, *view));
 }
 
+// The checks of a status call, and the call itself: session, event, ticket. No catalog lookup:
+// every event is attached to the room before its id is handed out (POST /v1/events answers
+// after that), and the room answers 404 event_not_found itself.
+Result<FanView> PollFan(ApiContext& context, const http::Request& request, Session& session) {
+  Result<Session> authenticated = RequireSession(request, context.accounts);
+  if (!authenticated) return authenticated.error();
+  session = std::move(authenticated).value();
+  if (context.waiting_room == nullptr) return NoWaitingRoom();
+  return context.waiting_room->Poll(request.PathParam("id"), session.session_id,
+                                    request.Header("x-queue-ticket").value_or(""));
+}
+
 void QueueStatus(ApiContext& context, const http::Request& request, http::Respond respond) {
-  Result<Session> session = RequireSession(request, context.accounts);
-  if (!session) return respond(http::ErrorResponse(session.error()));
-  if (context.waiting_room == nullptr) return respond(http::ErrorResponse(NoWaitingRoom()));
-  const std::string_view event_id = request.PathParam("id");
-  if (!context.catalog.Find(event_id)) {
-    return respond(http::ErrorResponse(EventNotFound(event_id)));
-  }
-  Result<FanView> view = context.waiting_room->Poll(event_id, session->session_id,
-                                                    request.Header("x-queue-ticket").value_or(""));
+  Session session;
+  Result<FanView> view = PollFan(context, request, session);
   if (!view) return respond(http::ErrorResponse(view.error()));
   respond(FanViewResponse(200, *view));
+}
+
+// After these the fan's place cannot change any more, so the stream ends with them.
+bool IsFinal(FanState state) {
+  return state == FanState::kAdmitted || state == FanState::kSoldOut || state == FanState::kClosed;
+}
+
+// The source of one fan's stream: each tick polls the room as a status call would (so the fan
+// counts as seen) and sends the view when its state, position or held seats changed. The first
+// view, from the call that opened the stream, goes out at once.
+class QueueStreamSource {
+ public:
+  QueueStreamSource(WaitingRoom& room, const http::Request& request, std::string session_id,
+                    FanView first)
+      : room_(&room),
+        event_id_(request.PathParam("id")),
+        session_id_(std::move(session_id)),
+        ticket_(request.Header("x-queue-ticket").value_or("")),
+        first_(std::move(first)) {}
+
+  http::StreamStep operator()() {
+    FanView view;
+    if (first_) {
+      view = std::move(*first_);
+      first_.reset();
+    } else {
+      Result<FanView> polled = room_->Poll(event_id_, session_id_, ticket_);
+      // The ticket was good when the stream opened, so this is the room going away; a status
+      // call would tell the fan why.
+      if (!polled) return http::StreamStep::End();
+      view = std::move(polled).value();
+    }
+    Shown shown{view.state, view.position, view.seats_held};
+    if (last_ && *last_ == shown) return http::StreamStep::NoChange();
+    last_ = shown;
+    return http::StreamStep::Event(FanViewJson(view), IsFinal(view.state));
+  }
+
+ private:
+  struct Shown {
+    FanState state;
+    std::optional<std::uint64_t> position;
+    std::optional<std::uint32_t> seats_held;
+    bool operator==(const Shown&) const = default;
+  };
+
+  WaitingRoom* room_;
+  std::string event_id_;
+  std::string session_id_;
+  std::string ticket_;
+  std::optional<FanView> first_;
+  std::optional<Shown> last_;
+};
+
+void QueueStream(ApiContext& context, const http::Request& request, http::Respond respond) {
+  Session session;
+  Result<FanView> view = PollFan(context, request, session);
+  if (!view) return respond(http::ErrorResponse(view.error()));
+  http::Response response;
+  response.stream =
+      http::EventStream{QueueStreamSource(*context.waiting_room, request,
+                                          std::move(session.session_id), std::move(view).value()),
+                        kQueueStreamInterval};
+  respond(std::move(response));
 }
 
 // Reads one optional unsigned field of the PATCH body within [1, max].
@@ -210,6 +337,10 @@ void RegisterQueueRoutes(http::Router& router, ApiContext& context) {
   router.Add(Method::kGet, "/v1/events/{id}/queue/status",
              [&context](const http::Request& request, http::Respond respond) {
                QueueStatus(context, request, std::move(respond));
+             });
+  router.Add(Method::kGet, "/v1/events/{id}/queue/stream",
+             [&context](const http::Request& request, http::Respond respond) {
+               QueueStream(context, request, std::move(respond));
              });
 }
 

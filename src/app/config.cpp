@@ -34,6 +34,12 @@ void AddServeOptions(CLI::App& command, ServeConfig& config) {
       ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
       ->capture_default_str();
   command
+      .add_option("--max-streams", config.max_streams,
+                  "Open event streams (queue/stream) beyond this are answered 503")
+      ->envname("BOXOFFICE_MAX_STREAMS")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1'000'000}))
+      ->capture_default_str();
+  command
       .add_option("--read-timeout-s", config.read_timeout_s,
                   "A request must arrive whole within this many seconds")
       ->envname("BOXOFFICE_READ_TIMEOUT_S")
@@ -310,6 +316,7 @@ Result<http::ServerOptions> ToServerOptions(const ServeConfig& config) {
   options.threads = config.threads;
   options.body_limit_bytes = config.body_limit_bytes;
   options.max_connections = config.max_connections;
+  options.max_streams = config.max_streams;
   options.read_timeout_s = std::chrono::seconds(config.read_timeout_s);
   options.idle_timeout_s = std::chrono::seconds(config.idle_timeout_s);
   options.drain_timeout_s = std::chrono::seconds(config.drain_timeout_s);

@@ -35,6 +35,7 @@ struct ServeConfig {
   unsigned threads = 0;
   std::size_t body_limit_bytes = 1 << 20;
   std::size_t max_connections = 10'000;
+  std::size_t max_streams = 5'000;
   unsigned read_timeout_s = 30;
   unsigned idle_timeout_s = 60;
   unsigned drain_timeout_s = 25;

@@ -26,7 +26,18 @@ TEST(ConfigTest, Defaults) {
   EXPECT_EQ(config.listen, "127.0.0.1:8080");
   EXPECT_EQ(config.data_dir, "data");
   EXPECT_EQ(config.body_limit_bytes, 1u << 20);
+  EXPECT_EQ(config.max_streams, 5'000u);
   EXPECT_FALSE(config.demo);
+}
+
+// --max-streams reaches the server's options (0 turns streams off: every one is a 503).
+TEST(ConfigTest, MaxStreamsReachesTheServer) {
+  const ServeConfig config = Parse({"--max-streams", "12"});
+  Result<http::ServerOptions> options = ToServerOptions(config);
+  ASSERT_TRUE(options);
+  EXPECT_EQ(options->max_streams, 12u);
+  EXPECT_EQ(ToServerOptions(Parse({"--max-streams", "0"}))->max_streams, 0u);
+  EXPECT_THROW(Parse({"--max-streams", "-1"}), CLI::ParseError);
 }
 
 // A flag beats the config file, which beats the environment, which beats the default.

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 namespace boxoffice {
 namespace {
@@ -51,17 +52,47 @@ std::string Base64UrlEncode(std::string_view bytes) {
   return out;
 }
 
-std::optional<std::string> Base64UrlDecode(std::string_view text) {
-  std::string out(text.size() * 3 / 4 + 3, '\0');
-  std::size_t length = 0;
-  const char* end = nullptr;
-  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(),
-                        text.size(), nullptr, &length, &end,
-                        sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
-      end != text.data() + text.size()) {
-    return std::nullopt;
+// A table lookup per character. libsodium's decoder is constant-time, which costs it several
+// times as much, and it ran on every token of every request; nothing decoded here is a secret
+// (tokens are the holder's own, cursors are public), so timing tells an attacker nothing. The
+// rules are libsodium's URL-safe, unpadded ones: no '=', no stray characters, no length of 4n+1,
+// and the unused low bits of the last character must be zero (one encoding per byte string).
+std::optional<std::size_t> Base64UrlDecodeTo(std::string_view text, std::span<char> out) {
+  static constexpr auto kValues = [] {
+    std::array<signed char, 256> values{};
+    values.fill(-1);
+    constexpr std::string_view kAlphabet =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    for (std::size_t i = 0; i < kAlphabet.size(); ++i) {
+      values[static_cast<unsigned char>(kAlphabet[i])] = static_cast<signed char>(i);
+    }
+    return values;
+  }();
+  if (text.size() % 4 == 1) return std::nullopt;
+  const std::size_t size = text.size() / 4 * 3 + (text.size() % 4 == 0 ? 0 : text.size() % 4 - 1);
+  if (size > out.size()) return std::nullopt;
+  std::uint32_t bits = 0;
+  unsigned bit_count = 0;
+  std::size_t written = 0;
+  for (char c : text) {
+    const signed char value = kValues[static_cast<unsigned char>(c)];
+    if (value < 0) return std::nullopt;
+    bits = (bits << 6) | static_cast<std::uint32_t>(value);
+    bit_count += 6;
+    if (bit_count >= 8) {
+      bit_count -= 8;
+      out[written++] = static_cast<char>((bits >> bit_count) & 0xff);
+    }
   }
-  out.resize(length);
+  if ((bits & ((1u << bit_count) - 1)) != 0) return std::nullopt;
+  return size;
+}
+
+std::optional<std::string> Base64UrlDecode(std::string_view text) {
+  std::string out(text.size() / 4 * 3 + 2, '\0');
+  const std::optional<std::size_t> size = Base64UrlDecodeTo(text, out);
+  if (!size) return std::nullopt;
+  out.resize(*size);
   return out;
 }
 
@@ -111,6 +142,33 @@ bool MacVerify(const SecretKey& key, std::string_view message, std::string_view 
          crypto_auth_verify(Bytes(mac), Bytes(message), message.size(), key.data()) == 0;
 }
 
+MacKey::MacKey(const SecretKey& key) {
+  static_assert(sizeof(crypto_auth_hmacsha512256_state) <= std::tuple_size_v<decltype(state_)>);
+  static_assert(alignof(crypto_auth_hmacsha512256_state) <= 16);
+  crypto_auth_hmacsha512256_init(reinterpret_cast<crypto_auth_hmacsha512256_state*>(state_.data()),
+                                 key.data(), key.size());
+}
+
+void MacKey::Compute(std::string_view message, unsigned char* out) const {
+  crypto_auth_hmacsha512256_state state;
+  std::memcpy(&state, state_.data(), sizeof state);
+  crypto_auth_hmacsha512256_update(&state, Bytes(message), message.size());
+  crypto_auth_hmacsha512256_final(&state, out);
+}
+
+std::string MacKey::Mac(std::string_view message) const {
+  std::string out(crypto_auth_hmacsha512256_BYTES, '\0');
+  Compute(message, reinterpret_cast<unsigned char*>(out.data()));
+  return out;
+}
+
+bool MacKey::Verify(std::string_view message, std::string_view mac) const {
+  if (mac.size() != crypto_auth_hmacsha512256_BYTES) return false;
+  unsigned char expected[crypto_auth_hmacsha512256_BYTES];
+  Compute(message, expected);
+  return crypto_verify_32(expected, Bytes(mac)) == 0;
+}
+
 bool SecretsEqual(std::string_view a, std::string_view b) {
   // Hash both to a fixed length first, so neither the comparison's time nor an early length
   // check tells an attacker how much of a guess was right.
@@ -119,6 +177,17 @@ bool SecretsEqual(std::string_view a, std::string_view b) {
   crypto_generichash(hash_a, sizeof hash_a, Bytes(a), a.size(), nullptr, 0);
   crypto_generichash(hash_b, sizeof hash_b, Bytes(b), b.size(), nullptr, 0);
   return sodium_memcmp(hash_a, hash_b, sizeof hash_a) == 0;
+}
+
+bool EqualConstantTime(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  // No early exit: every byte is looked at whatever the first difference. (sodium_memcmp does
+  // the same through volatile reads, byte by byte, several times slower on every request.)
+  unsigned char difference = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    difference |= static_cast<unsigned char>(a[i] ^ b[i]);
+  }
+  return difference == 0;
 }
 
 std::string Sha256Hex(std::string_view bytes) {

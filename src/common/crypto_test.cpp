@@ -25,6 +25,50 @@ TEST(CryptoTest, EncodingsRoundTrip) {
   EXPECT_EQ(HexDecode("zz"), std::nullopt);
 }
 
+// The table decoder keeps libsodium's strict rules: every length and byte value round-trips,
+// and padding, stray characters, a 4n+1 length or non-zero spare bits are refused.
+TEST(CryptoTest, Base64UrlDecodeIsStrict) {
+  for (std::size_t length = 0; length < 70; ++length) {
+    const std::string bytes = RandomBytes(length);
+    const std::string text = Base64UrlEncode(bytes);
+    EXPECT_EQ(Base64UrlDecode(text), bytes) << length;
+  }
+  EXPECT_EQ(Base64UrlDecode(""), "");
+  EXPECT_EQ(Base64UrlDecode("-_8"), "\xfb\xff");
+  EXPECT_EQ(Base64UrlDecode("QQ"), "A");
+  EXPECT_EQ(Base64UrlDecode("QR"), std::nullopt);    // spare bits set: not the encoding of "A"
+  EXPECT_EQ(Base64UrlDecode("QQ=="), std::nullopt);  // the unpadded variant
+  EXPECT_EQ(Base64UrlDecode("QUJD+"), std::nullopt);
+  EXPECT_EQ(Base64UrlDecode("QUJDR"), std::nullopt);  // 4n+1 characters
+  EXPECT_EQ(Base64UrlDecode(std::string_view("QU\0D", 4)), std::nullopt);
+}
+
+// A MacKey computes exactly Mac() (HMAC-SHA-512-256) and verifies only the right MAC.
+TEST(CryptoTest, MacKeyMatchesMac) {
+  const SecretKey key = DeriveKey("secret", "context");
+  const MacKey mac_key(key);
+  for (const std::string& message :
+       {std::string(), std::string("session\nses_1"), std::string(300, 'm')}) {
+    const std::string mac = Mac(key, message);
+    EXPECT_EQ(mac_key.Mac(message), mac);
+    EXPECT_TRUE(mac_key.Verify(message, mac));
+    EXPECT_TRUE(MacVerify(key, message, mac_key.Mac(message)));
+    std::string wrong = mac;
+    wrong[5] = static_cast<char>(wrong[5] ^ 1);
+    EXPECT_FALSE(mac_key.Verify(message, wrong));
+    EXPECT_FALSE(mac_key.Verify(message, mac.substr(1)));
+    EXPECT_FALSE(mac_key.Verify(message + "x", mac));
+  }
+}
+
+// Constant-time equality is still equality, lengths included.
+TEST(CryptoTest, EqualConstantTime) {
+  EXPECT_TRUE(EqualConstantTime("token", "token"));
+  EXPECT_TRUE(EqualConstantTime("", ""));
+  EXPECT_FALSE(EqualConstantTime("token", "tokeN"));
+  EXPECT_FALSE(EqualConstantTime("token", "token2"));
+}
+
 // Random tokens use only the documented alphabet and do not repeat.
 TEST(CryptoTest, RandomTokensAreLowercaseAlphanumeric) {
   const std::string a = RandomToken(32);

@@ -7,6 +7,8 @@ namespace {
 
 // Tokens arrive in headers from anyone; refuse absurd ones before decoding.
 constexpr std::size_t kTokenMaxBytes = 2048;
+// Room for a decoded MAC and then some: a longer one is not a MAC and fails to decode into it.
+constexpr std::size_t kMacDecodedBytesMax = 64;
 
 }  // namespace
 
@@ -20,27 +22,43 @@ std::string TokenSigner::Sign(const std::vector<std::string>& fields) const {
     payload += '\n';
     payload += field;
   }
-  return Base64UrlEncode(payload) + "." + Base64UrlEncode(Mac(key_, payload));
+  return Base64UrlEncode(payload) + "." + Base64UrlEncode(key_.Mac(payload));
 }
 
-std::optional<std::vector<std::string>> TokenSigner::Verify(std::string_view token) const {
+std::optional<TokenFields> TokenSigner::VerifyFields(std::string_view token) const {
   if (token.size() > kTokenMaxBytes) return std::nullopt;
   const std::size_t dot = token.find('.');
   if (dot == std::string_view::npos) return std::nullopt;
+  char mac[kMacDecodedBytesMax];
+  const std::optional<std::size_t> mac_size = Base64UrlDecodeTo(token.substr(dot + 1), mac);
+  if (!mac_size) return std::nullopt;
   std::optional<std::string> payload = Base64UrlDecode(token.substr(0, dot));
-  std::optional<std::string> mac = Base64UrlDecode(token.substr(dot + 1));
-  if (!payload || !mac || !MacVerify(key_, *payload, *mac)) return std::nullopt;
+  if (!payload || !key_.Verify(*payload, std::string_view(mac, *mac_size))) return std::nullopt;
 
-  std::vector<std::string> parts;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t end = payload->find('\n', start);
-    parts.push_back(payload->substr(start, end - start));
-    if (end == std::string::npos) break;
-    start = end + 1;
+  // The first field is the kind; the caller sees the ones after it.
+  const std::string_view text = *payload;
+  const std::size_t kind_end = text.find('\n');
+  if (text.substr(0, kind_end) != kind_) return std::nullopt;
+  TokenFields fields;
+  std::size_t start = kind_end;
+  while (start != std::string_view::npos) {
+    ++start;
+    const std::size_t end = text.find('\n', start);
+    if (fields.count_ == TokenFields::kFieldsMax) return std::nullopt;
+    fields.offsets_[fields.count_++] = {
+        start, (end == std::string_view::npos ? text.size() : end) - start};
+    start = end;
   }
-  if (parts.front() != kind_) return std::nullopt;
-  parts.erase(parts.begin());
+  fields.payload_ = std::move(*payload);
+  return fields;
+}
+
+std::optional<std::vector<std::string>> TokenSigner::Verify(std::string_view token) const {
+  std::optional<TokenFields> fields = VerifyFields(token);
+  if (!fields) return std::nullopt;
+  std::vector<std::string> parts;
+  parts.reserve(fields->size());
+  for (std::size_t i = 0; i < fields->size(); ++i) parts.emplace_back((*fields)[i]);
   return parts;
 }
 

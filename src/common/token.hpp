@@ -5,14 +5,34 @@
 // token of one kind never verifies as another.
 #pragma once
 
+#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/crypto.hpp"
 
 namespace boxoffice {
+
+// The fields of a verified token: views into its decoded payload, which this object holds, so a
+// check on every request copies no field.
+class TokenFields {
+ public:
+  static constexpr std::size_t kFieldsMax = 8;  // a token with more does not verify
+
+  std::size_t size() const { return count_; }
+  std::string_view operator[](std::size_t index) const {
+    return std::string_view(payload_).substr(offsets_[index].first, offsets_[index].second);
+  }
+
+ private:
+  friend class TokenSigner;
+  std::string payload_;
+  std::array<std::pair<std::size_t, std::size_t>, kFieldsMax> offsets_{};  // start, length
+  std::size_t count_ = 0;
+};
 
 class TokenSigner {
  public:
@@ -22,9 +42,11 @@ class TokenSigner {
   std::string Sign(const std::vector<std::string>& fields) const;
   // The fields when the token is authentic and of this kind; nullopt otherwise.
   std::optional<std::vector<std::string>> Verify(std::string_view token) const;
+  // The same check, for hot paths: the fields as views.
+  std::optional<TokenFields> VerifyFields(std::string_view token) const;
 
  private:
-  SecretKey key_;
+  MacKey key_;
   std::string kind_;
 };
 

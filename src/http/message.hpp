@@ -2,6 +2,7 @@
 // so handlers in src/api/ compile without Boost.Beast headers (only server.cpp includes them).
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -33,11 +34,41 @@ struct Request {
   std::string_view PathParam(std::string_view name) const;
 };
 
+// One step of a server-sent events stream (see `EventStream`).
+struct StreamStep {
+  enum class Kind { kNoChange, kEvent, kEnd };
+  Kind kind = Kind::kNoChange;
+  std::string data;   // kEvent: the event's data; the server frames it ("data: ...\n\n")
+  bool last = false;  // kEvent: the stream ends after this event
+
+  static StreamStep NoChange() { return {}; }
+  static StreamStep Event(std::string data, bool last = false) {
+    return {Kind::kEvent, std::move(data), last};
+  }
+  static StreamStep End() { return {Kind::kEnd, {}, false}; }
+};
+
+// A handler answers with a stream instead of a body by setting `Response::stream`. The server
+// sends the head (`Content-Type: text/event-stream`, `Cache-Control: no-store`, no
+// Content-Length) and then calls `next` on the connection's strand: once at once (its event is
+// the first one) and then every `interval`, but never while an earlier write is still in flight,
+// so a client that does not read only ever gets the latest state when it reads again. Between
+// events it writes a comment line as a heartbeat. The stream ends on kEnd, after an event marked
+// `last`, on client disconnect and on a graceful stop; `next` is released then. `next` must not
+// block: it runs on an I/O thread.
+struct EventStream {
+  std::function<StreamStep()> next;
+  std::chrono::milliseconds interval{1000};
+};
+
 struct Response {
   int status = 200;
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // Set (with status 200) to answer with server-sent events; `body` is ignored then. Over the
+  // server's cap on open streams the client gets 503 overloaded instead.
+  std::optional<EventStream> stream;
 
   void SetHeader(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));

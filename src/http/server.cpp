@@ -12,6 +12,14 @@
 // and one sweeper on the server's control strand closes the ones that passed. That keeps the
 // hot path free of timer arming (which takes the reactor's lock) at the cost of up to one sweep
 // interval of slack on every timeout.
+//
+// An answer with an `EventStream` (server-sent events) takes over the connection's writing once
+// it reaches the front: the head, then one event or heartbeat per tick of a timer of its own
+// (streams are few and long, so a timer each is cheap there), one write in flight at a time. It
+// is sent with chunked transfer coding on HTTP/1.1 rather than delimited by closing the
+// connection: the end of the stream is then explicit (a proxy can tell a finished stream from a
+// cut one) and the connection stays usable for the client's next request. HTTP/1.0 has no
+// chunking, so there the stream is close-delimited.
 #include "http/server.hpp"
 
 #include <spdlog/spdlog.h>
@@ -79,6 +87,15 @@ constexpr auto kAcceptRetryDelayMs = std::chrono::milliseconds(50);
 constexpr std::size_t kWriteBatchResponsesMax = 16;
 // Bodies up to this size are copied next to their header, so most writes are one buffer.
 constexpr std::size_t kInlineBodyBytesMax = 16 * 1024;
+
+// A stream's source is not asked more often than this, whatever interval it asks for.
+constexpr auto kStreamIntervalMinMs = std::chrono::milliseconds(10);
+// On a graceful stop, a stream whose client is not taking its last write is dropped after this.
+constexpr auto kStreamStopGraceMs = std::chrono::milliseconds(1000);
+// Retry-After of the 503 answered beyond max_streams.
+constexpr int kStreamsFullRetryAfterS = 5;
+constexpr std::string_view kStreamHeartbeat = ": keep-alive\n\n";
+constexpr std::string_view kLastChunk = "0\r\n\r\n";
 
 constexpr std::int64_t kNoDeadline = std::numeric_limits<std::int64_t>::max();
 constexpr std::string_view kUnmatchedRoute = "unmatched";
@@ -254,6 +271,27 @@ void AppendNumber(std::string& out, std::uint64_t value) {
   out.append(buffer, result.ptr);
 }
 
+void AppendHex(std::string& out, std::uint64_t value) {
+  char buffer[24];
+  const auto result = std::to_chars(buffer, buffer + sizeof(buffer), value, 16);
+  out.append(buffer, result.ptr);
+}
+
+// One server-sent event: every line of `data` as its own "data:" field (CR, LF and CRLF all end
+// a line in SSE, so none may pass through raw), then the blank line that dispatches it.
+void AppendEventFrame(std::string_view data, std::string& out) {
+  while (true) {
+    const auto end = data.find_first_of("\r\n");
+    out += "data: ";
+    out += data.substr(0, end);
+    out += '\n';
+    if (end == std::string_view::npos) break;
+    const bool crlf = data[end] == '\r' && end + 1 < data.size() && data[end + 1] == '\n';
+    data.remove_prefix(end + (crlf ? 2 : 1));
+  }
+  out += '\n';
+}
+
 bool IsTokenChar(char c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
   return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
@@ -391,6 +429,10 @@ class ServerCore {
   const CidrList& trusted_proxies() const { return trusted_proxies_; }
   bool hard_stopped() const { return hard_stopped_.load(std::memory_order_acquire); }
   void OnConnectionClosed(Connection* connection, bool counted);
+  // Claims one of max_streams; false (and counted as rejected) when all are open.
+  bool TryOpenStream();
+  void CloseStream();
+  void CountStreamEvent() { stream_events_sent_.Inc(); }
   void Record(std::string_view route, Method method, int status, double duration_s);
 
  private:
@@ -412,6 +454,9 @@ class ServerCore {
 
   Gauge& connections_open_;
   Counter& connections_rejected_;
+  Gauge& streams_open_;
+  Counter& streams_rejected_;
+  Counter& stream_events_sent_;
 
   // Everything bound to the io_context is destroyed explicitly, in order, in ~ServerCore.
   std::unique_ptr<net::io_context> io_;
@@ -436,6 +481,32 @@ class ServerCore {
   // callback kept past the server's life cannot keep a socket alive past its io_context.
   std::unordered_map<Connection*, std::shared_ptr<Connection>> connections_;
   std::atomic<std::size_t> open_count_{0};
+  std::atomic<std::size_t> stream_count_{0};
+};
+
+// One claimed place among max_streams, given back when the stream's answer is done with.
+class StreamLease {
+ public:
+  StreamLease() = default;
+  explicit StreamLease(ServerCore* server) : server_(server) {}
+  StreamLease(StreamLease&& other) noexcept : server_(std::exchange(other.server_, nullptr)) {}
+  StreamLease& operator=(StreamLease&& other) noexcept {
+    if (this != &other) {
+      Release();
+      server_ = std::exchange(other.server_, nullptr);
+    }
+    return *this;
+  }
+  StreamLease(const StreamLease&) = delete;
+  StreamLease& operator=(const StreamLease&) = delete;
+  ~StreamLease() { Release(); }
+
+  void Release() {
+    if (server_ != nullptr) std::exchange(server_, nullptr)->CloseStream();
+  }
+
+ private:
+  ServerCore* server_ = nullptr;
 };
 
 // One request from the moment it is read until its answer is written and every copy of its
@@ -517,6 +588,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Only once no thread runs the io_context any more (end of Run), so no strand is needed.
   void ForceClose() {
     closed_ = true;
+    ReleaseStreams();
     boost::system::error_code ignored;
     socket_.close(ignored);
   }
@@ -531,8 +603,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
     SteadyClock::time_point started;
     int version = 11;
     bool ready = false;
-    bool close = false;   // the connection closes after this answer
-    bool linger = false;  // ...and the client may still be sending (body not read, 503)
+    bool close = false;        // the connection closes after this answer
+    bool linger = false;       // ...and the client may still be sending (body not read, 503)
+    StreamLease stream_lease;  // held while the answer is an event stream
+  };
+
+  // The event stream being written. It belongs to slots_.front(), which stays queued (holding
+  // back the answers behind it) until the stream has ended.
+  struct ActiveStream {
+    std::function<StreamStep()> next;
+    std::chrono::milliseconds interval{1000};
+    bool chunked = true;         // HTTP/1.1; HTTP/1.0 streams end by closing
+    bool ending = false;         // the write in flight (or none, if close-delimited) is the end
+    bool end_requested = false;  // end once the write in flight is done
+    SteadyClock::time_point last_write;
   };
 
   void OnStart();
@@ -552,6 +636,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void MaybeWrite();
   void AppendHead(const Slot& slot, bool close, std::string& out) const;
   void OnWrite(const boost::system::error_code& ec);
+  void ContinueAfterAnswers();
+  void CloseAfterFinalAnswer(bool linger);
+  void StartStream();
+  void ArmStreamTimer();
+  void OnStreamTick(std::uint64_t generation);
+  StreamStep PullStream();
+  void AppendStreamStep(const StreamStep& step, std::string& out);
+  void AppendStreamEnd(std::string& out);
+  void WriteStream(std::string data);
+  void OnStreamWrite(const boost::system::error_code& ec);
+  void EndStream();
+  void FinishStream();
+  void ReleaseStreams();
   void StartLinger();
   void Close();
   std::string ClientAddress(const Request& request) const;
@@ -576,6 +673,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   std::string write_data_;
   std::vector<net::const_buffer> write_buffers_;
+  std::optional<ActiveStream> stream_;
+  std::optional<net::steady_timer> stream_timer_;  // made for the first stream, then reused
+  std::uint64_t stream_generation_ = 0;  // a tick of an earlier stream must not drive this one
   std::size_t slots_in_write_ = 0;
   bool close_after_write_ = false;
   bool linger_after_write_ = false;
@@ -658,6 +758,12 @@ void Connection::OnStop() {
   if (closed_ || lingering_) return;
   // A request already arriving is finished and answered; nothing new is read after it.
   if (!parser_) read_closed_ = true;
+  // A stream would never finish by itself: end it (streams not started yet end after their first
+  // event, see StartStream).
+  if (stream_) {
+    EndStream();
+    return;
+  }
   if (slots_.empty() && !parser_) Close();
 }
 
@@ -669,8 +775,10 @@ void Connection::OnTimeout() {
 void Connection::ReadMore() {
   if (reading_ || closed_) return;
   if (!lingering_) {
-    if (read_closed_) return;
-    if (!parser_) {
+    if (read_closed_) {
+      // No request may follow, but a stream's client is still watched for hanging up.
+      if (!stream_ || peer_eof_) return;
+    } else if (!parser_) {
       if (slots_.size() >= server_.options().pipeline_limit) {
         SetReadDeadline(kNoDeadline);  // paused until answers drain; resumed by OnWrite
         return;
@@ -701,10 +809,11 @@ void Connection::OnRead(const boost::system::error_code& ec, std::size_t bytes) 
   }
   if (ec) {
     if (ec == net::error::eof && !parser_) {
-      // The client has sent all it will; answer what it asked, then close.
+      // The client has sent all it will; answer what it asked, then close. A stream's client
+      // that hangs up has gone away: a stream has no end it could be waiting for.
       peer_eof_ = true;
       read_closed_ = true;
-      if (slots_.empty()) Close();
+      if (slots_.empty() || stream_) Close();
       return;
     }
     Close();  // reset, or the stream ended inside a request
@@ -713,6 +822,7 @@ void Connection::OnRead(const boost::system::error_code& ec, std::size_t bytes) 
   buffer_.commit(bytes);
   if (read_closed_) {
     buffer_.consume(buffer_.size());  // after a final request or a stop: not read any more
+    if (stream_) ReadMore();          // ...but keep watching for the stream's client to go
     return;
   }
   ParseBuffered();
@@ -909,6 +1019,30 @@ void Connection::Complete(Slot& slot, Response response) {
              {{"status", response.status}, {"request_id", slot.exchange->request.request_id}});
     response = InternalErrorResponse();
   }
+  if (response.stream) {
+    if (response.status != 200 || !response.stream->next) {
+      LogError("http_invalid_stream_replaced",
+               {{"status", response.status}, {"request_id", slot.exchange->request.request_id}});
+      response = InternalErrorResponse();
+    } else if (slot.exchange->request.method == Method::kHead) {
+      // The head a GET would get, as far as it can be without a stream: no events, length 0.
+      response.stream.reset();
+      response.content_type = "text/event-stream";
+      response.body.clear();
+      std::erase_if(response.headers, [](const auto& header) {
+        return EqualsIgnoreCase(header.first, "content-type") ||
+               EqualsIgnoreCase(header.first, "cache-control");
+      });
+      response.SetHeader("Cache-Control", "no-store");
+    } else if (server_.TryOpenStream()) {
+      slot.stream_lease = StreamLease(&server_);
+    } else {
+      Error error = Error::Make(ErrorKind::kUnavailable, "overloaded",
+                                "The server has too many open event streams; retry shortly.");
+      error.retry_after_s = kStreamsFullRetryAfterS;
+      response = ErrorResponse(error);
+    }
+  }
   slot.response = std::move(response);
   slot.ready = true;
 
@@ -935,6 +1069,7 @@ void Connection::AppendHead(const Slot& slot, bool close, std::string& out) cons
   }
   const Response& response = slot.response;
   const int status = response.status;
+  const bool stream = response.stream.has_value();
   out += "HTTP/1.1 ";
   AppendNumber(out, static_cast<std::uint64_t>(status));
   out += ' ';
@@ -942,8 +1077,12 @@ void Connection::AppendHead(const Slot& slot, bool close, std::string& out) cons
   out += "\r\nServer: boxoffice\r\nDate: ";
   out += HttpDate();
   out += "\r\n";
-  // RFC 9110 §8.6: no Content-Length (and no body) on 204 and 304.
-  if (status != 204 && status != 304) {
+  if (stream) {
+    // No Content-Length: chunked on HTTP/1.1, delimited by the close on HTTP/1.0.
+    out += "Content-Type: text/event-stream\r\nCache-Control: no-store\r\n";
+    if (slot.version >= 11) out += "Transfer-Encoding: chunked\r\n";
+  } else if (status != 204 && status != 304) {
+    // RFC 9110 §8.6: no Content-Length (and no body) on 204 and 304.
     bool has_content_type = false;
     for (const auto& [name, value] : response.headers) {
       if (EqualsIgnoreCase(name, "content-type")) has_content_type = true;
@@ -963,6 +1102,10 @@ void Connection::AppendHead(const Slot& slot, bool close, std::string& out) cons
   out += "\r\n";
   for (const auto& [name, value] : response.headers) {
     if (IsManagedHeader(name)) continue;
+    if (stream &&
+        (EqualsIgnoreCase(name, "content-type") || EqualsIgnoreCase(name, "cache-control"))) {
+      continue;
+    }
     if (!IsValidHeaderName(name) || !IsValidHeaderValue(value)) {
       LogWarn("http_invalid_header_dropped",
               {{"header", name}, {"request_id", slot.exchange->request.request_id}});
@@ -982,7 +1125,7 @@ void Connection::AppendHead(const Slot& slot, bool close, std::string& out) cons
 }
 
 void Connection::MaybeWrite() {
-  if (writing_ || closed_ || lingering_) return;
+  if (writing_ || closed_ || lingering_ || stream_) return;
   // Pieces of the gathered write: ranges of write_data_ (offset, size) or a large body. The
   // buffers are made only after write_data_ stops growing, since growth moves its bytes.
   struct Piece {
@@ -1000,6 +1143,11 @@ void Connection::MaybeWrite() {
   for (; count < slots_.size() && count < kWriteBatchResponsesMax; ++count) {
     const Slot& slot = slots_[count];
     if (!slot.ready) break;
+    if (slot.response.stream) {
+      if (count > 0) break;  // the answers ahead of it go first
+      StartStream();
+      return;
+    }
     const bool last = count + 1 == slots_.size();
     const bool close = slot.exchange && (slot.close || (read_closed_ && last));
     AppendHead(slot, close, write_data_);
@@ -1060,19 +1208,27 @@ void Connection::OnWrite(const boost::system::error_code& ec) {
   }
   slots_in_write_ = 0;
   if (close_after_write_) {
-    // Closing with unread input makes the kernel send a reset, which can destroy the answer
-    // before the client reads it; so drain first when input may still come. A clean close
-    // (nothing pending) is immediate, which keeps a graceful stop short.
-    boost::system::error_code ec_available;
-    const bool input_pending =
-        linger_after_write_ || buffer_.size() > 0 || socket_.available(ec_available) > 0;
-    if (peer_eof_ || !input_pending) {
-      Close();
-    } else {
-      StartLinger();
-    }
+    CloseAfterFinalAnswer(linger_after_write_);
     return;
   }
+  ContinueAfterAnswers();
+}
+
+// Closing with unread input makes the kernel send a reset, which can destroy the answer before
+// the client reads it; so drain first when input may still come. A clean close (nothing pending)
+// is immediate, which keeps a graceful stop short.
+void Connection::CloseAfterFinalAnswer(bool linger) {
+  boost::system::error_code ec_available;
+  const bool input_pending = linger || buffer_.size() > 0 || socket_.available(ec_available) > 0;
+  if (peer_eof_ || !input_pending) {
+    Close();
+  } else {
+    StartLinger();
+  }
+}
+
+// After answers at the front went out: write the next ones, and read again.
+void Connection::ContinueAfterAnswers() {
   if (slots_.empty() && read_closed_) {
     Close();
     return;
@@ -1101,10 +1257,178 @@ void Connection::StartLinger() {
   ReadMore();
 }
 
+// ---- Event streams ----------------------------------------------------------------------------
+
+void Connection::StartStream() {
+  Slot& slot = slots_.front();
+  if (peer_eof_) {
+    Close();  // the client hung up before its stream began
+    return;
+  }
+  ActiveStream& stream = stream_.emplace();
+  stream.next = std::move(slot.response.stream->next);
+  stream.interval =
+      std::max(slot.response.stream->interval, std::chrono::milliseconds(kStreamIntervalMinMs));
+  stream.chunked = slot.version >= 11;
+  stream.last_write = SteadyClock::now();  // the head: no heartbeat is due yet
+  ++stream_generation_;
+  // As in MaybeWrite: the connection closes after this answer when the client asked for it or
+  // nothing more will be read; a close-delimited stream always ends with the close.
+  const bool close = !stream.chunked || slot.close || (read_closed_ && slots_.size() == 1);
+  if (close) read_closed_ = true;
+
+  std::string out;
+  AppendHead(slot, close, out);
+  AppendStreamStep(PullStream(), out);
+  if (stopping_ && stream_ && !stream_->ending) AppendStreamEnd(out);
+  WriteStream(std::move(out));
+  if (closed_ || !stream_) return;
+  if (!stream_->ending) ArmStreamTimer();
+  ReadMore();  // a read stays outstanding, so a client hanging up is seen at once
+}
+
+void Connection::ArmStreamTimer() {
+  if (!stream_timer_) stream_timer_.emplace(socket_.get_executor());
+  stream_timer_->expires_after(stream_->interval);
+  stream_timer_->async_wait([self = shared_from_this(),
+                             generation = stream_generation_](const boost::system::error_code& ec) {
+    if (!ec) self->OnStreamTick(generation);
+  });
+}
+
+void Connection::OnStreamTick(std::uint64_t generation) {
+  if (closed_ || !stream_ || generation != stream_generation_ || stream_->ending) return;
+  // One write in flight: while the client has not taken the last one, the source is not asked,
+  // so the states in between are never made; the next write carries the latest.
+  if (!writing_) {
+    std::string out;
+    AppendStreamStep(PullStream(), out);
+    if (!out.empty() || stream_->ending) WriteStream(std::move(out));
+  }
+  if (!closed_ && stream_ && !stream_->ending) ArmStreamTimer();
+}
+
+StreamStep Connection::PullStream() {
+  // Exceptions must not cross into Asio: a source that throws ends its stream.
+  try {
+    return stream_->next();
+  } catch (const std::exception& e) {
+    LogError("http_stream_source_threw", {{"error", e.what()}});
+  } catch (...) {
+    LogError("http_stream_source_threw", {{"error", "not a std::exception"}});
+  }
+  return StreamStep::End();
+}
+
+void Connection::AppendStreamStep(const StreamStep& step, std::string& out) {
+  ActiveStream& stream = *stream_;
+  std::string frame;
+  switch (step.kind) {
+    case StreamStep::Kind::kEnd:
+      AppendStreamEnd(out);
+      return;
+    case StreamStep::Kind::kEvent:
+      AppendEventFrame(step.data, frame);
+      server_.CountStreamEvent();
+      break;
+    case StreamStep::Kind::kNoChange:
+      if (SteadyClock::now() - stream.last_write < server_.options().stream_heartbeat_ms) return;
+      frame = kStreamHeartbeat;
+      break;
+  }
+  if (stream.chunked) {
+    AppendHex(out, frame.size());
+    out += "\r\n";
+    out += frame;
+    out += "\r\n";
+  } else {
+    out += frame;
+  }
+  if (step.kind == StreamStep::Kind::kEvent && step.last) AppendStreamEnd(out);
+}
+
+void Connection::AppendStreamEnd(std::string& out) {
+  stream_->ending = true;
+  if (stream_->chunked) out += kLastChunk;
+}
+
+void Connection::WriteStream(std::string data) {
+  if (data.empty()) {
+    // Only a close-delimited stream ends with nothing to write.
+    if (stream_->ending) FinishStream();
+    return;
+  }
+  write_data_ = std::move(data);
+  writing_ = true;
+  write_deadline_ns_.store(DeadlineAfter(kWriteTimeoutS), std::memory_order_relaxed);
+  net::async_write(socket_, net::buffer(write_data_),
+                   [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+                     self->OnStreamWrite(ec);
+                   });
+}
+
+void Connection::OnStreamWrite(const boost::system::error_code& ec) {
+  writing_ = false;
+  write_deadline_ns_.store(kNoDeadline, std::memory_order_relaxed);
+  if (closed_ || !stream_) return;
+  if (ec) {
+    Close();
+    return;
+  }
+  stream_->last_write = SteadyClock::now();
+  if (stream_->ending) {
+    FinishStream();
+  } else if (stream_->end_requested) {
+    EndStream();
+  }
+}
+
+// Ends the stream as soon as no write is in flight; a client that does not take the write in
+// flight within kStreamStopGraceMs is dropped by the sweeper.
+void Connection::EndStream() {
+  if (!stream_ || stream_->ending) return;
+  if (writing_) {
+    stream_->end_requested = true;
+    write_deadline_ns_.store(std::min(write_deadline_ns_.load(std::memory_order_relaxed),
+                                      DeadlineAfter(kStreamStopGraceMs)),
+                             std::memory_order_relaxed);
+    return;
+  }
+  std::string out;
+  AppendStreamEnd(out);
+  WriteStream(std::move(out));
+}
+
+// The stream's last bytes are out: its answer is done, and the connection goes on (chunked) or
+// closes (close-delimited).
+void Connection::FinishStream() {
+  const bool chunked = stream_->chunked;
+  stream_.reset();
+  ++stream_generation_;
+  if (stream_timer_) stream_timer_->cancel();
+  slots_.pop_front();  // gives back its lease
+  ++first_sequence_;
+  if (!chunked) {
+    CloseAfterFinalAnswer(false);
+    return;
+  }
+  ContinueAfterAnswers();
+}
+
+// Gives back every place among max_streams this connection holds and drops the stream's source
+// (and whatever it keeps alive) now, not whenever the last handler holding the connection runs.
+void Connection::ReleaseStreams() {
+  stream_.reset();
+  ++stream_generation_;
+  stream_timer_.reset();
+  for (Slot& slot : slots_) slot.stream_lease.Release();
+}
+
 void Connection::Close() {
   if (closed_) return;
   closed_ = true;
   auto self = shared_from_this();  // the registry may hold the last reference
+  ReleaseStreams();
   SetReadDeadline(kNoDeadline);
   write_deadline_ns_.store(kNoDeadline, std::memory_order_relaxed);
   boost::system::error_code ignored;
@@ -1164,6 +1488,13 @@ ServerCore::ServerCore(ServerOptions options, const Router& router, MetricsRegis
       connections_rejected_(
           metrics.GetCounter("boxoffice_http_connections_rejected_total",
                              "HTTP connections answered 503 because max_connections were open.")),
+      streams_open_(
+          metrics.GetGauge("boxoffice_http_streams_open", "Server-sent event streams open now.")),
+      streams_rejected_(
+          metrics.GetCounter("boxoffice_http_streams_rejected_total",
+                             "Event streams answered 503 because max_streams were open.")),
+      stream_events_sent_(metrics.GetCounter("boxoffice_http_stream_events_total",
+                                             "Server-sent events written to streams.")),
       io_(std::make_unique<net::io_context>(
           static_cast<int>(options_.threads == 0 ? std::max(1u, std::thread::hardware_concurrency())
                                                  : options_.threads))) {
@@ -1172,6 +1503,21 @@ ServerCore::ServerCore(ServerOptions options, const Router& router, MetricsRegis
   sweep_timer_.emplace(*control_);
   drain_timer_.emplace(*control_);
   accept_retry_timer_.emplace(*control_);
+}
+
+bool ServerCore::TryOpenStream() {
+  if (stream_count_.fetch_add(1, std::memory_order_relaxed) >= options_.max_streams) {
+    stream_count_.fetch_sub(1, std::memory_order_relaxed);
+    streams_rejected_.Inc();
+    return false;
+  }
+  streams_open_.Add(1);
+  return true;
+}
+
+void ServerCore::CloseStream() {
+  stream_count_.fetch_sub(1, std::memory_order_relaxed);
+  streams_open_.Add(-1);
 }
 
 ServerCore::~ServerCore() {

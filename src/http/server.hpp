@@ -1,6 +1,7 @@
 // The HTTP/1.1 server: Boost.Beast on one io_context run by N threads, a strand per connection,
-// keep-alive, bounded pipelining, body and header limits, read timeouts, a connection cap, and a
-// graceful stop on SIGTERM/SIGINT. Beast and Asio stay behind this header (pimpl).
+// keep-alive, bounded pipelining, body and header limits, read timeouts, a connection cap,
+// server-sent event streams (message.hpp, `EventStream`) under their own cap, and a graceful stop
+// on SIGTERM/SIGINT. Beast and Asio stay behind this header (pimpl).
 #pragma once
 
 #include <chrono>
@@ -30,6 +31,12 @@ struct ServerOptions {
   std::size_t pipeline_limit = 16;           // requests read ahead of their answers
   std::vector<std::string> trusted_proxies;  // CIDRs whose X-Forwarded-For names the client
   bool access_log = false;                   // one JSON log line per request
+  // Open event streams; a stream asked for beyond it is answered 503 overloaded (Retry-After).
+  // Each holds a connection, so the default leaves most of max_connections to polling clients.
+  std::size_t max_streams = 5'000;
+  // A quiet stream gets a comment line this often, so proxies and clients see it is alive and a
+  // client that went away without a FIN is found by the failing write.
+  std::chrono::milliseconds stream_heartbeat_ms{15'000};
 };
 
 class Server {

@@ -49,8 +49,13 @@ struct HttpAnswer {
 
 class Client {
  public:
-  explicit Client(std::uint16_t port) {
+  // `receive_buffer_bytes` > 0 shrinks the socket's receive buffer (before connecting, so the
+  // window is small too): a client that stops reading then stalls the server's writes soon.
+  explicit Client(std::uint16_t port, int receive_buffer_bytes = 0) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (receive_buffer_bytes > 0) {
+      ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer_bytes, sizeof(receive_buffer_bytes));
+    }
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_port = htons(port);
@@ -117,6 +122,31 @@ class Client {
     return Read(head_request);
   }
 
+  // One chunk of a chunked body: its data, "" for the last chunk (whose empty trailer is
+  // consumed too); nullopt when the server closes or `timeout` passes first.
+  std::optional<std::string> ReadChunk(std::chrono::milliseconds timeout = kClientTimeout) {
+    std::size_t line_end = std::string::npos;
+    while ((line_end = buffer_.find("\r\n")) == std::string::npos) {
+      if (!Fill(timeout)) return std::nullopt;
+    }
+    const std::size_t size = std::stoul(buffer_.substr(0, line_end), nullptr, 16);
+    const std::size_t needed = line_end + 2 + size + 2;
+    while (buffer_.size() < needed) {
+      if (!Fill(timeout)) return std::nullopt;
+    }
+    std::string data = buffer_.substr(line_end + 2, size);
+    if (buffer_.compare(line_end + 2 + size, 2, "\r\n") != 0) return std::nullopt;
+    buffer_.erase(0, needed);
+    return data;
+  }
+
+  // Everything until the server closes the connection (a close-delimited body).
+  std::string ReadUntilClosed() {
+    while (Fill(kClientTimeout)) {
+    }
+    return std::exchange(buffer_, std::string());
+  }
+
   // True when the server closed the connection (EOF or reset) within `timeout`.
   bool WaitClosed(std::chrono::milliseconds timeout = 2000ms) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -133,12 +163,11 @@ class Client {
   }
 
  private:
-  bool Fill() {
+  bool Fill(std::chrono::milliseconds timeout = kClientTimeout) {
     pollfd poll_fd{fd_, POLLIN, 0};
-    const int timeout_ms = static_cast<int>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(kClientTimeout).count());
+    const int timeout_ms = static_cast<int>(timeout.count());
     if (::poll(&poll_fd, 1, timeout_ms) <= 0) return false;
-    char chunk[16384];
+    char chunk[65536];
     const ssize_t got = ::recv(fd_, chunk, sizeof(chunk), 0);
     if (got <= 0) return false;
     buffer_.append(chunk, static_cast<std::size_t>(got));
@@ -158,9 +187,20 @@ struct Threads {
     std::lock_guard lock(mutex);
     threads.push_back(std::move(thread));
   }
-  ~Threads() {
-    for (auto& thread : threads) thread.join();
+  void JoinAll() {
+    for (auto& thread : threads) {
+      if (thread.joinable()) thread.join();
+    }
   }
+  ~Threads() { JoinAll(); }
+};
+
+// Declared after a test's server: joins the workers before the server (and its io_context) is
+// destroyed, even when an ASSERT leaves early. A worker may still be returning from respond(),
+// holding the connection for a moment, when the client already has its answer.
+struct JoinBeforeServerStops {
+  Threads& workers;
+  ~JoinBeforeServerStops() { workers.JoinAll(); }
 };
 
 std::string Get(std::string_view target, std::string_view extra_headers = "") {
@@ -426,6 +466,7 @@ TEST_F(ServerTest, PipelinedAnswersKeepRequestOrder) {
     respond(Text("fast " + std::string(request.Query("n").value_or("?"))));
   });
   TestServer server(router_);
+  const JoinBeforeServerStops join_workers{workers};
   Client client(server.port());
   client.Send(Get("/slow") + Get("/fast?n=1") + Get("/fast?n=2"));
   const auto first = client.Read();
@@ -489,6 +530,7 @@ TEST_F(ServerTest, GracefulStopFinishesTheRequestInFlight) {
     }));
   });
   auto server = std::make_unique<TestServer>(router_);
+  const JoinBeforeServerStops join_workers{workers};
   Client busy(server->port());
   Client idle(server->port());
   ASSERT_TRUE(idle.Request(Get("/hello")));  // an idle keep-alive connection
@@ -782,6 +824,286 @@ TEST_F(ServerTest, ConcurrentClientsGetTheirOwnAnswers) {
   }
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(good.load(), kClients * kRequestsPerClient);
+}
+
+// ---- Event streams ----------------------------------------------------------------------------
+
+// What a test's stream shows: `value`, sent whenever it changed since the last event; the stream
+// ends after `final_value`. The test sets the fields it needs before the server starts.
+struct StreamState {
+  std::atomic<int> value{0};
+  std::atomic<int> calls{0};    // how often the server asked the source
+  std::atomic<int> sources{0};  // sources alive (copies included)
+  int final_value = -1;
+  std::size_t padding_bytes = 0;  // makes events large, so a client that does not read stalls
+  bool throw_on_second_call = false;
+};
+
+class CountedSource {
+ public:
+  explicit CountedSource(std::shared_ptr<StreamState> state) : state_(std::move(state)) {
+    ++state_->sources;
+  }
+  CountedSource(const CountedSource& other) : state_(other.state_), last_(other.last_) {
+    ++state_->sources;
+  }
+  CountedSource(CountedSource&& other) noexcept : state_(other.state_), last_(other.last_) {
+    ++state_->sources;
+  }
+  CountedSource& operator=(const CountedSource&) = delete;
+  CountedSource& operator=(CountedSource&&) = delete;
+  ~CountedSource() { --state_->sources; }
+
+  StreamStep operator()() {
+    if (++state_->calls == 2 && state_->throw_on_second_call) throw std::runtime_error("source");
+    const int value = state_->value.load();
+    if (value == last_) return StreamStep::NoChange();
+    last_ = value;
+    std::string data(state_->padding_bytes, 'x');
+    data += std::to_string(value);
+    return StreamStep::Event(std::move(data), value == state_->final_value);
+  }
+
+ private:
+  std::shared_ptr<StreamState> state_;
+  int last_ = -1;
+};
+
+Handler StreamHandler(std::shared_ptr<StreamState> state, std::chrono::milliseconds interval) {
+  return [state, interval](const Request&, Respond respond) {
+    Response response;
+    response.SetHeader("Content-Type", "application/json");  // the server's own type wins
+    response.stream = EventStream{CountedSource(state), interval};
+    respond(std::move(response));
+  };
+}
+
+std::string Frame(int value) { return "data: " + std::to_string(value) + "\n\n"; }
+
+// Polls `condition` until it holds or `timeout` passes.
+template <typename Condition>
+bool Eventually(Condition condition, std::chrono::milliseconds timeout = 2000ms) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+// A stream answer: the event-stream head without a length, the first event at once, later
+// changes as chunks, the last chunk after the final event; then the connection serves on.
+TEST_F(ServerTest, StreamSendsHeadEventsAndItsEnd) {
+  auto state = std::make_shared<StreamState>();
+  state->final_value = 2;
+  router_.Add(Method::kGet, "/stream", StreamHandler(state, 20ms));
+  TestServer server(router_);
+  Client client(server.port());
+  const auto head = client.Request(Get("/stream"));
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200);
+  EXPECT_EQ(head->Header("content-type"), "text/event-stream");
+  EXPECT_EQ(head->Header("cache-control"), "no-store");
+  EXPECT_EQ(head->Header("transfer-encoding"), "chunked");
+  EXPECT_FALSE(head->Header("content-length"));
+  EXPECT_TRUE(head->Header("x-request-id"));
+  EXPECT_EQ(client.ReadChunk(), Frame(0));
+  state->value = 1;
+  EXPECT_EQ(client.ReadChunk(), Frame(1));
+  state->value = 2;
+  EXPECT_EQ(client.ReadChunk(), Frame(2));
+  EXPECT_EQ(client.ReadChunk(), "");  // the last chunk: the stream is over
+  EXPECT_TRUE(Eventually([&] { return state->sources.load() == 0; }));  // released
+
+  const auto next = client.Request(Get("/hello"));
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->body, "hello");
+  EXPECT_EQ(server.metrics().GetCounter("boxoffice_http_stream_events_total", "").Value(), 3u);
+  EXPECT_EQ(server.metrics().GetGauge("boxoffice_http_streams_open", "").Value(), 0);
+}
+
+// Multi-line data becomes one "data:" field per line, whatever the line ending.
+TEST_F(ServerTest, StreamEventDataIsFramedLineByLine) {
+  router_.Add(Method::kGet, "/lines", [](const Request&, Respond respond) {
+    Response response;
+    response.stream = EventStream{[] { return StreamStep::Event("a\nb\r\nc\rd", true); }, 20ms};
+    respond(std::move(response));
+  });
+  TestServer server(router_);
+  Client client(server.port());
+  ASSERT_TRUE(client.Request(Get("/lines")));
+  EXPECT_EQ(client.ReadChunk(), "data: a\ndata: b\ndata: c\ndata: d\n\n");
+  EXPECT_EQ(client.ReadChunk(), "");
+}
+
+// A stream with nothing new sends a comment line every heartbeat, and still pushes changes.
+TEST_F(ServerTest, QuietStreamSendsHeartbeats) {
+  auto state = std::make_shared<StreamState>();
+  router_.Add(Method::kGet, "/stream", StreamHandler(state, 20ms));
+  ServerOptions options;
+  options.stream_heartbeat_ms = 100ms;
+  TestServer server(router_, options);
+  Client client(server.port());
+  ASSERT_TRUE(client.Request(Get("/stream")));
+  EXPECT_EQ(client.ReadChunk(), Frame(0));
+  EXPECT_EQ(client.ReadChunk(1000ms), ": keep-alive\n\n");
+  EXPECT_EQ(client.ReadChunk(1000ms), ": keep-alive\n\n");
+  state->value = 7;
+  std::optional<std::string> chunk;
+  while ((chunk = client.ReadChunk(1000ms)) && *chunk == ": keep-alive\n\n") {
+  }
+  EXPECT_EQ(chunk, Frame(7));
+}
+
+// Beyond max_streams a stream is answered 503 with Retry-After; a place freed is usable again.
+TEST_F(ServerTest, StreamBeyondTheCapIs503) {
+  auto state = std::make_shared<StreamState>();
+  router_.Add(Method::kGet, "/stream", StreamHandler(state, 20ms));
+  ServerOptions options;
+  options.max_streams = 1;
+  TestServer server(router_, options);
+  auto first = std::make_unique<Client>(server.port());
+  ASSERT_TRUE(first->Request(Get("/stream")));
+  ASSERT_EQ(first->ReadChunk(), Frame(0));
+
+  Client second(server.port());
+  const auto refused = second.Request(Get("/stream"));
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503);
+  EXPECT_EQ(refused->ErrorCode(), "overloaded");
+  EXPECT_EQ(refused->Header("retry-after"), "5");
+  EXPECT_EQ(server.metrics().GetCounter("boxoffice_http_streams_rejected_total", "").Value(), 1u);
+  const auto plain = second.Request(Get("/hello"));  // the connection itself is fine
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->status, 200);
+
+  first.reset();  // hangs up
+  Gauge& open = server.metrics().GetGauge("boxoffice_http_streams_open", "");
+  ASSERT_TRUE(Eventually([&] { return open.Value() == 0; }));
+  const auto again = second.Request(Get("/stream"));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 200);
+  EXPECT_EQ(second.ReadChunk(), Frame(0));
+}
+
+// A client that hangs up mid-stream frees the stream: its source is dropped, the gauge falls.
+TEST_F(ServerTest, ClientHangingUpEndsTheStream) {
+  auto state = std::make_shared<StreamState>();
+  router_.Add(Method::kGet, "/stream", StreamHandler(state, 1000ms));
+  TestServer server(router_);
+  Gauge& open = server.metrics().GetGauge("boxoffice_http_streams_open", "");
+  {
+    Client client(server.port());
+    ASSERT_TRUE(client.Request(Get("/stream")));
+    ASSERT_EQ(client.ReadChunk(), Frame(0));
+    EXPECT_EQ(open.Value(), 1);
+    EXPECT_EQ(state->sources.load(), 1);
+  }
+  // Seen from the read kept outstanding, well before the next tick or heartbeat would write.
+  EXPECT_TRUE(Eventually([&] { return state->sources.load() == 0; }, 500ms));
+  EXPECT_EQ(open.Value(), 0);
+  EXPECT_EQ(server.metrics().GetGauge("boxoffice_http_connections_open", "").Value(), 0);
+}
+
+// A client that stops reading stalls the one write in flight; meanwhile the source is not asked,
+// so nothing queues up, and once the client reads again the next event is the latest state.
+TEST_F(ServerTest, SlowReaderGetsTheLatestStateNotABacklog) {
+  auto state = std::make_shared<StreamState>();
+  // Events as large as the kernel's largest send buffer here (tcp_wmem: 4 MiB), so that at most
+  // a few fit in the socket buffers before the write in flight stalls.
+  state->padding_bytes = 4 << 20;
+  router_.Add(Method::kGet, "/stream", StreamHandler(state, 10ms));
+  TestServer server(router_);
+  Client client(server.port(), 4096);
+  client.Send(Get("/stream"));
+  // A new state on every tick for 40 ticks while the client does not read. Without the one
+  // write in flight rule the source would be asked on each of them.
+  int value = 0;
+  for (int round = 0; round < 40; ++round) {
+    state->value = ++value;
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_LE(state->calls.load(), 6);
+
+  const auto head = client.Read();
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->Header("transfer-encoding"), "chunked");
+  const std::string latest = std::string(state->padding_bytes, 'x') + std::to_string(value);
+  bool got_latest = false;
+  int events = 0;
+  while (!got_latest) {
+    const auto chunk = client.ReadChunk();
+    ASSERT_TRUE(chunk);
+    ++events;
+    got_latest = *chunk == "data: " + latest + "\n\n";
+  }
+  EXPECT_LE(events, 6);  // of the 40 states, those in between were never sent
+}
+
+// SIGTERM-style stop with streams open: a reading client gets the stream's end, one that does
+// not read is dropped after a short grace, and Run returns promptly (not after the drain timeout).
+TEST_F(ServerTest, GracefulStopEndsOpenStreamsPromptly) {
+  auto quiet = std::make_shared<StreamState>();
+  auto large = std::make_shared<StreamState>();
+  large->padding_bytes = 1 << 20;
+  router_.Add(Method::kGet, "/quiet", StreamHandler(quiet, 20ms));
+  router_.Add(Method::kGet, "/large", StreamHandler(large, 10ms));
+  auto server = std::make_unique<TestServer>(router_);
+  Client reading(server->port());
+  ASSERT_TRUE(reading.Request(Get("/quiet")));
+  ASSERT_EQ(reading.ReadChunk(), Frame(0));
+  Client stalled(server->port(), 4096);
+  stalled.Send(Get("/large"));
+  for (int i = 0; i < 20; ++i) {
+    large->value = i + 1;
+    std::this_thread::sleep_for(20ms);
+  }
+
+  std::future<std::chrono::milliseconds> stopped =
+      std::async(std::launch::async, [&server] { return server->StopAndJoin(); });
+  EXPECT_EQ(reading.ReadChunk(), "");
+  EXPECT_TRUE(reading.WaitClosed());
+  ASSERT_EQ(stopped.wait_for(5s), std::future_status::ready);
+  EXPECT_LT(stopped.get(), 2500ms);
+  EXPECT_EQ(quiet->sources.load(), 0);
+  EXPECT_EQ(large->sources.load(), 0);
+}
+
+// HTTP/1.0 has no chunking: the stream is delimited by the close.
+TEST_F(ServerTest, Http10StreamIsCloseDelimited) {
+  auto state = std::make_shared<StreamState>();
+  state->final_value = 1;
+  router_.Add(Method::kGet, "/stream", StreamHandler(state, 20ms));
+  TestServer server(router_);
+  Client client(server.port());
+  const auto head = client.Request("GET /stream HTTP/1.0\r\n\r\n");
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200);
+  EXPECT_FALSE(head->Header("transfer-encoding"));
+  EXPECT_EQ(head->Header("connection"), "close");
+  std::this_thread::sleep_for(50ms);
+  state->value = 1;
+  EXPECT_EQ(client.ReadUntilClosed(), Frame(0) + Frame(1));
+}
+
+// A source that throws ends its stream cleanly; HEAD on a stream route gets the head alone.
+TEST_F(ServerTest, StreamSourceFailureEndsTheStreamAndHeadHasNoEvents) {
+  auto state = std::make_shared<StreamState>();
+  state->throw_on_second_call = true;
+  router_.Add(Method::kGet, "/stream", StreamHandler(state, 20ms));
+  TestServer server(router_);
+  Client client(server.port());
+  ASSERT_TRUE(client.Request(Get("/stream")));
+  EXPECT_EQ(client.ReadChunk(), Frame(0));
+  EXPECT_EQ(client.ReadChunk(), "");
+  const auto head = client.Request("HEAD /stream HTTP/1.1\r\nHost: t\r\n\r\n", true);
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200);
+  EXPECT_EQ(head->Header("content-type"), "text/event-stream");
+  EXPECT_EQ(head->Header("cache-control"), "no-store");
+  EXPECT_EQ(head->Header("content-length"), "0");
+  EXPECT_EQ(client.Request(Get("/hello"))->body, "hello");  // nothing was left on the wire
+  EXPECT_EQ(server.metrics().GetGauge("boxoffice_http_streams_open", "").Value(), 0);
 }
 
 }  // namespace

@@ -300,7 +300,7 @@ void WaitingRoom::Attach(const EventDefinition& event, InventoryProbe inventory,
 
 std::shared_ptr<WaitingRoom::EventQueue> WaitingRoom::Find(std::string_view event_id) const {
   std::shared_lock lock(events_mutex_);
-  auto found = events_.find(std::string(event_id));
+  auto found = events_.find(event_id);
   return found == events_.end() ? nullptr : found->second;
 }
 
@@ -460,7 +460,7 @@ Result<FanView> WaitingRoom::Poll(std::string_view event_id, std::string_view se
     return Error::Make(ErrorKind::kUnauthenticated, "missing_queue_ticket",
                        "This call needs the queue ticket: X-Queue-Ticket: TICKET.");
   }
-  std::optional<std::vector<std::string>> fields = ticket_signer_.Verify(queue_ticket);
+  std::optional<TokenFields> fields = ticket_signer_.VerifyFields(queue_ticket);
   if (!fields || fields->size() != 4) return InvalidTicket("The queue ticket is not valid.");
   if ((*fields)[0] != event_id) return InvalidTicket("The queue ticket is for another event.");
   if ((*fields)[2] != session_id) return InvalidTicket("The queue ticket is another session's.");

@@ -149,7 +149,12 @@ class WaitingRoom final : public AdmissionCheck {
   TokenSigner ticket_signer_;
   TokenSigner access_signer_;
   mutable std::shared_mutex events_mutex_;
-  std::unordered_map<std::string, std::shared_ptr<EventQueue>> events_;
+  // Looked up by string_view on every poll: the transparent hash spares a string per lookup.
+  struct IdHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view id) const { return std::hash<std::string_view>()(id); }
+  };
+  std::unordered_map<std::string, std::shared_ptr<EventQueue>, IdHash, std::equal_to<>> events_;
   std::mutex hook_mutex_;
   std::function<void(const std::string&)> public_change_hook_;
 };
