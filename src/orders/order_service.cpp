@@ -487,6 +487,23 @@ Result<OrderRecord> OrderService::Get(const std::string& order_id, const std::st
   return std::move(**found);
 }
 
+Result<TicketRecord> OrderService::GetTicket(const std::string& ticket_id,
+                                             const std::string& session_id,
+                                             const std::string& customer_id, bool as_operator) {
+  auto not_found = [&ticket_id] {
+    return Error::Make(ErrorKind::kNotFound, "ticket_not_found", "No ticket of yours has this id.",
+                       {{"ticket_id", ticket_id}});
+  };
+  if (!ticket_id.starts_with("tkt_") || ticket_id.size() > 64) return not_found();
+  Result<std::optional<TicketRecord>> ticket = ledger_.FindTicket(ticket_id);
+  if (!ticket) return ticket.error();
+  if (!ticket->has_value()) return not_found();
+  // Ownership is the order's: the same answer as GET /v1/orders/{id}, 404 for a stranger.
+  Result<OrderRecord> order = Get((*ticket)->order_id, session_id, customer_id, as_operator);
+  if (!order) return order.error().kind == ErrorKind::kNotFound ? not_found() : order.error();
+  return std::move(**ticket);
+}
+
 Status OrderService::RestoreSoldSeats() {
   Result<std::vector<SoldSeatRecord>> sold = ledger_.LoadSoldSeats();
   if (!sold) return sold.error();

@@ -124,6 +124,11 @@ class OrderService {
   // A synchronous ledger read: call it from a worker, not an I/O thread (see Run).
   Result<OrderRecord> Get(const std::string& order_id, const std::string& session_id,
                           const std::string& customer_id, bool as_operator);
+  // A ticket (with its code once the order is completed) if `session_id`'s order holds it, or
+  // `as_operator`; 404 ticket_not_found otherwise. For GET /v1/tickets/{id}/qr.svg. A
+  // synchronous ledger read, like Get.
+  Result<TicketRecord> GetTicket(const std::string& ticket_id, const std::string& session_id,
+                                 const std::string& customer_id, bool as_operator);
   // Runs `task` on the order workers; false when their queue is full.
   bool Run(std::function<void()> task);
 

@@ -419,5 +419,25 @@ TEST_F(OrderServiceTest, RefundAfterCaptureRefundsAndReplaysItsKey) {
   EXPECT_EQ(event->seats().Counters().sold, 0u);
 }
 
+// A ticket is found by its owner and the operator, not by another session; its code appears once
+// the order is completed.
+TEST_F(OrderServiceTest, TicketIsVisibleToItsOwnerAndTheOperatorOnly) {
+  auto event = CreateEvent();
+  const OrderResponse placed = Place(Request(HoldSeats(event, "ses_1", 1)));
+  ASSERT_EQ(placed.status, 201);
+  Result<OrderRecord> order = orders_->Get(OrderIdOf(placed), "ses_1", "", false);
+  ASSERT_TRUE(order.ok());
+  const std::string ticket_id = order->tickets.at(0).id;
+  Result<TicketRecord> mine = orders_->GetTicket(ticket_id, "ses_1", "", false);
+  ASSERT_TRUE(mine.ok()) << mine.error().message;
+  EXPECT_EQ(mine->seat_id, order->tickets[0].seat_id);
+  EXPECT_EQ(mine->order_id, order->id);
+  EXPECT_TRUE(orders_->GetTicket(ticket_id, "", "", true).ok());
+  Result<TicketRecord> theirs = orders_->GetTicket(ticket_id, "ses_2", "", false);
+  ASSERT_FALSE(theirs.ok());
+  EXPECT_EQ(theirs.error().code, "ticket_not_found");
+  EXPECT_FALSE(orders_->GetTicket("tkt_unknown", "", "", true).ok());
+}
+
 }  // namespace
 }  // namespace boxoffice

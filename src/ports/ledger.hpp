@@ -273,6 +273,7 @@ class Ledger {
                                                           std::size_t limit) = 0;
   virtual Result<OrderCounts> CountOrders(const std::string& event_id) = 0;
   virtual Result<std::optional<ScannerKeyRecord>> FindScannerKey(const std::string& key_hash) = 0;
+  virtual Result<std::optional<TicketRecord>> FindTicket(const std::string& ticket_id) = 0;
 
   // Blocks until every write queued before the call is durable and its `done` has run.
   virtual void Flush() = 0;

@@ -998,5 +998,31 @@ TEST_P(LedgerConformance, ScannerKeysAreFoundByHash) {
   EXPECT_FALSE(missing->has_value());
 }
 
+// A ticket is found by its id with every field, its code once completed, its revocation after a
+// refund.
+TEST_P(LedgerConformance, TicketIsFoundById) {
+  auto ledger = Open();
+  ASSERT_NE(ledger, nullptr);
+  PrepareOrder(*ledger, "ord_1", "hld_1");
+  ASSERT_TRUE(Confirm(*ledger, MakeConfirm("ord_1", "hld_1", {"101-A-1"})).ok());
+  auto found = ledger->FindTicket("tkt_ord_1_0");
+  ASSERT_TRUE(found.ok());
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->order_id, "ord_1");
+  EXPECT_EQ((*found)->event_id, "evt_shop");
+  EXPECT_EQ((*found)->seat_id, "101-A-1");
+  EXPECT_EQ((*found)->price_cents, 2'500);
+  EXPECT_EQ((*found)->code, "");
+  EXPECT_EQ((*found)->revoked_at_ms, 0);
+  ASSERT_TRUE(Refund(*ledger, "ord_1", "voided").ok());
+  found = ledger->FindTicket("tkt_ord_1_0");
+  ASSERT_TRUE(found.ok());
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->revoked_at_ms, 77);
+  auto missing = ledger->FindTicket("tkt_nope");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_FALSE(missing->has_value());
+}
+
 }  // namespace
 }  // namespace boxoffice::ledger_conformance

@@ -77,6 +77,7 @@ class SqliteLedger final : public Ledger {
   void CheckIn(CheckInRecord record, Done done) override;
   void InsertScannerKey(ScannerKeyRecord key, Done done) override;
   Result<std::optional<ScannerKeyRecord>> FindScannerKey(const std::string& key_hash) override;
+  Result<std::optional<TicketRecord>> FindTicket(const std::string& ticket_id) override;
   Result<std::optional<IdempotencyRecord>> FindIdempotency(const std::string& scope,
                                                            const std::string& key) override;
   Result<std::optional<OrderRecord>> FindOrder(const std::string& order_id) override;

@@ -83,6 +83,9 @@ constexpr std::string_view kFindOrder =
 constexpr std::string_view kOrderTickets =
     "SELECT id, order_id, event_id, seat_id, price_cents, code, revoked_at_ms FROM tickets "
     "WHERE order_id = ? ORDER BY id";
+constexpr std::string_view kFindTicket =
+    "SELECT id, order_id, event_id, seat_id, price_cents, code, revoked_at_ms FROM tickets "
+    "WHERE id = ?";
 constexpr std::string_view kLoadSoldSeats =
     "SELECT s.event_id, s.seat_id, s.order_id, "
     "CASE WHEN o.customer_id = '' THEN o.session_id ELSE o.customer_id END "
@@ -557,6 +560,22 @@ Result<std::optional<ScannerKeyRecord>> SqliteLedger::FindScannerKey(const std::
                                    row.ColumnInt64(3)};
         },
         key_hash);
+    if (!read) return std::move(read).error();
+    return found;
+  });
+}
+
+Result<std::optional<TicketRecord>> SqliteLedger::FindTicket(const std::string& ticket_id) {
+  return WithReader([&](sqlite::Connection& connection) -> Result<std::optional<TicketRecord>> {
+    std::optional<TicketRecord> found;
+    Status read = Select(
+        connection, kFindTicket,
+        [&found](const sqlite::Statement& row) {
+          found = TicketRecord{row.ColumnText(0), row.ColumnText(1),  row.ColumnText(2),
+                               row.ColumnText(3), row.ColumnInt64(4), row.ColumnText(5),
+                               row.ColumnInt64(6)};
+        },
+        ticket_id);
     if (!read) return std::move(read).error();
     return found;
   });
