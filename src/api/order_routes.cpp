@@ -4,11 +4,14 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <cstdlib>
+#include <functional>
+#include <optional>
 
 #include "api/routes.hpp"
 #include "api/support.hpp"
 #include "common/crypto.hpp"
 #include "common/time.hpp"
+#include "tickets/qr_svg.hpp"
 
 namespace boxoffice::api {
 namespace {
@@ -109,30 +112,87 @@ void PlaceOrder(ApiContext& context, const http::Request& request, http::Respond
                         [respond](OrderResponse answer) { respond(ToHttp(std::move(answer))); });
 }
 
-void GetOrder(ApiContext& context, const http::Request& request, http::Respond respond) {
-  const bool as_operator = RequireOperator(request, context.admin_key).ok();
+// Who reads an order or a ticket: the operator, or a fan's session (and its customer).
+struct Reader {
+  bool as_operator = false;
   std::string session_id;
   std::string customer_id;
-  if (!as_operator) {
+};
+
+// Answers 401 and returns nothing when the request carries neither credential.
+std::optional<Reader> IdentifyReader(ApiContext& context, const http::Request& request,
+                                     const http::Respond& respond) {
+  Reader reader;
+  reader.as_operator = RequireOperator(request, context.admin_key).ok();
+  if (!reader.as_operator) {
     Result<Session> session = RequireSession(request, context.accounts);
-    if (!session) return respond(http::ErrorResponse(session.error()));
-    session_id = session->session_id;
-    customer_id = session->customer_id;
+    if (!session) {
+      respond(http::ErrorResponse(session.error()));
+      return std::nullopt;
+    }
+    reader.session_id = session->session_id;
+    reader.customer_id = session->customer_id;
   }
-  // The ledger read runs on an order worker: an I/O thread never waits on disk.
-  const bool accepted = context.orders->Run([&context,
-                                             order_id = std::string(request.PathParam("id")),
-                                             session_id, customer_id, as_operator, respond] {
-    Result<OrderRecord> order = context.orders->Get(order_id, session_id, customer_id, as_operator);
-    if (!order) return respond(http::ErrorResponse(order.error()));
-    respond(JsonResponse(200, OrderJson(*order)));
-  });
-  if (!accepted) {
-    Error busy =
-        Error::Make(ErrorKind::kUnavailable, "overloaded", "Too many requests; try again shortly.");
-    busy.retry_after_s = 1;
-    respond(http::ErrorResponse(busy));
-  }
+  return reader;
+}
+
+// Runs a ledger read on an order worker, so that an I/O thread never waits on disk; 503 when the
+// workers' queue is full.
+void RunOnOrderWorker(ApiContext& context, const http::Respond& respond,
+                      std::function<void()> task) {
+  if (context.orders->Run(std::move(task))) return;
+  Error busy =
+      Error::Make(ErrorKind::kUnavailable, "overloaded", "Too many requests; try again shortly.");
+  busy.retry_after_s = 1;
+  respond(http::ErrorResponse(busy));
+}
+
+void GetOrder(ApiContext& context, const http::Request& request, http::Respond respond) {
+  std::optional<Reader> reader = IdentifyReader(context, request, respond);
+  if (!reader) return;
+  RunOnOrderWorker(context, respond,
+                   [&context, order_id = std::string(request.PathParam("id")),
+                    reader = std::move(*reader), respond] {
+                     Result<OrderRecord> order = context.orders->Get(
+                         order_id, reader.session_id, reader.customer_id, reader.as_operator);
+                     if (!order) return respond(http::ErrorResponse(order.error()));
+                     respond(JsonResponse(200, OrderJson(*order)));
+                   });
+}
+
+// GET /v1/tickets/{id}/qr.svg: the ticket's signed code as a QR code, for its owner or the
+// operator. The code is a bearer credential, so the image is never cached by the way.
+void GetTicketQr(ApiContext& context, const http::Request& request, http::Respond respond) {
+  std::optional<Reader> reader = IdentifyReader(context, request, respond);
+  if (!reader) return;
+  RunOnOrderWorker(context, respond,
+                   [&context, ticket_id = std::string(request.PathParam("id")),
+                    reader = std::move(*reader), respond] {
+                     Result<TicketRecord> ticket = context.orders->GetTicket(
+                         ticket_id, reader.session_id, reader.customer_id, reader.as_operator);
+                     if (!ticket) return respond(http::ErrorResponse(ticket.error()));
+                     if (ticket->revoked_at_ms != 0) {
+                       return respond(http::ErrorResponse(
+                           Error::Make(ErrorKind::kConflict, "ticket_revoked",
+                                       "This ticket was revoked (its order was refunded).")));
+                     }
+                     if (ticket->code.empty()) {
+                       Error pending =
+                           Error::Make(ErrorKind::kConflict, "ticket_not_issued",
+                                       "The ticket's code is signed once the payment is captured, "
+                                       "usually within a second; try again shortly.");
+                       pending.retry_after_s = 1;
+                       return respond(http::ErrorResponse(pending));
+                     }
+                     Result<std::string> svg = RenderQrSvg(ticket->code);
+                     if (!svg) return respond(http::ErrorResponse(svg.error()));
+                     http::Response response;
+                     response.status = 200;
+                     response.content_type = "image/svg+xml";
+                     response.body = std::move(svg).value();
+                     response.SetHeader("Cache-Control", "private, no-store");
+                     respond(std::move(response));
+                   });
 }
 
 // Reads an optional Idempotency-Key header into `key`; 400 when it is not a usable key.
@@ -205,6 +265,10 @@ void RegisterOrderRoutes(http::Router& router, ApiContext& context) {
   router.Add(Method::kGet, "/v1/orders/{id}",
              [&context](const http::Request& request, http::Respond respond) {
                GetOrder(context, request, std::move(respond));
+             });
+  router.Add(Method::kGet, "/v1/tickets/{id}/qr.svg",
+             [&context](const http::Request& request, http::Respond respond) {
+               GetTicketQr(context, request, std::move(respond));
              });
 }
 

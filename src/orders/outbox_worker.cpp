@@ -7,6 +7,7 @@
 #include "common/crypto.hpp"
 #include "common/log.hpp"
 #include "common/time.hpp"
+#include "tickets/qr_svg.hpp"
 
 namespace boxoffice {
 namespace {
@@ -30,8 +31,16 @@ MailMessage ConfirmationMail(const OrderRecord& order,
   for (std::size_t i = 0; i < order.tickets.size() && i < codes.size(); ++i) {
     mail.text += "Seat " + order.tickets[i].seat_id + ", ticket " + order.tickets[i].id +
                  "\nCode: " + codes[i].second + "\n\n";
+    // A ticket code always fits a QR code; should drawing fail, the printed code still admits.
+    if (Result<std::string> qr = RenderQrSvg(codes[i].second); qr) {
+      mail.attachments.push_back(MailAttachment{"ticket-" + order.tickets[i].id + ".svg",
+                                                "image/svg+xml", std::move(qr).value()});
+    } else {
+      LogWarn("ticket_qr_failed",
+              {{"ticket_id", order.tickets[i].id}, {"error", qr.error().message}});
+    }
   }
-  mail.text += "Show the code (or its QR code) at the entrance.\n";
+  mail.text += "Show the code, or the attached QR code, at the entrance.\n";
   return mail;
 }
 
