@@ -64,6 +64,7 @@ bench: build
 	bench/http.sh
 	bench/holds.sh
 	bench/queue.sh
+	bench/orders.sh
 
 clean:
 	rm -rf build build-asan build-tsan
