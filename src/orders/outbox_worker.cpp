@@ -1,8 +1,11 @@
 #include "orders/outbox_worker.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <future>
+#include <thread>
 #include <utility>
+#include <vector>
 
 #include "common/crypto.hpp"
 #include "common/log.hpp"
@@ -111,7 +114,22 @@ std::size_t OutboxWorker::RunDue() {
     LogError("loading the outbox failed", {{"error", due.error().message}});
     return 0;
   }
-  for (const OutboxRecord& row : *due) Handle(row);
+  const std::size_t workers = std::min(options_.concurrency, due->size());
+  if (workers <= 1) {
+    for (const OutboxRecord& row : *due) Handle(row);
+    return due->size();
+  }
+  // Rows are independent (one order each, idempotent steps), so a pass hands them to a few
+  // threads and ends when all are handled; the next pass never overlaps this one.
+  std::atomic<std::size_t> next{0};
+  std::vector<std::thread> threads;
+  threads.reserve(workers);
+  for (std::size_t i = 0; i < workers; ++i) {
+    threads.emplace_back([&] {
+      for (std::size_t k = next++; k < due->size(); k = next++) Handle((*due)[k]);
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
   return due->size();
 }
 
@@ -121,6 +139,7 @@ std::chrono::milliseconds OutboxWorker::Backoff(int attempts) {
   for (int i = 0; i < attempts && ceiling < options_.backoff_max.count(); ++i) ceiling *= 2;
   ceiling = std::min<std::int64_t>(ceiling, options_.backoff_max.count());
   std::uniform_int_distribution<std::int64_t> jitter(0, std::max<std::int64_t>(ceiling, 0));
+  std::lock_guard lock(mutex_);
   return std::chrono::milliseconds(jitter(random_));
 }
 
