@@ -44,7 +44,7 @@
 namespace boxoffice {
 
 // Orders authorizing at once; each holds a worker thread for the gateway's round trip.
-inline constexpr std::size_t kOrderWorkersDefault = 32;
+inline constexpr std::size_t kOrderWorkersDefault = 128;
 // Orders waiting for a worker beyond this are refused with 503 at once.
 inline constexpr std::size_t kOrderQueueMax = 2'048;
 inline constexpr std::size_t kIdempotencyKeyMaxChars = 255;

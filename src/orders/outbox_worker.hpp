@@ -33,7 +33,7 @@ struct OutboxOptions {
   std::size_t batch_max = 256;  // rows per pass
   // Rows of a pass handled at once. Each waits on the gateway (tens of milliseconds) and the
   // ledger, so one at a time would capture ~50 orders a second while an on-sale confirms 1,000.
-  std::size_t concurrency = 32;
+  std::size_t concurrency = 16;
   std::chrono::milliseconds poll_interval{100};
   std::uint64_t seed = 0;  // of the jitter; 0 picks a random one
 };
