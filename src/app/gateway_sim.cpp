@@ -290,6 +290,7 @@ struct GatewaySim::Impl {
     server_options.listen_host = listen->first;
     server_options.listen_port = listen->second;
     server_options.threads = options.threads;
+    server_options.stop_on_signals = options.stop_on_signals;
     server_options.drain_timeout_s =
         std::chrono::duration_cast<std::chrono::seconds>(kDrainTimeout);
     AddRoutes();

@@ -26,6 +26,9 @@ struct GatewaySimOptions {
   unsigned timeout_hang_ms = 30'000;  // how long a "timed out" request hangs before answering
   std::uint64_t seed = 1;             // seeds the fault dice and the ids, for repeatable runs
   unsigned threads = 2;               // I/O threads
+  // False when embedded in `serve --demo`: serve stops it after its own drain, so orders still
+  // in flight at SIGTERM can finish their payments.
+  bool stop_on_signals = true;
 };
 
 // Adds gateway-sim's flags to `command`, bound to `options`.

@@ -6,6 +6,7 @@
 #include <future>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "accounts/accounts.hpp"
@@ -190,7 +191,9 @@ int RunServe(const ServeConfig& config) {
   if (gateways->empty() && config.demo) {
     // The demo shop takes test cards (tok_visa, ...) through a simulator of its own, so that
     // `make run` sells tickets end to end with nothing else running.
-    demo_gateway = std::make_unique<GatewaySim>(GatewaySimOptions{});
+    GatewaySimOptions demo_options;
+    demo_options.stop_on_signals = false;
+    demo_gateway = std::make_unique<GatewaySim>(demo_options);
     demo_gateway->Start();
     gateways->push_back(GatewayConfig{.name = "demo-sim",
                                       .url = demo_gateway->base_url(),
@@ -265,6 +268,14 @@ int RunServe(const ServeConfig& config) {
   context.admission = &waiting_room;
   waiting_room.SetPublicChangeHook(
       [&context](const std::string& event_id) { api::RefreshEventJson(context, event_id); });
+  // The demo event is created before the events are attached to the waiting room, so that its
+  // queue works on the very first start too.
+  std::optional<std::string> demo_event_id;
+  if (config.demo) {
+    Result<std::string> demo = EnsureDemoEvent(catalog);
+    if (!demo) return Fail("cannot create the demo event", demo.error());
+    demo_event_id = std::move(demo).value();
+  }
   for (std::optional<std::string> cursor;;) {
     Result<EventPage> page = catalog.List(kEventsMax, cursor);
     if (!page) return Fail("cannot list events", page.error());
@@ -308,10 +319,9 @@ int RunServe(const ServeConfig& config) {
                                     : server_options->listen_host) +
                                ":" + std::to_string(server.port());
   LogInfo("listening", {{"url", base_url}, {"data_dir", config.data_dir}});
-  if (config.demo) {
-    Result<std::string> demo = EnsureDemoEvent(catalog);
-    if (!demo) return Fail("cannot create the demo event", demo.error());
-    std::cout << "boxoffice: demo event at " << base_url << "/v1/events/" << *demo << std::endl;
+  if (demo_event_id) {
+    std::cout << "boxoffice: demo event at " << base_url << "/v1/events/" << *demo_event_id
+              << std::endl;
   }
   // Tests and scripts read the bound port from this line.
   std::cout << "boxoffice: listening on " << base_url << std::endl;

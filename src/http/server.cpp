@@ -1571,12 +1571,14 @@ void ServerCore::Run() {
   if (run_started_.exchange(true)) throw std::logic_error("Server::Run called twice");
   if (!listening_.load() && !stop_requested_.load()) Listen();
 
-  signals_.emplace(*control_, SIGINT, SIGTERM);
-  signals_->async_wait([this](const boost::system::error_code& ec, int signal) {
-    if (ec) return;
-    LogInfo("signal_received_stopping", {{"signal", signal}});
-    Stop();
-  });
+  if (options_.stop_on_signals) {
+    signals_.emplace(*control_, SIGINT, SIGTERM);
+    signals_->async_wait([this](const boost::system::error_code& ec, int signal) {
+      if (ec) return;
+      LogInfo("signal_received_stopping", {{"signal", signal}});
+      Stop();
+    });
+  }
   net::post(*control_, [this] {
     if (stop_begun_) return;
     if (listening_.load()) StartAccept();

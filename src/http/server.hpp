@@ -37,6 +37,9 @@ struct ServerOptions {
   // A quiet stream gets a comment line this often, so proxies and clients see it is alive and a
   // client that went away without a FIN is found by the failing write.
   std::chrono::milliseconds stream_heartbeat_ms{15'000};
+  // SIGTERM/SIGINT start the graceful stop. Off for a server embedded in another process's
+  // server (the demo's gateway simulator), whose owner stops it after draining its own work.
+  bool stop_on_signals = true;
 };
 
 class Server {

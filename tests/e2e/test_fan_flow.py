@@ -64,5 +64,35 @@ class FanFlowTest(unittest.TestCase):
         self.assertEqual(seat["status"], "held")
 
 
+class DemoShopTest(unittest.TestCase):
+    def test_demo_sells_a_ticket_end_to_end(self):
+        """`make run`'s server: queue, hold, pay a test card through the demo gateway, ticket."""
+        with Server(extra_args=["--demo"]) as server:
+            flow = FanFlowTest()
+            flow.server = server
+            event_id = [line for line in server.stdout_lines
+                        if "demo event at" in line][0].rstrip().rsplit("/", 1)[1]
+            fan = flow.session()
+            access = {**fan, "X-Access-Token": flow.admitted(event_id, fan)}
+            hold = server.request("POST", f"/v1/events/{event_id}/holds",
+                                  body={"best_available": {"quantity": 2}}, headers=access)
+            self.assertEqual(hold.status, 201, hold.body)
+            order = server.request("POST", "/v1/orders", headers=access, body={
+                "hold_id": hold.json()["hold_id"], "email": "fan@example.com",
+                "payment": {"token": "tok_visa"}})
+            self.assertEqual(order.status, 201, order.body)
+            self.assertEqual(order.json()["payment"]["gateway"], "demo-sim")
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                current = server.request("GET", "/v1/orders/" + order.json()["order_id"],
+                                         headers=fan).json()
+                if current["status"] == "completed":
+                    break
+                time.sleep(0.05)
+            self.assertEqual(current["status"], "completed")
+            self.assertTrue(all(ticket["code"] for ticket in current["tickets"]))
+            self.assertEqual(server.stop(), 0, "".join(server.stderr_lines[-5:]))
+
+
 if __name__ == "__main__":
     unittest.main()
