@@ -65,6 +65,7 @@ bench: build
 	bench/holds.sh
 	bench/queue.sh
 	bench/orders.sh
+	bench/defense.sh
 
 clean:
 	rm -rf build build-asan build-tsan
