@@ -12,11 +12,6 @@ namespace {
 namespace json = boost::json;
 using http::Method;
 
-Error EventNotFound(std::string_view id) {
-  return Error::Make(ErrorKind::kNotFound, "event_not_found", "No event has this id.",
-                     {{"event_id", id}});
-}
-
 void CreateScannerKey(ApiContext& context, const http::Request& request, http::Respond respond) {
   if (Status allowed = RequireOperator(request, context.admin_key); !allowed) {
     return respond(http::ErrorResponse(allowed.error()));
@@ -40,9 +35,8 @@ void CheckIn(ApiContext& context, const http::Request& request, http::Respond re
   const json::object* object = body->if_object();
   const json::value* code = object ? object->if_contains("code") : nullptr;
   if (code == nullptr || !code->is_string()) {
-    return respond(http::ErrorResponse(Error::Make(ErrorKind::kUnprocessable, "validation_failed",
-                                                   "The body must be {\"code\": \"...\"}.",
-                                                   {{"field", "code"}})));
+    return respond(
+        http::ErrorResponse(FieldError("code", "The body must be {\"code\": \"...\"}.")));
   }
   const bool as_operator = RequireOperator(request, context.admin_key).ok();
   const std::string bearer(BearerToken(request).value_or(""));

@@ -27,11 +27,6 @@ json::object EntryJson(const CidrEntry& entry) {
 
 enum class ListKind { kBlock, kAllow };
 
-Error FieldError(std::string_view field, std::string message) {
-  return Error::Make(ErrorKind::kUnprocessable, "validation_failed", std::move(message),
-                     {{"field", field}});
-}
-
 void AddEntry(ApiContext& context, ListKind kind, const http::Request& request,
               http::Respond respond) {
   if (Status allowed = RequireOperator(request, context.admin_key); !allowed) {
@@ -143,12 +138,8 @@ Status ReadCount(const json::object& body, std::string_view field, std::int64_t 
 void PostTelemetry(ApiContext& context, const http::Request& request, http::Respond respond) {
   Result<Session> session = RequireSession(request, context.accounts);
   if (!session) return respond(http::ErrorResponse(session.error()));
-  Result<json::value> body = ParseJsonBody(request);
-  if (!body) return respond(http::ErrorResponse(body.error()));
-  const json::object* object = body->if_object();
-  if (object == nullptr) {
-    return respond(http::ErrorResponse(FieldError("", "The body must be a JSON object.")));
-  }
+  Result<json::object> object = ParseJsonObjectBody(request);
+  if (!object) return respond(http::ErrorResponse(object.error()));
   std::optional<std::int64_t> pointer_events, key_events, first_interaction_ms;
   for (Status read :
        {ReadCount(*object, "pointer_events", kTelemetryEventsMax, pointer_events),

@@ -17,11 +17,6 @@ using http::Method;
 constexpr std::int64_t kEventsPageDefault = 50;
 constexpr std::int64_t kEventsPageMax = 200;
 
-Error EventNotFound(std::string_view id) {
-  return Error::Make(ErrorKind::kNotFound, "event_not_found", "No event has this id.",
-                     {{"event_id", id}});
-}
-
 // A list entry: the event without its seat map, which can be large, and with the queue settings
 // in force (the operator may have changed them since the event was created).
 json::object EventSummary(ApiContext& context, const Event& event) {

@@ -13,16 +13,6 @@ namespace {
 namespace json = boost::json;
 using http::Method;
 
-Error EventNotFound(std::string_view id) {
-  return Error::Make(ErrorKind::kNotFound, "event_not_found", "No event has this id.",
-                     {{"event_id", id}});
-}
-
-Error Invalid(std::string field, std::string message) {
-  return Error::Make(ErrorKind::kUnprocessable, "validation_failed", std::move(message),
-                     {{"field", field}});
-}
-
 json::object HoldJson(const HoldTable& table, const Hold& hold) {
   const SeatMap& map = table.seat_map();
   json::array seats;
@@ -45,7 +35,7 @@ json::object HoldJson(const HoldTable& table, const Hold& hold) {
 // {"seats": [{"id", "version"}...]}: the seats as the fan saw them.
 Result<std::vector<SeatRequest>> ParseSeats(const SeatMap& map, const json::value& seats) {
   if (!seats.is_array() || seats.get_array().empty()) {
-    return Invalid("seats", "'seats' must be a non-empty array of {\"id\", \"version\"}.");
+    return FieldError("seats", "'seats' must be a non-empty array of {\"id\", \"version\"}.");
   }
   // Bounded before any lookup: a hold never takes more than kPerOrderMax seats.
   if (seats.get_array().size() > kPerOrderMax) {
@@ -60,17 +50,17 @@ Result<std::vector<SeatRequest>> ParseSeats(const SeatMap& map, const json::valu
     const json::value* id = seat ? seat->if_contains("id") : nullptr;
     const json::value* version = seat ? seat->if_contains("version") : nullptr;
     if (id == nullptr || !id->is_string()) {
-      return Invalid(field + ".id", "Each seat needs its 'id' as a string.");
+      return FieldError(field + ".id", "Each seat needs its 'id' as a string.");
     }
     if (version == nullptr || !(version->is_int64() || version->is_uint64()) ||
         (version->is_int64() && version->get_int64() < 0) ||
         (version->is_int64() && version->get_int64() > SeatState::kVersionMask) ||
         (version->is_uint64() && version->get_uint64() > SeatState::kVersionMask)) {
-      return Invalid(field + ".version",
-                     "Each seat needs the 'version' it was seen at, a non-negative integer.");
+      return FieldError(field + ".version",
+                        "Each seat needs the 'version' it was seen at, a non-negative integer.");
     }
     const std::optional<std::uint32_t> index = map.Find(id->get_string());
-    if (!index) return Invalid(field + ".id", "The event has no seat with this id.");
+    if (!index) return FieldError(field + ".id", "The event has no seat with this id.");
     const std::uint32_t seen = static_cast<std::uint32_t>(
         version->is_int64() ? version->get_int64()
                             : static_cast<std::int64_t>(version->get_uint64()));
@@ -82,25 +72,25 @@ Result<std::vector<SeatRequest>> ParseSeats(const SeatMap& map, const json::valu
 // {"best_available": {"quantity", "section"?, "accessible"?}}
 Result<BestAvailableRequest> ParseBestAvailable(const json::value& value) {
   const json::object* object = value.if_object();
-  if (object == nullptr) return Invalid("best_available", "'best_available' must be an object.");
+  if (object == nullptr) return FieldError("best_available", "'best_available' must be an object.");
   BestAvailableRequest request;
   const json::value* quantity = object->if_contains("quantity");
   if (quantity == nullptr || !quantity->is_int64() || quantity->get_int64() < 1 ||
       quantity->get_int64() > 1'000) {
-    return Invalid("best_available.quantity", "'quantity' must be a positive integer.");
+    return FieldError("best_available.quantity", "'quantity' must be a positive integer.");
   }
   request.quantity = static_cast<std::uint32_t>(quantity->get_int64());
   if (const json::value* section = object->if_contains("section");
       section != nullptr && !section->is_null()) {
     if (!section->is_string()) {
-      return Invalid("best_available.section", "'section' must be a section id.");
+      return FieldError("best_available.section", "'section' must be a section id.");
     }
     request.section = std::string(section->get_string());
   }
   if (const json::value* accessible = object->if_contains("accessible");
       accessible != nullptr && !accessible->is_null()) {
     if (!accessible->is_bool()) {
-      return Invalid("best_available.accessible", "'accessible' must be true or false.");
+      return FieldError("best_available.accessible", "'accessible' must be true or false.");
     }
     request.accessible = accessible->get_bool();
   }
@@ -127,7 +117,7 @@ void CreateHold(ApiContext& context, const http::Request& request, http::Respond
   const json::value* best = object ? object->if_contains("best_available") : nullptr;
   if ((seats == nullptr) == (best == nullptr)) {
     return respond(http::ErrorResponse(
-        Invalid("", "The body needs exactly one of 'seats' and 'best_available'.")));
+        FieldError("", "The body needs exactly one of 'seats' and 'best_available'.")));
   }
   HoldTable& table = context.holds->TableFor(event);
   const HoldOwner owner{session->session_id, session->customer_id};

@@ -19,11 +19,6 @@ namespace {
 namespace json = boost::json;
 using http::Method;
 
-Error Invalid(std::string field, std::string message) {
-  return Error::Make(ErrorKind::kUnprocessable, "validation_failed", std::move(message),
-                     {{"field", field}});
-}
-
 Status ReadIdempotencyKey(const http::Request& request, std::string& key);
 
 json::object OrderJson(const OrderRecord& order) {
@@ -67,8 +62,8 @@ Result<std::string> RequiredString(const json::object& object, std::string_view 
   const json::value* value = object.if_contains(field);
   if (value == nullptr || !value->is_string() || value->get_string().empty() ||
       value->get_string().size() > max_chars) {
-    return Invalid(std::string(path), "'" + std::string(path) + "' must be a string of 1 to " +
-                                          std::to_string(max_chars) + " characters.");
+    return FieldError(std::string(path), "'" + std::string(path) + "' must be a string of 1 to " +
+                                             std::to_string(max_chars) + " characters.");
   }
   return std::string(value->get_string());
 }
@@ -76,12 +71,8 @@ Result<std::string> RequiredString(const json::object& object, std::string_view 
 void PlaceOrder(ApiContext& context, const http::Request& request, http::Respond respond) {
   Result<Session> session = RequireSession(request, context.accounts);
   if (!session) return respond(http::ErrorResponse(session.error()));
-  Result<json::value> body = ParseJsonBody(request);
-  if (!body) return respond(http::ErrorResponse(body.error()));
-  const json::object* object = body->if_object();
-  if (object == nullptr) {
-    return respond(http::ErrorResponse(Invalid("", "The body must be a JSON object.")));
-  }
+  Result<json::object> object = ParseJsonObjectBody(request);
+  if (!object) return respond(http::ErrorResponse(object.error()));
   PlaceOrderRequest order;
   order.session_id = session->session_id;
   order.customer_id = session->customer_id;
@@ -90,13 +81,13 @@ void PlaceOrder(ApiContext& context, const http::Request& request, http::Respond
   order.hold_id = std::move(hold_id).value();
   Result<std::string> email = RequiredString(*object, "email", kEmailMaxChars, "email");
   if (!email || email->find('@') == std::string::npos) {
-    return respond(http::ErrorResponse(Invalid("email", "'email' must be an email address.")));
+    return respond(http::ErrorResponse(FieldError("email", "'email' must be an email address.")));
   }
   order.email = std::move(email).value();
   const json::value* payment = object->if_contains("payment");
   if (payment == nullptr || !payment->is_object()) {
     return respond(
-        http::ErrorResponse(Invalid("payment", "'payment' must be {\"token\": \"tok_...\"}.")));
+        http::ErrorResponse(FieldError("payment", "'payment' must be {\"token\": \"tok_...\"}.")));
   }
   Result<std::string> token =
       RequiredString(payment->get_object(), "token", kPaymentTokenMaxChars, "payment.token");

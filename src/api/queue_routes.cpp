@@ -21,11 +21,6 @@ constexpr std::size_t kDeviceIdMaxChars = 128;
 // A stream looks at the fan's place at most this often (the issue: once a second per fan).
 constexpr auto kQueueStreamInterval = std::chrono::seconds(1);
 
-Error EventNotFound(std::string_view id) {
-  return Error::Make(ErrorKind::kNotFound, "event_not_found", "No event has this id.",
-                     {{"event_id", id}});
-}
-
 Error NoWaitingRoom() {
   Error error =
       Error::Make(ErrorKind::kUnavailable, "queue_unavailable", "The waiting room is not running.");
@@ -244,14 +239,9 @@ void PatchQueue(ApiContext& context, const http::Request& request, http::Respond
   if (!context.catalog.Find(event_id)) {
     return respond(http::ErrorResponse(EventNotFound(event_id)));
   }
-  Result<json::value> body = ParseJsonBody(request);
+  Result<json::object> body = ParseJsonObjectBody(request);
   if (!body) return respond(http::ErrorResponse(body.error()));
-  if (!body->is_object()) {
-    return respond(
-        http::ErrorResponse(Error::Make(ErrorKind::kUnprocessable, "validation_failed",
-                                        "The body must be a JSON object.", {{"field", ""}})));
-  }
-  const json::object& object = body->get_object();
+  const json::object& object = *body;
   QueueControls controls;
   if (Status read = ReadControl(object, "admission_rate_per_s", kAdmissionRateMaxPerS,
                                 controls.admission_rate_per_s);

@@ -39,9 +39,7 @@ void GetEventStats(ApiContext& context, const http::Request& request, http::Resp
   }
   std::shared_ptr<Event> event = context.catalog.Find(request.PathParam("id"));
   if (!event) {
-    return respond(http::ErrorResponse(Error::Make(ErrorKind::kNotFound, "event_not_found",
-                                                   "No event has this id.",
-                                                   {{"event_id", request.PathParam("id")}})));
+    return respond(http::ErrorResponse(EventNotFound(request.PathParam("id"))));
   }
   json::object body{{"event_id", event->definition().id}};
   body["inventory"] = InventoryStats(context, event);

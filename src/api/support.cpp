@@ -32,6 +32,23 @@ Result<json::value> ParseJsonBody(const http::Request& request) {
   return value;
 }
 
+Result<json::object> ParseJsonObjectBody(const http::Request& request) {
+  Result<json::value> body = ParseJsonBody(request);
+  if (!body) return std::move(body).error();
+  if (!body->is_object()) return FieldError("", "The body must be a JSON object.");
+  return std::move(body->get_object());
+}
+
+Error FieldError(std::string_view field, std::string message) {
+  return Error::Make(ErrorKind::kUnprocessable, "validation_failed", std::move(message),
+                     {{"field", field}});
+}
+
+Error EventNotFound(std::string_view id) {
+  return Error::Make(ErrorKind::kNotFound, "event_not_found", "No event has this id.",
+                     {{"event_id", id}});
+}
+
 http::Response JsonResponse(int status, const json::value& body) {
   return JsonResponse(status, json::serialize(body));
 }

@@ -1,9 +1,11 @@
 // Small helpers every handler uses: JSON bodies in and out, query parameters, credentials.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "accounts/accounts.hpp"
@@ -16,6 +18,13 @@ namespace boxoffice::api {
 // 400 malformed_json unless the body is one JSON value (an empty body reads as {}); 400
 // raw_card_number when any string in it holds a card number (payments/card_number.hpp).
 Result<boost::json::value> ParseJsonBody(const http::Request& request);
+// ParseJsonBody, and 422 validation_failed unless the body is a JSON object.
+Result<boost::json::object> ParseJsonObjectBody(const http::Request& request);
+
+// 422 validation_failed naming the offending field in `details.field` ("" for the whole body).
+Error FieldError(std::string_view field, std::string message);
+// 404 event_not_found naming the id asked for.
+Error EventNotFound(std::string_view id);
 
 http::Response JsonResponse(int status, const boost::json::value& body);
 http::Response JsonResponse(int status, std::string body);

@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 
 #include "common/result.hpp"
 
@@ -118,5 +119,20 @@ class Connection {
   // connection that still has statements.
   std::unordered_map<std::string, Statement, SqlHash, std::equal_to<>> statements_;
 };
+
+// Runs one cached write statement with `values` bound. `result_code` receives SQLite's extended
+// code so the caller can tell which constraint failed (e.g. SQLITE_CONSTRAINT_PRIMARYKEY).
+template <typename... Values>
+Status RunWrite(Connection& connection, std::string_view sql, int& result_code,
+                const Values&... values) {
+  result_code = SQLITE_OK;
+  auto statement = connection.Prepare(sql);
+  if (!statement.ok()) return std::move(statement).error();
+  ResetOnExit reset(**statement);
+  if (auto bound = (*statement)->Bind(values...); !bound.ok()) return bound;
+  result_code = (*statement)->Step();
+  if (result_code == SQLITE_DONE) return {};
+  return MakeError(connection.Handle(), result_code, sql);
+}
 
 }  // namespace boxoffice::sqlite

@@ -83,23 +83,6 @@ Status RunCached(sqlite::Connection& connection, std::string_view sql) {
   return (*statement)->Run();
 }
 
-// Runs one cached write statement. `result_code` receives SQLite's extended code so the caller
-// can tell which constraint failed.
-template <typename... Values>
-Status RunWrite(sqlite::Connection& connection, std::string_view sql, int& result_code,
-                const Values&... values) {
-  result_code = SQLITE_OK;
-  auto statement = connection.Prepare(sql);
-  if (!statement.ok()) return std::move(statement).error();
-  sqlite::ResetOnExit reset(**statement);
-  if (auto bound = (*statement)->Bind(values...); !bound.ok()) return bound;
-  result_code = (*statement)->Step();
-  if (result_code == SQLITE_DONE) return {};
-  return sqlite::MakeError(connection.Handle(), result_code, sql);
-}
-
-// Readers open read-write with query_only rather than SQLITE_OPEN_READONLY: a read-only handle
-// cannot recover a WAL left by a crashed writer or create the shared-memory index.
 Result<std::unique_ptr<sqlite::Connection>> OpenReader(const SqliteLedgerOptions& options) {
   auto reader =
       sqlite::Connection::Open(options.path, SQLITE_OPEN_READWRITE, options.busy_timeout_ms);
@@ -315,8 +298,8 @@ Status SqliteLedger::Apply(const WriteRequest& request) {
   sqlite::Connection& connection = *write_connection_;
   int result_code = SQLITE_OK;
   if (const auto* event = std::get_if<EventRecord>(&request.payload)) {
-    Status status = RunWrite(connection, kInsertEvent, result_code, event->id, event->name,
-                             event->created_at_ms, event->definition_json);
+    Status status = sqlite::RunWrite(connection, kInsertEvent, result_code, event->id, event->name,
+                                     event->created_at_ms, event->definition_json);
     if (result_code == SQLITE_CONSTRAINT_PRIMARYKEY) {
       return Error::Make(ErrorKind::kConflict, "event_exists",
                          "An event with id " + event->id + " already exists.");
@@ -324,8 +307,9 @@ Status SqliteLedger::Apply(const WriteRequest& request) {
     return status;
   }
   if (const auto* customer = std::get_if<CustomerRecord>(&request.payload)) {
-    Status status = RunWrite(connection, kInsertCustomer, result_code, customer->id,
-                             customer->email, customer->password_hash, customer->created_at_ms);
+    Status status =
+        sqlite::RunWrite(connection, kInsertCustomer, result_code, customer->id, customer->email,
+                         customer->password_hash, customer->created_at_ms);
     // The primary key is the id; the only other unique constraint on customers is the email.
     if (result_code == SQLITE_CONSTRAINT_PRIMARYKEY) {
       return Error::Make(ErrorKind::kConflict, "customer_exists",
@@ -338,12 +322,12 @@ Status SqliteLedger::Apply(const WriteRequest& request) {
     return status;
   }
   if (const auto* setting = std::get_if<SettingWrite>(&request.payload)) {
-    return RunWrite(connection, kPutSetting, result_code, setting->key, setting->value);
+    return sqlite::RunWrite(connection, kPutSetting, result_code, setting->key, setting->value);
   }
   if (const auto* hold = std::get_if<HoldRecord>(&request.payload)) {
-    Status status = RunWrite(connection, kInsertHold, result_code, hold->id, hold->event_id,
-                             hold->session_id, hold->customer_id, hold->seats_json,
-                             hold->total_cents, hold->created_at_ms, hold->expires_at_ms);
+    Status status = sqlite::RunWrite(connection, kInsertHold, result_code, hold->id, hold->event_id,
+                                     hold->session_id, hold->customer_id, hold->seats_json,
+                                     hold->total_cents, hold->created_at_ms, hold->expires_at_ms);
     if (result_code == SQLITE_CONSTRAINT_PRIMARYKEY) {
       return Error::Make(ErrorKind::kConflict, "hold_exists",
                          "A hold with id " + hold->id + " already exists.");
@@ -351,8 +335,8 @@ Status SqliteLedger::Apply(const WriteRequest& request) {
     return status;
   }
   if (const auto* end = std::get_if<HoldEnd>(&request.payload)) {
-    Status status =
-        RunWrite(connection, kEndHold, result_code, end->ended_at_ms, end->reason, end->hold_id);
+    Status status = sqlite::RunWrite(connection, kEndHold, result_code, end->ended_at_ms,
+                                     end->reason, end->hold_id);
     if (!status.ok()) return status;
     if (sqlite3_changes(connection.Handle()) > 0) return {};
     // Nothing changed: either the hold ended before (fine) or it never existed.

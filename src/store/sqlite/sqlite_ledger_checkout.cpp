@@ -121,21 +121,6 @@ constexpr std::string_view kInsertScannerKey =
 constexpr std::string_view kFindScannerKey =
     "SELECT id, event_id, key_hash, created_at_ms FROM scanner_keys WHERE key_hash = ?";
 
-// Runs one cached write statement; `result_code` receives SQLite's extended code so the caller
-// can tell which constraint failed.
-template <typename... Values>
-Status Write(sqlite::Connection& connection, std::string_view sql, int& result_code,
-             const Values&... values) {
-  result_code = SQLITE_OK;
-  auto statement = connection.Prepare(sql);
-  if (!statement.ok()) return std::move(statement).error();
-  sqlite::ResetOnExit reset(**statement);
-  if (auto bound = (*statement)->Bind(values...); !bound.ok()) return bound;
-  result_code = (*statement)->Step();
-  if (result_code == SQLITE_DONE) return {};
-  return sqlite::MakeError(connection.Handle(), result_code, sql);
-}
-
 bool IsUniqueViolation(int result_code) {
   return result_code == SQLITE_CONSTRAINT_PRIMARYKEY || result_code == SQLITE_CONSTRAINT_UNIQUE;
 }
@@ -158,9 +143,9 @@ Status Select(sqlite::Connection& connection, std::string_view sql, Row&& row,
 
 Status StoreResponse(sqlite::Connection& connection, const IdempotencyRecord& record) {
   int code = SQLITE_OK;
-  return Write(connection, kStoreIdempotencyResponse, code, record.scope, record.key,
-               record.request_hash, std::int64_t{record.response_status}, record.response_body,
-               record.created_at_ms);
+  return sqlite::RunWrite(connection, kStoreIdempotencyResponse, code, record.scope, record.key,
+                          record.request_hash, std::int64_t{record.response_status},
+                          record.response_body, record.created_at_ms);
 }
 
 PaymentAttemptRecord AttemptFromRow(const sqlite::Statement& row) {
@@ -213,9 +198,9 @@ Status SqliteLedger::ApplyCheckout(const WriteRequest& request) {
   if (const auto* begin = std::get_if<PaymentBegin>(&request.payload)) {
     const IdempotencyRecord& key = begin->in_flight;
     if (!key.key.empty()) {
-      Status stored = Write(connection, kInsertIdempotency, code, key.scope, key.key,
-                            key.request_hash, std::string_view("in_flight"), std::int64_t{0},
-                            std::string_view(""), key.created_at_ms);
+      Status stored = sqlite::RunWrite(connection, kInsertIdempotency, code, key.scope, key.key,
+                                       key.request_hash, std::string_view("in_flight"),
+                                       std::int64_t{0}, std::string_view(""), key.created_at_ms);
       if (IsUniqueViolation(code)) {
         return Error::Make(ErrorKind::kConflict, "idempotency_key_used",
                            "This Idempotency-Key has been used before.", {{"key", key.key}});
@@ -224,10 +209,10 @@ Status SqliteLedger::ApplyCheckout(const WriteRequest& request) {
     }
     const PaymentAttemptRecord& attempt = begin->attempt;
     Status inserted =
-        Write(connection, kInsertAttempt, code, attempt.idempotency_key, attempt.order_id,
-              attempt.event_id, attempt.amount_cents, attempt.currency, attempt.gateway,
-              attempt.payment_id, attempt.created_at_ms, attempt.created_at_ms,
-              attempt.request_scope, attempt.request_key);
+        sqlite::RunWrite(connection, kInsertAttempt, code, attempt.idempotency_key,
+                         attempt.order_id, attempt.event_id, attempt.amount_cents, attempt.currency,
+                         attempt.gateway, attempt.payment_id, attempt.created_at_ms,
+                         attempt.created_at_ms, attempt.request_scope, attempt.request_key);
     if (IsUniqueViolation(code)) {
       return Error::Make(ErrorKind::kConflict, "payment_exists",
                          "A payment attempt with this key exists.",
@@ -237,9 +222,9 @@ Status SqliteLedger::ApplyCheckout(const WriteRequest& request) {
   }
 
   if (const auto* settlement = std::get_if<PaymentSettlement>(&request.payload)) {
-    if (Status settled =
-            Write(connection, kSettleAttempt, code, settlement->state, settlement->gateway,
-                  settlement->payment_id, settlement->at_ms, settlement->payment_key);
+    if (Status settled = sqlite::RunWrite(connection, kSettleAttempt, code, settlement->state,
+                                          settlement->gateway, settlement->payment_id,
+                                          settlement->at_ms, settlement->payment_key);
         !settled) {
       return settled;
     }
@@ -260,12 +245,13 @@ Status SqliteLedger::ApplyCheckout(const WriteRequest& request) {
     const IdempotencyRecord& key = settlement->idempotency;
     if (key.key.empty()) return {};
     if (key.state == "done") return StoreResponse(connection, key);
-    return Write(connection, kForgetIdempotency, code, key.scope, key.key);
+    return sqlite::RunWrite(connection, kForgetIdempotency, code, key.scope, key.key);
   }
 
   if (const auto* confirm = std::get_if<ConfirmOrderRecord>(&request.payload)) {
     const OrderRecord& order = confirm->order;
-    if (Status ended = Write(connection, kEndHoldOrdered, code, order.created_at_ms, order.hold_id);
+    if (Status ended =
+            sqlite::RunWrite(connection, kEndHoldOrdered, code, order.created_at_ms, order.hold_id);
         !ended) {
       return ended;
     }
@@ -275,29 +261,31 @@ Status SqliteLedger::ApplyCheckout(const WriteRequest& request) {
                          {{"hold_id", order.hold_id}});
     };
     if (sqlite3_changes(connection.Handle()) == 0) return hold_consumed();
-    Status inserted = Write(connection, kInsertOrder, code, order.id, order.event_id, order.hold_id,
-                            order.session_id, order.customer_id, order.email, order.total_cents,
-                            order.currency, order.status, order.gateway, order.payment_id,
-                            order.payment_status, order.created_at_ms, order.updated_at_ms);
+    Status inserted =
+        sqlite::RunWrite(connection, kInsertOrder, code, order.id, order.event_id, order.hold_id,
+                         order.session_id, order.customer_id, order.email, order.total_cents,
+                         order.currency, order.status, order.gateway, order.payment_id,
+                         order.payment_status, order.created_at_ms, order.updated_at_ms);
     if (IsUniqueViolation(code)) return hold_consumed();  // ids are random; the hold is UNIQUE
     if (!inserted) return inserted;
     for (const TicketRecord& ticket : order.tickets) {
-      Status sold = Write(connection, kInsertSoldSeat, code, ticket.event_id, ticket.seat_id,
-                          ticket.id, order.id);
+      Status sold = sqlite::RunWrite(connection, kInsertSoldSeat, code, ticket.event_id,
+                                     ticket.seat_id, ticket.id, order.id);
       if (IsUniqueViolation(code)) {
         return Error::Make(ErrorKind::kConflict, "seat_sold", "A seat of the order is sold.",
                            {{"seat_id", ticket.seat_id}});
       }
       if (!sold) return sold;
-      if (Status written = Write(connection, kInsertTicket, code, ticket.id, order.id,
-                                 ticket.event_id, ticket.seat_id, ticket.price_cents, ticket.code);
+      if (Status written =
+              sqlite::RunWrite(connection, kInsertTicket, code, ticket.id, order.id,
+                               ticket.event_id, ticket.seat_id, ticket.price_cents, ticket.code);
           !written) {
         return written;
       }
     }
-    if (Status settled =
-            Write(connection, kSettleAttempt, code, std::string_view("confirmed"), order.gateway,
-                  order.payment_id, order.created_at_ms, confirm->payment_key);
+    if (Status settled = sqlite::RunWrite(
+            connection, kSettleAttempt, code, std::string_view("confirmed"), order.gateway,
+            order.payment_id, order.created_at_ms, confirm->payment_key);
         !settled) {
       return settled;
     }
@@ -310,34 +298,35 @@ Status SqliteLedger::ApplyCheckout(const WriteRequest& request) {
     if (!confirm->idempotency.key.empty()) {
       if (Status stored = StoreResponse(connection, confirm->idempotency); !stored) return stored;
     }
-    return Write(connection, kInsertOutbox, code, order.id, confirm->first_outbox_attempt_at_ms);
+    return sqlite::RunWrite(connection, kInsertOutbox, code, order.id,
+                            confirm->first_outbox_attempt_at_ms);
   }
 
   if (const auto* complete = std::get_if<CompleteOrderRecord>(&request.payload)) {
     for (const auto& [ticket_id, ticket_code] : complete->ticket_codes) {
-      if (Status set =
-              Write(connection, kSetTicketCode, code, ticket_code, ticket_id, complete->order_id);
+      if (Status set = sqlite::RunWrite(connection, kSetTicketCode, code, ticket_code, ticket_id,
+                                        complete->order_id);
           !set) {
         return set;
       }
     }
     if (Status completed =
-            Write(connection, kCompleteOrder, code, complete->at_ms, complete->order_id);
+            sqlite::RunWrite(connection, kCompleteOrder, code, complete->at_ms, complete->order_id);
         !completed) {
       return completed;
     }
-    return Write(connection, kOutboxDone, code, complete->at_ms, complete->outbox_id);
+    return sqlite::RunWrite(connection, kOutboxDone, code, complete->at_ms, complete->outbox_id);
   }
 
   if (const auto* retry = std::get_if<OutboxRetryRecord>(&request.payload)) {
-    return Write(connection, kRetryOutbox, code, std::int64_t{retry->attempts},
-                 retry->next_attempt_at_ms, std::int64_t{retry->dead ? 1 : 0}, retry->last_error,
-                 retry->outbox_id);
+    return sqlite::RunWrite(connection, kRetryOutbox, code, std::int64_t{retry->attempts},
+                            retry->next_attempt_at_ms, std::int64_t{retry->dead ? 1 : 0},
+                            retry->last_error, retry->outbox_id);
   }
 
   if (const auto* refund = std::get_if<RefundOrderRecord>(&request.payload)) {
-    if (Status updated = Write(connection, kRefundOrder, code, refund->payment_status,
-                               refund->at_ms, refund->order_id);
+    if (Status updated = sqlite::RunWrite(connection, kRefundOrder, code, refund->payment_status,
+                                          refund->at_ms, refund->order_id);
         !updated) {
       return updated;
     }
@@ -357,11 +346,13 @@ Status SqliteLedger::ApplyCheckout(const WriteRequest& request) {
                          "The order has been refunded already.", {{"order_id", refund->order_id}});
     }
     for (const std::string_view sql : {kRevokeTickets, kOrderOutboxDone}) {
-      if (Status done = Write(connection, sql, code, refund->at_ms, refund->order_id); !done) {
+      if (Status done = sqlite::RunWrite(connection, sql, code, refund->at_ms, refund->order_id);
+          !done) {
         return done;
       }
     }
-    if (Status unsold = Write(connection, kUnsellSeats, code, refund->order_id); !unsold) {
+    if (Status unsold = sqlite::RunWrite(connection, kUnsellSeats, code, refund->order_id);
+        !unsold) {
       return unsold;
     }
     if (!refund->idempotency.key.empty()) return StoreResponse(connection, refund->idempotency);
@@ -383,8 +374,9 @@ Status SqliteLedger::ApplyCheckout(const WriteRequest& request) {
                                        : "No ticket of this event has this id.",
                          {{"ticket_id", check_in->ticket_id}});
     }
-    Status inserted = Write(connection, kInsertCheckIn, code, check_in->ticket_id,
-                            check_in->event_id, check_in->at_ms, check_in->scanner_key_id);
+    Status inserted =
+        sqlite::RunWrite(connection, kInsertCheckIn, code, check_in->ticket_id, check_in->event_id,
+                         check_in->at_ms, check_in->scanner_key_id);
     if (IsUniqueViolation(code)) {
       std::int64_t first_ms = 0;
       if (Status read = Select(
@@ -402,8 +394,8 @@ Status SqliteLedger::ApplyCheckout(const WriteRequest& request) {
   }
 
   if (const auto* key = std::get_if<ScannerKeyRecord>(&request.payload)) {
-    Status inserted = Write(connection, kInsertScannerKey, code, key->id, key->event_id,
-                            key->key_hash, key->created_at_ms);
+    Status inserted = sqlite::RunWrite(connection, kInsertScannerKey, code, key->id, key->event_id,
+                                       key->key_hash, key->created_at_ms);
     if (IsUniqueViolation(code)) {
       return Error::Make(ErrorKind::kConflict, "scanner_key_exists",
                          "A scanner key with this id or key exists.");

@@ -379,6 +379,46 @@ bool ReadAcks(int fd, std::string& pending, std::vector<AckRecord>& acks) {
   return true;
 }
 
+// One round of a crash test: forks a child running `child(path, ack_fd, round)`, collects its
+// acknowledgements until `acks_wanted` of them or `max_time`, SIGKILLs it mid-stream, and drains
+// into `acks` what it acknowledged before it died.
+void KillMidStream(const std::string& path, std::uint32_t round,
+                   void (*child)(const std::string&, int, std::uint32_t), std::size_t acks_wanted,
+                   std::chrono::milliseconds max_time, std::vector<AckRecord>& acks) {
+  int fds[2];
+  ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0) << std::strerror(errno);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0) << std::strerror(errno);
+  if (pid == 0) {
+    close(fds[0]);
+    child(path, fds[1], round);
+  }
+  close(fds[1]);
+
+  const std::size_t acks_before_round = acks.size();
+  std::string pending;
+  const auto deadline = std::chrono::steady_clock::now() + max_time;
+  bool open = true;
+  while (open && acks.size() - acks_before_round < acks_wanted) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd readable{fds[0], POLLIN, 0};
+    const int ready = poll(&readable, 1, static_cast<int>(left.count()));
+    if (ready > 0) open = ReadAcks(fds[0], pending, acks);
+  }
+  ASSERT_EQ(kill(pid, SIGKILL), 0) << std::strerror(errno);
+  int wait_status = 0;
+  ASSERT_EQ(waitpid(pid, &wait_status, 0), pid);
+  EXPECT_TRUE(WIFSIGNALED(wait_status) && WTERMSIG(wait_status) == SIGKILL)
+      << "the child ended on its own (status " << wait_status << ") in round " << round;
+  // Acknowledgements the child wrote before it died are still in the pipe.
+  while (ReadAcks(fds[0], pending, acks)) {
+  }
+  close(fds[0]);
+  EXPECT_TRUE(pending.empty()) << "a torn acknowledgement record";
+}
+
 // SIGKILL the writing process mid-stream, several times over the same file: every write whose
 // done ran is in the database afterwards, and the file passes SQLite's integrity check. (A kill
 // proves done-after-commit; surviving a power cut additionally rests on synchronous=FULL.)
@@ -390,38 +430,9 @@ TEST(SqliteLedgerCrashTest, EveryAcknowledgedWriteSurvivesSigkill) {
   const std::string path = DatabasePath(dir.path());
   std::vector<AckRecord> acks;
   for (std::uint32_t round = 0; round < kRounds; ++round) {
-    int fds[2];
-    ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0) << std::strerror(errno);
-    const pid_t child = fork();
-    ASSERT_GE(child, 0) << std::strerror(errno);
-    if (child == 0) {
-      close(fds[0]);
-      RunCrashChild(path, fds[1], round);
-    }
-    close(fds[1]);
-
     const std::size_t acks_before_round = acks.size();
-    std::string pending;
-    const auto deadline = std::chrono::steady_clock::now() + kMaxWritingTime;
-    bool open = true;
-    while (open && acks.size() - acks_before_round < kAcksBeforeKill) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) break;
-      pollfd readable{fds[0], POLLIN, 0};
-      const int ready = poll(&readable, 1, static_cast<int>(left.count()));
-      if (ready > 0) open = ReadAcks(fds[0], pending, acks);
-    }
-    ASSERT_EQ(kill(child, SIGKILL), 0) << std::strerror(errno);
-    int wait_status = 0;
-    ASSERT_EQ(waitpid(child, &wait_status, 0), child);
-    EXPECT_TRUE(WIFSIGNALED(wait_status) && WTERMSIG(wait_status) == SIGKILL)
-        << "the child ended on its own (status " << wait_status << ") in round " << round;
-    // Acknowledgements the child wrote before it died are still in the pipe.
-    while (ReadAcks(fds[0], pending, acks)) {
-    }
-    close(fds[0]);
-    EXPECT_TRUE(pending.empty()) << "a torn acknowledgement record";
+    ASSERT_NO_FATAL_FAILURE(
+        KillMidStream(path, round, RunCrashChild, kAcksBeforeKill, kMaxWritingTime, acks));
     EXPECT_GE(acks.size() - acks_before_round, 100u) << "too few writes in round " << round;
 
     auto opened = SqliteLedger::Open(SqliteLedgerOptions{.path = path});
@@ -515,36 +526,9 @@ TEST(SqliteLedgerCrashTest, EveryAcknowledgedOrderSurvivesSigkill) {
   const std::string path = DatabasePath(dir.path());
   std::vector<AckRecord> acks;
   for (std::uint32_t round = 0; round < kRounds; ++round) {
-    int fds[2];
-    ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0) << std::strerror(errno);
-    const pid_t child = fork();
-    ASSERT_GE(child, 0) << std::strerror(errno);
-    if (child == 0) {
-      close(fds[0]);
-      RunOrderCrashChild(path, fds[1], round);
-    }
-    close(fds[1]);
     const std::size_t acks_before_round = acks.size();
-    std::string pending;
-    const auto deadline = std::chrono::steady_clock::now() + kMaxWritingTime;
-    bool open = true;
-    while (open && acks.size() - acks_before_round < kAcksBeforeKill) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) break;
-      pollfd readable{fds[0], POLLIN, 0};
-      const int ready = poll(&readable, 1, static_cast<int>(left.count()));
-      if (ready > 0) open = ReadAcks(fds[0], pending, acks);
-    }
-    ASSERT_EQ(kill(child, SIGKILL), 0) << std::strerror(errno);
-    int wait_status = 0;
-    ASSERT_EQ(waitpid(child, &wait_status, 0), child);
-    EXPECT_TRUE(WIFSIGNALED(wait_status) && WTERMSIG(wait_status) == SIGKILL)
-        << "the child ended on its own (status " << wait_status << ") in round " << round;
-    while (ReadAcks(fds[0], pending, acks)) {
-    }
-    close(fds[0]);
-    EXPECT_TRUE(pending.empty()) << "a torn acknowledgement record";
+    ASSERT_NO_FATAL_FAILURE(
+        KillMidStream(path, round, RunOrderCrashChild, kAcksBeforeKill, kMaxWritingTime, acks));
     EXPECT_GE(acks.size() - acks_before_round, 20u) << "too few orders in round " << round;
 
     auto opened = SqliteLedger::Open(SqliteLedgerOptions{.path = path});
