@@ -12,6 +12,8 @@
 # Writes bench/results/defense.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 DURATION_S=${DURATION_S:-10}
 CONNECTIONS=${CONNECTIONS:-100}
@@ -36,8 +38,7 @@ start_server() {  # extra flags...
     --listen 127.0.0.1:0 --data-dir "$work/data" --log-level warn "$@" \
     >"$work/server.out" 2>"$work/server.err" &
   server_pid=$!
-  for _ in $(seq 100); do grep -q "listening on" "$work/server.out" 2>/dev/null && break; sleep 0.1; done
-  base=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$work/server.out")
+  base=$(announced_url "$work/server.out")
   [ -n "$base" ] || { echo "bench/defense.sh: boxoffice did not start" >&2; cat "$work/server.err" >&2; exit 1; }
 }
 stop_server() {
@@ -96,7 +97,7 @@ measure() {
   out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION_S}s" --latency -s "$work/read.lua" "$base")
   local rps p99 errors
   rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
-  p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; print v}' <<<"$out")
+  p99=$(wrk_p99_ms <<<"$out")
   errors=$(awk '/Non-2xx or 3xx responses:/ {print $5}' <<<"$out")
   echo "$rps ${p99:-0} ${errors:-0}"
 }

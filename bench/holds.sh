@@ -12,6 +12,8 @@
 # Writes bench/results/holds.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 DURATION_S=${DURATION_S:-10}
 CONNECTIONS=${CONNECTIONS:-256}
@@ -75,8 +77,7 @@ admin_key=bench-admin-key
 BOXOFFICE_ADMIN_KEY=$admin_key "$BINARY" serve --listen 127.0.0.1:0 --data-dir "$work/data" \
   --log-level warn --defense-allowlist 127.0.0.1/32 >"$work/server.out" 2>"$work/server.err" &
 server_pid=$!
-for _ in $(seq 100); do grep -q "listening on" "$work/server.out" 2>/dev/null && break; sleep 0.1; done
-base=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$work/server.out")
+base=$(announced_url "$work/server.out")
 [ -n "$base" ] || { echo "bench/holds.sh: boxoffice did not start" >&2; cat "$work/server.err" >&2; exit 1; }
 
 python3 - "$base" "$admin_key" "$SESSIONS" "$work" <<'PY'
@@ -131,7 +132,7 @@ big_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["big"])
 wrk_out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION_S}s" --latency -s "$work/hold.lua" \
   "$base")
 box_rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$wrk_out")
-box_p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; print v}' <<<"$wrk_out")
+box_p99=$(wrk_p99_ms <<<"$wrk_out")
 box_held=$(curl -sf "$base/v1/events/$big_id/stats" -H "Authorization: Bearer $admin_key" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["inventory"]["held"])')
 

@@ -8,6 +8,8 @@
 # defence allowlist: this measures the server, not the rate limiter refusing wrk.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 DURATION_S=${DURATION_S:-10}
 CONNECTIONS=${CONNECTIONS:-100}
@@ -29,7 +31,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # Runs wrk and prints "requests_per_s latency_p99_ms".
 measure() {
@@ -37,7 +38,7 @@ measure() {
   out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION_S}s" --latency "$url")
   local rps p99
   rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
-  p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; print v}' <<<"$out")
+  p99=$(wrk_p99_ms <<<"$out")
   local errors
   errors=$(awk '/Non-2xx or 3xx responses:/ {print $5}' <<<"$out")
   [ -z "$errors" ] || { echo "bench/http.sh: $url answered $errors non-2xx responses" >&2; exit 1; }
@@ -49,8 +50,7 @@ admin_key=bench-admin-key
 BOXOFFICE_ADMIN_KEY=$admin_key "$BINARY" serve --listen 127.0.0.1:0 --data-dir "$work/data" \
   --demo --log-level warn --defense-allowlist 127.0.0.1/32 >"$work/server.out" 2>"$work/server.err" &
 server_pid=$!
-for _ in $(seq 100); do grep -q "listening on" "$work/server.out" 2>/dev/null && break; sleep 0.1; done
-base=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$work/server.out")
+base=$(announced_url "$work/server.out")
 [ -n "$base" ] || { echo "bench/http.sh: boxoffice did not start" >&2; cat "$work/server.err" >&2; exit 1; }
 demo_id=$(sed -n 's#.*demo event at .*/v1/events/\([a-z0-9_]*\).*#\1#p' "$work/server.out")
 small_id=$(curl -sf -X POST "$base/v1/events" -H "Authorization: Bearer $admin_key" \

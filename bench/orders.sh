@@ -14,6 +14,8 @@
 # Writes bench/results/orders.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 DURATION_S=${DURATION_S:-10}
 CONNECTIONS=${CONNECTIONS:-128}
@@ -35,17 +37,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_for_url() {  # file -> the URL it announces
-  for _ in $(seq 100); do grep -q "listening on" "$1" 2>/dev/null && break; sleep 0.1; done
-  sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$1" | head -1
-}
-
 # --- the gateway ----------------------------------------------------------------------------------
 sim_key=sk_test_bench
 "$BINARY" gateway-sim --listen 127.0.0.1:0 --api-key "$sim_key" --latency-ms "$LATENCY_MS" \
   >"$work/sim.out" 2>"$work/sim.err" &
 sim_pid=$!
-sim_url=$(wait_for_url "$work/sim.out")
+sim_url=$(announced_url "$work/sim.out")
 [ -n "$sim_url" ] || { echo "bench/orders.sh: gateway-sim did not start" >&2; cat "$work/sim.err" >&2; exit 1; }
 
 # --- boxoffice --------------------------------------------------------------------------------
@@ -56,7 +53,7 @@ BOXOFFICE_ADMIN_KEY=$admin_key "$BINARY" serve --listen 127.0.0.1:0 --data-dir "
   --log-level warn --defense-allowlist 127.0.0.1/32 \
   --gateway "name=sim,url=$sim_url,key=$sim_key" >"$work/server.out" 2>"$work/server.err" &
 server_pid=$!
-base=$(wait_for_url "$work/server.out")
+base=$(announced_url "$work/server.out")
 [ -n "$base" ] || { echo "bench/orders.sh: boxoffice did not start" >&2; cat "$work/server.err" >&2; exit 1; }
 
 python3 - "$base" "$admin_key" "$SESSIONS" "$work" <<'PY'

@@ -8,6 +8,8 @@
 # growth of the server while FANS fans wait. Writes bench/results/queue.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 DURATION_S=${DURATION_S:-10}
 CONNECTIONS=${CONNECTIONS:-50}
@@ -31,7 +33,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # --- redis ------------------------------------------------------------------------------------
 redis_port=$(free_port)
@@ -54,8 +55,7 @@ admin_key=bench-admin-key
 BOXOFFICE_ADMIN_KEY=$admin_key "$BINARY" serve --listen 127.0.0.1:0 --data-dir "$work/data" \
   --log-level warn --defense-allowlist 127.0.0.1/32 >"$work/server.out" 2>"$work/server.err" &
 server_pid=$!
-for _ in $(seq 100); do grep -q "listening on" "$work/server.out" 2>/dev/null && break; sleep 0.1; done
-base=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$work/server.out")
+base=$(announced_url "$work/server.out")
 [ -n "$base" ] || { echo "bench/queue.sh: boxoffice did not start" >&2; cat "$work/server.err" >&2; exit 1; }
 event_id=$(curl -sf -X POST "$base/v1/events" -H "Authorization: Bearer $admin_key" \
   -H 'Content-Type: application/json' -d '{"name":"Bench","price_tiers":[{"id":"A","price_cents":5000}],

@@ -1,0 +1,18 @@
+# Helpers the bench/*.sh scripts share; sourced, never run.
+
+# Waits up to 10 s for a server's stdout (in file $1) to announce "listening on URL"; prints
+# the URL, or nothing when it never did.
+announced_url() {
+  for _ in $(seq 100); do grep -q "listening on" "$1" 2>/dev/null && break; sleep 0.1; done
+  sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$1" | head -1
+}
+
+# A TCP port free on loopback right now.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# wrk's 99th percentile latency in milliseconds, from its --latency output on stdin.
+wrk_p99_ms() {
+  awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; print v}'
+}
