@@ -1,5 +1,7 @@
 #include "common/crypto.hpp"
 
+#include <sodium.h>
+
 #include <gtest/gtest.h>
 
 #include "common/token.hpp"
@@ -43,21 +45,29 @@ TEST(CryptoTest, Base64UrlDecodeIsStrict) {
   EXPECT_EQ(Base64UrlDecode(std::string_view("QU\0D", 4)), std::nullopt);
 }
 
-// A MacKey computes exactly Mac() (HMAC-SHA-512-256) and verifies only the right MAC.
-TEST(CryptoTest, MacKeyMatchesMac) {
+// A MacKey computes keyed BLAKE2b-256 and verifies only the right MAC; it also verifies the
+// HMAC-SHA-512-256 (Mac()) that tokens of older builds carry, and nothing else.
+TEST(CryptoTest, MacKeyIsKeyedBlake2bAndAcceptsTheOlderHmac) {
   const SecretKey key = DeriveKey("secret", "context");
   const MacKey mac_key(key);
   for (const std::string& message :
        {std::string(), std::string("session\nses_1"), std::string(300, 'm')}) {
-    const std::string mac = Mac(key, message);
-    EXPECT_EQ(mac_key.Mac(message), mac);
+    unsigned char blake2b[crypto_generichash_BYTES];
+    crypto_generichash(blake2b, sizeof blake2b,
+                       reinterpret_cast<const unsigned char*>(message.data()), message.size(),
+                       key.data(), key.size());
+    const std::string mac = mac_key.Mac(message);
+    EXPECT_EQ(mac, std::string(reinterpret_cast<const char*>(blake2b), sizeof blake2b));
     EXPECT_TRUE(mac_key.Verify(message, mac));
-    EXPECT_TRUE(MacVerify(key, message, mac_key.Mac(message)));
-    std::string wrong = mac;
-    wrong[5] = static_cast<char>(wrong[5] ^ 1);
-    EXPECT_FALSE(mac_key.Verify(message, wrong));
-    EXPECT_FALSE(mac_key.Verify(message, mac.substr(1)));
-    EXPECT_FALSE(mac_key.Verify(message + "x", mac));
+    EXPECT_TRUE(mac_key.Verify(message, Mac(key, message)));
+    for (const std::string& right : {mac, Mac(key, message)}) {
+      std::string wrong = right;
+      wrong[5] = static_cast<char>(wrong[5] ^ 1);
+      EXPECT_FALSE(mac_key.Verify(message, wrong));
+      EXPECT_FALSE(mac_key.Verify(message, right.substr(1)));
+      EXPECT_FALSE(mac_key.Verify(message + "x", right));
+    }
+    EXPECT_FALSE(MacKey(DeriveKey("secret", "other")).Verify(message, mac));
   }
 }
 
