@@ -1,6 +1,7 @@
 // The waiting room's routes: POST /v1/events/{id}/queue (join), GET /v1/events/{id}/queue/status,
 // GET /v1/events/{id}/queue/stream (the status as server-sent events), PATCH
 // /v1/events/{id}/queue (operator); the `queue` object of GET /v1/events/{id}/stats.
+#include <array>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <charconv>
@@ -31,11 +32,17 @@ Error NoWaitingRoom() {
 // A JSON string literal. Escapes what JSON requires; other bytes (UTF-8) pass through, in runs.
 void AppendJsonString(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
+  static constexpr auto kEscaped = [] {
+    std::array<bool, 256> escaped{};
+    for (std::size_t byte = 0; byte < 0x20; ++byte) escaped[byte] = true;
+    escaped['"'] = escaped['\\'] = true;
+    return escaped;
+  }();
   out += '"';
   std::size_t run = 0;
   for (std::size_t i = 0; i < text.size(); ++i) {
     const auto byte = static_cast<unsigned char>(text[i]);
-    if (byte >= 0x20 && byte != '"' && byte != '\\') continue;
+    if (!kEscaped[byte]) continue;
     out.append(text.substr(run, i - run));
     run = i + 1;
     if (byte >= 0x20) {

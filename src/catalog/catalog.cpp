@@ -70,7 +70,7 @@ void Catalog::Publish(std::shared_ptr<Event> event) {
 
 std::shared_ptr<Event> Catalog::Find(std::string_view id) const {
   std::shared_lock lock(mutex_);
-  const auto found = by_id_.find(std::string(id));
+  const auto found = by_id_.find(id);
   return found == by_id_.end() ? nullptr : found->second;
 }
 

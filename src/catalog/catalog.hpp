@@ -11,12 +11,12 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "catalog/event.hpp"
 #include "catalog/seat_map.hpp"
 #include "common/result.hpp"
+#include "common/string_map.hpp"
 #include "inventory/seat_table.hpp"
 #include "ports/clock.hpp"
 #include "ports/ledger.hpp"
@@ -84,7 +84,7 @@ class Catalog {
   const Clock& clock_;
   mutable std::shared_mutex mutex_;
   std::vector<std::shared_ptr<Event>> in_order_;
-  std::unordered_map<std::string, std::shared_ptr<Event>> by_id_;
+  StringMap<std::shared_ptr<Event>> by_id_;  // found by string_view on every request
   std::atomic<std::size_t> pending_creates_{0};
 };
 

@@ -397,7 +397,7 @@ void Defense::CountEventDecision(std::string_view event_id, Decision decision) {
   const auto index = static_cast<std::size_t>(decision);
   {
     std::shared_lock lock(event_counts_mutex_);
-    const auto found = event_counts_.find(std::string(event_id));
+    const auto found = event_counts_.find(event_id);
     if (found != event_counts_.end()) {
       (*found->second)[index].fetch_add(1, std::memory_order_relaxed);
       return;

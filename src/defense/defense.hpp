@@ -21,11 +21,11 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "common/cidr.hpp"
 #include "common/result.hpp"
+#include "common/string_map.hpp"
 #include "defense/challenge.hpp"
 #include "defense/gcra.hpp"
 #include "defense/risk.hpp"
@@ -223,7 +223,7 @@ class Defense {
   ProofOfWork proof_of_work_;
   using AtomicCounts = std::array<std::atomic<std::uint64_t>, kDecisionCount>;
   mutable std::shared_mutex event_counts_mutex_;
-  std::unordered_map<std::string, std::unique_ptr<AtomicCounts>> event_counts_;
+  StringMap<std::unique_ptr<AtomicCounts>> event_counts_;
 };
 
 }  // namespace boxoffice

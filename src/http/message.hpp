@@ -63,7 +63,9 @@ struct EventStream {
 
 struct Response {
   int status = 200;
-  std::string content_type = "application/json";
+  // Text that outlives the response, in practice a literal: "application/json" is one byte too
+  // long for a std::string's inline storage, and every answer would allocate it.
+  std::string_view content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   // Set (with status 200) to answer with server-sent events; `body` is ignored then. Over the

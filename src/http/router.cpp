@@ -14,6 +14,14 @@ constexpr Method kAllMethods[] = {Method::kGet,     Method::kHead,  Method::kPos
 
 std::size_t Index(Method method) { return static_cast<std::size_t>(method); }
 
+// Parameters one pattern may have. Their values are collected in a fixed array while matching,
+// so a lookup allocates nothing until it has found its route.
+constexpr std::size_t kParamsMax = 8;
+struct ParamValues {
+  std::array<std::string_view, kParamsMax> values;
+  std::size_t count = 0;
+};
+
 // Route tables are built once at start-up from code, so a bad pattern is a bug in the caller:
 // fail loudly in every build rather than serve a half-registered API.
 void Require(bool condition, std::string_view what, std::string_view pattern) {
@@ -70,7 +78,7 @@ struct TrieNode {
 // Depth-first, literal before parameter, so "/events/special" wins over "/events/{id}" but a
 // path that only the parameter branch completes ("/events/special/seats") still matches it.
 const TrieNode::Route* Find(const TrieNode& node, std::string_view path, bool at_end, Method method,
-                            std::vector<std::string_view>& values) {
+                            ParamValues& values) {
   if (at_end) return node.RouteFor(method);
   const Segment segment = NextSegment(path);
   if (const TrieNode* child = node.Literal(segment.text)) {
@@ -78,11 +86,12 @@ const TrieNode::Route* Find(const TrieNode& node, std::string_view path, bool at
   }
   // A parameter never matches an empty segment: "/events//seats" is not "/events/{id}/seats".
   if (node.parameter && !segment.text.empty()) {
-    values.push_back(segment.text);
+    // Add() bounds the parameters on any path through the tree, so count stays in range.
+    values.values[values.count++] = segment.text;
     if (const auto* route = Find(*node.parameter, segment.rest, segment.last, method, values)) {
       return route;
     }
-    values.pop_back();
+    --values.count;
   }
   return nullptr;
 }
@@ -144,6 +153,7 @@ void Router::Add(Method method, std::string_view pattern, Handler handler) {
         Require(existing != name, "parameter name used twice", pattern);
       }
       route->param_names.emplace_back(name);
+      Require(route->param_names.size() <= kParamsMax, "too many parameters", pattern);
       if (!node->parameter) node->parameter = std::make_unique<TrieNode>();
       node = node->parameter.get();
     } else {
@@ -168,14 +178,14 @@ RouteMatch Router::Match(Method method, std::string_view path) const {
   if (path.empty() || path.front() != '/') return match;
   const auto [rest, at_end] = Segments(path);
 
-  std::vector<std::string_view> values;
+  ParamValues values;
   if (const TrieNode::Route* route = Find(*root_, rest, at_end, method, values)) {
     match.outcome = RouteMatch::Outcome::kFound;
     match.handler = &route->handler;
     match.pattern = route->pattern;
-    match.params.reserve(values.size());
-    for (std::size_t i = 0; i < values.size(); ++i) {
-      match.params.emplace_back(route->param_names[i], std::string(values[i]));
+    match.params.reserve(values.count);
+    for (std::size_t i = 0; i < values.count; ++i) {
+      match.params.emplace_back(route->param_names[i], std::string(values.values[i]));
     }
     return match;
   }

@@ -23,10 +23,10 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 #include "catalog/event.hpp"
 #include "common/result.hpp"
+#include "common/string_map.hpp"
 #include "common/token.hpp"
 #include "ports/admission.hpp"
 #include "ports/clock.hpp"
@@ -149,12 +149,7 @@ class WaitingRoom final : public AdmissionCheck {
   TokenSigner ticket_signer_;
   TokenSigner access_signer_;
   mutable std::shared_mutex events_mutex_;
-  // Looked up by string_view on every poll: the transparent hash spares a string per lookup.
-  struct IdHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view id) const { return std::hash<std::string_view>()(id); }
-  };
-  std::unordered_map<std::string, std::shared_ptr<EventQueue>, IdHash, std::equal_to<>> events_;
+  StringMap<std::shared_ptr<EventQueue>> events_;  // looked up by string_view on every poll
   std::mutex hook_mutex_;
   std::function<void(const std::string&)> public_change_hook_;
 };

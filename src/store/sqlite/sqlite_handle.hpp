@@ -15,10 +15,10 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 
 #include "common/result.hpp"
+#include "common/string_map.hpp"
 
 namespace boxoffice::sqlite {
 
@@ -107,17 +107,10 @@ class Connection {
 
   Result<sqlite3_stmt*> PrepareRaw(std::string_view sql, unsigned int flags);
 
-  struct SqlHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view sql) const {
-      return std::hash<std::string_view>{}(sql);
-    }
-  };
-
   sqlite3* db_;
   // Destroyed (finalized) in the destructor before `db_` is closed: SQLite refuses to close a
   // connection that still has statements.
-  std::unordered_map<std::string, Statement, SqlHash, std::equal_to<>> statements_;
+  StringMap<Statement> statements_;
 };
 
 // Runs one cached write statement with `values` bound. `result_code` receives SQLite's extended
