@@ -48,6 +48,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <shared_mutex>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
@@ -418,6 +419,20 @@ class RequestParser final : public bhttp::basic_parser<true> {
 
 class Connection;
 
+// Whether a server is still whole, for the threads outside its I/O threads that answer requests
+// (the ledger's writer, order workers): they reach into a connection, and through it into the
+// io_context, only while holding `mutex` shared and seeing `alive`. ~ServerCore clears `alive`
+// under the exclusive lock before it tears anything down, so no such thread is inside then and
+// none gets in afterwards. Exchanges share it, so it outlives the server.
+struct ServerLife {
+  std::shared_mutex mutex;
+  bool alive = true;
+};
+
+// The life of the server whose io_context this thread is running, if any. Its own I/O threads
+// need no lock: the teardown never runs beside them (a server is destroyed after Run returns).
+thread_local const ServerLife* running_server_life = nullptr;
+
 // The state shared by the acceptor, the sweeper and every connection. Server::Impl derives from
 // it; it lives in this unnamed namespace so that Connection may name it.
 class ServerCore {
@@ -436,6 +451,7 @@ class ServerCore {
   const ServerOptions& options() const { return options_; }
   const Router& router() const { return router_; }
   const CidrList& trusted_proxies() const { return trusted_proxies_; }
+  const std::shared_ptr<ServerLife>& life() const { return life_; }
   bool hard_stopped() const { return hard_stopped_.load(std::memory_order_acquire); }
   void OnConnectionClosed(Connection* connection, bool counted);
   // Claims one of max_streams; false (and counted as rejected) when all are open.
@@ -445,6 +461,7 @@ class ServerCore {
   void Record(std::string_view route, Method method, int status, double duration_s);
 
  private:
+  void RunIo();  // one I/O thread's loop
   void StartAccept();
   void OnAccept(const boost::system::error_code& ec, Socket socket);
   void ScheduleSweep();
@@ -460,6 +477,7 @@ class ServerCore {
   // Tells this server's entries apart in the thread-local metric cache (a registry address may
   // be reused by a later server in the same process; an id never is).
   const std::uint64_t server_id_;
+  const std::shared_ptr<ServerLife> life_ = std::make_shared<ServerLife>();
 
   Gauge& connections_open_;
   Counter& connections_rejected_;
@@ -522,6 +540,7 @@ class StreamLease {
 // Respond callback is gone: the handler may keep using the Request until it answers.
 struct Exchange {
   Request request;
+  std::shared_ptr<ServerLife> server_life;
   std::weak_ptr<Connection> connection;
   std::uint64_t sequence = 0;
   std::atomic<bool> answered{false};
@@ -706,11 +725,25 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::atomic<std::int64_t> write_deadline_ns_{kNoDeadline};
 };
 
+// Runs fn(connection) if the exchange's connection is still open and its server still whole
+// (see ServerLife). The reference taken on the connection is dropped inside the gate, so that a
+// connection this thread happens to hold last is destroyed while its io_context still exists.
+template <typename Fn>
+void WithConnection(const Exchange& exchange, Fn&& fn) {
+  ServerLife& life = *exchange.server_life;
+  std::shared_lock<std::shared_mutex> gate;
+  if (running_server_life != &life) {
+    gate = std::shared_lock(life.mutex);
+    if (!life.alive) return;
+  }
+  if (std::shared_ptr<Connection> connection = exchange.connection.lock()) fn(*connection);
+}
+
 bool Answer(Exchange& exchange, Response response) {
   if (exchange.answered.exchange(true, std::memory_order_acq_rel)) return false;
-  if (auto connection = exchange.connection.lock()) {
-    connection->Deliver(exchange.sequence, std::move(response));
-  }
+  WithConnection(exchange, [&](Connection& connection) {
+    connection.Deliver(exchange.sequence, std::move(response));
+  });
   return true;
 }
 
@@ -719,8 +752,10 @@ Responder::~Responder() {
   if (exchange_->responders.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
   if (exchange_->answered.load(std::memory_order_acquire)) return;
   if (exchange_->dispatching.load(std::memory_order_acquire)) return;
-  auto connection = exchange_->connection.lock();
-  if (!connection || connection->ServerStopped()) return;  // nobody is waiting any more
+  bool awaited = false;  // false: nobody is waiting for this answer any more
+  WithConnection(*exchange_,
+                 [&](Connection& connection) { awaited = !connection.ServerStopped(); });
+  if (!awaited) return;
   LogError("http_handler_never_answered", {{"request_id", exchange_->request.request_id}});
   Answer(*exchange_, InternalErrorResponse());
 }
@@ -928,6 +963,7 @@ void Connection::MaybeQueueContinue() {
 Connection::Slot& Connection::PushSlot(Request request, int version, bool close) {
   auto exchange = std::make_shared<Exchange>();
   exchange->request = std::move(request);
+  exchange->server_life = server_.life();
   exchange->connection = weak_from_this();
   exchange->sequence = next_sequence_++;
   Request& req = exchange->request;
@@ -1533,6 +1569,10 @@ void ServerCore::CloseStream() {
 }
 
 ServerCore::~ServerCore() {
+  {
+    std::unique_lock gate(life_->mutex);  // waits for threads delivering answers right now
+    life_->alive = false;
+  }
   hard_stopped_.store(true, std::memory_order_release);
   io_->stop();
   // Order matters: objects bound to the io_context go before it, and connections that only the
@@ -1602,14 +1642,22 @@ void ServerCore::Run() {
   std::vector<std::thread> threads;
   threads.reserve(thread_count - 1);
   for (unsigned i = 1; i < thread_count; ++i) {
-    threads.emplace_back([this] { io_->run(); });
+    threads.emplace_back([this] { RunIo(); });
   }
-  io_->run();
+  RunIo();
   for (auto& thread : threads) thread.join();
 
   // Connections still open after the drain timeout: nothing runs any more, close them here.
   hard_stopped_.store(true, std::memory_order_release);
   ForceCloseAll();
+}
+
+void ServerCore::RunIo() {
+  struct Running {
+    explicit Running(const ServerLife* life) { running_server_life = life; }
+    ~Running() { running_server_life = nullptr; }
+  } running(life_.get());
+  io_->run();
 }
 
 void ServerCore::Stop() {

@@ -555,6 +555,46 @@ TEST_F(ServerTest, GracefulStopFinishesTheRequestInFlight) {
   EXPECT_LT(stopped.get(), 1500ms);
 }
 
+// Handlers that answer from their own threads (as the ledger writer and order workers do) may
+// answer while the server is being torn down, or after it is gone: the answers that still have
+// a connection are delivered, the others are dropped, and nothing touches a freed io_context
+// (this runs under AddressSanitizer and ThreadSanitizer, which would see that).
+TEST_F(ServerTest, ConcurrentAnswersDuringTeardownAreSafe) {
+  constexpr int kRequests = 24;
+  for (int round = 0; round < 3; ++round) {
+    Threads workers;  // joined after the server is destroyed: that is the point
+    std::atomic<int> started{0};
+    router_.Add(Method::kGet, "/late" + std::to_string(round),
+                [&](const Request&, Respond respond) {
+                  // Spread over the drain timeout's end (1 s), Run's return and the destructor.
+                  const auto delay = 850ms + started.fetch_add(1) * 20ms;
+                  workers.Add(std::thread([respond = std::move(respond), delay] {
+                    std::this_thread::sleep_for(delay);
+                    respond(Text("late"));
+                  }));
+                });
+    ServerOptions options;
+    options.drain_timeout_s = 1s;
+    auto server = std::make_unique<TestServer>(router_, options);
+    std::vector<std::unique_ptr<Client>> clients;
+    for (int i = 0; i < kRequests; ++i) {
+      clients.push_back(std::make_unique<Client>(server->port()));
+      clients.back()->Send(Get("/late" + std::to_string(round)));
+    }
+    const auto deadline = std::chrono::steady_clock::now() + 2s;
+    while (started.load() < kRequests && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(1ms);
+    }
+    ASSERT_EQ(started.load(), kRequests);
+    server.reset();  // graceful stop, 1 s drain, then the destructor, while the workers answer
+    workers.JoinAll();
+    // The first answer came well within the drain: it was delivered.
+    const auto first = clients.front()->Read();
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->body, "late");
+  }
+}
+
 // Stop() before Run(): Run returns promptly instead of serving.
 TEST_F(ServerTest, StopBeforeRunReturnsPromptly) {
   MetricsRegistry metrics;
