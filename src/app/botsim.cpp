@@ -154,6 +154,7 @@ struct Rhythm {
   double median_s = 1;   // log-normal: the median; normal: the mean
   double spread = 0;     // log-normal: sigma; normal: coefficient of variation
   double min_s = 0.001;  // before scaling
+  double max_s = 30;     // a longer pause is another visit; it also bounds the run's length
 };
 
 struct AgentPlan {
@@ -498,6 +499,7 @@ struct AgentOutcome {
   Stop stop = Stop::kNone;  // why it ended without a hold
   std::string error;        // for kError
   int requests = 0;
+  double seconds = 0;  // from its first request to its end
 };
 
 struct Shared {
@@ -624,7 +626,7 @@ class Agent {
       seconds = std::normal_distribution<double>(rhythm.median_s,
                                                  rhythm.median_s * rhythm.spread)(random_);
     }
-    seconds = std::max(seconds, rhythm.min_s) * shared_.options.time_scale;
+    seconds = std::clamp(seconds, rhythm.min_s, rhythm.max_s) * shared_.options.time_scale;
     co_await Sleep(seconds);
   }
 
@@ -804,7 +806,16 @@ struct KindTally {
               rate_limited = 0, stopped = 0, requests = 0;
   std::map<std::string, std::size_t> stopped_by;
   std::map<std::string, std::size_t> errors;
+  std::vector<double> seconds;
 };
+
+// The q-quantile (nearest rank) of `values`, sorted in place; 0 when empty.
+double Quantile(std::vector<double>& values, double q) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(values.size())));
+  return values[std::clamp<std::size_t>(rank, 1, values.size()) - 1];
+}
 
 double Share(std::size_t part, std::size_t whole) {
   return whole == 0 ? 0.0 : static_cast<double>(part) / static_cast<double>(whole);
@@ -825,6 +836,7 @@ json::object Report(const BotsimOptions& options, const std::vector<AgentPlan>& 
     tally.solved += outcome.solved;
     tally.blocked += outcome.blocked;
     tally.rate_limited += outcome.rate_limited > 0;
+    tally.seconds.push_back(outcome.seconds);
     if (!outcome.held) {
       ++tally.stopped;
       ++tally.stopped_by[std::string(StopName(outcome.stop))];
@@ -832,7 +844,7 @@ json::object Report(const BotsimOptions& options, const std::vector<AgentPlan>& 
     }
   }
   json::object kinds;
-  for (const auto& [kind, tally] : tallies) {
+  for (auto& [kind, tally] : tallies) {
     if (tally.agents == 0) continue;
     json::object stopped_by;
     for (const auto& [why, count] : tally.stopped_by) stopped_by[why] = count;
@@ -849,6 +861,9 @@ json::object Report(const BotsimOptions& options, const std::vector<AgentPlan>& 
                      {"stopped_by", std::move(stopped_by)},
                      {"errors", std::move(errors)},
                      {"requests", tally.requests},
+                     {"agent_seconds", json::object{{"p50", Quantile(tally.seconds, 0.5)},
+                                                    {"p95", Quantile(tally.seconds, 0.95)},
+                                                    {"max", Quantile(tally.seconds, 1.0)}}},
                      {"rates", json::object{{"stopped", Share(tally.stopped, tally.agents)},
                                             {"challenged", Share(tally.challenged, tally.agents)},
                                             {"let_through", Share(tally.let_through, tally.agents)},
@@ -1155,7 +1170,10 @@ int RunBotsim(const BotsimOptions& options) {
           while (next < plans.size()) {
             const std::size_t index = next++;
             Agent agent(shared, plans[index], outcomes[index], io.get_executor());
+            const auto agent_started = SteadyClock::now();
             co_await agent.Run();
+            outcomes[index].seconds =
+                std::chrono::duration<double>(SteadyClock::now() - agent_started).count();
           }
         },
         asio::detached);
