@@ -360,15 +360,13 @@ class Connection {
 
   awaitable<Reply> Send(bhttp::verb method, std::string target, std::string body,
                         const Headers& headers) {
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      Reply reply = co_await SendOnce(method, target, body, headers);
-      if (reply.status != 0) co_return reply;
-      open_ = false;
-      beast::error_code ignored;
-      stream_.socket().close(ignored);
-      if (attempt == 1) co_return reply;
-    }
-    co_return Reply{};
+    // A kept-alive connection the server closed meanwhile fails at once; that, and only that,
+    // is worth one retry on a fresh connection (a request that failed on a fresh connection
+    // may have taken effect, and a hold must not be asked for twice).
+    const bool reused = open_;
+    Reply reply = co_await SendOnce(method, target, body, headers);
+    if (reply.status == 0 && reused) reply = co_await SendOnce(method, target, body, headers);
+    co_return reply;
   }
 
  private:
@@ -410,6 +408,9 @@ class Connection {
     } catch (const std::exception& error) {
       reply.status = 0;
       reply.error = error.what();
+      open_ = false;
+      beast::error_code ignored;
+      stream_.socket().close(ignored);
       co_return reply;
     }
     std::error_code parse_error;
