@@ -13,7 +13,7 @@ constexpr std::size_t kReadChunkEntries = 64;
 template <std::size_t N>
 std::uint8_t CopyInto(char (&out)[N], std::string_view text) {
   const std::size_t size = std::min(text.size(), N);
-  std::memcpy(out, text.data(), size);
+  if (size > 0) std::memcpy(out, text.data(), size);  // an empty view may hold a null pointer
   return static_cast<std::uint8_t>(size);
 }
 
