@@ -66,6 +66,7 @@ bench: build
 	bench/queue.sh
 	bench/orders.sh
 	bench/defense.sh
+	bench/botsim.sh
 
 clean:
 	rm -rf build build-asan build-tsan

@@ -104,7 +104,7 @@ http::Router::Decorator DefenseMiddleware(Defense& defense, const Accounts& acco
     return
         [&defense, &accounts, &catalog, route_class, gated, event_route, inner = std::move(inner),
          decisions](const http::Request& request, http::Respond respond) {
-          RequestFacts facts{route_class, request.client_address, {}, {}};
+          RequestFacts facts{route_class, request.client_address, {}, {}, request.request_id};
           // Verifying the token costs one MAC; a forged token simply counts as no session here and
           // the handler refuses it.
           std::optional<Result<Session>> session;
@@ -119,6 +119,7 @@ http::Router::Decorator DefenseMiddleware(Defense& defense, const Accounts& acco
           // handler's 404.
           std::shared_ptr<Event> event;
           if (event_route) event = catalog.Find(request.PathParam("id"));
+          if (event) facts.event_id = event->definition().id;
           const ChallengePolicy policy =
               gated && event ? PolicyOf(event->definition().challenge) : ChallengePolicy::kNone;
           Verdict verdict =

@@ -1,10 +1,13 @@
 // The operator's lists: POST, GET and DELETE /v1/defense/blocklist and /v1/defense/allowlist.
 // Both take and show the same entries; the allowlist also shows the static ranges of
 // --defense-allowlist (`"source": "static"`), which only the configuration can remove.
-// The fan's side: GET /v1/challenge (a proof-of-work challenge) and POST /v1/telemetry (the
-// page's behaviour counts for the risk score).
+// GET /v1/defense/decisions reads the log of recent scored decisions (features, score, decision
+// per queue join and hold), for an operator asking why a fan was challenged and for `boxoffice
+// botsim --train`. The fan's side: GET /v1/challenge (a proof-of-work challenge) and POST
+// /v1/telemetry (the page's behaviour counts for the risk score).
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <limits>
 
 #include "api/defense_middleware.hpp"
 #include "api/routes.hpp"
@@ -111,6 +114,53 @@ void RemoveEntry(ApiContext& context, ListKind kind, const http::Request& reques
   }
 }
 
+// A page of the decision log; a page of 1,000 entries is ~600 KB of JSON.
+constexpr std::int64_t kDecisionsPageMax = 1'000;
+constexpr std::int64_t kDecisionsPageDefault = 100;
+
+json::object DecisionJson(const ScoredDecision& decision) {
+  json::object features;
+  for (std::size_t i = 0; i < kRiskFeatureCount; ++i) {
+    features[RiskFeatureName(i)] = decision.features[i];
+  }
+  json::object out{{"sequence", decision.sequence},
+                   {"request_id", decision.request_id},
+                   {"at", FormatRfc3339Millis(decision.at)},
+                   {"route_class", RouteClassName(decision.route_class)},
+                   {"client", decision.client},
+                   {"score", decision.score},
+                   {"decision", DecisionName(decision.decision)},
+                   {"features", std::move(features)}};
+  out["event_id"] =
+      decision.event_id.empty() ? json::value(nullptr) : json::value(decision.event_id);
+  return out;
+}
+
+void ListDecisions(ApiContext& context, const http::Request& request, http::Respond respond) {
+  if (Status allowed = RequireOperator(request, context.admin_key); !allowed) {
+    return respond(http::ErrorResponse(allowed.error()));
+  }
+  Result<std::int64_t> after =
+      QueryInteger(request, "after", 0, 0, std::numeric_limits<std::int64_t>::max());
+  if (!after) return respond(http::ErrorResponse(after.error()));
+  Result<std::int64_t> limit =
+      QueryInteger(request, "limit", kDecisionsPageDefault, 1, kDecisionsPageMax);
+  if (!limit) return respond(http::ErrorResponse(limit.error()));
+  const DecisionLog::Page page = context.defense.decision_log().After(
+      static_cast<std::uint64_t>(*after), static_cast<std::size_t>(*limit));
+  json::array items;
+  for (const ScoredDecision& decision : page.items) items.push_back(DecisionJson(decision));
+  const std::uint64_t next_after =
+      page.items.empty() ? static_cast<std::uint64_t>(*after) : page.items.back().sequence;
+  respond(
+      JsonResponse(200, json::object{{"items", std::move(items)},
+                                     {"next_after", next_after},
+                                     {"oldest", page.oldest},
+                                     {"latest", page.latest},
+                                     {"capacity", context.defense.decision_log().capacity()},
+                                     {"model_version", context.defense.risk_model().version()}}));
+}
+
 // Bounds of the telemetry counts: a page open for a day with a busy visitor stays far below them.
 constexpr std::int64_t kTelemetryEventsMax = 10'000'000;
 constexpr std::int64_t kFirstInteractionMaxMs = 86'400'000;
@@ -177,6 +227,10 @@ void RegisterDefenseRoutes(http::Router& router, ApiContext& context) {
                  RemoveEntry(context, kind, request, std::move(respond));
                });
   }
+  router.Add(Method::kGet, "/v1/defense/decisions",
+             [&context](const http::Request& request, http::Respond respond) {
+               ListDecisions(context, request, std::move(respond));
+             });
   router.Add(Method::kGet, "/v1/challenge",
              [&context](const http::Request& request, http::Respond respond) {
                GetChallenge(context, request, std::move(respond));

@@ -2,6 +2,7 @@
 // boxoffice_core.
 #include <CLI/CLI.hpp>
 
+#include "app/botsim.hpp"
 #include "app/config.hpp"
 #include "app/gateway_sim.hpp"
 #include "app/serve.hpp"
@@ -24,12 +25,22 @@ int main(int argc, char** argv) {
       "gateway-sim", "Run a local card gateway speaking a subset of Stripe's PaymentIntents API");
   boxoffice::app::AddGatewaySimOptions(*gateway_sim, sim_options);
 
+  boxoffice::app::BotsimOptions botsim_options;
+  CLI::App* botsim = app.add_subcommand(
+      "botsim",
+      "Drive a running server with simulated fans and bots; evaluate or train the risk model");
+  boxoffice::app::AddBotsimOptions(*botsim, botsim_options);
+
   CLI11_PARSE(app, argc, argv);
 
   boxoffice::InitCrypto();
   if (gateway_sim->parsed()) {
     boxoffice::SetupLogging("warn");
     return boxoffice::app::RunGatewaySim(sim_options);
+  }
+  if (botsim->parsed()) {
+    boxoffice::SetupLogging("warn");
+    return boxoffice::app::RunBotsim(botsim_options);
   }
   boxoffice::SetupLogging(serve_config.log_level);
   if (serve->parsed()) return boxoffice::app::RunServe(serve_config);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -92,6 +93,36 @@ json::object ChallengeJson(const Challenge& challenge) {
                       {"maxnumber", challenge.maxnumber},
                       {"salt", challenge.salt},
                       {"signature", challenge.signature}};
+}
+
+std::optional<std::string> SolveChallenge(const Challenge& challenge) {
+  const std::optional<std::string> target = HexDecode(challenge.challenge);
+  if (!target || target->size() != crypto_hash_sha256_BYTES || challenge.algorithm != "SHA-256") {
+    return std::nullopt;
+  }
+  std::string input = challenge.salt;
+  const std::size_t prefix = input.size();
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  char digits[24];
+  for (std::uint64_t number = 0; number <= challenge.maxnumber; ++number) {
+    const auto end = std::to_chars(digits, digits + sizeof digits, number).ptr;
+    input.resize(prefix);
+    input.append(digits, end);
+    crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(input.data()), input.size());
+    if (std::memcmp(digest, target->data(), sizeof digest) != 0) continue;
+    const json::object payload{{"algorithm", challenge.algorithm},
+                               {"challenge", challenge.challenge},
+                               {"number", number},
+                               {"salt", challenge.salt},
+                               {"signature", challenge.signature}};
+    const std::string text = json::serialize(payload);
+    std::string out(sodium_base64_encoded_len(text.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+    sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(text.data()),
+                      text.size(), sodium_base64_VARIANT_ORIGINAL);
+    out.resize(std::strlen(out.c_str()));
+    return out;
+  }
+  return std::nullopt;
 }
 
 std::uint64_t ChallengeDifficulty(const ChallengeOptions& options, double risk, double load) {

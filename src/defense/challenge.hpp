@@ -53,6 +53,11 @@ struct ChallengeOptions {
   double high_load_per_s = 1'000;     // challenges handed out per second that count as load 1
 };
 
+// The client's side, as the ALTCHA widget does it: searches [0, maxnumber] for the number whose
+// SHA-256 with the salt is the challenge, and returns the X-Altcha header value (standard base64
+// of the JSON payload); nullopt when no number solves it. Costs up to maxnumber + 1 hashes.
+std::optional<std::string> SolveChallenge(const Challenge& challenge);
+
 // maxnumber for a risk score and a load, both in [0, 1]: up to 5x the base for each, capped.
 std::uint64_t ChallengeDifficulty(const ChallengeOptions& options, double risk, double load);
 

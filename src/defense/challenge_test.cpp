@@ -75,6 +75,18 @@ TEST_F(ProofOfWorkTest, ValidSolutionPassesOnceThenReplayFails) {
   EXPECT_EQ(Reason(pow_.Verify(header)), "replayed");
 }
 
+// SolveChallenge, the client side the simulator uses, finds the number and writes a header the
+// server accepts; a challenge whose range holds no solution gives nothing.
+TEST_F(ProofOfWorkTest, SolveChallengeProducesAnAcceptedHeader) {
+  const Challenge challenge = pow_.IssueWithMaxnumber(3'000);
+  const std::optional<std::string> header = SolveChallenge(challenge);
+  ASSERT_TRUE(header);
+  EXPECT_EQ(Reason(pow_.Verify(*header)), "ok");
+  Challenge unsolvable = challenge;
+  unsolvable.challenge = std::string(64, '0');
+  EXPECT_FALSE(SolveChallenge(unsolvable));
+}
+
 // Only the number the server chose solves the challenge.
 TEST_F(ProofOfWorkTest, WrongNumberFails) {
   const Challenge challenge = pow_.IssueWithMaxnumber(2'000);

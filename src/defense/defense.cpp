@@ -229,7 +229,8 @@ Defense::Defense(Ledger& ledger, const Clock& clock, DefenseOptions options)
       // The risk tables follow the limiter's size: an eighth as many keys, ~17 MiB by default.
       risk_tracker_(std::max<std::size_t>(options_.limiter_slots / 8, 64)),
       proof_of_work_(options_.secret.empty() ? RandomBytes(32) : options_.secret, clock,
-                     options_.challenge) {}
+                     options_.challenge),
+      decision_log_(options_.decision_log_entries) {}
 
 Status Defense::Load() {
   if (Status loaded = blocks_.Load(); !loaded) return loaded;
@@ -325,6 +326,15 @@ Verdict Defense::Screen(const RequestFacts& facts, const RequestSignals& signals
 
   RiskFeatures features{};
   RiskAction action = RiskAction::kAllow;
+  bool scored = false;
+  // Every answer to a scored request goes into the decision log, with what the score read.
+  auto logged = [&](Verdict&& out) {
+    if (scored) {
+      decision_log_.Record(DecisionRecord{now, facts.route_class, out.decision, out.risk, &features,
+                                          facts.request_id, facts.event_id, facts.client_address});
+    }
+    return std::move(out);
+  };
   if (!allowlisted) {
     // Every request feeds the timing state; only gated routes pay for the score. Velocity is
     // the limiter's own state: how much of its burst the address and prefix have used.
@@ -335,6 +345,7 @@ Verdict Defense::Screen(const RequestFacts& facts, const RequestSignals& signals
     ExtractHeaderFeatures(signals, features);
     verdict.risk = options_.risk_model.Score(features);
     action = options_.risk_model.Decide(verdict.risk);
+    scored = true;
   } else if (policy != ChallengePolicy::kAlways) {
     return verdict;
   }
@@ -352,11 +363,11 @@ Verdict Defense::Screen(const RequestFacts& facts, const RequestSignals& signals
     verdict.status =
         Error::Make(ErrorKind::kForbidden, "blocked",
                     "This request looks automated and is refused.", {{"reason", "risk"}});
-    return verdict;
+    return logged(std::move(verdict));
   }
   const bool needed = policy == ChallengePolicy::kAlways ||
                       (policy == ChallengePolicy::kRisk && action == RiskAction::kChallenge);
-  if (!needed) return verdict;
+  if (!needed) return logged(std::move(verdict));
   const std::string why =
       policy == ChallengePolicy::kAlways ? std::string("event challenge always") : risk_reason();
 
@@ -366,7 +377,7 @@ Verdict Defense::Screen(const RequestFacts& facts, const RequestSignals& signals
     if (solved) {
       verdict.decision = Decision::kChallengePassed;
       verdict.reason = why;
-      return verdict;
+      return logged(std::move(verdict));
     }
     const std::string failure(solved.error().details.at("reason").as_string());
     verdict.decision = Decision::kChallengeFailed;
@@ -380,7 +391,7 @@ Verdict Defense::Screen(const RequestFacts& facts, const RequestSignals& signals
   verdict.status =
       Error::Make(ErrorKind::kForbidden, "challenge_required",
                   "Solve the proof-of-work challenge and retry with X-Altcha.", std::move(details));
-  return verdict;
+  return logged(std::move(verdict));
 }
 
 Challenge Defense::IssueChallenge(const RequestSignals& signals) {

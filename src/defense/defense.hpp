@@ -7,7 +7,8 @@
 //
 // After the lists and limits, the risk score (risk.hpp) and the proof-of-work challenge
 // (challenge.hpp) guard the routes an event's `defense.challenge` setting covers (queue joins
-// and holds): Screen() runs the whole chain and says what it decided and why.
+// and holds): Screen() runs the whole chain and says what it decided and why, and keeps every
+// scored decision in a bounded log (decision_log.hpp) an operator can read back.
 //
 // The default limits, and why they are what they are, are in docs/defense.md.
 #pragma once
@@ -27,6 +28,7 @@
 #include "common/result.hpp"
 #include "common/string_map.hpp"
 #include "defense/challenge.hpp"
+#include "defense/decision_log.hpp"
 #include "defense/gcra.hpp"
 #include "defense/risk.hpp"
 #include "ports/clock.hpp"
@@ -37,21 +39,6 @@ namespace boxoffice {
 inline constexpr std::size_t kBlocklistMax = 1'000;  // entries; each request scans them
 inline constexpr std::int64_t kBlockTtlMaxS = 365LL * 24 * 3600;
 inline constexpr std::size_t kBlockReasonMaxChars = 500;
-
-// What a route costs and so how tightly it is limited.
-enum class RouteClass {
-  kExempt,         // health, readiness, metrics
-  kRead,           // public reads: events, seat maps, the API description
-  kSessionCreate,  // new sessions, logins and accounts
-  kQueueJoin,
-  kQueuePoll,
-  kHold,
-  kOrder,
-  kOperator,  // operator calls; limited so the key cannot be guessed quickly
-};
-inline constexpr std::size_t kRouteClassCount = 8;
-
-std::string_view RouteClassName(RouteClass route_class);
 
 // A zero `per_s` means "no limit on this key".
 struct RouteLimits {
@@ -68,6 +55,9 @@ struct RequestFacts {
   std::string_view client_address;
   std::string_view session_id;   // empty when the request carries no valid session
   std::string_view customer_id;  // empty for guests
+  // For the decision log (decision_log.hpp) of scored requests; empty when not known.
+  std::string_view request_id = {};
+  std::string_view event_id = {};
 };
 
 // One entry of an operator-managed list (the blocklist or the runtime allowlist).
@@ -126,24 +116,13 @@ struct DefenseOptions {
   std::string secret = {};
   RiskModel risk_model = RiskModel::Default();
   ChallengeOptions challenge = {};
+  // Entries of the log of scored decisions (GET /v1/defense/decisions).
+  std::size_t decision_log_entries = kDecisionLogEntries;
 };
 
 // How a route is gated beyond lists and limits: not at all (kNone), or by the event's
 // `defense.challenge` setting.
 enum class ChallengePolicy { kNone, kRisk, kAlways, kOff };
-
-// Every outcome of Screen(), as counted in /metrics and event stats.
-enum class Decision {
-  kAllowed,
-  kRateLimited,
-  kBlocked,
-  kChallenged,       // a challenge was needed and none was sent
-  kChallengePassed,  // a valid solution was sent and consumed
-  kChallengeFailed,  // a solution was sent and refused (details.reason)
-  kRiskBlocked,      // the risk score was above the block threshold
-};
-inline constexpr std::size_t kDecisionCount = 7;
-std::string_view DecisionName(Decision decision);
 
 struct Verdict {
   Decision decision = Decision::kAllowed;
@@ -203,6 +182,8 @@ class Defense {
   const CidrList& static_allowlist() const { return options_.allowlist; }
 
   const GcraLimiter& limiter() const { return limiter_; }
+  // The latest scored decisions: every request Screen() computed a risk score for.
+  const DecisionLog& decision_log() const { return decision_log_; }
 
  private:
   // How much of their burst the client's address and prefix have used on this route class.
@@ -221,6 +202,7 @@ class Defense {
   ManagedCidrList allows_;
   RiskTracker risk_tracker_;
   ProofOfWork proof_of_work_;
+  DecisionLog decision_log_;
   using AtomicCounts = std::array<std::atomic<std::uint64_t>, kDecisionCount>;
   mutable std::shared_mutex event_counts_mutex_;
   StringMap<std::unique_ptr<AtomicCounts>> event_counts_;

@@ -352,6 +352,43 @@ TEST_F(ScreenTest, AllowlistSkipsRiskButNotAlways) {
 }
 
 // Per-event counts add up every decision made for the event.
+// Every scored request lands in the decision log with what the score read; unscored requests
+// (ungated routes, allowlisted clients) do not.
+TEST_F(ScreenTest, ScoredDecisionsAreLogged) {
+  const auto screen = [&](std::string_view request_id, const RequestSignals& signals,
+                          ChallengePolicy policy, std::string_view address = "198.51.100.20") {
+    return defense_->Screen(
+        RequestFacts{RouteClass::kQueueJoin, address, "ses_log", {}, request_id, "evt_log"},
+        signals, policy, std::nullopt);
+  };
+  screen("req-none", ScriptSignals(), ChallengePolicy::kNone);
+  EXPECT_EQ(defense_->decision_log().After(0, 10).latest, 0u);
+
+  const Verdict browser = screen("req-browser", BrowserSignals(), ChallengePolicy::kRisk);
+  const Verdict always = screen("req-always", ScriptSignals(), ChallengePolicy::kAlways);
+  ASSERT_EQ(always.decision, Decision::kChallenged);
+  const DecisionLog::Page page = defense_->decision_log().After(0, 10);
+  ASSERT_EQ(page.items.size(), 2u);
+  EXPECT_EQ(page.items[0].request_id, "req-browser");
+  EXPECT_EQ(page.items[0].event_id, "evt_log");
+  EXPECT_EQ(page.items[0].client, "198.51.100.20");
+  EXPECT_EQ(page.items[0].route_class, RouteClass::kQueueJoin);
+  EXPECT_EQ(page.items[0].decision, Decision::kAllowed);
+  EXPECT_DOUBLE_EQ(page.items[0].score, browser.risk);
+  EXPECT_EQ(page.items[0].features[kUaAutomation], 0);
+  EXPECT_EQ(page.items[0].at, clock_.Now());
+  EXPECT_EQ(page.items[1].request_id, "req-always");
+  EXPECT_EQ(page.items[1].decision, Decision::kChallenged);
+  EXPECT_EQ(page.items[1].features[kUaAutomation], 1);
+  EXPECT_EQ(page.items[1].features[kAcceptLanguageMissing], 1);
+  EXPECT_DOUBLE_EQ(page.items[1].score, always.risk);
+  EXPECT_EQ(page.items[1].sequence, page.items[0].sequence + 1);
+
+  Reopen("203.0.113.0/24");
+  screen("req-allowlisted", ScriptSignals(), ChallengePolicy::kRisk, "203.0.113.9");
+  EXPECT_EQ(defense_->decision_log().After(0, 10).latest, 0u);
+}
+
 TEST_F(ScreenTest, CountsDecisionsPerEvent) {
   defense_->CountEventDecision("evt_1", Decision::kChallenged);
   defense_->CountEventDecision("evt_1", Decision::kChallenged);

@@ -89,6 +89,8 @@ class RiskModel {
   std::string Explain(const RiskFeatures& features) const;
 
   const std::string& version() const { return version_; }
+  double bias() const { return bias_; }
+  const std::array<double, kRiskFeatureCount>& weights() const { return weights_; }
   double challenge_threshold() const { return challenge_threshold_; }
   double block_threshold() const { return block_threshold_; }
 
