@@ -343,6 +343,7 @@ Verdict Defense::Screen(const RequestFacts& facts, const RequestSignals& signals
     risk_tracker_.Observe(observed, risk_keys, now, features);
     if (policy == ChallengePolicy::kNone) return verdict;
     ExtractHeaderFeatures(signals, features);
+    CombineFeatures(features);
     verdict.risk = options_.risk_model.Score(features);
     action = options_.risk_model.Decide(verdict.risk);
     scored = true;

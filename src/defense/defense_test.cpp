@@ -218,6 +218,9 @@ RequestSignals BrowserSignals() {
   return signals;
 }
 
+// What a page posts for a person who moved the pointer and typed before joining.
+constexpr Telemetry kPersonsTelemetry{40, 6, 900};
+
 RequestSignals ScriptSignals() {
   RequestSignals signals;
   signals.user_agent = "python-requests/2.31.0";
@@ -277,6 +280,7 @@ TEST_F(ScreenTest, AlwaysDemandsASolvedChallenge) {
 
 // `risk`: a browser passes untouched, a script is challenged, and `off` lets the script by.
 TEST_F(ScreenTest, RiskChallengesScriptsNotBrowsers) {
+  defense_->RecordTelemetry("ses_b", kPersonsTelemetry);
   Verdict browser = Join("198.51.100.2", "ses_b", BrowserSignals(), ChallengePolicy::kRisk);
   EXPECT_EQ(browser.decision, Decision::kAllowed);
   EXPECT_LT(browser.risk, RiskModel::Default().challenge_threshold());
@@ -329,9 +333,33 @@ TEST_F(ScreenTest, RegularScriptIsRiskBlocked) {
   EXPECT_NE(verdict.reason.find("device_sessions"), std::string::npos) << verdict.reason;
 }
 
+// Chrome's user agent without Chrome's client hints, from a client whose page never posted
+// telemetry: the headers were copied, and it is challenged. A consistent browser whose page did
+// not report (a blocked script), the copied headers with a page's telemetry, and an API client
+// that says what it is are all let through.
+TEST_F(ScreenTest, CopiedBrowserHeadersWithoutThePagesTelemetryAreChallenged) {
+  RequestSignals copied = BrowserSignals();
+  copied.sec_ch_ua = copied.sec_ch_ua_mobile = copied.sec_ch_ua_platform = std::nullopt;
+  const Verdict spoofed = Join("198.51.100.30", "ses_s1", copied, ChallengePolicy::kRisk);
+  EXPECT_EQ(spoofed.decision, Decision::kChallenged) << spoofed.risk;
+  EXPECT_NE(spoofed.reason.find("browser_without_telemetry"), std::string::npos) << spoofed.reason;
+
+  EXPECT_EQ(Join("198.51.100.31", "ses_s2", BrowserSignals(), ChallengePolicy::kRisk).decision,
+            Decision::kAllowed);
+  defense_->RecordTelemetry("ses_s3", kPersonsTelemetry);
+  EXPECT_EQ(Join("198.51.100.32", "ses_s3", copied, ChallengePolicy::kRisk).decision,
+            Decision::kAllowed);
+  EXPECT_EQ(Join("198.51.100.33", "ses_s4", ScriptSignals(), ChallengePolicy::kRisk).decision,
+            Decision::kAllowed);
+}
+
 // Velocity is the limiter's fill: one address joining with many sessions in a burst raises the
 // score, another address is unaffected.
 TEST_F(ScreenTest, VelocityOfAnAddressRaisesTheScore) {
+  for (int i = 0; i <= 25; ++i) {
+    defense_->RecordTelemetry("ses_v" + std::to_string(i), kPersonsTelemetry);
+  }
+  defense_->RecordTelemetry("ses_w", kPersonsTelemetry);
   const double calm = Join("203.0.113.10", "ses_v0", BrowserSignals(), ChallengePolicy::kRisk).risk;
   Verdict busy;
   for (int i = 1; i <= 25; ++i) {
@@ -361,6 +389,7 @@ TEST_F(ScreenTest, ScoredDecisionsAreLogged) {
         RequestFacts{RouteClass::kQueueJoin, address, "ses_log", {}, request_id, "evt_log"},
         signals, policy, std::nullopt);
   };
+  defense_->RecordTelemetry("ses_log", kPersonsTelemetry);
   screen("req-none", ScriptSignals(), ChallengePolicy::kNone);
   EXPECT_EQ(defense_->decision_log().After(0, 10).latest, 0u);
 

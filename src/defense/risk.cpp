@@ -34,6 +34,7 @@ constexpr std::string_view kFeatureNames[kRiskFeatureCount] = {
     "telemetry_missing",
     "interaction_missing",
     "interaction_instant",
+    "browser_without_telemetry",
 };
 
 // Lower-case tokens of HTTP libraries, headless browsers and crawlers, searched in a user agent
@@ -230,6 +231,12 @@ void ExtractHeaderFeatures(const RequestSignals& signals, RiskFeatures& features
   // Chromium has sent Sec-CH-UA since version 89 (on secure origins, which a deployment behind
   // TLS is): a Chrome user agent without it is likely a script wearing Chrome's name.
   features[kClientHintsMissing] = chrome_major >= 90 && !signals.sec_ch_ua;
+}
+
+void CombineFeatures(RiskFeatures& features) {
+  const bool browser =
+      features[kUaAutomation] == 0 && features[kUaMissing] == 0 && features[kUaOther] == 0;
+  features[kBrowserWithoutTelemetry] = browser ? features[kTelemetryMissing] : 0.0;
 }
 
 Result<RiskModel> RiskModel::Parse(std::string_view text) {

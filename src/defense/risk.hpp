@@ -14,7 +14,10 @@
 //   route class it has used (the limiter's state, so it costs no lookup of its own);
 // - sessions seen on the client's device id (`X-Device-Id`);
 // - behaviour telemetry the page posted for the session (`POST /v1/telemetry`): none at all, no
-//   pointer or key event, or a first interaction faster than a person.
+//   pointer or key event, or a first interaction faster than a person;
+// - a browser's user agent whose page posted no telemetry: a browser runs the page's script, so
+//   a client that says it is one and never ran it copied the headers (an API client that says
+//   what it is does not have this feature; that is the difference this one draws).
 //
 // The model (weights, bias, thresholds, a version) is JSON: a default is compiled in
 // (risk-model.json next to this file) and `<data-dir>/risk-model.json`, which `boxoffice botsim
@@ -63,6 +66,7 @@ enum RiskFeature : std::size_t {
   kTelemetryMissing,
   kInteractionMissing,
   kInteractionInstant,
+  kBrowserWithoutTelemetry,
   kRiskFeatureCount,
 };
 std::string_view RiskFeatureName(std::size_t feature);
@@ -70,6 +74,9 @@ using RiskFeatures = std::array<double, kRiskFeatureCount>;
 
 // The features that need no state: user agent class and header consistency.
 void ExtractHeaderFeatures(const RequestSignals& signals, RiskFeatures& features);
+// The features made of others, once both the header features and the client's state (the
+// tracker's) are in: `browser_without_telemetry`.
+void CombineFeatures(RiskFeatures& features);
 
 enum class RiskAction { kAllow, kChallenge, kBlock };
 std::string_view RiskActionName(RiskAction action);

@@ -248,6 +248,28 @@ TEST_F(RiskTrackerTest, Telemetry) {
   EXPECT_EQ(features[kInteractionInstant], 0);
 }
 
+// browser_without_telemetry: a browser's user agent and no telemetry; an API client that says
+// what it is, or a browser whose page posted telemetry, does not have it.
+TEST(RiskFeaturesTest, BrowserWithoutTelemetryCombinesUserAgentAndTelemetry) {
+  auto combined = [](std::string_view user_agent, bool telemetry_missing) {
+    RequestSignals signals;
+    signals.user_agent = user_agent;
+    signals.accept_language = "en";
+    RiskFeatures features{};
+    features[kTelemetryMissing] = telemetry_missing ? 1.0 : 0.0;
+    ExtractHeaderFeatures(signals, features);
+    CombineFeatures(features);
+    return features[kBrowserWithoutTelemetry];
+  };
+  const std::string_view firefox =
+      "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0";
+  EXPECT_EQ(combined(firefox, true), 1);
+  EXPECT_EQ(combined(firefox, false), 0);
+  EXPECT_EQ(combined("python-requests/2.31.0", true), 0);
+  EXPECT_EQ(combined("SomeTool/1.0", true), 0);
+  EXPECT_EQ(combined("", true), 0);
+}
+
 // The tables are bounded: far more sessions than slots never grows memory, and a pushed-out
 // session simply starts afresh.
 TEST_F(RiskTrackerTest, BoundedTables) {

@@ -22,7 +22,7 @@ CHROME = {
 FEATURES = {"ua_automation", "ua_missing", "ua_other", "accept_language_missing",
             "client_hints_inconsistent", "client_hints_missing", "timing_regular",
             "address_velocity", "prefix_velocity", "device_sessions", "telemetry_missing",
-            "interaction_missing", "interaction_instant"}
+            "interaction_missing", "interaction_instant", "browser_without_telemetry"}
 
 
 class DecisionsRouteTest(unittest.TestCase):
@@ -51,7 +51,7 @@ class DecisionsRouteTest(unittest.TestCase):
                                    headers=server.operator())
             self.assertEqual(first.status, 200, first.body)
             page = first.json()
-            self.assertEqual(page["model_version"], "default-2")
+            self.assertEqual(page["model_version"], "default-3")
             self.assertEqual(page["latest"], 3)  # the joins only: reads are not scored
             self.assertEqual(page["oldest"], 1)
             self.assertEqual(page["capacity"], 65536)
@@ -65,6 +65,7 @@ class DecisionsRouteTest(unittest.TestCase):
             self.assertEqual(item["decision"], "allowed")
             self.assertEqual(set(item["features"]), FEATURES)
             self.assertEqual(item["features"]["telemetry_missing"], 1)
+            self.assertEqual(item["features"]["browser_without_telemetry"], 1)
             self.assertLess(item["score"], 0.5)
             self.assertRegex(item["at"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
             self.assertEqual(page["next_after"], 2)
@@ -101,7 +102,7 @@ class BotsimTest(unittest.TestCase):
         with Server(**server_args) as server:
             first, printed = self.botsim(server, 11, os.path.join(data_dir, "first.json"),
                                          "--train", "--data-dir", data_dir)
-        self.assertEqual(first["run"]["model_version"], "default-2")
+        self.assertEqual(first["run"]["model_version"], "default-3")
         humans = first["kinds"]["human"]
         self.assertEqual(humans["agents"], 100)
         self.assertEqual(humans["blocked"], 0)
