@@ -46,9 +46,13 @@ struct TrainingOptions {
   double human_challenge_rate_max = 0.01;
   // Log-odds between the human score the thresholds are set from and the threshold itself.
   double challenge_margin = 0.25;
-  double block_margin = 1.0;
-  // Blocking is for near certainty whatever the data say: the block threshold is at least this.
-  double block_threshold_min = 0.99;
+  // Wide: a fan is blocked with no way through, and the highest human score of one run says
+  // little about the next run's (a 100-fan run under AddressSanitizer blocked a fan whose page
+  // never reported and whose pauses happened to look regular: 0.9952 against a block at 0.995).
+  double block_margin = 2.0;
+  // Blocking is for near certainty whatever the data say; a bot between the two thresholds is
+  // challenged, which stops it as well unless it solves the proof of work.
+  double block_threshold_min = 0.999;
 };
 
 // How the fitted model decides on its own training samples.
