@@ -12,7 +12,7 @@ import threading
 import time
 import urllib.parse
 
-from harness import BINARY, Response
+from harness import BINARY, Response, sanitizer_report
 
 START_TIMEOUT_S = 30
 
@@ -94,3 +94,6 @@ class GatewaySim:
 
     def __exit__(self, *exc):
         self.stop()
+        report = sanitizer_report(self.stderr_lines)
+        if report:
+            raise AssertionError("boxoffice gateway-sim reported under a sanitizer:\n" + report)

@@ -19,6 +19,22 @@ BINARY = os.environ.get("BOXOFFICE_BINARY", os.path.join(os.path.dirname(__file_
                                                           "../../build/boxoffice"))
 ADMIN_KEY = "test-admin-key-0123456789"
 START_TIMEOUT_S = 30
+# Lines with which AddressSanitizer, LeakSanitizer, UBSan and ThreadSanitizer begin a report.
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                     "WARNING: ThreadSanitizer")
+SANITIZER_REPORT_LINES = 80
+
+
+def sanitizer_report(lines):
+    """A sanitizer's report in a process's stderr lines, from its first line; None if none.
+
+    Under `make test-asan` a report at shutdown would otherwise pass unseen: most tests do not
+    look at the exit code, and those that do show only the end of stderr.
+    """
+    for i, line in enumerate(lines):
+        if any(marker in line for marker in SANITIZER_MARKERS):
+            return "".join(lines[i:i + SANITIZER_REPORT_LINES])
+    return None
 
 
 class Response:
@@ -119,6 +135,9 @@ class Server:
         self.stop()
         if self.owns_data_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
+        report = sanitizer_report(self.stderr_lines)
+        if report:
+            raise AssertionError("boxoffice serve reported under a sanitizer:\n" + report)
 
     def __enter__(self):
         return self
