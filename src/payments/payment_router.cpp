@@ -177,42 +177,38 @@ PaymentResult PaymentRouter::Authorize(const AuthorizeRequest& request) {
   return last;
 }
 
-PaymentResult PaymentRouter::Capture(const PaymentRef& payment, std::int64_t amount_cents,
-                                     const std::string& idempotency_key) {
+template <typename Call>
+PaymentResult PaymentRouter::OnAuthorizingGateway(const PaymentRef& payment, std::size_t operation,
+                                                  Call call) {
   Route* route = Find(payment.gateway);
   if (route == nullptr) {
     return PaymentResult{PaymentOutcome::kFailed, payment, "", "", "unknown gateway"};
   }
-  PaymentResult result = route->gateway->Capture(payment, amount_cents, idempotency_key);
+  PaymentResult result = call(*route->gateway);
   result.payment.gateway = route->gateway->name();
-  Count(*route, kCapture, result.outcome);
+  Count(*route, operation, result.outcome);
   Judge(*route, result.outcome);
   return result;
 }
 
+PaymentResult PaymentRouter::Capture(const PaymentRef& payment, std::int64_t amount_cents,
+                                     const std::string& idempotency_key) {
+  return OnAuthorizingGateway(payment, kCapture, [&](PaymentGateway& gateway) {
+    return gateway.Capture(payment, amount_cents, idempotency_key);
+  });
+}
+
 PaymentResult PaymentRouter::Void(const PaymentRef& payment, const std::string& idempotency_key) {
-  Route* route = Find(payment.gateway);
-  if (route == nullptr) {
-    return PaymentResult{PaymentOutcome::kFailed, payment, "", "", "unknown gateway"};
-  }
-  PaymentResult result = route->gateway->Void(payment, idempotency_key);
-  result.payment.gateway = route->gateway->name();
-  Count(*route, kVoid, result.outcome);
-  Judge(*route, result.outcome);
-  return result;
+  return OnAuthorizingGateway(payment, kVoid, [&](PaymentGateway& gateway) {
+    return gateway.Void(payment, idempotency_key);
+  });
 }
 
 PaymentResult PaymentRouter::Refund(const PaymentRef& payment, std::int64_t amount_cents,
                                     const std::string& idempotency_key) {
-  Route* route = Find(payment.gateway);
-  if (route == nullptr) {
-    return PaymentResult{PaymentOutcome::kFailed, payment, "", "", "unknown gateway"};
-  }
-  PaymentResult result = route->gateway->Refund(payment, amount_cents, idempotency_key);
-  result.payment.gateway = route->gateway->name();
-  Count(*route, kRefund, result.outcome);
-  Judge(*route, result.outcome);
-  return result;
+  return OnAuthorizingGateway(payment, kRefund, [&](PaymentGateway& gateway) {
+    return gateway.Refund(payment, amount_cents, idempotency_key);
+  });
 }
 
 PaymentResult PaymentRouter::Lookup(const std::string& idempotency_key) {
