@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
-#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -11,6 +10,7 @@
 #include <vector>
 
 #include "api/api.hpp"
+#include "api/route_test_support.hpp"
 #include "common/worker_pool.hpp"
 #include "store/ledger_conformance.hpp"
 #include "store/sqlite/sqlite_ledger.hpp"
@@ -63,21 +63,8 @@ class HoldRoutesTest : public ::testing::Test {
     RegisterRoutes(router_, context_);
   }
 
-  http::Response Call(http::Method method, std::string path, std::string body,
-                      std::vector<std::pair<std::string, std::string>> headers) {
-    http::Request request;
-    request.method = method;
-    request.path = path;
-    request.target = path;
-    request.body = std::move(body);
-    request.headers = std::move(headers);
-    http::RouteMatch match = router_.Match(method, path);
-    EXPECT_EQ(match.outcome, http::RouteMatch::Outcome::kFound) << path;
-    request.path_params = match.params;
-    std::promise<http::Response> answered;
-    (*match.handler)(
-        request, [&answered](http::Response response) { answered.set_value(std::move(response)); });
-    return answered.get_future().get();
+  http::Response Call(http::Method method, std::string path, std::string body, Headers headers) {
+    return CallRoute(router_, method, std::move(path), std::move(body), std::move(headers));
   }
 
   std::string CreateEvent(bool queue_enabled) {

@@ -6,7 +6,6 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <future>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -14,6 +13,7 @@
 #include <vector>
 
 #include "api/api.hpp"
+#include "api/route_test_support.hpp"
 #include "common/crypto.hpp"
 #include "common/worker_pool.hpp"
 #include "orders/order_test_support.hpp"
@@ -25,7 +25,6 @@ namespace boxoffice::api {
 namespace {
 
 namespace json = boost::json;
-using Headers = std::vector<std::pair<std::string, std::string>>;
 
 // Admits exactly the token "good".
 class FakeAdmission final : public AdmissionCheck {
@@ -62,19 +61,7 @@ class OrderRoutesTest : public ::testing::Test {
   }
 
   http::Response Call(http::Method method, std::string path, std::string body, Headers headers) {
-    http::Request request;
-    request.method = method;
-    request.path = path;
-    request.target = path;
-    request.body = std::move(body);
-    request.headers = std::move(headers);
-    http::RouteMatch match = router_.Match(method, path);
-    EXPECT_EQ(match.outcome, http::RouteMatch::Outcome::kFound) << path;
-    request.path_params = match.params;
-    std::promise<http::Response> answered;
-    (*match.handler)(
-        request, [&answered](http::Response response) { answered.set_value(std::move(response)); });
-    return answered.get_future().get();
+    return CallRoute(router_, method, std::move(path), std::move(body), std::move(headers));
   }
 
   std::string CreateEvent(bool queue_enabled = false) {
