@@ -37,14 +37,15 @@ bool IsChallengeGated(Method method, std::string_view pattern) {
          (pattern == "/v1/events/{id}/queue" || pattern == "/v1/events/{id}/holds");
 }
 
-RequestSignals SignalsOf(const http::Request& request) {
+RequestSignals SignalsOf(const http::Request& request, bool scored) {
   RequestSignals signals;
+  signals.device_id = request.Header("x-device-id").value_or("");
+  if (!scored) return signals;
   signals.user_agent = request.Header("user-agent");
   signals.accept_language = request.Header("accept-language");
   signals.sec_ch_ua = request.Header("sec-ch-ua");
   signals.sec_ch_ua_mobile = request.Header("sec-ch-ua-mobile");
   signals.sec_ch_ua_platform = request.Header("sec-ch-ua-platform");
-  signals.device_id = request.Header("x-device-id").value_or("");
   return signals;
 }
 
@@ -122,8 +123,9 @@ http::Router::Decorator DefenseMiddleware(Defense& defense, const Accounts& acco
           if (event) facts.event_id = event->definition().id;
           const ChallengePolicy policy =
               gated && event ? PolicyOf(event->definition().challenge) : ChallengePolicy::kNone;
-          Verdict verdict =
-              defense.Screen(facts, SignalsOf(request), policy, request.Header("x-altcha"));
+          const bool scored = policy != ChallengePolicy::kNone;
+          Verdict verdict = defense.Screen(facts, SignalsOf(request, scored), policy,
+                                           scored ? request.Header("x-altcha") : std::nullopt);
           decisions[static_cast<std::size_t>(verdict.decision)]->Inc();
           if (event) defense.CountEventDecision(event->definition().id, verdict.decision);
           if (const spdlog::level::level_enum level = LevelOf(verdict.decision);

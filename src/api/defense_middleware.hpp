@@ -19,8 +19,10 @@ RouteClass ClassifyRoute(http::Method method, std::string_view pattern);
 // Whether the event's `defense.challenge` setting gates the route: queue joins and new holds.
 bool IsChallengeGated(http::Method method, std::string_view pattern);
 
-// The request headers the risk score reads (views into `request`).
-RequestSignals SignalsOf(const http::Request& request);
+// The request headers the risk score reads (views into `request`). An unscored request (no
+// challenge policy) only feeds the per-client state, which reads X-Device-Id alone: with
+// `scored` false only that header is looked up, on the path every request takes.
+RequestSignals SignalsOf(const http::Request& request, bool scored = true);
 
 // All four must outlive the router.
 http::Router::Decorator DefenseMiddleware(Defense& defense, const Accounts& accounts,
