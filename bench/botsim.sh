@@ -31,30 +31,21 @@ cleanup() {
 trap cleanup EXIT
 
 export BOXOFFICE_ADMIN_KEY=bench-botsim-admin-key
-start_server() {
-  # Loopback is the simulator's address; trusting it for X-Forwarded-For gives each simulated
-  # client its own address, as a load balancer in front of the server would.
-  "$BINARY" serve --listen 127.0.0.1:0 --data-dir "$work/data" --log-level info \
-    --trusted-proxies 127.0.0.1/32 >"$work/server.out" 2>"$work/server.err" &
-  server_pid=$!
-  base=$(announced_url "$work/server.out")
-  [ -n "$base" ] || { echo "bench/botsim.sh: boxoffice did not start" >&2; cat "$work/server.err" >&2; exit 1; }
-}
-stop_server() {
-  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
-}
+# Loopback is the simulator's address; trusting it for X-Forwarded-For gives each simulated
+# client its own address, as a load balancer in front of the server would.
+start_botsim_server() { start_server --log-level info --trusted-proxies 127.0.0.1/32; }
 botsim() {  # seed report [flags...]
   local seed=$1 report=$2; shift 2
   "$BINARY" botsim --url "$base" --humans "$HUMANS" --bots "$BOTS" --seed "$seed" \
     --time-scale "$TIME_SCALE" --concurrency "$CONCURRENCY" --report "$report" "$@"
 }
 
-start_server
+start_botsim_server
 botsim 1 "$work/default.json"
 botsim 2 "$work/training.json" --train --data-dir "$work/data"
 stop_server
 
-start_server
+start_botsim_server
 loaded=$(sed -n 's/.*"msg":"risk_model","version":"\([^"]*\)".*/\1/p' "$work/server.err" | head -1)
 trained=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' \
   "$work/data/risk-model.json")

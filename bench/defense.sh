@@ -33,21 +33,14 @@ cleanup() {
 trap cleanup EXIT
 
 admin_key=bench-admin-key
-start_server() {  # extra flags...
-  BOXOFFICE_ADMIN_KEY=$admin_key BOXOFFICE_TRUSTED_PROXIES=127.0.0.1/32 "$BINARY" serve \
-    --listen 127.0.0.1:0 --data-dir "$work/data" --log-level warn "$@" \
-    >"$work/server.out" 2>"$work/server.err" &
-  server_pid=$!
-  base=$(announced_url "$work/server.out")
-  [ -n "$base" ] || { echo "bench/defense.sh: boxoffice did not start" >&2; cat "$work/server.err" >&2; exit 1; }
-}
-stop_server() {
-  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
+start_defense_server() {  # extra flags...
+  BOXOFFICE_ADMIN_KEY=$admin_key BOXOFFICE_TRUSTED_PROXIES=127.0.0.1/32 \
+    start_server --log-level warn "$@"
 }
 
 # Sessions are made once, with the defence off, and stay valid across the restart (same secret).
 off_flags=(--no-rate-limits --defense-allowlist 0.0.0.0/0,::/0)
-start_server "${off_flags[@]}"
+start_defense_server "${off_flags[@]}"
 python3 - "$base" "$admin_key" "$SESSIONS" "$work" <<'PY'
 import http.client, json, sys, urllib.parse
 base, key, sessions, work = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
@@ -102,10 +95,10 @@ measure() {
   echo "$rps ${p99:-0} ${errors:-0}"
 }
 
-start_server "${off_flags[@]}"
+start_defense_server "${off_flags[@]}"
 read -r off_rps off_p99 off_errors <<<"$(measure)"
 stop_server
-start_server
+start_defense_server
 read -r on_rps on_p99 on_errors <<<"$(measure)"
 curl -sf "$base/metrics" | grep '^boxoffice_defense_decisions_total' >"$work/decisions.txt" || true
 stop_server

@@ -47,11 +47,7 @@ measure() {
 
 # --- boxoffice --------------------------------------------------------------------------------
 admin_key=bench-admin-key
-BOXOFFICE_ADMIN_KEY=$admin_key "$BINARY" serve --listen 127.0.0.1:0 --data-dir "$work/data" \
-  --demo --log-level warn --defense-allowlist 127.0.0.1/32 >"$work/server.out" 2>"$work/server.err" &
-server_pid=$!
-base=$(announced_url "$work/server.out")
-[ -n "$base" ] || { echo "bench/http.sh: boxoffice did not start" >&2; cat "$work/server.err" >&2; exit 1; }
+BOXOFFICE_ADMIN_KEY=$admin_key start_server --demo --log-level warn --defense-allowlist 127.0.0.1/32
 demo_id=$(sed -n 's#.*demo event at .*/v1/events/\([a-z0-9_]*\).*#\1#p' "$work/server.out")
 small_id=$(curl -sf -X POST "$base/v1/events" -H "Authorization: Bearer $admin_key" \
   -H 'Content-Type: application/json' -d '{"name":"Bench","price_tiers":[{"id":"A","price_cents":5000}],

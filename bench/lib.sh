@@ -16,3 +16,21 @@ free_port() {
 wrk_p99_ms() {
   awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; print v}'
 }
+
+# Starts `$BINARY serve` on a free loopback port with its data in $work/data, passing on further
+# flags (and the caller's environment: `BOXOFFICE_ADMIN_KEY=k start_server ...`). Sets server_pid
+# and base, or exits with the server's stderr when it never announces its URL.
+start_server() {
+  "$BINARY" serve --listen 127.0.0.1:0 --data-dir "$work/data" "$@" \
+    >"$work/server.out" 2>"$work/server.err" &
+  server_pid=$!
+  base=$(announced_url "$work/server.out")
+  [ -n "$base" ] || {
+    echo "$0: boxoffice did not start" >&2; cat "$work/server.err" >&2; exit 1
+  }
+}
+
+# Stops the server start_server started, and forgets it.
+stop_server() {
+  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
+}

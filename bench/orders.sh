@@ -49,12 +49,8 @@ sim_url=$(announced_url "$work/sim.out")
 admin_key=bench-admin-key
 # wrk is one loopback address standing in for thousands of fans, so loopback skips the rate
 # limits (docs/defense.md); the defence's own cost is measured in src/defense/.
-BOXOFFICE_ADMIN_KEY=$admin_key "$BINARY" serve --listen 127.0.0.1:0 --data-dir "$work/data" \
-  --log-level warn --defense-allowlist 127.0.0.1/32 \
-  --gateway "name=sim,url=$sim_url,key=$sim_key" >"$work/server.out" 2>"$work/server.err" &
-server_pid=$!
-base=$(announced_url "$work/server.out")
-[ -n "$base" ] || { echo "bench/orders.sh: boxoffice did not start" >&2; cat "$work/server.err" >&2; exit 1; }
+BOXOFFICE_ADMIN_KEY=$admin_key start_server --log-level warn --defense-allowlist 127.0.0.1/32 \
+  --gateway "name=sim,url=$sim_url,key=$sim_key"
 
 python3 - "$base" "$admin_key" "$SESSIONS" "$work" <<'PY'
 import json, sys, urllib.request
