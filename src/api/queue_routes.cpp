@@ -29,35 +29,6 @@ Error NoWaitingRoom() {
   return error;
 }
 
-// A JSON string literal. Escapes what JSON requires; other bytes (UTF-8) pass through, in runs.
-void AppendJsonString(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  static constexpr auto kEscaped = [] {
-    std::array<bool, 256> escaped{};
-    for (std::size_t byte = 0; byte < 0x20; ++byte) escaped[byte] = true;
-    escaped['"'] = escaped['\\'] = true;
-    return escaped;
-  }();
-  out += '"';
-  std::size_t run = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const auto byte = static_cast<unsigned char>(text[i]);
-    if (!kEscaped[byte]) continue;
-    out.append(text.substr(run, i - run));
-    run = i + 1;
-    if (byte >= 0x20) {
-      out += '\\';
-      out += static_cast<char>(byte);
-    } else {
-      out += "\\u00";
-      out += kHex[byte >> 4];
-      out += kHex[byte & 0xf];
-    }
-  }
-  out.append(text.substr(run));
-  out += '"';
-}
-
 void AppendJsonNumber(std::string& out, std::uint64_t value) {
   char buffer[24];
   const auto end = std::to_chars(buffer, buffer + sizeof buffer, value).ptr;

@@ -28,6 +28,9 @@ Error EventNotFound(std::string_view id);
 
 http::Response JsonResponse(int status, const boost::json::value& body);
 http::Response JsonResponse(int status, std::string body);
+// `text` as a JSON string literal, quotes included, appended to `out`: for the bodies that hot
+// paths write by hand rather than build as a boost::json value.
+void AppendJsonString(std::string& out, std::string_view text);
 
 // The integer query parameter `name` within [min, max], `fallback` when absent; 400
 // invalid_parameter otherwise.
