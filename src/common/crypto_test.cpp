@@ -43,6 +43,17 @@ TEST(CryptoTest, Base64UrlDecodeIsStrict) {
   EXPECT_EQ(Base64UrlDecode("QUJD+"), std::nullopt);
   EXPECT_EQ(Base64UrlDecode("QUJDR"), std::nullopt);  // 4n+1 characters
   EXPECT_EQ(Base64UrlDecode(std::string_view("QU\0D", 4)), std::nullopt);
+  // A stray character anywhere, in the eight-character groups or the four-character ones.
+  const std::string valid = Base64UrlEncode(RandomBytes(24));  // 32 characters
+  for (std::size_t at = 0; at < valid.size(); ++at) {
+    for (char stray : {'+', '/', '=', '.', ' ', '\x80'}) {
+      std::string text = valid;
+      text[at] = stray;
+      EXPECT_EQ(Base64UrlDecode(text), std::nullopt) << stray << " at " << at;
+      EXPECT_EQ(Base64UrlDecode(std::string_view(text).substr(0, 28)),
+                at < 28 ? std::nullopt : Base64UrlDecode(valid.substr(0, 28)));
+    }
+  }
 }
 
 // A MacKey computes keyed BLAKE2b-256 and verifies only the right MAC; it also verifies the
@@ -125,6 +136,50 @@ TEST(TokenTest, SignedTokenRoundTripsAndResistsTampering) {
   EXPECT_FALSE(signer.Verify(""));
   EXPECT_FALSE(signer.Verify("."));
   EXPECT_FALSE(signer.Verify(std::string(5000, 'a')));
+}
+
+// Format 2 carries the fields as they are; empty fields and no fields round-trip.
+TEST(TokenTest, FormatTwoCarriesTheFieldsInTheClear) {
+  const TokenSigner signer("server secret", "session");
+  const std::string token = signer.Sign({"ses_1", "", "1800000000"});
+  ASSERT_TRUE(token.starts_with("2.ses_1..1800000000.")) << token;
+  EXPECT_EQ(token.size(), std::string_view("2.ses_1..1800000000.").size() + 43);  // 32-byte MAC
+  EXPECT_EQ(signer.Verify(signer.Sign({})), std::vector<std::string>{});
+  EXPECT_EQ(signer.Verify(signer.Sign({""})), std::vector<std::string>{""});
+  EXPECT_EQ(signer.Verify(signer.Sign({"", ""})), (std::vector<std::string>{"", ""}));
+  EXPECT_FALSE(signer.Verify("2."));
+  EXPECT_FALSE(signer.Verify("2.ses_1."));
+}
+
+// Moving a field boundary keeps the signed payload's bytes but must not keep the MAC valid: a
+// newline inside a field, or fields merged or split at a '.', never verify.
+TEST(TokenTest, FieldBoundariesCannotBeMoved) {
+  const TokenSigner signer("server secret", "session");
+  const std::string token = signer.Sign({"a", "b"});  // "2.a.b." + MAC, payload "session\na\nb"
+  const std::string mac = token.substr(token.rfind('.') + 1);
+  EXPECT_TRUE(signer.Verify("2.a.b." + mac));
+  EXPECT_FALSE(signer.Verify("2.a\nb." + mac));
+  EXPECT_FALSE(signer.Verify("2.ab." + mac));
+  EXPECT_FALSE(signer.Verify("2.a.b.." + mac));
+}
+
+// Tokens that builds before format 2 signed (base64url(payload) "." base64url(MAC)) still verify,
+// so an upgrade keeps sessions and places; tampered ones do not.
+TEST(TokenTest, FormatOneTokensStillVerify) {
+  const TokenSigner signer("server secret", "queue_ticket");
+  const std::string payload = "queue_ticket\nevt_1\n42\nses_1\n1800000000000";
+  const MacKey key(DeriveKey("server secret", "boxoffice token queue_ticket"));
+  const std::string format1 = Base64UrlEncode(payload) + "." + Base64UrlEncode(key.Mac(payload));
+  EXPECT_EQ(signer.Verify(format1),
+            (std::vector<std::string>{"evt_1", "42", "ses_1", "1800000000000"}));
+  EXPECT_EQ(signer.Verify(format1),
+            signer.Verify(signer.Sign({"evt_1", "42", "ses_1", "1800000000000"})));
+  std::string tampered = format1;
+  tampered[3] = tampered[3] == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(signer.Verify(tampered));
+  const std::string other_kind = "session\nevt_1\n42\nses_1\n1800000000000";
+  EXPECT_FALSE(
+      signer.Verify(Base64UrlEncode(other_kind) + "." + Base64UrlEncode(key.Mac(other_kind))));
 }
 
 // A token of one kind, or under another secret, never verifies as another.

@@ -9,6 +9,9 @@ namespace {
 constexpr std::size_t kTokenMaxBytes = 2048;
 // Room for a decoded MAC and then some: a longer one is not a MAC and fails to decode into it.
 constexpr std::size_t kMacDecodedBytesMax = 64;
+// How a format-2 token begins. A format-1 token begins with the base64url of its payload: two
+// characters or more before its only '.', so never this.
+constexpr std::string_view kFormat2Prefix = "2.";
 
 }  // namespace
 
@@ -17,16 +20,46 @@ TokenSigner::TokenSigner(std::string_view server_secret, std::string kind)
 
 std::string TokenSigner::Sign(const std::vector<std::string>& fields) const {
   std::string payload = kind_;
+  std::string token(kFormat2Prefix);
   for (const std::string& field : fields) {
-    assert(field.find('\n') == std::string::npos);
+    assert(field.find_first_of("\n.") == std::string::npos);
     payload += '\n';
     payload += field;
+    token += field;
+    token += '.';
   }
-  return Base64UrlEncode(payload) + "." + Base64UrlEncode(key_.Mac(payload));
+  return token + Base64UrlEncode(key_.Mac(payload));
 }
 
 std::optional<TokenFields> TokenSigner::VerifyFields(std::string_view token) const {
   if (token.size() > kTokenMaxBytes) return std::nullopt;
+  if (!token.starts_with(kFormat2Prefix)) return VerifyFormat1(token);
+  // Every field ends with '.', so the MAC starts after the last one (at 0 when there is none).
+  const std::string_view rest = token.substr(kFormat2Prefix.size());
+  const std::size_t mac_start = rest.rfind('.') + 1;
+  const std::string_view fields_text = rest.substr(0, mac_start);
+  // A newline in a field would move a field boundary inside the signed payload.
+  if (fields_text.find('\n') != std::string_view::npos) return std::nullopt;
+  char mac[kMacDecodedBytesMax];
+  const std::optional<std::size_t> mac_size = Base64UrlDecodeTo(rest.substr(mac_start), mac);
+  if (!mac_size) return std::nullopt;
+
+  TokenFields fields;
+  fields.payload_.reserve(kind_.size() + fields_text.size());
+  fields.payload_ = kind_;
+  for (std::size_t start = 0; start < fields_text.size();) {
+    const std::size_t end = fields_text.find('.', start);
+    if (fields.count_ == TokenFields::kFieldsMax) return std::nullopt;
+    fields.payload_ += '\n';
+    fields.offsets_[fields.count_++] = {fields.payload_.size(), end - start};
+    fields.payload_.append(fields_text.substr(start, end - start));
+    start = end + 1;
+  }
+  if (!key_.Verify(fields.payload_, std::string_view(mac, *mac_size))) return std::nullopt;
+  return fields;
+}
+
+std::optional<TokenFields> TokenSigner::VerifyFormat1(std::string_view token) const {
   const std::size_t dot = token.find('.');
   if (dot == std::string_view::npos) return std::nullopt;
   char mac[kMacDecodedBytesMax];

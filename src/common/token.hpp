@@ -1,8 +1,13 @@
 // Signed, self-contained tokens (session tokens, queue tickets, access tokens): the holder
 // carries the state and the server keeps only its key, so a token stays valid across restarts
-// and costs no lookup. Format: base64url(payload) "." base64url(MAC(payload)), where the payload is
-// the token's kind and its fields separated by newlines. The MAC key is derived per kind, so a
-// token of one kind never verifies as another.
+// and costs no lookup. Format: "2." then the fields, each followed by ".", then
+// base64url(MAC(payload)), where the payload is the token's kind and its fields separated by
+// newlines. The MAC key is derived per kind, so a token of one kind never verifies as another.
+//
+// Tokens signed by builds before format 2 are base64url(payload) "." base64url(MAC(payload)) and
+// still verify, so an upgrade in the middle of a sale keeps every fan's session and place. Format
+// 2 carries the fields as they are (ids and numbers), which spares every request decoding two
+// tokens and makes each a quarter shorter on the wire.
 #pragma once
 
 #include <array>
@@ -38,7 +43,7 @@ class TokenSigner {
  public:
   TokenSigner(std::string_view server_secret, std::string kind);
 
-  // Fields must not contain '\n' (asserted; callers pass ids and numbers).
+  // Fields must not contain '\n' or '.' (asserted; callers pass ids and numbers).
   std::string Sign(const std::vector<std::string>& fields) const;
   // The fields when the token is authentic and of this kind; nullopt otherwise.
   std::optional<std::vector<std::string>> Verify(std::string_view token) const;
@@ -46,6 +51,9 @@ class TokenSigner {
   std::optional<TokenFields> VerifyFields(std::string_view token) const;
 
  private:
+  // Tokens signed before format 2 (see the top of this file).
+  std::optional<TokenFields> VerifyFormat1(std::string_view token) const;
+
   MacKey key_;
   std::string kind_;
 };
