@@ -44,18 +44,25 @@ std::optional<TokenFields> TokenSigner::VerifyFields(std::string_view token) con
   const std::optional<std::size_t> mac_size = Base64UrlDecodeTo(rest.substr(mac_start), mac);
   if (!mac_size) return std::nullopt;
 
+  // The payload is the kind, then the fields text with each '.' a newline (the last one dropped).
   TokenFields fields;
-  fields.payload_.reserve(kind_.size() + fields_text.size());
-  fields.payload_ = kind_;
-  for (std::size_t start = 0; start < fields_text.size();) {
-    const std::size_t end = fields_text.find('.', start);
-    if (fields.count_ == TokenFields::kFieldsMax) return std::nullopt;
-    fields.payload_ += '\n';
-    fields.offsets_[fields.count_++] = {fields.payload_.size(), end - start};
-    fields.payload_.append(fields_text.substr(start, end - start));
-    start = end + 1;
+  std::string& payload = fields.payload_;
+  payload.reserve(kind_.size() + fields_text.size());
+  payload = kind_;
+  if (!fields_text.empty()) {
+    payload += '\n';
+    std::size_t start = payload.size();
+    payload.append(fields_text.substr(0, fields_text.size() - 1));
+    for (std::size_t i = start;; ++i) {
+      if (i < payload.size() && payload[i] != '.') continue;
+      if (fields.count_ == TokenFields::kFieldsMax) return std::nullopt;
+      fields.offsets_[fields.count_++] = {start, i - start};
+      if (i == payload.size()) break;
+      payload[i] = '\n';
+      start = i + 1;
+    }
   }
-  if (!key_.Verify(fields.payload_, std::string_view(mac, *mac_size))) return std::nullopt;
+  if (!key_.Verify(payload, std::string_view(mac, *mac_size))) return std::nullopt;
   return fields;
 }
 

@@ -50,7 +50,7 @@ struct StreamStep {
 
 // A handler answers with a stream instead of a body by setting `Response::stream`. The server
 // sends the head (`Content-Type: text/event-stream`, `Cache-Control: no-store`, no
-// Content-Length) and then calls `next` on the connection's strand: once at once (its event is
+// Content-Length) and then calls `next` on the connection's I/O thread: once at once (its event is
 // the first one) and then every `interval`, but never while an earlier write is still in flight,
 // so a client that does not read only ever gets the latest state when it reads again. Between
 // events it writes a comment line as a heartbeat. The stream ends on kEnd, after an event marked

@@ -1,7 +1,8 @@
-// The HTTP/1.1 server: Boost.Beast on one io_context run by N threads, a strand per connection,
-// keep-alive, bounded pipelining, body and header limits, read timeouts, a connection cap,
-// server-sent event streams (message.hpp, `EventStream`) under their own cap, and a graceful stop
-// on SIGTERM/SIGINT. Beast and Asio stay behind this header (pimpl).
+// The HTTP/1.1 server: Boost.Beast on N I/O threads, each running an io_context of its own, with
+// connections dealt to them in turn (a connection stays on its thread), keep-alive, bounded
+// pipelining, body and header limits, read timeouts, a connection cap, server-sent event streams
+// (message.hpp, `EventStream`) under their own cap, and a graceful stop on SIGTERM/SIGINT. Beast
+// and Asio stay behind this header (pimpl).
 #pragma once
 
 #include <chrono>
