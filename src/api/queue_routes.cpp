@@ -16,6 +16,7 @@ namespace {
 
 namespace json = boost::json;
 using http::Method;
+using namespace std::string_view_literals;
 
 // A device fingerprint is an opaque id; anything longer is not one.
 constexpr std::size_t kDeviceIdMaxChars = 128;
@@ -40,33 +41,33 @@ void AppendJsonNumber(std::string& out, std::uint64_t value) {
 std::string FanViewJson(const FanView& view) {
   std::string out;
   out.reserve(160 + view.queue_ticket.size() + view.access_token.size());
-  out += "{\"queue_ticket\":";
+  out += "{\"queue_ticket\":"sv;
   AppendJsonString(out, view.queue_ticket);
-  out += ",\"state\":";
+  out += ",\"state\":"sv;
   AppendJsonString(out, FanStateName(view.state));
-  out += ",\"position\":";
+  out += ",\"position\":"sv;
   if (view.position) {
     AppendJsonNumber(out, *view.position);
   } else {
-    out += "null";
+    out += "null"sv;
   }
-  out += ",\"eta_s\":";
+  out += ",\"eta_s\":"sv;
   if (view.eta_s) {
     AppendJsonNumber(out, *view.eta_s);
   } else {
-    out += "null";
+    out += "null"sv;
   }
-  out += ",\"retry_after_s\":";
+  out += ",\"retry_after_s\":"sv;
   AppendJsonNumber(out, view.retry_after_s);
   if (view.state == FanState::kAdmitted) {
-    out += ",\"access_token\":";
+    out += ",\"access_token\":"sv;
     AppendJsonString(out, view.access_token);
-    out += ",\"access_expires_at\":";
+    out += ",\"access_expires_at\":"sv;
     AppendJsonString(out, FormatRfc3339(view.access_expires_at));
   }
   if (view.seats_held) {
     // No seat is for sale now, but holds could still return some: worth waiting.
-    out += ",\"seats_left\":0,\"seats_held\":";
+    out += ",\"seats_left\":0,\"seats_held\":"sv;
     AppendJsonNumber(out, *view.seats_held);
   }
   out += '}';

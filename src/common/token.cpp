@@ -1,6 +1,7 @@
 #include "common/token.hpp"
 
 #include <cassert>
+#include <cstring>
 
 namespace boxoffice {
 namespace {
@@ -51,15 +52,18 @@ std::optional<TokenFields> TokenSigner::VerifyFields(std::string_view token) con
   payload = kind_;
   if (!fields_text.empty()) {
     payload += '\n';
-    std::size_t start = payload.size();
     payload.append(fields_text.substr(0, fields_text.size() - 1));
-    for (std::size_t i = start;; ++i) {
-      if (i < payload.size() && payload[i] != '.') continue;
+    // Through a plain pointer: a char written through the string could alias its own size.
+    char* const text = payload.data();
+    const std::size_t size = payload.size();
+    for (std::size_t start = kind_.size() + 1;;) {
+      const auto* dot = static_cast<const char*>(std::memchr(text + start, '.', size - start));
+      const std::size_t end = dot == nullptr ? size : static_cast<std::size_t>(dot - text);
       if (fields.count_ == TokenFields::kFieldsMax) return std::nullopt;
-      fields.offsets_[fields.count_++] = {start, i - start};
-      if (i == payload.size()) break;
-      payload[i] = '\n';
-      start = i + 1;
+      fields.offsets_[fields.count_++] = {start, end - start};
+      if (end == size) break;
+      text[end] = '\n';
+      start = end + 1;
     }
   }
   if (!key_.Verify(payload, std::string_view(mac, *mac_size))) return std::nullopt;

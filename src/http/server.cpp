@@ -72,6 +72,8 @@ using Strand = net::strand<net::io_context::executor_type>;
 // cost a queue poll about 1 us of CPU in locks, wakeups and strand bookkeeping).
 using Socket = net::basic_stream_socket<tcp, net::io_context::executor_type>;
 using SteadyClock = std::chrono::steady_clock;
+// Literals appended to answers as string_views: no strlen per piece of every head.
+using namespace std::string_view_literals;
 
 // Bytes asked of the kernel per read; a typical request fits in one.
 constexpr std::size_t kReadChunkBytes = 16 * 1024;
@@ -667,7 +669,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void FinishRequest();
   void FailRequest(const beast::error_code& ec);
   void MaybeQueueContinue();
-  Slot& PushSlot(Request request, int version, bool close);
+  Slot& PushSlot(Request&& request, int version, bool close);
   void Route(Slot& slot);
   void OnResponse(std::uint64_t sequence, Response response);
   void Complete(Slot& slot, Response response);
@@ -915,24 +917,20 @@ void Connection::StartRequest() {
 
 void Connection::FinishRequest() {
   const bool keep_alive = parser_->keep_alive();
-  const int version = parser_->version();
-  Request request = std::move(parser_->request());
+  Slot& slot = PushSlot(std::move(parser_->request()), parser_->version(), !keep_alive);
   parser_.reset();
   if (!keep_alive || stopping_) read_closed_ = true;
   SetReadDeadline(kNoDeadline);  // re-armed by ReadMore or the next StartRequest
-  Slot& slot = PushSlot(std::move(request), version, !keep_alive);
   Route(slot);
 }
 
 void Connection::FailRequest(const beast::error_code& ec) {
-  Request request = std::move(parser_->request());
-  const int version = parser_->version();
+  Slot& slot = PushSlot(std::move(parser_->request()), parser_->version(), true);
   parser_.reset();
   read_closed_ = true;
   buffer_.consume(buffer_.size());
   SetReadDeadline(kNoDeadline);
 
-  Slot& slot = PushSlot(std::move(request), version, true);
   slot.linger = true;
   const auto& options = server_.options();
   Response response;
@@ -970,7 +968,7 @@ void Connection::MaybeQueueContinue() {
   MaybeWrite();
 }
 
-Connection::Slot& Connection::PushSlot(Request request, int version, bool close) {
+Connection::Slot& Connection::PushSlot(Request&& request, int version, bool close) {
   auto exchange = std::make_shared<Exchange>();
   exchange->request = std::move(request);
   exchange->server_life = server_.life();
@@ -1122,23 +1120,23 @@ void Connection::Complete(Slot& slot, Response response) {
 
 void Connection::AppendHead(const Slot& slot, bool close, std::string& out) const {
   if (!slot.exchange) {
-    out += "HTTP/1.1 100 Continue\r\n\r\n";
+    out += "HTTP/1.1 100 Continue\r\n\r\n"sv;
     return;
   }
   const Response& response = slot.response;
   const int status = response.status;
   const bool stream = response.stream.has_value();
-  out += "HTTP/1.1 ";
+  out += "HTTP/1.1 "sv;
   AppendNumber(out, static_cast<std::uint64_t>(status));
   out += ' ';
   out += ReasonPhrase(status);
-  out += "\r\nServer: boxoffice\r\nDate: ";
+  out += "\r\nServer: boxoffice\r\nDate: "sv;
   out += HttpDate();
-  out += "\r\n";
+  out += "\r\n"sv;
   if (stream) {
     // No Content-Length: chunked on HTTP/1.1, delimited by the close on HTTP/1.0.
-    out += "Content-Type: text/event-stream\r\nCache-Control: no-store\r\n";
-    if (slot.version >= 11) out += "Transfer-Encoding: chunked\r\n";
+    out += "Content-Type: text/event-stream\r\nCache-Control: no-store\r\n"sv;
+    if (slot.version >= 11) out += "Transfer-Encoding: chunked\r\n"sv;
   } else if (status != 204 && status != 304) {
     // RFC 9110 §8.6: no Content-Length (and no body) on 204 and 304.
     bool has_content_type = false;
@@ -1147,17 +1145,17 @@ void Connection::AppendHead(const Slot& slot, bool close, std::string& out) cons
     }
     if (!has_content_type && !response.content_type.empty() &&
         IsValidHeaderValue(response.content_type)) {
-      out += "Content-Type: ";
+      out += "Content-Type: "sv;
       out += response.content_type;
-      out += "\r\n";
+      out += "\r\n"sv;
     }
-    out += "Content-Length: ";
+    out += "Content-Length: "sv;
     AppendNumber(out, response.body.size());
-    out += "\r\n";
+    out += "\r\n"sv;
   }
-  out += "X-Request-Id: ";
+  out += "X-Request-Id: "sv;
   out += slot.exchange->request.request_id;
-  out += "\r\n";
+  out += "\r\n"sv;
   for (const auto& [name, value] : response.headers) {
     if (IsManagedHeader(name)) continue;
     if (stream &&
@@ -1170,16 +1168,16 @@ void Connection::AppendHead(const Slot& slot, bool close, std::string& out) cons
       continue;
     }
     out += name;
-    out += ": ";
+    out += ": "sv;
     out += value;
-    out += "\r\n";
+    out += "\r\n"sv;
   }
   if (close) {
-    out += "Connection: close\r\n";
+    out += "Connection: close\r\n"sv;
   } else if (slot.version < 11) {
-    out += "Connection: keep-alive\r\n";
+    out += "Connection: keep-alive\r\n"sv;
   }
-  out += "\r\n";
+  out += "\r\n"sv;
 }
 
 void Connection::MaybeWrite() {
