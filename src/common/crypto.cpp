@@ -151,30 +151,34 @@ bool MacVerify(const SecretKey& key, std::string_view message, std::string_view 
          crypto_auth_verify(Bytes(mac), Bytes(message), message.size(), key.data()) == 0;
 }
 
-MacKey::MacKey(const SecretKey& key) : key_(key) {
+MacKey::MacKey(const SecretKey& key, std::size_t mac_bytes) : key_(key), mac_bytes_(mac_bytes) {
   static_assert(sizeof(crypto_generichash_state) == std::tuple_size_v<decltype(state_)>);
+  if (mac_bytes != 16 && mac_bytes != 32) {
+    std::fputs("boxoffice: a MacKey's MAC is 16 or 32 bytes\n", stderr);
+    std::abort();
+  }
   crypto_generichash_state state;
-  crypto_generichash_init(&state, key.data(), key.size(), crypto_generichash_BYTES);
+  crypto_generichash_init(&state, key.data(), key.size(), mac_bytes_);
   std::memcpy(state_.data(), &state, sizeof state);
 }
 
 std::string MacKey::Mac(std::string_view message) const {
-  static_assert(crypto_generichash_BYTES == 32);
   crypto_generichash_state state;
   std::memcpy(&state, state_.data(), sizeof state);
   crypto_generichash_update(&state, Bytes(message), message.size());
-  std::string out(crypto_generichash_BYTES, '\0');
+  std::string out(mac_bytes_, '\0');
   crypto_generichash_final(&state, reinterpret_cast<unsigned char*>(out.data()), out.size());
   return out;
 }
 
 bool MacKey::Verify(std::string_view message, std::string_view mac) const {
-  if (mac.size() != crypto_generichash_BYTES) return false;
+  if (mac.size() != mac_bytes_) return false;
   crypto_generichash_state state;
   std::memcpy(&state, state_.data(), sizeof state);
   crypto_generichash_update(&state, Bytes(message), message.size());
-  unsigned char expected[crypto_generichash_BYTES];
-  crypto_generichash_final(&state, expected, sizeof expected);
+  unsigned char expected[32];
+  crypto_generichash_final(&state, expected, mac_bytes_);
+  if (mac_bytes_ == 16) return crypto_verify_16(expected, Bytes(mac)) == 0;
   return crypto_verify_32(expected, Bytes(mac)) == 0 || MacVerify(key_, message, mac);
 }
 

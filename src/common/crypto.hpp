@@ -39,17 +39,19 @@ SecretKey DeriveKey(std::string_view secret_material, std::string_view context);
 std::string Mac(const SecretKey& key, std::string_view message);
 bool MacVerify(const SecretKey& key, std::string_view message, std::string_view mac);
 
-// A MAC key for tokens, which are checked on every request: keyed BLAKE2b-256 (libsodium's
+// A MAC key for tokens, which are checked on every request: keyed BLAKE2b (libsodium's
 // crypto_generichash with the key), a PRF like HMAC and several times cheaper here, since
 // libsodium's BLAKE2b uses the CPU's vector units and its SHA-512 is portable C. A status poll
 // checks two tokens, and HMAC-SHA-512-256 was a third of its CPU time.
 //
-// Verify() also accepts HMAC-SHA-512-256 under the same key (Mac() above), the MAC of tokens
-// signed by builds before BLAKE2b, so an upgrade mid-sale keeps every fan's session and place.
-// Only a MAC that fails BLAKE2b pays for the second check.
+// The MAC is `mac_bytes` long, 16 or 32: BLAKE2b-128 or BLAKE2b-256, the length being one of the
+// hash's parameters (so not a truncation). A 32-byte key's Verify() also accepts
+// HMAC-SHA-512-256 under the same key (Mac() above), the MAC of tokens signed by builds before
+// BLAKE2b, so an upgrade mid-sale keeps every fan's session and place; only a MAC that fails
+// BLAKE2b pays for the second check.
 class MacKey {
  public:
-  explicit MacKey(const SecretKey& key);
+  explicit MacKey(const SecretKey& key, std::size_t mac_bytes = 32);
   std::string Mac(std::string_view message) const;
   // Constant-time in the MAC's bytes.
   bool Verify(std::string_view message, std::string_view mac) const;
@@ -60,6 +62,7 @@ class MacKey {
   // state before use, so this member needs no alignment).
   std::array<unsigned char, 384> state_;
   SecretKey key_;  // for the HMAC of older tokens
+  std::size_t mac_bytes_;
 };
 
 // Compares two secrets in time independent of where they differ (and of their lengths' match).

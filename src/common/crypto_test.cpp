@@ -82,6 +82,28 @@ TEST(CryptoTest, MacKeyIsKeyedBlake2bAndAcceptsTheOlderHmac) {
   }
 }
 
+// A 16-byte MacKey computes keyed BLAKE2b-128 (not BLAKE2b-256 cut short) and accepts nothing
+// else: neither the 32-byte MACs nor the older HMAC.
+TEST(CryptoTest, SixteenByteMacKeyIsKeyedBlake2b128) {
+  const SecretKey key = DeriveKey("secret", "context");
+  const MacKey mac_key(key, 16);
+  const std::string message = "queue_ticket\nevt_1\n42";
+  unsigned char blake2b[16];
+  crypto_generichash(blake2b, sizeof blake2b,
+                     reinterpret_cast<const unsigned char*>(message.data()), message.size(),
+                     key.data(), key.size());
+  const std::string mac = mac_key.Mac(message);
+  EXPECT_EQ(mac, std::string(reinterpret_cast<const char*>(blake2b), sizeof blake2b));
+  EXPECT_NE(mac, MacKey(key).Mac(message).substr(0, 16));
+  EXPECT_TRUE(mac_key.Verify(message, mac));
+  std::string wrong = mac;
+  wrong[15] = static_cast<char>(wrong[15] ^ 1);
+  EXPECT_FALSE(mac_key.Verify(message, wrong));
+  EXPECT_FALSE(mac_key.Verify(message, MacKey(key).Mac(message)));
+  EXPECT_FALSE(mac_key.Verify(message, Mac(key, message)));
+  EXPECT_FALSE(mac_key.Verify(message, mac.substr(0, 15)));
+}
+
 // Constant-time equality is still equality, lengths included.
 TEST(CryptoTest, EqualConstantTime) {
   EXPECT_TRUE(EqualConstantTime("token", "token"));
@@ -143,7 +165,7 @@ TEST(TokenTest, FormatTwoCarriesTheFieldsInTheClear) {
   const TokenSigner signer("server secret", "session");
   const std::string token = signer.Sign({"ses_1", "", "1800000000"});
   ASSERT_TRUE(token.starts_with("2.ses_1..1800000000.")) << token;
-  EXPECT_EQ(token.size(), std::string_view("2.ses_1..1800000000.").size() + 43);  // 32-byte MAC
+  EXPECT_EQ(token.size(), std::string_view("2.ses_1..1800000000.").size() + 22);  // 16-byte MAC
   EXPECT_EQ(signer.Verify(signer.Sign({})), std::vector<std::string>{});
   EXPECT_EQ(signer.Verify(signer.Sign({""})), std::vector<std::string>{""});
   EXPECT_EQ(signer.Verify(signer.Sign({"", ""})), (std::vector<std::string>{"", ""}));

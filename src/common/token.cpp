@@ -17,7 +17,9 @@ constexpr std::string_view kFormat2Prefix = "2.";
 }  // namespace
 
 TokenSigner::TokenSigner(std::string_view server_secret, std::string kind)
-    : key_(DeriveKey(server_secret, "boxoffice token " + kind)), kind_(std::move(kind)) {}
+    : key_(DeriveKey(server_secret, "boxoffice token 2 " + kind), 16),
+      format1_key_(DeriveKey(server_secret, "boxoffice token " + kind)),
+      kind_(std::move(kind)) {}
 
 std::string TokenSigner::Sign(const std::vector<std::string>& fields) const {
   std::string payload = kind_;
@@ -77,7 +79,9 @@ std::optional<TokenFields> TokenSigner::VerifyFormat1(std::string_view token) co
   const std::optional<std::size_t> mac_size = Base64UrlDecodeTo(token.substr(dot + 1), mac);
   if (!mac_size) return std::nullopt;
   std::optional<std::string> payload = Base64UrlDecode(token.substr(0, dot));
-  if (!payload || !key_.Verify(*payload, std::string_view(mac, *mac_size))) return std::nullopt;
+  if (!payload || !format1_key_.Verify(*payload, std::string_view(mac, *mac_size))) {
+    return std::nullopt;
+  }
 
   // The first field is the kind; the caller sees the ones after it.
   const std::string_view text = *payload;

@@ -2,12 +2,13 @@
 // carries the state and the server keeps only its key, so a token stays valid across restarts
 // and costs no lookup. Format: "2." then the fields, each followed by ".", then
 // base64url(MAC(payload)), where the payload is the token's kind and its fields separated by
-// newlines. The MAC key is derived per kind, so a token of one kind never verifies as another.
+// newlines and the MAC is keyed BLAKE2b-128. The MAC key is derived per kind (and per format), so
+// a token of one kind never verifies as another.
 //
-// Tokens signed by builds before format 2 are base64url(payload) "." base64url(MAC(payload)) and
-// still verify, so an upgrade in the middle of a sale keeps every fan's session and place. Format
-// 2 carries the fields as they are (ids and numbers), which spares every request decoding two
-// tokens and makes each a quarter shorter on the wire.
+// Tokens signed by builds before format 2 are base64url(payload) "." base64url(MAC(payload)) with
+// a 32-byte MAC (MacKey), and still verify, so an upgrade in the middle of a sale keeps every
+// fan's session and place. Format 2 carries the fields as they are (ids and numbers) and a
+// 16-byte MAC, which spares every request decoding two tokens and makes each 40% shorter.
 #pragma once
 
 #include <array>
@@ -54,7 +55,8 @@ class TokenSigner {
   // Tokens signed before format 2 (see the top of this file).
   std::optional<TokenFields> VerifyFormat1(std::string_view token) const;
 
-  MacKey key_;
+  MacKey key_;          // format 2
+  MacKey format1_key_;  // format 1
   std::string kind_;
 };
 
