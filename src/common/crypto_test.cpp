@@ -171,6 +171,9 @@ TEST(TokenTest, FormatTwoCarriesTheFieldsInTheClear) {
   EXPECT_EQ(signer.Verify(signer.Sign({"", ""})), (std::vector<std::string>{"", ""}));
   EXPECT_FALSE(signer.Verify("2."));
   EXPECT_FALSE(signer.Verify("2.ses_1."));
+  // A field that would split differently is refused when signing, in every build.
+  EXPECT_THROW(signer.Sign({"a.b"}), std::invalid_argument);
+  EXPECT_THROW(signer.Sign({"ses_1", "a\nb"}), std::invalid_argument);
 }
 
 // Moving a field boundary keeps the signed payload's bytes but must not keep the MAC valid: a

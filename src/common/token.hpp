@@ -44,7 +44,7 @@ class TokenSigner {
  public:
   TokenSigner(std::string_view server_secret, std::string kind);
 
-  // Fields must not contain '\n' or '.' (asserted; callers pass ids and numbers).
+  // Fields must not contain '\n' or '.' (std::invalid_argument; callers pass ids and numbers).
   std::string Sign(const std::vector<std::string>& fields) const;
   // The fields when the token is authentic and of this kind; nullopt otherwise.
   std::optional<std::vector<std::string>> Verify(std::string_view token) const;

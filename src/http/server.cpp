@@ -425,6 +425,12 @@ class RequestParser final : public bhttp::basic_parser<true> {
 
 class Connection;
 
+// The connection whose handler this thread is calling right now (Connection::Route), if any. Its
+// answer is written at once; an answer for any other connection, even one on this thread, is
+// posted to it, so that answering never runs another connection's code (its event stream, say)
+// inside the caller's, under whatever lock the caller holds.
+thread_local const Connection* dispatching_connection = nullptr;
+
 // Whether a server is still whole, for the threads outside its I/O threads that answer requests
 // (the ledger's writer, order workers): they reach into a connection, and through it into the
 // io_context, only while holding `mutex` shared and seeing `alive`. ~ServerCore clears `alive`
@@ -599,10 +605,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
     net::post(socket_.get_executor(), [self = shared_from_this()] { self->OnStart(); });
   }
 
-  // Called from any thread; hops onto the connection's I/O thread unless already there.
+  // Called from any thread. Written at once when it comes from this connection's own handler
+  // call; otherwise posted to the connection's I/O thread.
   void Deliver(std::uint64_t sequence, Response response) {
     if (server_.hard_stopped()) return;
-    if (socket_.get_executor().running_in_this_thread()) {
+    if (dispatching_connection == this) {
       OnResponse(sequence, std::move(response));
       return;
     }
@@ -1032,8 +1039,15 @@ void Connection::Route(Slot& slot) {
   const std::shared_ptr<Exchange> exchange_ref = slot.exchange;
   const std::string_view route = slot.route;
   exchange_ref->dispatching.store(true, std::memory_order_release);
+  struct Dispatching {
+    explicit Dispatching(const Connection* connection)
+        : previous(std::exchange(dispatching_connection, connection)) {}
+    ~Dispatching() { dispatching_connection = previous; }
+    const Connection* previous;
+  };
   // Exceptions must not cross into Asio (they would end the I/O thread): contain them here.
   try {
+    const Dispatching dispatching(this);
     (*match.handler)(request, Respond(Responder(exchange_ref)));
   } catch (const std::exception& e) {
     LogError("http_handler_threw", {{"method", MethodName(request.method)},
@@ -1600,7 +1614,9 @@ ServerCore::~ServerCore() {
   control_.reset();
   io_work_.clear();
   // Destroys queued handlers, and with them the last connections. A connection's handlers are
-  // only ever queued on its own io_context, so none outlives the io_context its socket uses.
+  // queued on its own io_context only, but an accept on the first one may hold a new socket of
+  // any other: so the first goes first, explicitly (vector::clear promises no order).
+  for (auto& io : ios_) io.reset();
   ios_.clear();
 }
 

@@ -22,7 +22,9 @@ namespace boxoffice::http {
 struct ServerOptions {
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 8080;  // 0: any free port, see Server::port()
-  unsigned threads = 0;              // 0: one per core
+  // 0: one per core. Handlers run on their connection's I/O thread and must not block: one that
+  // waits stalls every connection on that thread (the first one also accepts and sweeps).
+  unsigned threads = 0;
   std::size_t body_limit_bytes = 1 << 20;
   std::size_t header_limit_bytes = 16 << 10;
   std::chrono::seconds read_timeout_s{30};   // a request must arrive whole within this
