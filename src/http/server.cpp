@@ -9,7 +9,7 @@
 //   socket ◄─ one gathered write of every ready answer at the front, in order ◄─ slot
 //
 // Timeouts are not timers per connection: each connection publishes its deadlines in atomics
-// and one sweeper on the server's control strand closes the ones that passed. That keeps the
+// and one sweeper on the server's control executor closes the ones that passed. That keeps the
 // hot path free of timer arming (which takes the reactor's lock) at the cost of up to one sweep
 // interval of slack on every timeout.
 //
@@ -29,7 +29,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/basic_parser.hpp>
@@ -65,12 +64,12 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = net::ip::tcp;
-using Strand = net::strand<net::io_context::executor_type>;
+using IoExecutor = net::io_context::executor_type;
 // Each I/O thread runs an io_context of its own, and a connection lives on one of them for its
 // whole life: its handlers never run on two threads at once, so it needs no strand, and the
 // threads share no scheduler queue or lock (a shared io_context with a strand per connection
 // cost a queue poll about 1 us of CPU in locks, wakeups and strand bookkeeping).
-using Socket = net::basic_stream_socket<tcp, net::io_context::executor_type>;
+using Socket = net::basic_stream_socket<tcp, IoExecutor>;
 using SteadyClock = std::chrono::steady_clock;
 // Literals appended to answers as string_views: no strlen per piece of every head.
 using namespace std::string_view_literals;
@@ -503,9 +502,10 @@ class ServerCore {
   // Everything bound to an io_context is destroyed explicitly, in order, in ~ServerCore.
   std::vector<std::unique_ptr<net::io_context>> ios_;  // one per I/O thread
   // Keeps each io_context running while it has no connection; stop() ends them all.
-  std::vector<net::executor_work_guard<net::io_context::executor_type>> io_work_;
+  std::vector<net::executor_work_guard<IoExecutor>> io_work_;
   std::atomic<std::size_t> next_io_{0};
-  std::optional<Strand> control_;  // on ios_[0]: acceptor, timers, signals, stop
+  // The first io_context's, whose one thread runs the acceptor, timers, signals and stop.
+  std::optional<IoExecutor> control_;
   std::optional<tcp::acceptor> acceptor_;
   std::optional<net::steady_timer> sweep_timer_;
   std::optional<net::steady_timer> drain_timer_;
@@ -518,8 +518,8 @@ class ServerCore {
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> run_started_{false};
   std::atomic<bool> hard_stopped_{false};
-  bool stop_begun_ = false;     // control strand only
-  bool stop_finished_ = false;  // control strand only
+  bool stop_begun_ = false;     // control executor only
+  bool stop_finished_ = false;  // control executor only
 
   std::mutex connections_mutex_;
   // The registry owns each open connection; Respond callbacks hold weak references only, so a
@@ -1571,7 +1571,7 @@ ServerCore::ServerCore(ServerOptions options, const Router& router, MetricsRegis
     io = std::make_unique<net::io_context>(1);  // one thread runs it
     io_work_.push_back(net::make_work_guard(*io));
   }
-  control_.emplace(net::make_strand(*ios_.front()));
+  control_.emplace(ios_.front()->get_executor());
   acceptor_.emplace(*control_);
   sweep_timer_.emplace(*control_);
   drain_timer_.emplace(*control_);
