@@ -85,14 +85,29 @@ struct Reply {
   std::string body;
   std::string error;  // transport error, or the API's error code
   int retry_after_s = 0;
-  json::value json;  // the parsed body (null when it is not JSON)
 
-  const json::object* Object() const { return json.if_object(); }
+  // The body parsed as a JSON object, on first use (null when it is not one). Agents read most
+  // answers (seat maps, the event) for their status only, and parsing every one of them cost
+  // more CPU than the rest of the simulator: a starved simulator sends late and blurs the rhythm
+  // the server measures.
+  const json::object* Object() const {
+    if (!parsed_) {
+      std::error_code error;
+      json_ = json::parse(body, error);
+      if (error) json_ = nullptr;
+      parsed_ = true;
+    }
+    return json_.if_object();
+  }
   std::string String(std::string_view key) const {
     const json::object* object = Object();
     const json::value* value = object ? object->if_contains(key) : nullptr;
     return value && value->is_string() ? std::string(value->get_string()) : std::string();
   }
+
+ private:
+  mutable json::value json_;
+  mutable bool parsed_ = false;
 };
 
 struct Target {
@@ -160,9 +175,7 @@ class Connection {
       stream_.socket().close(ignored);
       co_return reply;
     }
-    std::error_code parse_error;
-    reply.json = json::parse(reply.body, parse_error);
-    if (parse_error) reply.json = nullptr;
+    if (reply.status < 400) co_return reply;
     if (const json::object* object = reply.Object()) {
       if (const json::value* error = object->if_contains("error"); error && error->is_object()) {
         if (const json::value* code = error->get_object().if_contains("code");
@@ -189,10 +202,18 @@ std::string TelemetryBody(const TelemetryPlan& telemetry) {
   return json::serialize(body);
 }
 
-awaitable<void> Sleep(double seconds) {
+SteadyClock::duration Seconds(double seconds) {
+  return std::chrono::microseconds(static_cast<std::int64_t>(seconds * 1e6));
+}
+
+awaitable<void> SleepUntil(SteadyClock::time_point deadline) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
-  timer.expires_after(std::chrono::microseconds(static_cast<std::int64_t>(seconds * 1e6)));
+  timer.expires_at(deadline);
   co_await timer.async_wait(use_awaitable);
+}
+
+awaitable<void> Sleep(double seconds) {
+  co_await SleepUntil(SteadyClock::now() + Seconds(seconds));
 }
 
 // Solves a proof of work on `pool` and resumes the awaiting coroutine on its own executor.
@@ -345,10 +366,7 @@ class Agent {
     return value && value->is_int64() ? static_cast<int>(value->get_int64()) : 1;
   }
 
-  bool Expired(double wait_s = 0) const {
-    return SteadyClock::now() + std::chrono::microseconds(static_cast<std::int64_t>(wait_s * 1e6)) >
-           deadline_;
-  }
+  bool Expired(double wait_s = 0) const { return SteadyClock::now() + Seconds(wait_s) > deadline_; }
 
   // Whether the reply has the status wanted; if not (and `final`), records why the agent stops.
   bool Ok(const Reply& reply, int status) {
@@ -375,7 +393,13 @@ class Agent {
                                                  rhythm.median_s * rhythm.spread)(random_);
     }
     seconds = std::clamp(seconds, rhythm.min_s, rhythm.max_s) * shared_.options.time_scale;
-    co_await Sleep(seconds);
+    // The pause runs from when the previous request was sent, not from when its answer came:
+    // `--time-scale` shrinks an agent's pauses but not the server's latency, so counting the
+    // latency in would make the rhythm the server sees depend on how busy the machine is (a
+    // 100 ms metronome plus a loaded server's 5-50 ms answers no longer looks like one). Sent on
+    // its plan, an agent shows the server the rhythm it would have in real time, where latency
+    // is small beside its pauses. An answer later than the plan sends the next request at once.
+    co_await SleepUntil(last_sent_ + Seconds(seconds));
   }
 
   Headers BaseHeaders() {
@@ -407,6 +431,7 @@ class Agent {
       headers.insert(headers.end(), extra.begin(), extra.end());
       if (altcha) headers.emplace_back("X-Altcha", *altcha);
       ++outcome_.requests;
+      last_sent_ = SteadyClock::now();
       Reply reply = co_await connection_.Send(method, target, body, headers);
       if (altcha && reply.status / 100 == 2) outcome_.solved = true;
       altcha.reset();
@@ -469,6 +494,7 @@ class Agent {
   Connection connection_;
   std::mt19937_64 random_;
   SteadyClock::time_point deadline_;
+  SteadyClock::time_point last_sent_;  // when Call() last sent a request: Think() counts from it
   std::string session_token_;
 };
 
@@ -569,6 +595,17 @@ double Share(std::size_t part, std::size_t whole) {
   return whole == 0 ? 0.0 : static_cast<double>(part) / static_cast<double>(whole);
 }
 
+// The kinds of bot in the run, in kKinds order.
+json::array BotKindNames(const std::vector<AgentPlan>& plans) {
+  json::array names;
+  for (Kind kind : kKinds) {
+    const bool present = std::any_of(plans.begin(), plans.end(),
+                                     [&](const AgentPlan& plan) { return plan.kind == kind; });
+    if (kind != Kind::kHuman && present) names.emplace_back(KindName(kind));
+  }
+  return names;
+}
+
 json::object Report(const BotsimOptions& options, const std::vector<AgentPlan>& plans,
                     const std::vector<AgentOutcome>& outcomes, const std::string& event_id,
                     const std::string& model_version, double duration_s) {
@@ -626,8 +663,11 @@ json::object Report(const BotsimOptions& options, const std::vector<AgentPlan>& 
                         {"value", rate},
                         {"met", tally.agents > 0 && rate >= kTargetBotsStoppedMin}};
   };
-  targets["naive_stopped"] = stopped_target(Kind::kNaive);
-  targets["header_spoofing_stopped"] = stopped_target(Kind::kSpoofing);
+  // A kind left out of the run (--kinds) has no target to meet.
+  if (tallies[Kind::kNaive].agents > 0) targets["naive_stopped"] = stopped_target(Kind::kNaive);
+  if (tallies[Kind::kSpoofing].agents > 0) {
+    targets["header_spoofing_stopped"] = stopped_target(Kind::kSpoofing);
+  }
   const double challenged = Share(humans.challenged, humans.agents);
   targets["humans_challenged"] =
       json::object{{"target", "<= 0.02 challenged"},
@@ -639,6 +679,7 @@ json::object Report(const BotsimOptions& options, const std::vector<AgentPlan>& 
                                            {"seed", options.seed},
                                            {"humans", options.humans},
                                            {"bots_per_kind", options.bots},
+                                           {"bot_kinds", BotKindNames(plans)},
                                            {"time_scale", options.time_scale},
                                            {"concurrency", options.concurrency},
                                            {"agent_timeout_s", options.agent_timeout_s},
@@ -764,6 +805,7 @@ int Train(const BotsimOptions& options, const std::vector<AgentPlan>& plans,
                            {"seed", options.seed},
                            {"humans", options.humans},
                            {"bots_per_kind", options.bots},
+                           {"bot_kinds", BotKindNames(plans)},
                            {"time_scale", options.time_scale},
                            {"collected_with_model", decisions.model_version},
                            {"samples_per_kind", std::move(samples_per_kind)},
@@ -825,6 +867,11 @@ void AddBotsimOptions(CLI::App& command, BotsimOptions& options) {
   command.add_option("--bots", options.bots, "Bots of each kind (five kinds)")
       ->capture_default_str()
       ->check(CLI::Range(0u, kAgentsMax));
+  command
+      .add_option("--kinds", options.bot_kinds,
+                  "Only these kinds of bot, comma-separated (default: all five); each agent is "
+                  "the one a full run has")
+      ->delimiter(',');
   command.add_option("--seed", options.seed, "Seeds the population and every agent's dice")
       ->capture_default_str();
   command
@@ -857,6 +904,16 @@ int RunBotsim(const BotsimOptions& options) {
     std::cerr << "botsim: --train needs humans and bots\n";
     return 2;
   }
+  std::vector<Kind> bot_kinds;
+  for (const std::string& name : options.bot_kinds) {
+    const std::optional<Kind> kind = botsim::ParseKind(name);
+    if (!kind || *kind == Kind::kHuman) {
+      std::cerr << "botsim: --kinds: unknown kind of bot '" << name << "'\n";
+      return 2;
+    }
+    bot_kinds.push_back(*kind);
+  }
+  if (bot_kinds.empty()) bot_kinds.assign(kKinds.begin() + 1, kKinds.end());
   const std::optional<std::string> key = ReadOperatorKey(options);
   if (!key) {
     std::cerr << "botsim: no operator key (set " << options.operator_key_env
@@ -896,13 +953,15 @@ int RunBotsim(const BotsimOptions& options) {
   std::optional<Decisions> before = RunToEnd(io, FetchDecisions(op, 0, false));
   if (!before) return 1;
 
-  const std::vector<AgentPlan> plans = PlanAgents(options.humans, options.bots, options.seed);
+  const std::vector<AgentPlan> plans =
+      PlanAgents(options.humans, options.bots, options.seed, bot_kinds);
   std::vector<AgentOutcome> outcomes(plans.size());
   Shared shared{options, endpoints, event_id, "bs" + std::to_string(options.seed), solver};
   if (!options.quiet) {
-    std::printf("botsim: event %s, %zu agents (%u humans, %u bots of each of 5 kinds), model %s\n",
-                event_id.c_str(), plans.size(), options.humans, options.bots,
-                before->model_version.c_str());
+    std::printf(
+        "botsim: event %s, %zu agents (%u humans, %u bots of each of %zu kinds), model %s\n",
+        event_id.c_str(), plans.size(), options.humans, options.bots, bot_kinds.size(),
+        before->model_version.c_str());
     std::fflush(stdout);
   }
   const auto started = SteadyClock::now();

@@ -19,6 +19,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace boxoffice::app {
 
@@ -30,6 +31,8 @@ struct BotsimOptions {
   std::string operator_key_file;
   unsigned humans = 2'000;
   unsigned bots = 300;  // per bot kind
+  // The kinds of bot to run (KindName's names); empty: all five.
+  std::vector<std::string> bot_kinds;
   std::uint64_t seed = 1;
   // Think times and bots' sleeps are multiplied by this (1: real time). The timing feature is a
   // coefficient of variation, so it does not change with the scale; waits the server asks for

@@ -99,6 +99,24 @@ std::string_view KindName(Kind kind) {
   return "human";
 }
 
+std::optional<Kind> ParseKind(std::string_view name) {
+  for (Kind kind : kKinds) {
+    if (KindName(kind) == name) return kind;
+  }
+  return std::nullopt;
+}
+
+std::vector<AgentPlan> PlanAgents(unsigned humans, unsigned bots, std::uint64_t seed,
+                                  std::span<const Kind> bot_kinds) {
+  std::vector<AgentPlan> plans = PlanAgents(humans, bots, seed);
+  std::erase_if(plans, [&](const AgentPlan& plan) {
+    return plan.kind != Kind::kHuman &&
+           std::find(bot_kinds.begin(), bot_kinds.end(), plan.kind) == bot_kinds.end();
+  });
+  for (std::size_t i = 0; i < plans.size(); ++i) plans[i].index = i;
+  return plans;
+}
+
 // The whole population, in the order the agents start (kinds interleaved at random).
 std::vector<AgentPlan> PlanAgents(unsigned humans, unsigned bots, std::uint64_t seed) {
   std::mt19937_64 random(seed);

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +19,8 @@ inline constexpr std::array kKinds = {Kind::kHuman,       Kind::kNaive,    Kind:
                                       Kind::kFastAddress, Kind::kRotating, Kind::kHeadless};
 
 std::string_view KindName(Kind kind);
+// The kind named `name` (as KindName writes it); nullopt for an unknown name.
+std::optional<Kind> ParseKind(std::string_view name);
 
 struct TelemetryPlan {
   std::int64_t pointer_events = 0;
@@ -52,7 +55,11 @@ struct AgentPlan {
 
 // `humans` fans and `bots` of each bot kind, shuffled into the order they start (kinds
 // interleaved); `index` is the position, `seed` each agent's own dice. The same arguments give
-// the same population.
+// the same population. With `bot_kinds` only those kinds of bot are kept: each kept agent is the
+// one the whole population has (same headers, address, seed), so a run of one kind repeats that
+// kind's part of a full run.
 std::vector<AgentPlan> PlanAgents(unsigned humans, unsigned bots, std::uint64_t seed);
+std::vector<AgentPlan> PlanAgents(unsigned humans, unsigned bots, std::uint64_t seed,
+                                  std::span<const Kind> bot_kinds);
 
 }  // namespace boxoffice::app::botsim

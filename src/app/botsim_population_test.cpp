@@ -56,6 +56,30 @@ TEST(BotsimPopulationTest, SeedDecidesThePopulation) {
   }
 }
 
+// A run of some kinds of bot has exactly those agents of the full population, in its order.
+TEST(BotsimPopulationTest, KindsKeepTheFullPopulationsAgents) {
+  const std::vector<AgentPlan> full = PlanAgents(50, 10, 9);
+  const Kind kept[] = {Kind::kNaive, Kind::kHeadless};
+  const std::vector<AgentPlan> some = PlanAgents(50, 10, 9, kept);
+  std::vector<const AgentPlan*> expected;
+  for (const AgentPlan& plan : full) {
+    if (plan.kind == Kind::kHuman || plan.kind == Kind::kNaive || plan.kind == Kind::kHeadless) {
+      expected.push_back(&plan);
+    }
+  }
+  ASSERT_EQ(some.size(), 70u);
+  ASSERT_EQ(some.size(), expected.size());
+  for (std::size_t i = 0; i < some.size(); ++i) {
+    EXPECT_EQ(some[i].index, i);
+    EXPECT_EQ(some[i].kind, expected[i]->kind);
+    EXPECT_EQ(some[i].address, expected[i]->address);
+    EXPECT_EQ(some[i].user_agent, expected[i]->user_agent);
+    EXPECT_EQ(some[i].seed, expected[i]->seed);
+  }
+  EXPECT_EQ(ParseKind("header_spoofing"), Kind::kSpoofing);
+  EXPECT_EQ(ParseKind("spoofing"), std::nullopt);
+}
+
 // Humans look like browsers to the server's own feature extractor, and the pages that post no
 // telemetry or no interaction, and the shared NAT addresses, come in the documented shares.
 TEST(BotsimPopulationTest, HumansAreConsistentBrowsersInTheDocumentedShares) {

