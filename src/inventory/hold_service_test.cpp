@@ -27,6 +27,7 @@
 #include "common/time.hpp"
 #include "store/ledger_conformance.hpp"
 #include "store/sqlite/sqlite_ledger.hpp"
+#include "support/crash.hpp"
 
 namespace boxoffice {
 namespace {
@@ -183,11 +184,7 @@ static_assert(sizeof(CrashAck) <= PIPE_BUF);
 void WriteAck(int fd, CrashAck::Kind kind, const std::string& hold_id) {
   CrashAck ack{kind, {}};
   std::memcpy(ack.hold_id, hold_id.data(), std::min(hold_id.size(), sizeof(ack.hold_id) - 1));
-  ssize_t written;
-  do {
-    written = write(fd, &ack, sizeof(ack));
-  } while (written < 0 && errno == EINTR);
-  if (written != static_cast<ssize_t>(sizeof(ack))) _exit(6);
+  testing::WriteAckRecord(fd, ack);
 }
 
 // Holds and releases seats as fast as the journal takes them, reporting each acknowledgement.
@@ -211,7 +208,7 @@ void WriteAck(int fd, CrashAck::Kind kind, const std::string& hold_id) {
   for (const HoldRecord& record : *restored) acked.emplace_back(record.id, record.session_id);
   std::atomic<int> in_flight{0};
   std::mt19937 random(round);
-  const auto give_up = std::chrono::steady_clock::now() + seconds(60);
+  const auto give_up = std::chrono::steady_clock::now() + testing::kCrashChildLifetime;
   for (std::uint64_t i = 0; std::chrono::steady_clock::now() < give_up; ++i) {
     while (in_flight.load() >= kInFlightMax)
       std::this_thread::sleep_for(std::chrono::microseconds(50));
@@ -253,31 +250,12 @@ void WriteAck(int fd, CrashAck::Kind kind, const std::string& hold_id) {
   _exit(0);
 }
 
-bool ReadCrashAcks(int fd, std::string& pending, std::vector<CrashAck>& acks) {
-  char buffer[64 * 1024];
-  ssize_t got;
-  do {
-    got = read(fd, buffer, sizeof(buffer));
-  } while (got < 0 && errno == EINTR);
-  if (got <= 0) return false;
-  pending.append(buffer, static_cast<std::size_t>(got));
-  std::size_t offset = 0;
-  for (; offset + sizeof(CrashAck) <= pending.size(); offset += sizeof(CrashAck)) {
-    CrashAck ack;
-    std::memcpy(&ack, pending.data() + offset, sizeof(ack));
-    acks.push_back(ack);
-  }
-  pending.erase(0, offset);
-  return true;
-}
-
 // SIGKILL a process holding and releasing seats, several times over one data dir: every
 // acknowledged hold that no one asked to release is restored, no acknowledged release comes back,
 // and the restored seat tables satisfy the invariant.
 TEST(HoldServiceCrashTest, NoAcknowledgedHoldLostNoReleasedHoldResurrected) {
   constexpr std::uint32_t kRounds = 3;
   constexpr std::size_t kAcksBeforeKill = 1'500;
-  constexpr auto kMaxWritingTime = seconds(3);
   TempDir dir;
   SystemClock clock;
   {
@@ -292,38 +270,10 @@ TEST(HoldServiceCrashTest, NoAcknowledgedHoldLostNoReleasedHoldResurrected) {
   }
   std::set<std::string> held, release_requested, released;
   for (std::uint32_t round = 0; round < kRounds; ++round) {
-    int fds[2];
-    ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0) << std::strerror(errno);
-    const pid_t child = fork();
-    ASSERT_GE(child, 0) << std::strerror(errno);
-    if (child == 0) {
-      close(fds[0]);
-      RunHoldCrashChild(dir.path(), fds[1], round);
-    }
-    close(fds[1]);
+    SCOPED_TRACE("round " + std::to_string(round));
     std::vector<CrashAck> acks;
-    std::string pending;
-    const auto deadline = std::chrono::steady_clock::now() + kMaxWritingTime;
-    bool open = true;
-    while (open && acks.size() < kAcksBeforeKill) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) break;
-      pollfd readable{fds[0], POLLIN, 0};
-      if (poll(&readable, 1, static_cast<int>(left.count())) > 0) {
-        open = ReadCrashAcks(fds[0], pending, acks);
-      }
-    }
-    ASSERT_EQ(kill(child, SIGKILL), 0);
-    int wait_status = 0;
-    ASSERT_EQ(waitpid(child, &wait_status, 0), child);
-    EXPECT_TRUE(WIFSIGNALED(wait_status) && WTERMSIG(wait_status) == SIGKILL)
-        << "the child ended on its own (status " << wait_status << ") in round " << round;
-    while (ReadCrashAcks(fds[0], pending, acks)) {
-    }
-    close(fds[0]);
-    EXPECT_TRUE(pending.empty());
-    EXPECT_GE(acks.size(), 100u) << "too few acknowledgements in round " << round;
+    ASSERT_NO_FATAL_FAILURE(testing::KillAfterAcks<CrashAck>(
+        kAcksBeforeKill, [&](int ack_fd) { RunHoldCrashChild(dir.path(), ack_fd, round); }, acks));
     for (const CrashAck& ack : acks) {
       const std::string id(ack.hold_id);
       if (ack.kind == CrashAck::kHeld) held.insert(id);
