@@ -4,8 +4,8 @@ DATA_DIR ?= data
 LISTEN ?= 127.0.0.1:8080
 CMAKE_FLAGS ?=
 
-.PHONY: all bootstrap build build-asan build-tsan run test test-release test-asan test-tsan format \
-        format-check bench clean
+.PHONY: all bootstrap build build-asan build-tsan run test test-release test-asan test-tsan \
+        ctest-release ctest-asan ctest-tsan format format-check bench clean
 
 # Tests that prove a concurrency claim carry one of these words in their name and run again under
 # ThreadSanitizer.
@@ -39,16 +39,30 @@ build-tsan: bootstrap build-tsan/build.ninja
 run: build
 	build/boxoffice serve --listen $(LISTEN) --data-dir $(DATA_DIR) --demo
 
-test: format-check test-release test-asan test-tsan
+# The stages of `make test`, in order; scripts/stages prints each one's duration at the end.
+TEST_STAGES = format-check build ctest-release build-asan ctest-asan build-tsan ctest-tsan
+
+test: bootstrap
+	@scripts/stages $(TEST_STAGES)
 
 test-release: build
-	cd build && ctest --output-on-failure -j $(JOBS)
+	@$(MAKE) --no-print-directory ctest-release
 
 test-asan: build-asan
+	@$(MAKE) --no-print-directory ctest-asan
+
+test-tsan: build-tsan
+	@$(MAKE) --no-print-directory ctest-tsan
+
+# The test runs alone, on what the builds above left.
+ctest-release:
+	cd build && ctest --output-on-failure -j $(JOBS)
+
+ctest-asan:
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
 
-test-tsan: build-tsan
+ctest-tsan:
 	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	  ctest --output-on-failure -j $(JOBS) -R '$(TSAN_TESTS)'
 

@@ -23,6 +23,24 @@ START_TIMEOUT_S = 30
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
                      "WARNING: ThreadSanitizer")
 SANITIZER_REPORT_LINES = 80
+# How long wait_for waits for something to happen: long enough for a sanitizer build on a busy
+# machine, so that only something that never happens reaches it.
+WAIT_TIMEOUT_S = 60
+WAIT_POLL_S = 0.02
+
+
+def wait_for(condition, what, timeout_s=WAIT_TIMEOUT_S):
+    """Calls `condition` until it returns something truthy, and returns that; fails the test
+    with `what` (what was waited for) if it never does. Tests wait on events this way, never on
+    a sleep of a guessed length."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("waited %d s in vain for %s" % (timeout_s, what))
+        time.sleep(WAIT_POLL_S)
 
 
 def sanitizer_report(lines):

@@ -17,7 +17,7 @@ import unittest
 import uuid
 
 from gateway_sim import GatewaySim
-from harness import Server, small_event
+from harness import Server, small_event, wait_for
 
 SIM_KEY = "sk_test_e2e"
 
@@ -68,15 +68,14 @@ class Shop:
                                     "payment": {"token": token}},
                                    headers=headers, timeout=timeout)
 
-    def wait_completed(self, order_id, auth, timeout_s=20):
-        deadline = time.monotonic() + timeout_s
-        while True:
+    def wait_completed(self, order_id, auth):
+        def completed():
             response = self.server.request("GET", "/v1/orders/" + order_id, headers=auth)
             self.test.assertEqual(response.status, 200, response.body)
             order = response.json()
-            if order["status"] == "completed" or time.monotonic() > deadline:
-                return order
-            time.sleep(0.05)
+            return order if order["status"] == "completed" else None
+
+        return wait_for(completed, "order %s to complete" % order_id)
 
     def seats(self, event_id):
         response = self.server.request("GET", "/v1/events/%s/seats" % event_id)
@@ -350,19 +349,14 @@ class CrashTest(unittest.TestCase):
 
             buyer = threading.Thread(target=buy)
             buyer.start()
-            deadline = time.monotonic() + 5
-            while not sim.intents()["payment_intents"] and time.monotonic() < deadline:
-                time.sleep(0.02)
+            wait_for(lambda: sim.intents()["payment_intents"], "the authorization at the gateway")
             self.assertEqual(len(sim.intents()["payment_intents"]), 1)
             server.stop(sig=signal.SIGKILL)
             buyer.join()
 
             server = self.start(sim)
             shop = Shop(self, server)
-            deadline = time.monotonic() + 15
-            while live_authorizations(sim) and time.monotonic() < deadline:
-                time.sleep(0.1)
-            self.assertEqual(live_authorizations(sim), [], "an orphan authorization survived")
+            wait_for(lambda: not live_authorizations(sim), "the orphan authorization's void")
             self.assertEqual([i["status"] for i in sim.intents()["payment_intents"]],
                              ["canceled"])
             seat_map = shop.seats(event_id)
@@ -384,13 +378,14 @@ class CrashTest(unittest.TestCase):
             response = shop.order(auth, hold["hold_id"], key="crash-2")
             self.assertEqual(response.status, 201, response.body)
             order_id = response.json()["order_id"]
-            # The worker sends the capture at once; it takes effect and hangs for 1.5 s.
-            time.sleep(0.5)
+            # The worker sends the capture at once; it takes effect, then its answer hangs.
+            wait_for(lambda: [i["status"] for i in sim.intents()["payment_intents"]] ==
+                     ["succeeded"], "the capture at the gateway")
             server.stop(sig=signal.SIGKILL)
 
             server = self.start(sim)
             shop = Shop(self, server)
-            done = shop.wait_completed(order_id, auth, timeout_s=30)
+            done = shop.wait_completed(order_id, auth)
             self.assertEqual(done["status"], "completed", done)
             intents = sim.intents()["payment_intents"]
             self.assertEqual([i["status"] for i in intents], ["succeeded"])

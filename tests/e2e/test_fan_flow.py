@@ -1,9 +1,14 @@
 """End-to-end: one fan's path through the waiting room to a hold, as DESIGN.md draws it."""
 
-import time
 import unittest
 
-from harness import Server, sanitizer_report, small_event
+from harness import Server, sanitizer_report, small_event, wait_for
+
+
+def completed(server, order_id, headers):
+    """The order once its status is `completed`, else None."""
+    order = server.request("GET", "/v1/orders/" + order_id, headers=headers).json()
+    return order if order["status"] == "completed" else None
 
 
 class FanFlowTest(unittest.TestCase):
@@ -24,14 +29,12 @@ class FanFlowTest(unittest.TestCase):
         joined = self.server.request("POST", f"/v1/events/{event_id}/queue", headers=fan)
         self.assertEqual(joined.status, 201, joined.body)
         ticket = joined.json()["queue_ticket"]
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
+        def access_token():
             status = self.server.request("GET", f"/v1/events/{event_id}/queue/status",
                                          headers={**fan, "X-Queue-Ticket": ticket}).json()
-            if status["state"] == "admitted":
-                return status["access_token"]
-            time.sleep(0.05)
-        self.fail("the fan was never admitted")
+            return status["state"] == "admitted" and status["access_token"]
+
+        return wait_for(access_token, "the fan's admission")
 
     def test_queue_then_hold(self):
         """A hold on a queue-enabled event needs the fan's own access token for that event."""
@@ -82,14 +85,8 @@ class DemoShopTest(unittest.TestCase):
                 "payment": {"token": "tok_visa"}})
             self.assertEqual(order.status, 201, order.body)
             self.assertEqual(order.json()["payment"]["gateway"], "demo-sim")
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                current = server.request("GET", "/v1/orders/" + order.json()["order_id"],
-                                         headers=fan).json()
-                if current["status"] == "completed":
-                    break
-                time.sleep(0.05)
-            self.assertEqual(current["status"], "completed")
+            current = wait_for(lambda: completed(server, order.json()["order_id"], fan),
+                               "the order's completion")
             self.assertTrue(all(ticket["code"] for ticket in current["tickets"]))
             self.assertEqual(server.stop(), 0, sanitizer_report(server.stderr_lines)
                              or "".join(server.stderr_lines[-20:]))

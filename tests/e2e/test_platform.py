@@ -4,10 +4,9 @@ import json
 import os
 import signal
 import socket
-import time
 import unittest
 
-from harness import Server, small_event
+from harness import Server, small_event, wait_for
 
 
 class SharedServerTest(unittest.TestCase):
@@ -75,15 +74,15 @@ class ServerCoreTest(SharedServerTest):
 
 class ClientAddressTest(unittest.TestCase):
     def client_logged(self, server, request_id):
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
+        def client():
             for line in list(server.stderr_lines):
                 if request_id in line:
                     entry = json.loads(line)
                     if entry.get("msg") == "request":
                         return entry["client"]
-            time.sleep(0.05)
-        self.fail("no access log line for " + request_id)
+            return None
+
+        return wait_for(client, "the access log line of " + request_id)
 
     def test_forwarded_for_only_from_trusted_proxies(self):
         """X-Forwarded-For names the client only when the peer is a trusted proxy."""

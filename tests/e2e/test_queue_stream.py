@@ -3,10 +3,9 @@
 import http.client
 import json
 import signal
-import time
 import unittest
 
-from harness import Server, small_event
+from harness import Server, small_event, wait_for
 
 
 class Stream:
@@ -99,14 +98,15 @@ class QueueStreamTest(unittest.TestCase):
         join(port, event_id)
         fan = join(port, event_id)
 
-        started = time.monotonic()
         stream = Stream(port, f"/v1/events/{event_id}/queue/stream", fan)
         self.assertEqual(stream.response.status, 200)
         self.assertEqual(stream.header("Content-Type"), "text/event-stream")
         self.assertEqual(stream.header("Cache-Control"), "no-store")
         self.assertIsNone(stream.header("Content-Length"))
+        # The queue is paused, so nothing changes: the head is the only event that can come,
+        # and it comes before the first heartbeat (15 s), not after.
         first = stream.next_event()
-        self.assertLess(time.monotonic() - started, 2.0)
+        self.assertEqual(stream.comments, 0)
         self.assertEqual(first["state"], "waiting")
         self.assertEqual(first["position"], 3)
         self.assertEqual(first["queue_ticket"], fan["X-Queue-Ticket"])
@@ -166,20 +166,16 @@ class QueueStreamTest(unittest.TestCase):
         self.assertRegex(metrics, r"\nboxoffice_http_streams_open [1-9]")
         self.assertRegex(metrics, r"\nboxoffice_http_stream_events_total [1-9]")
         stream.close()
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            metrics = self.server.request("GET", "/metrics").body.decode()
-            if "\nboxoffice_http_streams_open 0" in metrics:
-                break
-            time.sleep(0.05)
-        self.assertIn("\nboxoffice_http_streams_open 0", metrics)
+        wait_for(lambda: "\nboxoffice_http_streams_open 0" in
+                 self.server.request("GET", "/metrics").body.decode(), "the stream's gauge to fall")
 
 
 class QueueStreamStopTest(unittest.TestCase):
     def test_sigterm_with_open_streams_exits_promptly(self):
         """SIGTERM ends every open stream (each client sees its end) and the server exits 0
-        within a few seconds, not after the 25 s drain timeout."""
-        server = Server()
+        without waiting out the drain timeout (set to ten minutes here, so that the wait below
+        tells the two apart on any machine)."""
+        server = Server(extra_args=["--drain-timeout-s", "600"])
         try:
             event_id = create_event(server)
             streams = []
@@ -188,13 +184,11 @@ class QueueStreamStopTest(unittest.TestCase):
                 stream = Stream(server.port, f"/v1/events/{event_id}/queue/stream", fan)
                 self.assertEqual(stream.next_event()["state"], "waiting")
                 streams.append(stream)
-            started = time.monotonic()
             server.process.send_signal(signal.SIGTERM)
             for stream in streams:
                 self.assertIsNone(stream.next_event())
                 stream.close()
-            self.assertEqual(server.process.wait(timeout=10), 0)
-            self.assertLess(time.monotonic() - started, 5.0)
+            self.assertEqual(server.process.wait(timeout=120), 0)
         finally:
             server.cleanup()
 
