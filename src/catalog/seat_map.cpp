@@ -1,7 +1,7 @@
 #include "catalog/seat_map.hpp"
+#include "common/check.hpp"
 
 #include <algorithm>
-#include <cassert>
 #include <charconv>
 
 namespace boxoffice {
@@ -31,7 +31,8 @@ SeatMap::SeatMap(const EventDefinition& event) : event_(event) {
     }
     index.end_seat = static_cast<std::uint32_t>(seats_.size());
   }
-  assert(seats_.size() == event.seat_count);
+  BOXOFFICE_CHECK(seats_.size() == event.seat_count,
+                  "the seat map has every seat the event counts");
 }
 
 std::optional<std::uint32_t> SeatMap::Find(std::string_view seat_id) const {

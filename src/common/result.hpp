@@ -2,10 +2,10 @@
 // OpResult. `Status` is `Result<void>`.
 #pragma once
 
-#include <cassert>
 #include <utility>
 #include <variant>
 
+#include "common/check.hpp"
 #include "common/error.hpp"
 
 namespace boxoffice {
@@ -20,15 +20,15 @@ class [[nodiscard]] Result {
   explicit operator bool() const { return ok(); }
 
   T& value() & {
-    assert(ok());
+    BOXOFFICE_CHECK(ok(), "a Result's value is read only when it has one");
     return std::get<0>(state_);
   }
   const T& value() const& {
-    assert(ok());
+    BOXOFFICE_CHECK(ok(), "a Result's value is read only when it has one");
     return std::get<0>(state_);
   }
   T&& value() && {
-    assert(ok());
+    BOXOFFICE_CHECK(ok(), "a Result's value is read only when it has one");
     return std::get<0>(std::move(state_));
   }
   T* operator->() { return &value(); }
@@ -37,11 +37,11 @@ class [[nodiscard]] Result {
   const T& operator*() const& { return value(); }
 
   const Error& error() const& {
-    assert(!ok());
+    BOXOFFICE_CHECK(!ok(), "a Result's error is read only when it has one");
     return std::get<1>(state_);
   }
   Error&& error() && {
-    assert(!ok());
+    BOXOFFICE_CHECK(!ok(), "a Result's error is read only when it has one");
     return std::get<1>(std::move(state_));
   }
 
@@ -58,11 +58,11 @@ class [[nodiscard]] Result<void> {
   bool ok() const { return ok_; }
   explicit operator bool() const { return ok_; }
   const Error& error() const& {
-    assert(!ok_);
+    BOXOFFICE_CHECK(!ok_, "a Status's error is read only when it has one");
     return error_;
   }
   Error&& error() && {
-    assert(!ok_);
+    BOXOFFICE_CHECK(!ok_, "a Status's error is read only when it has one");
     return std::move(error_);
   }
 

@@ -6,8 +6,10 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <future>
+#include <map>
 #include <mutex>
 
+#include "common/check.hpp"
 #include "common/log.hpp"
 #include "common/time.hpp"
 
@@ -177,6 +179,7 @@ Status HoldService::Restore() {
       }
     });
   };
+  std::map<const Event*, std::uint32_t> held_per_event;
   // Newest first: see the header on why the later of two holds naming one seat wins.
   for (auto record = records->rbegin(); record != records->rend(); ++record) {
     std::shared_ptr<Event> event = catalog_.Find(record->event_id);
@@ -201,11 +204,18 @@ Status HoldService::Restore() {
     hold.total_cents = record->total_cents;
     hold.created_at = FromUnixMillis(record->created_at_ms);
     hold.expires_at = expires_at;
+    const std::uint32_t seat_count = static_cast<std::uint32_t>(hold.seats.size());
     if (Status put = TableFor(event).Restore(hold); !put) {
       end(record->id, "superseded");
       continue;
     }
+    held_per_event[event.get()] += seat_count;
     ++restored;
+  }
+  // Read back: memory now holds exactly the seats of the holds restored from the journal.
+  for (const auto& [event, held] : held_per_event) {
+    BOXOFFICE_CHECK(event->seats().Counters().held == held,
+                    "the seats restored as held are those of the journal's live holds");
   }
   ledger_.Flush();
   LogInfo("holds restored",

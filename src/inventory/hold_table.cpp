@@ -4,10 +4,10 @@
 #include <array>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
-#include <cassert>
 #include <cstdlib>
 #include <tuple>
 
+#include "common/check.hpp"
 #include "common/crypto.hpp"
 #include "common/time.hpp"
 
@@ -114,9 +114,9 @@ bool HoldTable::ReserveAllowance(const std::string& owner_key, std::uint32_t qua
 void HoldTable::ReturnAllowance(const std::string& owner_key, std::uint32_t quantity) {
   std::lock_guard lock(mutex_);
   const auto found = allowance_used_.find(owner_key);
-  assert(found != allowance_used_.end() && found->second >= quantity);
-  if (found == allowance_used_.end()) return;
-  found->second -= std::min(found->second, quantity);
+  BOXOFFICE_CHECK(found != allowance_used_.end() && found->second >= quantity,
+                  "seats returned to an owner's allowance were taken from it");
+  found->second -= quantity;
   if (found->second == 0) allowance_used_.erase(found);
 }
 
@@ -146,8 +146,7 @@ void HoldTable::ReturnSeats(const std::vector<HeldSeat>& seats, std::uint32_t sl
     // does, two holds share a seat and continuing would sell it twice.
     if (!seats_.CompareExchange(seat.index, expected,
                                 SeatState{SeatStatus::kAvailable, version, 0})) {
-      assert(false && "a held seat changed under its hold");
-      std::abort();
+      BOXOFFICE_CHECK(false, "a held seat changed under its hold");
     }
   }
 }
@@ -404,7 +403,7 @@ std::optional<std::vector<std::uint32_t>> HoldTable::FindNearest(std::uint32_t q
 
 Hold HoldTable::EndLocked(std::uint32_t slot, HoldStatus status) {
   auto found = live_.find(slot);
-  assert(found != live_.end());
+  BOXOFFICE_CHECK(found != live_.end(), "the hold being ended is live");
   Hold hold = std::move(found->second);
   live_.erase(found);
   deadlines_.erase({hold.expires_at, slot});
@@ -431,6 +430,12 @@ std::optional<Hold> HoldTable::Find(std::string_view hold_id) {
   std::lock_guard lock(mutex_);
   if (const auto live = live_.find(*slot); live != live_.end() && live->second.id == hold_id) {
     if (live->second.expires_at <= clock_.Now()) return EndLocked(*slot, HoldStatus::kExpired);
+    // Read back what TakeSeats wrote: while a hold is live only it changes its seats.
+    for (const HeldSeat& seat : live->second.seats) {
+      BOXOFFICE_CHECK(
+          seats_.Load(seat.index) == (SeatState{SeatStatus::kHeld, seat.version, *slot}),
+          "a live hold's seats are held by it, at the versions it took them");
+    }
     return live->second;
   }
   if (const auto ended = ended_.find(*slot); ended != ended_.end() && ended->second.id == hold_id) {
@@ -530,8 +535,7 @@ Result<Hold> HoldTable::Sell(std::string_view hold_id, std::string_view session_
     // As in ReturnSeats: only the owning hold changes a held seat.
     if (!seats_.CompareExchange(seat.index, expected,
                                 SeatState{SeatStatus::kSold, version, *slot})) {
-      assert(false && "a held seat changed under its hold");
-      std::abort();
+      BOXOFFICE_CHECK(false, "a held seat changed under its hold");
     }
     seat.version = version;
   }

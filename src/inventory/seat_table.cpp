@@ -3,6 +3,9 @@
 #include <string_view>
 #include <thread>
 
+#include "catalog/event.hpp"
+#include "common/check.hpp"
+
 namespace boxoffice {
 
 std::string_view SeatStatusName(SeatStatus status) {
@@ -17,28 +20,32 @@ std::string_view SeatStatusName(SeatStatus status) {
   return "available";
 }
 
+// Every count fits its field, whatever the event.
+static_assert(kEventSeatsMax < (std::uint64_t{1} << 21));
+
 SeatTable::SeatTable(std::uint32_t seat_count)
     : size_(seat_count), words_(new std::atomic<std::uint64_t>[seat_count]) {
+  BOXOFFICE_CHECK(seat_count <= kCountMask, "an event's seats fit the status counters");
   for (std::uint32_t i = 0; i < seat_count; ++i) {
     words_[i].store(SeatState{}.Pack(), std::memory_order_relaxed);
   }
-  counts_[static_cast<int>(SeatStatus::kAvailable)].store(seat_count, std::memory_order_relaxed);
+  counts_.store(seat_count, std::memory_order_relaxed);  // all available
 }
 
 void SeatTable::MoveCount(SeatStatus from, SeatStatus to) {
-  // Two counters cannot move in one atomic step, and a seat may be swapped again by another
-  // thread before this one has counted it, so a snapshot of the counters can be off by the swaps
-  // in flight; it is exact whenever the table is quiet (see CheckInvariant).
-  counts_[static_cast<int>(to)].fetch_add(1, std::memory_order_relaxed);
-  counts_[static_cast<int>(from)].fetch_sub(1, std::memory_order_relaxed);
+  // One add moves a seat between the two fields (unsigned arithmetic wraps the subtraction).
+  const std::uint64_t delta = (std::uint64_t{1} << (kCountBits * static_cast<int>(to))) -
+                              (std::uint64_t{1} << (kCountBits * static_cast<int>(from)));
+  const SeatCounts after =
+      UnpackCounts(counts_.fetch_add(delta, std::memory_order_acq_rel) + delta);
+  // A move out of an empty status borrows from the next field and breaks the sum: a seat was
+  // counted twice, the very drift that would sell it twice.
+  BOXOFFICE_CHECK(std::uint64_t{after.available} + after.held + after.sold == size_,
+                  "available + held + sold == capacity after every change");
 }
 
 SeatCounts SeatTable::Counters() const {
-  auto load = [this](SeatStatus status) {
-    const std::int64_t value = counts_[static_cast<int>(status)].load(std::memory_order_relaxed);
-    return static_cast<std::uint32_t>(value < 0 ? 0 : value);
-  };
-  return SeatCounts{load(SeatStatus::kAvailable), load(SeatStatus::kHeld), load(SeatStatus::kSold)};
+  return UnpackCounts(counts_.load(std::memory_order_acquire));
 }
 
 bool SeatTable::CheckInvariant() const {

@@ -5,9 +5,10 @@
 //   bits  2..31  version  increases on every change of status (wraps after 2^30 changes)
 //   bits 32..63  hold     the holding record's slot while held or sold, else 0
 //
-// Next to the words the table keeps atomic counters of seats per status and of changes, so that
-// stats, gauges and the seat map's ETag cost O(1), and the invariant available + held + sold ==
-// capacity can be checked cheaply at run time (and against a full scan in tests).
+// Next to the words the table keeps the seats per status, packed in one atomic word, and a count
+// of changes, so that stats, gauges and the seat map's ETag cost O(1). A move between two
+// statuses is one atomic add, so available + held + sold == capacity holds at every instant; it
+// is checked (BOXOFFICE_CHECK) after every change, and against a full scan now and then.
 #pragma once
 
 #include <atomic>
@@ -74,7 +75,8 @@ class SeatTable {
 
   // A scan, O(seats): for tests and the invariant check, not for hot paths.
   SeatCounts Count() const;
-  // The counters, O(1). Under concurrent changes a snapshot may be off by the swaps in flight;
+  // The counters, O(1); they always sum to size(). A seat swapped but not yet counted shows in
+  // its old status for a moment, so under concurrent changes a snapshot may differ from a scan;
   // once quiet it equals Count().
   SeatCounts Counters() const;
   // Successful swaps so far: a cheap version of the whole seat map (the seat list's ETag).
@@ -84,11 +86,19 @@ class SeatTable {
   bool CheckInvariant() const;
 
  private:
+  // Seats per status, kCountBits each, in SeatStatus order from the low bits.
+  static constexpr int kCountBits = 21;
+  static constexpr std::uint64_t kCountMask = (std::uint64_t{1} << kCountBits) - 1;
+  static SeatCounts UnpackCounts(std::uint64_t word) {
+    return SeatCounts{static_cast<std::uint32_t>(word & kCountMask),
+                      static_cast<std::uint32_t>((word >> kCountBits) & kCountMask),
+                      static_cast<std::uint32_t>((word >> (2 * kCountBits)) & kCountMask)};
+  }
   void MoveCount(SeatStatus from, SeatStatus to);
 
   std::uint32_t size_;
   std::unique_ptr<std::atomic<std::uint64_t>[]> words_;
-  std::atomic<std::int64_t> counts_[3] = {0, 0, 0};  // by SeatStatus
+  std::atomic<std::uint64_t> counts_{0};  // UnpackCounts
   std::atomic<std::uint64_t> changes_{0};
 };
 

@@ -1,7 +1,7 @@
 #include "payments/circuit_breaker.hpp"
+#include "common/check.hpp"
 
 #include <algorithm>
-#include <cassert>
 
 namespace boxoffice {
 
@@ -23,8 +23,8 @@ CircuitBreaker::CircuitBreaker(const Clock& clock, CircuitBreakerOptions options
       bucket_length_(std::max<std::chrono::microseconds::rep>(
           1, std::chrono::duration_cast<std::chrono::microseconds>(options.window).count() /
                  static_cast<std::chrono::microseconds::rep>(kBuckets))) {
-  assert(options_.calls_min > 0);
-  assert(options_.half_open_probes > 0);
+  BOXOFFICE_CHECK(options_.calls_min > 0, "a breaker needs a minimum of calls");
+  BOXOFFICE_CHECK(options_.half_open_probes > 0, "a breaker needs half-open probes");
 }
 
 void CircuitBreaker::MoveToHalfOpenIfDue(TimePoint now) {

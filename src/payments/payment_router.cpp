@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <array>
-#include <cassert>
 #include <optional>
 #include <utility>
 
+#include "common/check.hpp"
 #include "common/log.hpp"
 
 namespace boxoffice {
@@ -67,10 +67,11 @@ struct PaymentRouter::Route {
 
 PaymentRouter::PaymentRouter(std::vector<WeightedGateway> gateways, const Clock& clock,
                              MetricsRegistry& metrics, CircuitBreakerOptions breaker_options) {
-  assert(!gateways.empty() && gateways.size() <= kGatewaysMax);
+  BOXOFFICE_CHECK(!gateways.empty() && gateways.size() <= kGatewaysMax,
+                  "a router has between one and kGatewaysMax gateways");
   routes_.reserve(gateways.size());
   for (WeightedGateway& weighted : gateways) {
-    assert(weighted.gateway != nullptr);
+    BOXOFFICE_CHECK(weighted.gateway != nullptr, "every routed gateway exists");
     routes_.push_back(
         std::make_unique<Route>(std::move(weighted), clock, metrics, breaker_options));
   }

@@ -1,6 +1,6 @@
 #include "waitingroom/shuffle.hpp"
+#include "common/check.hpp"
 
-#include <cassert>
 #include <cstring>
 
 namespace boxoffice {
@@ -31,7 +31,7 @@ std::uint64_t Shuffle::Round(int round, std::uint64_t half) const {
 }
 
 std::uint64_t Shuffle::Permute(std::uint64_t index) const {
-  assert(index < size_);
+  BOXOFFICE_CHECK(index < size_, "a shuffled index lies inside the pre-queue");
   std::uint64_t value = index;
   // Cycle walking: a permutation of the power-of-four domain, applied until the value lands
   // inside [0, size); this stays a permutation of [0, size).
@@ -49,7 +49,7 @@ std::uint64_t Shuffle::Permute(std::uint64_t index) const {
 }
 
 std::uint64_t Shuffle::Unpermute(std::uint64_t place) const {
-  assert(place < size_);
+  BOXOFFICE_CHECK(place < size_, "a shuffled place lies inside the pre-queue");
   std::uint64_t value = place;
   do {
     std::uint64_t left = value >> half_bits_;

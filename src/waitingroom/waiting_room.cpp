@@ -8,6 +8,7 @@
 #include <deque>
 #include <vector>
 
+#include "common/check.hpp"
 #include "common/crypto.hpp"
 #include "common/time.hpp"
 #include "waitingroom/shuffle.hpp"
@@ -636,6 +637,8 @@ void WaitingRoom::Tick() {
             ++skips;
           }
         }
+        BOXOFFICE_CHECK(queue->serving <= queue->next - 1,
+                        "the serving counter never passes the last sequence handed out");
         // Nobody left to admit: unused budget must not pile up into a burst.
         if (queue->returned.empty() && queue->serving >= queue->next - 1) {
           queue->budget = std::min(queue->budget, kFanMicros);

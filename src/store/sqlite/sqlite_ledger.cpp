@@ -3,12 +3,12 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cassert>
 #include <chrono>
 #include <ctime>
 #include <string_view>
 #include <utility>
 
+#include "common/check.hpp"
 #include "store/sqlite/migrations.hpp"
 #include "store/sqlite/sqlite_handle.hpp"
 
@@ -147,7 +147,8 @@ SqliteLedger::~SqliteLedger() {
     closing_.store(true, std::memory_order_release);
   }
   work_ready_.notify_one();
-  assert(std::this_thread::get_id() != writer_.get_id() && "~SqliteLedger inside a done");
+  BOXOFFICE_CHECK(std::this_thread::get_id() != writer_.get_id(),
+                  "the ledger is not destroyed inside one of its own dones");
   writer_.join();
 }
 
@@ -222,7 +223,7 @@ void SqliteLedger::WriterLoop() {
       }
     }
     std::vector<Status> statuses = CommitGroup(group);
-    assert(statuses.size() == group.size());
+    BOXOFFICE_CHECK(statuses.size() == group.size(), "a group commit has a status per write");
     // Only now, after COMMIT returned, may anyone learn that a write happened.
     for (std::size_t i = 0; i < group.size(); ++i) {
       if (group[i].done) group[i].done(std::move(statuses[i]));
@@ -354,7 +355,8 @@ Status SqliteLedger::Apply(const WriteRequest& request) {
 }
 
 void SqliteLedger::Flush() {
-  assert(std::this_thread::get_id() != writer_.get_id() && "Flush inside a done");
+  BOXOFFICE_CHECK(std::this_thread::get_id() != writer_.get_id(),
+                  "Flush is not called inside one of the ledger's own dones");
   std::unique_lock lock(queue_mutex_);
   const std::uint64_t target = submitted_count_;
   completed_.wait(lock, [&] { return completed_count_ >= target; });
