@@ -140,7 +140,7 @@ http::Router::Decorator DefenseMiddleware(Defense& defense, const Accounts& acco
             Log(level, "defense_decision", std::move(fields));
           }
           if (!verdict.status.ok()) {
-            respond(http::ErrorResponse(verdict.status.error()));
+            respond(ErrorAnswer(verdict.status.error()));
             return;
           }
           inner(request, std::move(respond));

@@ -30,35 +30,34 @@ json::object EntryJson(const CidrEntry& entry) {
 
 enum class ListKind { kBlock, kAllow };
 
-void AddEntry(ApiContext& context, ListKind kind, const http::Request& request,
-              http::Respond respond) {
+void AddEntry(ApiContext& context, ListKind kind, const http::Request& request, Reply reply) {
   if (Status allowed = RequireOperator(request, context.admin_key); !allowed) {
-    return respond(http::ErrorResponse(allowed.error()));
+    return reply(allowed.error());
   }
   Result<json::value> body = ParseJsonBody(request);
-  if (!body) return respond(http::ErrorResponse(body.error()));
+  if (!body) return reply(body.error());
   const json::object* object = body->if_object();
   const json::value* cidr = object ? object->if_contains("cidr") : nullptr;
   if (cidr == nullptr || !cidr->is_string()) {
-    return respond(http::ErrorResponse(FieldError("cidr", "Field 'cidr' is required.")));
+    return reply(FieldError("cidr", "Field 'cidr' is required."));
   }
   std::string reason;
   if (const json::value* value = object->if_contains("reason"); value && !value->is_null()) {
     if (!value->is_string()) {
-      return respond(http::ErrorResponse(FieldError("reason", "Field 'reason' must be a string.")));
+      return reply(FieldError("reason", "Field 'reason' must be a string."));
     }
     reason = std::string(value->get_string());
   }
   std::optional<std::int64_t> ttl_s;
   if (const json::value* value = object->if_contains("ttl_s"); value && !value->is_null()) {
     if (!value->is_int64()) {
-      return respond(http::ErrorResponse(FieldError("ttl_s", "Field 'ttl_s' must be an integer.")));
+      return reply(FieldError("ttl_s", "Field 'ttl_s' must be an integer."));
     }
     ttl_s = value->get_int64();
   }
-  auto done = [respond](Result<CidrEntry> entry) {
-    if (!entry) return respond(http::ErrorResponse(entry.error()));
-    respond(JsonResponse(201, EntryJson(*entry)));
+  auto done = [reply](Result<CidrEntry> entry) {
+    if (!entry) return reply(entry.error());
+    reply(JsonResponse(201, EntryJson(*entry)));
   };
   if (kind == ListKind::kBlock) {
     context.defense.Block(cidr->get_string(), std::move(reason), ttl_s, std::move(done));
@@ -67,10 +66,9 @@ void AddEntry(ApiContext& context, ListKind kind, const http::Request& request,
   }
 }
 
-void ListEntries(ApiContext& context, ListKind kind, const http::Request& request,
-                 http::Respond respond) {
+void ListEntries(ApiContext& context, ListKind kind, const http::Request& request, Reply reply) {
   if (Status allowed = RequireOperator(request, context.admin_key); !allowed) {
-    return respond(http::ErrorResponse(allowed.error()));
+    return reply(allowed.error());
   }
   json::array items;
   if (kind == ListKind::kBlock) {
@@ -89,23 +87,22 @@ void ListEntries(ApiContext& context, ListKind kind, const http::Request& reques
       items.push_back(std::move(item));
     }
   }
-  respond(JsonResponse(200, json::object{{"items", std::move(items)}, {"next_cursor", nullptr}}));
+  reply(JsonResponse(200, json::object{{"items", std::move(items)}, {"next_cursor", nullptr}}));
 }
 
-void RemoveEntry(ApiContext& context, ListKind kind, const http::Request& request,
-                 http::Respond respond) {
+void RemoveEntry(ApiContext& context, ListKind kind, const http::Request& request, Reply reply) {
   if (Status allowed = RequireOperator(request, context.admin_key); !allowed) {
-    return respond(http::ErrorResponse(allowed.error()));
+    return reply(allowed.error());
   }
   const std::optional<std::string_view> cidr = request.Query("cidr");
   if (!cidr) {
-    return respond(http::ErrorResponse(
-        Error::Make(ErrorKind::kMalformed, "invalid_parameter",
-                    "Query parameter 'cidr' names the range to remove.", {{"parameter", "cidr"}})));
+    return reply(Error::Make(ErrorKind::kMalformed, "invalid_parameter",
+                             "Query parameter 'cidr' names the range to remove.",
+                             {{"parameter", "cidr"}}));
   }
-  auto done = [respond](Status status) {
-    if (!status.ok()) return respond(http::ErrorResponse(status.error()));
-    respond(JsonResponse(204, std::string()));
+  auto done = [reply](Status status) {
+    if (!status.ok()) return reply(status.error());
+    reply(JsonResponse(204, std::string()));
   };
   if (kind == ListKind::kBlock) {
     context.defense.Unblock(*cidr, std::move(done));
@@ -136,40 +133,39 @@ json::object DecisionJson(const ScoredDecision& decision) {
   return out;
 }
 
-void ListDecisions(ApiContext& context, const http::Request& request, http::Respond respond) {
+void ListDecisions(ApiContext& context, const http::Request& request, Reply reply) {
   if (Status allowed = RequireOperator(request, context.admin_key); !allowed) {
-    return respond(http::ErrorResponse(allowed.error()));
+    return reply(allowed.error());
   }
   Result<std::int64_t> after =
       QueryInteger(request, "after", 0, 0, std::numeric_limits<std::int64_t>::max());
-  if (!after) return respond(http::ErrorResponse(after.error()));
+  if (!after) return reply(after.error());
   Result<std::int64_t> limit =
       QueryInteger(request, "limit", kDecisionsPageDefault, 1, kDecisionsPageMax);
-  if (!limit) return respond(http::ErrorResponse(limit.error()));
+  if (!limit) return reply(limit.error());
   const DecisionLog::Page page = context.defense.decision_log().After(
       static_cast<std::uint64_t>(*after), static_cast<std::size_t>(*limit));
   json::array items;
   for (const ScoredDecision& decision : page.items) items.push_back(DecisionJson(decision));
   const std::uint64_t next_after =
       page.items.empty() ? static_cast<std::uint64_t>(*after) : page.items.back().sequence;
-  respond(
-      JsonResponse(200, json::object{{"items", std::move(items)},
-                                     {"next_after", next_after},
-                                     {"oldest", page.oldest},
-                                     {"latest", page.latest},
-                                     {"capacity", context.defense.decision_log().capacity()},
-                                     {"model_version", context.defense.risk_model().version()}}));
+  reply(JsonResponse(200, json::object{{"items", std::move(items)},
+                                       {"next_after", next_after},
+                                       {"oldest", page.oldest},
+                                       {"latest", page.latest},
+                                       {"capacity", context.defense.decision_log().capacity()},
+                                       {"model_version", context.defense.risk_model().version()}}));
 }
 
 // Bounds of the telemetry counts: a page open for a day with a busy visitor stays far below them.
 constexpr std::int64_t kTelemetryEventsMax = 10'000'000;
 constexpr std::int64_t kFirstInteractionMaxMs = 86'400'000;
 
-void GetChallenge(ApiContext& context, const http::Request& request, http::Respond respond) {
+void GetChallenge(ApiContext& context, const http::Request& request, Reply reply) {
   http::Response response =
       JsonResponse(200, ChallengeJson(context.defense.IssueChallenge(SignalsOf(request))));
   response.SetHeader("Cache-Control", "no-store");  // each challenge is good once
-  respond(std::move(response));
+  reply(std::move(response));
 }
 
 // Reads an optional integer field in [0, max]; `out` stays as it is when the field is absent.
@@ -185,17 +181,17 @@ Status ReadCount(const json::object& body, std::string_view field, std::int64_t 
   return {};
 }
 
-void PostTelemetry(ApiContext& context, const http::Request& request, http::Respond respond) {
+void PostTelemetry(ApiContext& context, const http::Request& request, Reply reply) {
   Result<Session> session = RequireSession(request, context.accounts);
-  if (!session) return respond(http::ErrorResponse(session.error()));
+  if (!session) return reply(session.error());
   Result<json::object> object = ParseJsonObjectBody(request);
-  if (!object) return respond(http::ErrorResponse(object.error()));
+  if (!object) return reply(object.error());
   std::optional<std::int64_t> pointer_events, key_events, first_interaction_ms;
   for (Status read :
        {ReadCount(*object, "pointer_events", kTelemetryEventsMax, pointer_events),
         ReadCount(*object, "key_events", kTelemetryEventsMax, key_events),
         ReadCount(*object, "first_interaction_ms", kFirstInteractionMaxMs, first_interaction_ms)}) {
-    if (!read) return respond(http::ErrorResponse(read.error()));
+    if (!read) return reply(read.error());
   }
   Telemetry telemetry;
   telemetry.pointer_events = static_cast<std::uint32_t>(pointer_events.value_or(0));
@@ -204,7 +200,7 @@ void PostTelemetry(ApiContext& context, const http::Request& request, http::Resp
     telemetry.first_interaction_ms = static_cast<std::uint32_t>(*first_interaction_ms);
   }
   context.defense.RecordTelemetry(session->session_id, telemetry);
-  respond(JsonResponse(204, std::string()));
+  reply(JsonResponse(204, std::string()));
 }
 
 }  // namespace
@@ -215,30 +211,30 @@ void RegisterDefenseRoutes(http::Router& router, ApiContext& context) {
     const ListKind kind = list.first;
     const std::string_view path = list.second;
     router.Add(Method::kPost, path,
-               [&context, kind](const http::Request& request, http::Respond respond) {
-                 AddEntry(context, kind, request, std::move(respond));
-               });
+               Answering([&context, kind](const http::Request& request, Reply reply) {
+                 AddEntry(context, kind, request, std::move(reply));
+               }));
     router.Add(Method::kGet, path,
-               [&context, kind](const http::Request& request, http::Respond respond) {
-                 ListEntries(context, kind, request, std::move(respond));
-               });
+               Answering([&context, kind](const http::Request& request, Reply reply) {
+                 ListEntries(context, kind, request, std::move(reply));
+               }));
     router.Add(Method::kDelete, path,
-               [&context, kind](const http::Request& request, http::Respond respond) {
-                 RemoveEntry(context, kind, request, std::move(respond));
-               });
+               Answering([&context, kind](const http::Request& request, Reply reply) {
+                 RemoveEntry(context, kind, request, std::move(reply));
+               }));
   }
   router.Add(Method::kGet, "/v1/defense/decisions",
-             [&context](const http::Request& request, http::Respond respond) {
-               ListDecisions(context, request, std::move(respond));
-             });
+             Answering([&context](const http::Request& request, Reply reply) {
+               ListDecisions(context, request, std::move(reply));
+             }));
   router.Add(Method::kGet, "/v1/challenge",
-             [&context](const http::Request& request, http::Respond respond) {
-               GetChallenge(context, request, std::move(respond));
-             });
+             Answering([&context](const http::Request& request, Reply reply) {
+               GetChallenge(context, request, std::move(reply));
+             }));
   router.Add(Method::kPost, "/v1/telemetry",
-             [&context](const http::Request& request, http::Respond respond) {
-               PostTelemetry(context, request, std::move(respond));
-             });
+             Answering([&context](const http::Request& request, Reply reply) {
+               PostTelemetry(context, request, std::move(reply));
+             }));
 }
 
 }  // namespace boxoffice::api

@@ -59,47 +59,47 @@ json::object SeatJson(const Event& event, std::uint32_t index, const SeatState& 
                       {"version", state.version}};
 }
 
-void CreateEvent(ApiContext& context, const http::Request& request, http::Respond respond) {
+void CreateEvent(ApiContext& context, const http::Request& request, Reply reply) {
   if (Status allowed = RequireOperator(request, context.admin_key); !allowed) {
-    return respond(http::ErrorResponse(allowed.error()));
+    return reply(allowed.error());
   }
   Result<json::value> body = ParseJsonBody(request);
-  if (!body) return respond(http::ErrorResponse(body.error()));
+  if (!body) return reply(body.error());
   Result<EventDefinition> definition = ParseEventDefinition(*body);
-  if (!definition) return respond(http::ErrorResponse(definition.error()));
+  if (!definition) return reply(definition.error());
   context.catalog.Create(
-      std::move(definition).value(), [&context, respond](Result<std::shared_ptr<Event>> event) {
-        if (!event) return respond(http::ErrorResponse(event.error()));
+      std::move(definition).value(), [&context, reply](Result<std::shared_ptr<Event>> event) {
+        if (!event) return reply(event.error());
         // Answer once the queue can take fans: its first sequence numbers are durable.
         std::shared_ptr<Event> created = *event;
-        AttachEventQueue(context, created, false, [&context, respond, created](Status ready) {
-          if (!ready) return respond(http::ErrorResponse(ready.error()));
+        AttachEventQueue(context, created, false, [&context, reply, created](Status ready) {
+          if (!ready) return reply(ready.error());
           http::Response response = JsonResponse(201, EventBody(context, *created));
           response.SetHeader("Location", "/v1/events/" + created->definition().id);
-          respond(std::move(response));
+          reply(std::move(response));
         });
       });
 }
 
-void ListEvents(ApiContext& context, const http::Request& request, http::Respond respond) {
+void ListEvents(ApiContext& context, const http::Request& request, Reply reply) {
   Result<std::int64_t> limit =
       QueryInteger(request, "limit", kEventsPageDefault, 1, kEventsPageMax);
-  if (!limit) return respond(http::ErrorResponse(limit.error()));
+  if (!limit) return reply(limit.error());
   Result<EventPage> page =
       context.catalog.List(static_cast<std::size_t>(*limit), request.Query("cursor"));
-  if (!page) return respond(http::ErrorResponse(page.error()));
+  if (!page) return reply(page.error());
   json::array items;
   items.reserve(page->items.size());
   for (const auto& event : page->items) items.push_back(EventSummary(context, *event));
   json::object body{{"items", std::move(items)}};
   body["next_cursor"] = page->next_cursor ? json::value(*page->next_cursor) : nullptr;
-  respond(JsonResponse(200, body));
+  reply(JsonResponse(200, body));
 }
 
-void GetEvent(ApiContext& context, const http::Request& request, http::Respond respond) {
+void GetEvent(ApiContext& context, const http::Request& request, Reply reply) {
   std::shared_ptr<Event> event = context.catalog.Find(request.PathParam("id"));
-  if (!event) return respond(http::ErrorResponse(EventNotFound(request.PathParam("id"))));
-  respond(JsonResponse(200, EventBody(context, *event)));
+  if (!event) return reply(EventNotFound(request.PathParam("id")));
+  reply(JsonResponse(200, EventBody(context, *event)));
 }
 
 // The seat list's validator: the seat table's change counter, prefixed by a value chosen at
@@ -127,9 +127,9 @@ bool EtagMatches(const http::Request& request, std::string_view etag) {
   return false;
 }
 
-void ListSeats(ApiContext& context, const http::Request& request, http::Respond respond) {
+void ListSeats(ApiContext& context, const http::Request& request, Reply reply) {
   std::shared_ptr<Event> event = context.catalog.Find(request.PathParam("id"));
-  if (!event) return respond(http::ErrorResponse(EventNotFound(request.PathParam("id"))));
+  if (!event) return reply(EventNotFound(request.PathParam("id")));
   // Read before the seats: a change during the read leaves an older tag, so the next poll
   // fetches again rather than keeping a mixed list.
   const std::string etag = SeatsEtag(*event);
@@ -137,7 +137,7 @@ void ListSeats(ApiContext& context, const http::Request& request, http::Respond 
     http::Response not_modified;
     not_modified.status = 304;
     not_modified.SetHeader("ETag", etag);
-    return respond(std::move(not_modified));
+    return reply(std::move(not_modified));
   }
 
   std::optional<SeatStatus> status_filter;
@@ -146,9 +146,9 @@ void ListSeats(ApiContext& context, const http::Request& request, http::Respond 
       if (*status == SeatStatusName(candidate)) status_filter = candidate;
     }
     if (!status_filter) {
-      return respond(http::ErrorResponse(Error::Make(
-          ErrorKind::kMalformed, "invalid_parameter",
-          "Query parameter 'status' must be available, held or sold.", {{"parameter", "status"}})));
+      return reply(Error::Make(ErrorKind::kMalformed, "invalid_parameter",
+                               "Query parameter 'status' must be available, held or sold.",
+                               {{"parameter", "status"}}));
     }
   }
   std::uint32_t first = 0;
@@ -169,28 +169,28 @@ void ListSeats(ApiContext& context, const http::Request& request, http::Respond 
   http::Response response = JsonResponse(
       200, json::object{{"event_id", event->definition().id}, {"seats", std::move(seats)}});
   response.SetHeader("ETag", etag);
-  respond(std::move(response));
+  reply(std::move(response));
 }
 
 }  // namespace
 
 void RegisterEventRoutes(http::Router& router, ApiContext& context) {
   router.Add(Method::kPost, "/v1/events",
-             [&context](const http::Request& request, http::Respond respond) {
-               CreateEvent(context, request, std::move(respond));
-             });
+             Answering([&context](const http::Request& request, Reply reply) {
+               CreateEvent(context, request, std::move(reply));
+             }));
   router.Add(Method::kGet, "/v1/events",
-             [&context](const http::Request& request, http::Respond respond) {
-               ListEvents(context, request, std::move(respond));
-             });
+             Answering([&context](const http::Request& request, Reply reply) {
+               ListEvents(context, request, std::move(reply));
+             }));
   router.Add(Method::kGet, "/v1/events/{id}",
-             [&context](const http::Request& request, http::Respond respond) {
-               GetEvent(context, request, std::move(respond));
-             });
+             Answering([&context](const http::Request& request, Reply reply) {
+               GetEvent(context, request, std::move(reply));
+             }));
   router.Add(Method::kGet, "/v1/events/{id}/seats",
-             [&context](const http::Request& request, http::Respond respond) {
-               ListSeats(context, request, std::move(respond));
-             });
+             Answering([&context](const http::Request& request, Reply reply) {
+               ListSeats(context, request, std::move(reply));
+             }));
 }
 
 }  // namespace boxoffice::api

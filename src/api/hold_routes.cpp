@@ -97,67 +97,66 @@ Result<BestAvailableRequest> ParseBestAvailable(const json::value& value) {
   return request;
 }
 
-void CreateHold(ApiContext& context, const http::Request& request, http::Respond respond) {
+void CreateHold(ApiContext& context, const http::Request& request, Reply reply) {
   Result<Session> session = RequireSession(request, context.accounts);
-  if (!session) return respond(http::ErrorResponse(session.error()));
+  if (!session) return reply(session.error());
   std::shared_ptr<Event> event = context.catalog.Find(request.PathParam("id"));
-  if (!event) return respond(http::ErrorResponse(EventNotFound(request.PathParam("id"))));
+  if (!event) return reply(EventNotFound(request.PathParam("id")));
   if (event->definition().queue.enabled && context.admission != nullptr) {
     const std::string_view token = request.Header("x-access-token").value_or("");
     if (Status admitted =
             context.admission->VerifyAccess(event->definition().id, session->session_id, token);
         !admitted) {
-      return respond(http::ErrorResponse(admitted.error()));
+      return reply(admitted.error());
     }
   }
   Result<json::value> body = ParseJsonBody(request);
-  if (!body) return respond(http::ErrorResponse(body.error()));
+  if (!body) return reply(body.error());
   const json::object* object = body->if_object();
   const json::value* seats = object ? object->if_contains("seats") : nullptr;
   const json::value* best = object ? object->if_contains("best_available") : nullptr;
   if ((seats == nullptr) == (best == nullptr)) {
-    return respond(http::ErrorResponse(
-        FieldError("", "The body needs exactly one of 'seats' and 'best_available'.")));
+    return reply(FieldError("", "The body needs exactly one of 'seats' and 'best_available'."));
   }
   HoldTable& table = context.holds->TableFor(event);
   const HoldOwner owner{session->session_id, session->customer_id};
   Result<Hold> held = Error::Internal("unreachable");
   if (seats != nullptr) {
     Result<std::vector<SeatRequest>> wanted = ParseSeats(event->seat_map(), *seats);
-    if (!wanted) return respond(http::ErrorResponse(wanted.error()));
+    if (!wanted) return reply(wanted.error());
     held = table.HoldSeats(owner, std::move(wanted).value());
   } else {
     Result<BestAvailableRequest> wanted = ParseBestAvailable(*best);
-    if (!wanted) return respond(http::ErrorResponse(wanted.error()));
+    if (!wanted) return reply(wanted.error());
     held = table.HoldBestAvailable(owner, *wanted);
   }
-  if (!held) return respond(http::ErrorResponse(held.error()));
-  context.holds->Acknowledge(table, std::move(held).value(), [&table, respond](Result<Hold> hold) {
-    if (!hold) return respond(http::ErrorResponse(hold.error()));
+  if (!held) return reply(held.error());
+  context.holds->Acknowledge(table, std::move(held).value(), [&table, reply](Result<Hold> hold) {
+    if (!hold) return reply(hold.error());
     http::Response response = JsonResponse(201, HoldJson(table, *hold));
     response.SetHeader("Location", "/v1/holds/" + hold->id);
-    respond(std::move(response));
+    reply(std::move(response));
   });
 }
 
-void GetHold(ApiContext& context, const http::Request& request, http::Respond respond) {
+void GetHold(ApiContext& context, const http::Request& request, Reply reply) {
   Result<Session> session = RequireSession(request, context.accounts);
-  if (!session) return respond(http::ErrorResponse(session.error()));
+  if (!session) return reply(session.error());
   const std::string_view hold_id = request.PathParam("id");
   Result<Hold> hold = context.holds->Get(hold_id, session->session_id);
-  if (!hold) return respond(http::ErrorResponse(hold.error()));
+  if (!hold) return reply(hold.error());
   std::shared_ptr<Event> event = context.catalog.Find(hold->event_id);
-  respond(JsonResponse(200, HoldJson(context.holds->TableFor(event), *hold)));
+  reply(JsonResponse(200, HoldJson(context.holds->TableFor(event), *hold)));
 }
 
-void DeleteHold(ApiContext& context, const http::Request& request, http::Respond respond) {
+void DeleteHold(ApiContext& context, const http::Request& request, Reply reply) {
   Result<Session> session = RequireSession(request, context.accounts);
-  if (!session) return respond(http::ErrorResponse(session.error()));
-  context.holds->Release(request.PathParam("id"), session->session_id, [respond](Status status) {
-    if (!status) return respond(http::ErrorResponse(status.error()));
+  if (!session) return reply(session.error());
+  context.holds->Release(request.PathParam("id"), session->session_id, [reply](Status status) {
+    if (!status) return reply(status.error());
     http::Response response;
     response.status = 204;
-    respond(std::move(response));
+    reply(std::move(response));
   });
 }
 
@@ -178,17 +177,17 @@ void AppendFamily(std::string& out, std::string_view name, std::string_view type
 
 void RegisterHoldRoutes(http::Router& router, ApiContext& context) {
   router.Add(Method::kPost, "/v1/events/{id}/holds",
-             [&context](const http::Request& request, http::Respond respond) {
-               CreateHold(context, request, std::move(respond));
-             });
+             Answering([&context](const http::Request& request, Reply reply) {
+               CreateHold(context, request, std::move(reply));
+             }));
   router.Add(Method::kGet, "/v1/holds/{id}",
-             [&context](const http::Request& request, http::Respond respond) {
-               GetHold(context, request, std::move(respond));
-             });
+             Answering([&context](const http::Request& request, Reply reply) {
+               GetHold(context, request, std::move(reply));
+             }));
   router.Add(Method::kDelete, "/v1/holds/{id}",
-             [&context](const http::Request& request, http::Respond respond) {
-               DeleteHold(context, request, std::move(respond));
-             });
+             Answering([&context](const http::Request& request, Reply reply) {
+               DeleteHold(context, request, std::move(reply));
+             }));
 }
 
 void RegisterHoldMetrics(MetricsRegistry& metrics, Catalog& catalog, HoldService& holds) {

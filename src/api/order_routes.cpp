@@ -47,7 +47,7 @@ json::object OrderJson(const OrderRecord& order) {
       {"updated_at", FormatRfc3339(FromUnixMillis(order.updated_at_ms))}};
 }
 
-http::Response ToHttp(OrderResponse answer) {
+http::Response ToHttp(RenderedAnswer answer) {
   http::Response response = JsonResponse(answer.status, std::move(answer.body));
   if (answer.retry_after_s > 0) {
     response.SetHeader("Retry-After", std::to_string(answer.retry_after_s));
@@ -68,39 +68,38 @@ Result<std::string> RequiredString(const json::object& object, std::string_view 
   return std::string(value->get_string());
 }
 
-void PlaceOrder(ApiContext& context, const http::Request& request, http::Respond respond) {
+void PlaceOrder(ApiContext& context, const http::Request& request, Reply reply) {
   Result<Session> session = RequireSession(request, context.accounts);
-  if (!session) return respond(http::ErrorResponse(session.error()));
+  if (!session) return reply(session.error());
   Result<json::object> object = ParseJsonObjectBody(request);
-  if (!object) return respond(http::ErrorResponse(object.error()));
+  if (!object) return reply(object.error());
   PlaceOrderRequest order;
   order.session_id = session->session_id;
   order.customer_id = session->customer_id;
   Result<std::string> hold_id = RequiredString(*object, "hold_id", 128, "hold_id");
-  if (!hold_id) return respond(http::ErrorResponse(hold_id.error()));
+  if (!hold_id) return reply(hold_id.error());
   order.hold_id = std::move(hold_id).value();
   Result<std::string> email = RequiredString(*object, "email", kEmailMaxChars, "email");
   if (!email || email->find('@') == std::string::npos) {
-    return respond(http::ErrorResponse(FieldError("email", "'email' must be an email address.")));
+    return reply(FieldError("email", "'email' must be an email address."));
   }
   order.email = std::move(email).value();
   const json::value* payment = object->if_contains("payment");
   if (payment == nullptr || !payment->is_object()) {
-    return respond(
-        http::ErrorResponse(FieldError("payment", "'payment' must be {\"token\": \"tok_...\"}.")));
+    return reply(FieldError("payment", "'payment' must be {\"token\": \"tok_...\"}."));
   }
   Result<std::string> token =
       RequiredString(payment->get_object(), "token", kPaymentTokenMaxChars, "payment.token");
-  if (!token) return respond(http::ErrorResponse(token.error()));
+  if (!token) return reply(token.error());
   order.payment_token = std::move(token).value();
   order.access_token = std::string(request.Header("x-access-token").value_or(""));
   if (Status key = ReadIdempotencyKey(request, order.idempotency_key); !key) {
-    return respond(http::ErrorResponse(key.error()));
+    return reply(key.error());
   }
   // The method and path are part of the hash, so a key reused on another route is "reused".
   order.request_hash = Sha256Hex("POST /v1/orders\n" + request.body);
   context.orders->Place(std::move(order),
-                        [respond](OrderResponse answer) { respond(ToHttp(std::move(answer))); });
+                        [reply](RenderedAnswer answer) { reply(ToHttp(std::move(answer))); });
 }
 
 // Who reads an order or a ticket: the operator, or a fan's session (and its customer).
@@ -112,13 +111,13 @@ struct Reader {
 
 // Answers 401 and returns nothing when the request carries neither credential.
 std::optional<Reader> IdentifyReader(ApiContext& context, const http::Request& request,
-                                     const http::Respond& respond) {
+                                     const Reply& reply) {
   Reader reader;
   reader.as_operator = RequireOperator(request, context.admin_key).ok();
   if (!reader.as_operator) {
     Result<Session> session = RequireSession(request, context.accounts);
     if (!session) {
-      respond(http::ErrorResponse(session.error()));
+      reply(session.error());
       return std::nullopt;
     }
     reader.session_id = session->session_id;
@@ -129,61 +128,59 @@ std::optional<Reader> IdentifyReader(ApiContext& context, const http::Request& r
 
 // Runs a ledger read on an order worker, so that an I/O thread never waits on disk; 503 when the
 // workers' queue is full.
-void RunOnOrderWorker(ApiContext& context, const http::Respond& respond,
-                      std::function<void()> task) {
+void RunOnOrderWorker(ApiContext& context, const Reply& reply, std::function<void()> task) {
   if (context.orders->Run(std::move(task))) return;
   Error busy =
       Error::Make(ErrorKind::kUnavailable, "overloaded", "Too many requests; try again shortly.");
   busy.retry_after_s = 1;
-  respond(http::ErrorResponse(busy));
+  reply(busy);
 }
 
-void GetOrder(ApiContext& context, const http::Request& request, http::Respond respond) {
-  std::optional<Reader> reader = IdentifyReader(context, request, respond);
+void GetOrder(ApiContext& context, const http::Request& request, Reply reply) {
+  std::optional<Reader> reader = IdentifyReader(context, request, reply);
   if (!reader) return;
-  RunOnOrderWorker(context, respond,
+  RunOnOrderWorker(context, reply,
                    [&context, order_id = std::string(request.PathParam("id")),
-                    reader = std::move(*reader), respond] {
+                    reader = std::move(*reader), reply] {
                      Result<OrderRecord> order = context.orders->Get(
                          order_id, reader.session_id, reader.customer_id, reader.as_operator);
-                     if (!order) return respond(http::ErrorResponse(order.error()));
-                     respond(JsonResponse(200, OrderJson(*order)));
+                     if (!order) return reply(order.error());
+                     reply(JsonResponse(200, OrderJson(*order)));
                    });
 }
 
 // GET /v1/tickets/{id}/qr.svg: the ticket's signed code as a QR code, for its owner or the
 // operator. The code is a bearer credential, so the image is never cached by the way.
-void GetTicketQr(ApiContext& context, const http::Request& request, http::Respond respond) {
-  std::optional<Reader> reader = IdentifyReader(context, request, respond);
+void GetTicketQr(ApiContext& context, const http::Request& request, Reply reply) {
+  std::optional<Reader> reader = IdentifyReader(context, request, reply);
   if (!reader) return;
-  RunOnOrderWorker(context, respond,
-                   [&context, ticket_id = std::string(request.PathParam("id")),
-                    reader = std::move(*reader), respond] {
-                     Result<TicketRecord> ticket = context.orders->GetTicket(
-                         ticket_id, reader.session_id, reader.customer_id, reader.as_operator);
-                     if (!ticket) return respond(http::ErrorResponse(ticket.error()));
-                     if (ticket->revoked_at_ms != 0) {
-                       return respond(http::ErrorResponse(
-                           Error::Make(ErrorKind::kConflict, "ticket_revoked",
-                                       "This ticket was revoked (its order was refunded).")));
-                     }
-                     if (ticket->code.empty()) {
-                       Error pending =
-                           Error::Make(ErrorKind::kConflict, "ticket_not_issued",
-                                       "The ticket's code is signed once the payment is captured, "
-                                       "usually within a second; try again shortly.");
-                       pending.retry_after_s = 1;
-                       return respond(http::ErrorResponse(pending));
-                     }
-                     Result<std::string> svg = RenderQrSvg(ticket->code);
-                     if (!svg) return respond(http::ErrorResponse(svg.error()));
-                     http::Response response;
-                     response.status = 200;
-                     response.content_type = "image/svg+xml";
-                     response.body = std::move(svg).value();
-                     response.SetHeader("Cache-Control", "private, no-store");
-                     respond(std::move(response));
-                   });
+  RunOnOrderWorker(
+      context, reply,
+      [&context, ticket_id = std::string(request.PathParam("id")), reader = std::move(*reader),
+       reply] {
+        Result<TicketRecord> ticket = context.orders->GetTicket(
+            ticket_id, reader.session_id, reader.customer_id, reader.as_operator);
+        if (!ticket) return reply(ticket.error());
+        if (ticket->revoked_at_ms != 0) {
+          return reply(Error::Make(ErrorKind::kConflict, "ticket_revoked",
+                                   "This ticket was revoked (its order was refunded)."));
+        }
+        if (ticket->code.empty()) {
+          Error pending = Error::Make(ErrorKind::kConflict, "ticket_not_issued",
+                                      "The ticket's code is signed once the payment is captured, "
+                                      "usually within a second; try again shortly.");
+          pending.retry_after_s = 1;
+          return reply(pending);
+        }
+        Result<std::string> svg = RenderQrSvg(ticket->code);
+        if (!svg) return reply(svg.error());
+        http::Response response;
+        response.status = 200;
+        response.content_type = "image/svg+xml";
+        response.body = std::move(svg).value();
+        response.SetHeader("Cache-Control", "private, no-store");
+        reply(std::move(response));
+      });
 }
 
 // Reads an optional Idempotency-Key header into `key`; 400 when it is not a usable key.
@@ -202,35 +199,39 @@ Status ReadIdempotencyKey(const http::Request& request, std::string& key) {
   return {};
 }
 
-void RefundOrder(ApiContext& context, const http::Request& request, http::Respond respond) {
+void RefundOrder(ApiContext& context, const http::Request& request, Reply reply) {
   if (Status allowed = RequireOperator(request, context.admin_key); !allowed) {
-    return respond(http::ErrorResponse(allowed.error()));
+    return reply(allowed.error());
   }
   Result<json::value> body = ParseJsonBody(request);  // unused, but refused if it holds a card
-  if (!body) return respond(http::ErrorResponse(body.error()));
+  if (!body) return reply(body.error());
   RefundRequest refund;
   refund.order_id = std::string(request.PathParam("id"));
   if (Status key = ReadIdempotencyKey(request, refund.idempotency_key); !key) {
-    return respond(http::ErrorResponse(key.error()));
+    return reply(key.error());
   }
   refund.request_hash =
       Sha256Hex("POST /v1/orders/" + refund.order_id + "/refund\n" + request.body);
   context.orders->Refund(std::move(refund),
-                         [respond](OrderResponse answer) { respond(ToHttp(std::move(answer))); });
+                         [reply](RenderedAnswer answer) { reply(ToHttp(std::move(answer))); });
 }
 
 }  // namespace
 
 OrderRendering MakeOrderRendering() {
+  const auto order_answer = [](int status) {
+    return [status](const OrderRecord& order) {
+      return RenderedAnswer{status, json::serialize(OrderJson(order)), 0, false};
+    };
+  };
   return OrderRendering{
-      [](const OrderRecord& order) { return json::serialize(OrderJson(order)); },
-      [](const Error& error) {
-        http::Response response = http::ErrorResponse(error);
+      order_answer(201), order_answer(200), [](const Error& error) {
+        http::Response response = ErrorAnswer(error);
         int retry_after_s = 0;
         for (const auto& [name, value] : response.headers) {
           if (name == "Retry-After") retry_after_s = std::atoi(value.c_str());
         }
-        return OrderResponse{response.status, std::move(response.body), retry_after_s, false};
+        return RenderedAnswer{response.status, std::move(response.body), retry_after_s, false};
       }};
 }
 
@@ -246,21 +247,21 @@ Result<json::object> OrderStatsJson(ApiContext& context, std::string_view event_
 
 void RegisterOrderRoutes(http::Router& router, ApiContext& context) {
   router.Add(Method::kPost, "/v1/orders",
-             [&context](const http::Request& request, http::Respond respond) {
-               PlaceOrder(context, request, std::move(respond));
-             });
+             Answering([&context](const http::Request& request, Reply reply) {
+               PlaceOrder(context, request, std::move(reply));
+             }));
   router.Add(Method::kPost, "/v1/orders/{id}/refund",
-             [&context](const http::Request& request, http::Respond respond) {
-               RefundOrder(context, request, std::move(respond));
-             });
+             Answering([&context](const http::Request& request, Reply reply) {
+               RefundOrder(context, request, std::move(reply));
+             }));
   router.Add(Method::kGet, "/v1/orders/{id}",
-             [&context](const http::Request& request, http::Respond respond) {
-               GetOrder(context, request, std::move(respond));
-             });
+             Answering([&context](const http::Request& request, Reply reply) {
+               GetOrder(context, request, std::move(reply));
+             }));
   router.Add(Method::kGet, "/v1/tickets/{id}/qr.svg",
-             [&context](const http::Request& request, http::Respond respond) {
-               GetTicketQr(context, request, std::move(respond));
-             });
+             Answering([&context](const http::Request& request, Reply reply) {
+               GetTicketQr(context, request, std::move(reply));
+             }));
 }
 
 }  // namespace boxoffice::api

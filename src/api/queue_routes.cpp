@@ -82,27 +82,27 @@ http::Response FanViewResponse(int status, const FanView& view) {
   return response;
 }
 
-void JoinQueue(ApiContext& context, const http::Request& request, http::Respond respond) {
+void JoinQueue(ApiContext& context, const http::Request& request, Reply reply) {
   Result<Session> session = RequireSession(request, context.accounts);
-  if (!session) return respond(http::ErrorResponse(session.error()));
-  if (context.waiting_room == nullptr) return respond(http::ErrorResponse(NoWaitingRoom()));
+  if (!session) return reply(session.error());
+  if (context.waiting_room == nullptr) return reply(NoWaitingRoom());
   const std::string_view event_id = request.PathParam("id");
   if (!context.catalog.Find(event_id)) {
-    return respond(http::ErrorResponse(EventNotFound(event_id)));
+    return reply(EventNotFound(event_id));
   }
   FanIdentity fan{session->session_id, session->customer_id, ""};
   if (std::optional<std::string_view> device = request.Header("x-device-id")) {
     if (device->size() > kDeviceIdMaxChars) {
-      return respond(http::ErrorResponse(Error::Make(
+      return reply(Error::Make(
           ErrorKind::kMalformed, "invalid_header",
           "X-Device-Id must be at most " + std::to_string(kDeviceIdMaxChars) + " characters.",
-          {{"header", "X-Device-Id"}})));
+          {{"header", "X-Device-Id"}}));
     }
     fan.device_id = std::string(*device);
   }
   Result<FanView> view = context.waiting_room->Join(event_id, fan);
-  if (!view) return respond(http::ErrorResponse(view.error()));
-  respond(FanViewResponse(view->created ? 201 : 200, *view));
+  if (!view) return reply(view.error());
+  reply(FanViewResponse(view->created ? 201 : 200, *view));
 }
 
 // The checks of a status call, and the call itself: session, event, ticket. No catalog lookup:
@@ -117,11 +117,11 @@ Result<FanView> PollFan(ApiContext& context, const http::Request& request, Sessi
                                     request.Header("x-queue-ticket").value_or(""));
 }
 
-void QueueStatus(ApiContext& context, const http::Request& request, http::Respond respond) {
+void QueueStatus(ApiContext& context, const http::Request& request, Reply reply) {
   Session session;
   Result<FanView> view = PollFan(context, request, session);
-  if (!view) return respond(http::ErrorResponse(view.error()));
-  respond(FanViewResponse(200, *view));
+  if (!view) return reply(view.error());
+  reply(FanViewResponse(200, *view));
 }
 
 // After these the fan's place cannot change any more, so the stream ends with them.
@@ -176,16 +176,16 @@ class QueueStreamSource {
   std::optional<Shown> last_;
 };
 
-void QueueStream(ApiContext& context, const http::Request& request, http::Respond respond) {
+void QueueStream(ApiContext& context, const http::Request& request, Reply reply) {
   Session session;
   Result<FanView> view = PollFan(context, request, session);
-  if (!view) return respond(http::ErrorResponse(view.error()));
+  if (!view) return reply(view.error());
   http::Response response;
   response.stream =
       http::EventStream{QueueStreamSource(*context.waiting_room, request,
                                           std::move(session.session_id), std::move(view).value()),
                         kQueueStreamInterval};
-  respond(std::move(response));
+  reply(std::move(response));
 }
 
 // Reads one optional unsigned field of the PATCH body within [1, max].
@@ -209,41 +209,40 @@ Status ReadControl(const json::object& body, std::string_view field, std::uint32
   return {};
 }
 
-void PatchQueue(ApiContext& context, const http::Request& request, http::Respond respond) {
+void PatchQueue(ApiContext& context, const http::Request& request, Reply reply) {
   if (Status allowed = RequireOperator(request, context.admin_key); !allowed) {
-    return respond(http::ErrorResponse(allowed.error()));
+    return reply(allowed.error());
   }
-  if (context.waiting_room == nullptr) return respond(http::ErrorResponse(NoWaitingRoom()));
+  if (context.waiting_room == nullptr) return reply(NoWaitingRoom());
   const std::string event_id(request.PathParam("id"));
   if (!context.catalog.Find(event_id)) {
-    return respond(http::ErrorResponse(EventNotFound(event_id)));
+    return reply(EventNotFound(event_id));
   }
   Result<json::object> body = ParseJsonObjectBody(request);
-  if (!body) return respond(http::ErrorResponse(body.error()));
+  if (!body) return reply(body.error());
   const json::object& object = *body;
   QueueControls controls;
   if (Status read = ReadControl(object, "admission_rate_per_s", kAdmissionRateMaxPerS,
                                 controls.admission_rate_per_s);
       !read) {
-    return respond(http::ErrorResponse(read.error()));
+    return reply(read.error());
   }
   if (Status read = ReadControl(object, "max_active", kMaxActiveMax, controls.max_active); !read) {
-    return respond(http::ErrorResponse(read.error()));
+    return reply(read.error());
   }
   if (const json::value* paused = object.if_contains("paused"); paused && !paused->is_null()) {
     if (!paused->is_bool()) {
-      return respond(http::ErrorResponse(Error::Make(ErrorKind::kUnprocessable, "validation_failed",
-                                                     "Field 'paused' must be true or false.",
-                                                     {{"field", "paused"}})));
+      return reply(Error::Make(ErrorKind::kUnprocessable, "validation_failed",
+                               "Field 'paused' must be true or false.", {{"field", "paused"}}));
     }
     controls.paused = paused->get_bool();
   }
   context.waiting_room->Control(
-      event_id, controls, [&context, event_id, respond](Result<QueueSettings> settings) {
-        if (!settings) return respond(http::ErrorResponse(settings.error()));
+      event_id, controls, [&context, event_id, reply](Result<QueueSettings> settings) {
+        if (!settings) return reply(settings.error());
         Result<json::object> queue = context.waiting_room->PublicQueueJson(event_id);
-        if (!queue) return respond(http::ErrorResponse(queue.error()));
-        respond(JsonResponse(200, *queue));
+        if (!queue) return reply(queue.error());
+        reply(JsonResponse(200, *queue));
       });
 }
 
@@ -296,21 +295,21 @@ void AttachEventQueue(ApiContext& context, const std::shared_ptr<Event>& event, 
 
 void RegisterQueueRoutes(http::Router& router, ApiContext& context) {
   router.Add(Method::kPost, "/v1/events/{id}/queue",
-             [&context](const http::Request& request, http::Respond respond) {
-               JoinQueue(context, request, std::move(respond));
-             });
+             Answering([&context](const http::Request& request, Reply reply) {
+               JoinQueue(context, request, std::move(reply));
+             }));
   router.Add(Method::kPatch, "/v1/events/{id}/queue",
-             [&context](const http::Request& request, http::Respond respond) {
-               PatchQueue(context, request, std::move(respond));
-             });
+             Answering([&context](const http::Request& request, Reply reply) {
+               PatchQueue(context, request, std::move(reply));
+             }));
   router.Add(Method::kGet, "/v1/events/{id}/queue/status",
-             [&context](const http::Request& request, http::Respond respond) {
-               QueueStatus(context, request, std::move(respond));
-             });
+             Answering([&context](const http::Request& request, Reply reply) {
+               QueueStatus(context, request, std::move(reply));
+             }));
   router.Add(Method::kGet, "/v1/events/{id}/queue/stream",
-             [&context](const http::Request& request, http::Respond respond) {
-               QueueStream(context, request, std::move(respond));
-             });
+             Answering([&context](const http::Request& request, Reply reply) {
+               QueueStream(context, request, std::move(reply));
+             }));
 }
 
 }  // namespace boxoffice::api

@@ -49,59 +49,58 @@ Result<std::pair<std::string, std::string>> Credentials(const json::value& body)
 void RegisterSessionRoutes(http::Router& router, ApiContext& context) {
   router.Add(
       Method::kPost, "/v1/sessions",
-      [&context](const http::Request& request, http::Respond respond) {
+      Answering([&context](const http::Request& request, Reply reply) {
         Result<json::value> body = ParseJsonBody(request);
-        if (!body) return respond(http::ErrorResponse(body.error()));
+        if (!body) return reply(body.error());
         const bool is_login = body->is_object() && (body->get_object().contains("email") ||
                                                     body->get_object().contains("password"));
         if (!is_login) {
           if (!body->is_object()) {
-            return respond(http::ErrorResponse(
-                Error::Make(ErrorKind::kUnprocessable, "validation_failed",
-                            "The body must be a JSON object.", {{"field", ""}})));
+            return reply(Error::Make(ErrorKind::kUnprocessable, "validation_failed",
+                                     "The body must be a JSON object.", {{"field", ""}}));
           }
-          return respond(JsonResponse(201, SessionJson(context.accounts.CreateGuestSession())));
+          return reply(JsonResponse(201, SessionJson(context.accounts.CreateGuestSession())));
         }
         Result<std::pair<std::string, std::string>> credentials = Credentials(*body);
-        if (!credentials) return respond(http::ErrorResponse(credentials.error()));
+        if (!credentials) return reply(credentials.error());
         context.accounts.Login(credentials->first, credentials->second,
-                               [respond](Result<IssuedSession> issued) {
+                               [reply](Result<IssuedSession> issued) {
                                  if (!issued) {
-                                   return respond(http::ErrorResponse(issued.error()));
+                                   return reply(issued.error());
                                  }
-                                 respond(JsonResponse(201, SessionJson(*issued)));
+                                 reply(JsonResponse(201, SessionJson(*issued)));
                                });
-      });
+      }));
 
   // An extension of API.md: lets a page (and an on-call engineer) check what a token names.
   router.Add(Method::kGet, "/v1/sessions/current",
-             [&context](const http::Request& request, http::Respond respond) {
+             Answering([&context](const http::Request& request, Reply reply) {
                Result<Session> session = RequireSession(request, context.accounts);
-               if (!session) return respond(http::ErrorResponse(session.error()));
+               if (!session) return reply(session.error());
                json::object body;
                body["session_id"] = session->session_id;
                body["customer_id"] = session->customer_id.empty()
                                          ? json::value(nullptr)
                                          : json::value(session->customer_id);
                body["expires_at"] = FormatRfc3339(session->expires_at);
-               respond(JsonResponse(200, body));
-             });
+               reply(JsonResponse(200, body));
+             }));
 
   router.Add(Method::kPost, "/v1/customers",
-             [&context](const http::Request& request, http::Respond respond) {
+             Answering([&context](const http::Request& request, Reply reply) {
                Result<json::value> body = ParseJsonBody(request);
-               if (!body) return respond(http::ErrorResponse(body.error()));
+               if (!body) return reply(body.error());
                Result<std::pair<std::string, std::string>> credentials = Credentials(*body);
-               if (!credentials) return respond(http::ErrorResponse(credentials.error()));
+               if (!credentials) return reply(credentials.error());
                context.accounts.Register(
-                   credentials->first, credentials->second, [respond](Result<Customer> customer) {
-                     if (!customer) return respond(http::ErrorResponse(customer.error()));
-                     respond(JsonResponse(
+                   credentials->first, credentials->second, [reply](Result<Customer> customer) {
+                     if (!customer) return reply(customer.error());
+                     reply(JsonResponse(
                          201, json::object{{"customer_id", customer->id},
                                            {"email", customer->email},
                                            {"created_at", FormatRfc3339(customer->created_at)}}));
                    });
-             });
+             }));
 }
 
 }  // namespace boxoffice::api

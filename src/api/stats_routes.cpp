@@ -33,24 +33,24 @@ json::object InventoryStats(ApiContext& context, const std::shared_ptr<Event>& e
   return inventory;
 }
 
-void GetEventStats(ApiContext& context, const http::Request& request, http::Respond respond) {
+void GetEventStats(ApiContext& context, const http::Request& request, Reply reply) {
   if (Status allowed = RequireOperator(request, context.admin_key); !allowed) {
-    return respond(http::ErrorResponse(allowed.error()));
+    return reply(allowed.error());
   }
   std::shared_ptr<Event> event = context.catalog.Find(request.PathParam("id"));
   if (!event) {
-    return respond(http::ErrorResponse(EventNotFound(request.PathParam("id"))));
+    return reply(EventNotFound(request.PathParam("id")));
   }
   json::object body{{"event_id", event->definition().id}};
   body["inventory"] = InventoryStats(context, event);
   if (context.waiting_room != nullptr) {
     Result<json::object> queue = QueueStatsJson(context, event->definition().id);
-    if (!queue) return respond(http::ErrorResponse(queue.error()));
+    if (!queue) return reply(queue.error());
     body["queue"] = std::move(*queue);
   }
   if (context.orders != nullptr) {
     Result<json::object> orders = OrderStatsJson(context, event->definition().id);
-    if (!orders) return respond(http::ErrorResponse(orders.error()));
+    if (!orders) return reply(orders.error());
     body["orders"] = std::move(*orders);
   }
   // The bot defence's decisions on this event's routes since start: {allowed, rate_limited, ...}.
@@ -60,16 +60,16 @@ void GetEventStats(ApiContext& context, const http::Request& request, http::Resp
     defense[DecisionName(static_cast<Decision>(i))] = decisions[i];
   }
   body["defense"] = std::move(defense);
-  respond(JsonResponse(200, body));
+  reply(JsonResponse(200, body));
 }
 
 }  // namespace
 
 void RegisterStatsRoutes(http::Router& router, ApiContext& context) {
   router.Add(http::Method::kGet, "/v1/events/{id}/stats",
-             [&context](const http::Request& request, http::Respond respond) {
-               GetEventStats(context, request, std::move(respond));
-             });
+             Answering([&context](const http::Request& request, Reply reply) {
+               GetEventStats(context, request, std::move(reply));
+             }));
 }
 
 }  // namespace boxoffice::api

@@ -9,8 +9,8 @@
 #include <string_view>
 
 #include "accounts/accounts.hpp"
+#include "api/reply.hpp"
 #include "common/result.hpp"
-#include "http/error_response.hpp"
 #include "http/message.hpp"
 
 namespace boxoffice::api {

@@ -13,6 +13,7 @@ namespace boxoffice {
 enum class ErrorKind {
   kMalformed,         // 400: the request cannot be parsed
   kUnauthenticated,   // 401: missing or invalid credentials
+  kPaymentRequired,   // 402: the payment was declined
   kForbidden,         // 403: authenticated but not allowed, or blocked
   kNotFound,          // 404
   kMethodNotAllowed,  // 405

@@ -11,6 +11,8 @@ int StatusFor(ErrorKind kind) {
       return 400;
     case ErrorKind::kUnauthenticated:
       return 401;
+    case ErrorKind::kPaymentRequired:
+      return 402;
     case ErrorKind::kForbidden:
       return 403;
     case ErrorKind::kNotFound:

@@ -5,6 +5,7 @@
 #include <map>
 #include <utility>
 
+#include "common/check.hpp"
 #include "common/crypto.hpp"
 #include "common/log.hpp"
 #include "common/time.hpp"
@@ -108,17 +109,17 @@ OrderCounters OrderService::counters() const {
   return counters_;
 }
 
-OrderResponse OrderService::Fail(const Error& error, std::uint64_t OrderCounters::*counter) {
+RenderedAnswer OrderService::Fail(const Error& error, std::uint64_t OrderCounters::*counter) {
   Count(counter);
   return rendering_.error(error);
 }
 
-void OrderService::Place(PlaceOrderRequest request, std::function<void(OrderResponse)> done) {
+void OrderService::Place(PlaceOrderRequest request, std::function<void(RenderedAnswer)> done) {
   const auto started = std::chrono::steady_clock::now();
   auto shared = std::make_shared<PlaceOrderRequest>(std::move(request));
-  auto finish = std::make_shared<std::function<void(OrderResponse)>>(std::move(done));
+  auto finish = std::make_shared<std::function<void(RenderedAnswer)>>(std::move(done));
   const bool accepted = workers_->TrySubmit([this, shared, finish, started] {
-    OrderResponse response = Execute(*shared);
+    RenderedAnswer response = Execute(*shared);
     latency_.Observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     (*finish)(std::move(response));
@@ -131,8 +132,8 @@ void OrderService::Place(PlaceOrderRequest request, std::function<void(OrderResp
   }
 }
 
-std::optional<OrderResponse> OrderService::CheckIdempotency(const PlaceOrderRequest& request,
-                                                            const std::string& scope) {
+std::optional<RenderedAnswer> OrderService::CheckIdempotency(const PlaceOrderRequest& request,
+                                                             const std::string& scope) {
   Result<std::optional<IdempotencyRecord>> found =
       ledger_.FindIdempotency(scope, request.idempotency_key);
   if (!found) return Fail(found.error(), &OrderCounters::errors);
@@ -140,8 +141,8 @@ std::optional<OrderResponse> OrderService::CheckIdempotency(const PlaceOrderRequ
   return Replay(**found, request);
 }
 
-OrderResponse OrderService::Replay(const IdempotencyRecord& record,
-                                   const PlaceOrderRequest& request) {
+RenderedAnswer OrderService::Replay(const IdempotencyRecord& record,
+                                    const PlaceOrderRequest& request) {
   if (record.request_hash != request.request_hash) {
     return Fail(Error::Make(ErrorKind::kUnprocessable, "idempotency_key_reused",
                             "This Idempotency-Key was used with a different request.",
@@ -156,7 +157,7 @@ OrderResponse OrderService::Replay(const IdempotencyRecord& record,
     return Fail(in_flight, &OrderCounters::refused);
   }
   Count(&OrderCounters::replayed);
-  return OrderResponse{record.response_status, record.response_body, 0, true};
+  return RenderedAnswer{record.response_status, record.response_body, 0, true};
 }
 
 bool OrderService::Void(const PaymentRef& ref, const std::string& payment_key) {
@@ -180,7 +181,7 @@ bool OrderService::Void(const PaymentRef& ref, const std::string& payment_key) {
 
 void OrderService::Settle(const std::string& payment_key, const std::string& state,
                           const PaymentRef& ref, const std::string& scope,
-                          const PlaceOrderRequest& request, const OrderResponse* response) {
+                          const PlaceOrderRequest& request, const RenderedAnswer* response) {
   PaymentSettlement settlement;
   settlement.payment_key = payment_key;
   settlement.state = state;
@@ -205,22 +206,22 @@ void OrderService::Settle(const std::string& payment_key, const std::string& sta
   }
 }
 
-OrderResponse OrderService::Execute(const PlaceOrderRequest& request) {
+RenderedAnswer OrderService::Execute(const PlaceOrderRequest& request) {
   if (payments_ == nullptr) {
     return Fail(PaymentUnavailable("No payment gateway is configured on this server."),
                 &OrderCounters::payment_failed);
   }
   const std::string scope = IdempotencyScope(request.session_id, request.customer_id);
   if (!request.idempotency_key.empty()) {
-    if (std::optional<OrderResponse> early = CheckIdempotency(request, scope)) return *early;
+    if (std::optional<RenderedAnswer> early = CheckIdempotency(request, scope)) return *early;
   }
 
   // The hold: live, and the caller's.
-  auto hold_expired = [&]() -> OrderResponse {
+  auto hold_expired = [&]() -> RenderedAnswer {
     // A duplicate of this request may have ordered the hold since the check above: then the
     // answer is that request's, not a 409.
     if (!request.idempotency_key.empty()) {
-      if (std::optional<OrderResponse> raced = CheckIdempotency(request, scope)) return *raced;
+      if (std::optional<RenderedAnswer> raced = CheckIdempotency(request, scope)) return *raced;
     }
     return Fail(HoldExpired(request.hold_id), &OrderCounters::hold_expired);
   };
@@ -267,7 +268,7 @@ OrderResponse OrderService::Execute(const PlaceOrderRequest& request) {
   if (!begun) {
     if (begun.error().code == "idempotency_key_used") {
       // A duplicate raced this one between the check and the write: answer as a replay would.
-      if (std::optional<OrderResponse> raced = CheckIdempotency(request, scope)) return *raced;
+      if (std::optional<RenderedAnswer> raced = CheckIdempotency(request, scope)) return *raced;
     }
     return Fail(begun.error(), &OrderCounters::errors);
   }
@@ -275,11 +276,9 @@ OrderResponse OrderService::Execute(const PlaceOrderRequest& request) {
   const PaymentResult authorized = payments_->Authorize(AuthorizeRequest{
       payment_key, hold->total_cents, definition.currency, request.payment_token, order_id});
   if (authorized.outcome == PaymentOutcome::kDeclined) {
-    OrderResponse response = rendering_.error(Error::Make(
-        ErrorKind::kUnprocessable, "payment_declined", "The card was declined.",
+    RenderedAnswer response = rendering_.error(Error::Make(
+        ErrorKind::kPaymentRequired, "payment_declined", "The card was declined.",
         {{"decline_code", authorized.decline_code}, {"gateway", authorized.payment.gateway}}));
-    // 402 is not an ErrorKind of its own: the API maps it here, once.
-    response.status = 402;
     Settle(payment_key, "declined", authorized.payment, scope, request, &response);
     Count(&OrderCounters::declined);
     return response;
@@ -298,11 +297,11 @@ OrderResponse OrderService::Execute(const PlaceOrderRequest& request) {
 
   // Authorized: sell the seats in memory, then confirm in the ledger.
   auto undo = [&](const Error& error, const std::vector<std::uint32_t>& seats,
-                  const std::string& owner_key) -> OrderResponse {
+                  const std::string& owner_key) -> RenderedAnswer {
     if (!seats.empty()) table.Unsell(seats, owner_key);
     const bool voided = Void(authorized.payment, payment_key);
     if (error.kind == ErrorKind::kConflict) {
-      OrderResponse response = rendering_.error(error);
+      RenderedAnswer response = rendering_.error(error);
       Settle(payment_key, voided ? "voided" : "pending", authorized.payment, scope, request,
              &response);
       Count(&OrderCounters::conflicts);
@@ -341,7 +340,7 @@ OrderResponse OrderService::Execute(const PlaceOrderRequest& request) {
                                          definition.id, map.SeatId(index),
                                          map.TierOf(index).price_cents, "", 0});
   }
-  OrderResponse response{201, rendering_.order_json(order), 0, false};
+  RenderedAnswer response = rendering_.placed(order);
   ConfirmOrderRecord record;
   record.order = order;
   record.payment_key = payment_key;
@@ -381,9 +380,9 @@ OrderResponse OrderService::Execute(const PlaceOrderRequest& request) {
   return response;
 }
 
-void OrderService::Refund(RefundRequest request, std::function<void(OrderResponse)> done) {
+void OrderService::Refund(RefundRequest request, std::function<void(RenderedAnswer)> done) {
   auto shared = std::make_shared<RefundRequest>(std::move(request));
-  auto finish = std::make_shared<std::function<void(OrderResponse)>>(std::move(done));
+  auto finish = std::make_shared<std::function<void(RenderedAnswer)>>(std::move(done));
   if (!workers_->TrySubmit([this, shared, finish] { (*finish)(ExecuteRefund(*shared)); })) {
     Error busy = Error::Make(ErrorKind::kUnavailable, "overloaded",
                              "Too many orders are being processed; try again shortly.");
@@ -392,7 +391,7 @@ void OrderService::Refund(RefundRequest request, std::function<void(OrderRespons
   }
 }
 
-OrderResponse OrderService::ExecuteRefund(const RefundRequest& request) {
+RenderedAnswer OrderService::ExecuteRefund(const RefundRequest& request) {
   if (payments_ == nullptr) {
     return Fail(PaymentUnavailable("No payment gateway is configured on this server."),
                 &OrderCounters::payment_failed);
@@ -441,7 +440,7 @@ OrderResponse OrderService::ExecuteRefund(const RefundRequest& request) {
   order.payment_status = payment_status;
   order.updated_at_ms = now_ms;
   for (TicketRecord& ticket : order.tickets) ticket.revoked_at_ms = now_ms;
-  OrderResponse response{200, rendering_.order_json(order), 0, false};
+  RenderedAnswer response = rendering_.refunded(order);
   RefundOrderRecord record{order.id, payment_status, now_ms, {}};
   if (!request.idempotency_key.empty()) {
     record.idempotency = IdempotencyRecord{scope,  request.idempotency_key, request.request_hash,
@@ -526,12 +525,19 @@ Status OrderService::RestoreSoldSeats() {
     groups[{record.event_id, record.owner_key}].push_back(*index);
     ++seats;
   }
+  std::map<std::string, std::uint32_t> sold_per_event;
   for (const auto& [key, indexes] : groups) {
     HoldTable& table = holds_.TableFor(events.at(key.first));
     if (Status restored = table.RestoreSold(indexes, key.second); !restored) {
       return Error::Internal("restoring sold seats of event " + key.first + ": " +
                              restored.error().message);
     }
+    sold_per_event[key.first] += static_cast<std::uint32_t>(indexes.size());
+  }
+  // Read back: memory now sells exactly the seats the ledger says are sold.
+  for (const auto& [event_id, count] : sold_per_event) {
+    BOXOFFICE_CHECK(events.at(event_id)->seats().Counters().sold == count,
+                    "the seats restored as sold are the ledger's sold seats");
   }
   LogInfo("sold seats restored", {{"seats", seats}});
   return {};

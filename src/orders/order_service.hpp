@@ -62,19 +62,21 @@ struct PlaceOrderRequest {
   std::string request_hash;     // of the request (method, path, body); compared on a replay
 };
 
-// An answer as the API sends it.
-struct OrderResponse {
+// An answer as the api rendered it (OrderRendering). Opaque here: the service never looks at
+// the status, it only stores the answer under the Idempotency-Key, so that a replay sends the
+// very bytes the first request answered.
+struct RenderedAnswer {
   int status = 0;
   std::string body;
   int retry_after_s = 0;  // Retry-After when positive
   bool replayed = false;  // an idempotent replay of an earlier answer
 };
 
+// How the api renders the service's outcomes (api/order_routes.cpp).
 struct OrderRendering {
-  // The order as JSON (POST answers it with 201, GET with 200).
-  std::function<std::string(const OrderRecord&)> order_json;
-  // An error as status and body.
-  std::function<OrderResponse(const Error&)> error;
+  std::function<RenderedAnswer(const OrderRecord&)> placed;    // a confirmed order
+  std::function<RenderedAnswer(const OrderRecord&)> refunded;  // a refunded order
+  std::function<RenderedAnswer(const Error&)> error;
 };
 
 struct RefundRequest {
@@ -113,13 +115,13 @@ class OrderService {
   OrderService& operator=(const OrderService&) = delete;
 
   // Places an order; `done` runs once, on a worker thread (or at once when refused for load).
-  void Place(PlaceOrderRequest request, std::function<void(OrderResponse)> done);
+  void Place(PlaceOrderRequest request, std::function<void(RenderedAnswer)> done);
   // Refunds an order (the operator's call): voids the authorization when it was never captured,
   // else refunds at the gateway; then, in one ledger transaction, the order becomes refunded, its
   // tickets are revoked and its seats unsold; the seats go back on sale (versions bump). 200 with
   // the order; 404 order_not_found; 409 order_refunded; 503 when the gateway cannot do it now
   // (nothing changes). `done` runs on a worker thread.
-  void Refund(RefundRequest request, std::function<void(OrderResponse)> done);
+  void Refund(RefundRequest request, std::function<void(RenderedAnswer)> done);
   // The order if `session_id` placed it (or `as_operator`); 404 order_not_found otherwise.
   // A synchronous ledger read: call it from a worker, not an I/O thread (see Run).
   Result<OrderRecord> Get(const std::string& order_id, const std::string& session_id,
@@ -150,18 +152,18 @@ class OrderService {
   const OrderRendering& rendering() const { return rendering_; }
 
  private:
-  OrderResponse Execute(const PlaceOrderRequest& request);
-  OrderResponse ExecuteRefund(const RefundRequest& request);
+  RenderedAnswer Execute(const PlaceOrderRequest& request);
+  RenderedAnswer ExecuteRefund(const RefundRequest& request);
   // Step 1; nullopt when the request should go on.
-  std::optional<OrderResponse> CheckIdempotency(const PlaceOrderRequest& request,
-                                                const std::string& scope);
-  OrderResponse Replay(const IdempotencyRecord& record, const PlaceOrderRequest& request);
-  OrderResponse Fail(const Error& error, std::uint64_t OrderCounters::*counter);
+  std::optional<RenderedAnswer> CheckIdempotency(const PlaceOrderRequest& request,
+                                                 const std::string& scope);
+  RenderedAnswer Replay(const IdempotencyRecord& record, const PlaceOrderRequest& request);
+  RenderedAnswer Fail(const Error& error, std::uint64_t OrderCounters::*counter);
   // Ends a payment attempt that did not become an order; `response` is stored under the key
   // when given, else the key is forgotten.
   void Settle(const std::string& payment_key, const std::string& state, const PaymentRef& ref,
               const std::string& scope, const PlaceOrderRequest& request,
-              const OrderResponse* response);
+              const RenderedAnswer* response);
   // Voids an authorization; false when the gateway could not confirm it (recovery retries).
   bool Void(const PaymentRef& ref, const std::string& payment_key);
   void Count(std::uint64_t OrderCounters::*counter);

@@ -21,7 +21,7 @@ class OrderServiceTest : public OrderFixture {};
 TEST_F(OrderServiceTest, PlacedOrderSellsTheSeatsAndEndsTheHold) {
   auto event = CreateEvent();
   const Hold hold = HoldSeats(event, "ses_1", 2);
-  const OrderResponse response = Place(Request(hold));
+  const RenderedAnswer response = Place(Request(hold));
   ASSERT_EQ(response.status, 201) << response.body;
   EXPECT_FALSE(response.replayed);
 
@@ -55,7 +55,7 @@ TEST_F(OrderServiceTest, PlacedOrderSellsTheSeatsAndEndsTheHold) {
 // Only the session that placed an order (or the operator) sees it; others get 404.
 TEST_F(OrderServiceTest, OrderIsVisibleToItsSessionAndTheOperatorOnly) {
   auto event = CreateEvent();
-  const OrderResponse response = Place(Request(HoldSeats(event, "ses_1")));
+  const RenderedAnswer response = Place(Request(HoldSeats(event, "ses_1")));
   ASSERT_EQ(response.status, 201);
   const std::string id = OrderIdOf(response);
   EXPECT_TRUE(orders_->Get(id, "ses_1", "", false).ok());
@@ -70,13 +70,13 @@ TEST_F(OrderServiceTest, OrderIsVisibleToItsSessionAndTheOperatorOnly) {
 TEST_F(OrderServiceTest, DeclineKeepsTheHoldForARetry) {
   auto event = CreateEvent();
   const Hold hold = HoldSeats(event, "ses_1", 2);
-  const OrderResponse declined = Place(Request(hold, "tok_declined"));
+  const RenderedAnswer declined = Place(Request(hold, "tok_declined"));
   EXPECT_EQ(declined.status, 402);
   EXPECT_EQ(ErrorCode(declined), "payment_declined");
   EXPECT_EQ(event->seats().Counters().held, 2u);
   EXPECT_EQ(holds_->TableFor(event).Find(hold.id)->status, HoldStatus::kHeld);
 
-  const OrderResponse retried = Place(Request(hold, "tok_visa"));
+  const RenderedAnswer retried = Place(Request(hold, "tok_visa"));
   ASSERT_EQ(retried.status, 201) << retried.body;
   EXPECT_EQ(event->seats().Counters().sold, 2u);
   auto pending = ledger_->LoadPendingPayments();
@@ -96,7 +96,7 @@ TEST_F(OrderServiceTest, HoldNotLiveOrNotYoursIsHoldExpired) {
   unknown.hold_id = "hld_nothing_here";
   EXPECT_EQ(ErrorCode(Place(unknown)), "hold_expired");
   clock_.Advance(std::chrono::seconds(event->definition().hold_ttl_s + 1));
-  const OrderResponse expired = Place(Request(hold));
+  const RenderedAnswer expired = Place(Request(hold));
   EXPECT_EQ(expired.status, 409);
   EXPECT_EQ(ErrorCode(expired), "hold_expired");
   EXPECT_EQ(gateway_.authorize_calls(), 0);
@@ -110,7 +110,7 @@ TEST_F(OrderServiceTest, HoldExpiringDuringAuthorizationVoidsIt) {
   const Hold hold = HoldSeats(event, "ses_1", 2);
   gateway_.DuringAuthorize(
       [this, &event] { clock_.Advance(std::chrono::seconds(event->definition().hold_ttl_s)); });
-  const OrderResponse response = Place(Request(hold));
+  const RenderedAnswer response = Place(Request(hold));
   EXPECT_EQ(response.status, 409);
   EXPECT_EQ(ErrorCode(response), "hold_expired");
   EXPECT_EQ(gateway_.Count("voided"), 1);
@@ -129,20 +129,20 @@ TEST_F(OrderServiceTest, GatewayFailureIs503AndTheKeyMayBeRetried) {
   const Hold hold = HoldSeats(event, "ses_1", 1);
   PlaceOrderRequest failing = Request(hold, "tok_error", "key-1");
   failing.request_hash = "same";
-  const OrderResponse failed = Place(failing);
+  const RenderedAnswer failed = Place(failing);
   EXPECT_EQ(failed.status, 503);
   EXPECT_GT(failed.retry_after_s, 0);
   EXPECT_EQ(ErrorCode(failed), "payments_unavailable");
   PlaceOrderRequest retry = Request(hold, "tok_visa", "key-1");
   retry.request_hash = "same";
-  const OrderResponse placed = Place(retry);
+  const RenderedAnswer placed = Place(retry);
   EXPECT_EQ(placed.status, 201) << placed.body;
 }
 
 // A lost reply (timeout) that did authorize is found by its key and voided; the fan gets 503.
 TEST_F(OrderServiceTest, AmbiguousTimeoutIsLookedUpAndVoided) {
   auto event = CreateEvent();
-  const OrderResponse response = Place(Request(HoldSeats(event, "ses_1", 1), "tok_timeout"));
+  const RenderedAnswer response = Place(Request(HoldSeats(event, "ses_1", 1), "tok_timeout"));
   EXPECT_EQ(response.status, 503);
   EXPECT_EQ(gateway_.Count("voided"), 1);
   EXPECT_EQ(gateway_.Count("authorized"), 0);
@@ -154,15 +154,15 @@ TEST_F(OrderServiceTest, AmbiguousTimeoutIsLookedUpAndVoided) {
 TEST_F(OrderServiceTest, IdempotentReplayReturnsTheFirstAnswer) {
   auto event = CreateEvent();
   const Hold hold = HoldSeats(event, "ses_1", 2);
-  const OrderResponse first = Place(Request(hold, "tok_visa", "key-1"));
+  const RenderedAnswer first = Place(Request(hold, "tok_visa", "key-1"));
   ASSERT_EQ(first.status, 201);
-  const OrderResponse again = Place(Request(hold, "tok_visa", "key-1"));
+  const RenderedAnswer again = Place(Request(hold, "tok_visa", "key-1"));
   EXPECT_EQ(again.status, 201);
   EXPECT_EQ(again.body, first.body);
   EXPECT_TRUE(again.replayed);
   PlaceOrderRequest other = Request(hold, "tok_visa", "key-1");
   other.request_hash = "another body";
-  const OrderResponse reused = Place(other);
+  const RenderedAnswer reused = Place(other);
   EXPECT_EQ(reused.status, 422);
   EXPECT_EQ(ErrorCode(reused), "idempotency_key_reused");
   EXPECT_EQ(gateway_.authorize_calls(), 1);
@@ -175,9 +175,9 @@ TEST_F(OrderServiceTest, IdempotentReplayReturnsTheFirstAnswer) {
 TEST_F(OrderServiceTest, DeclineIsReplayedForItsKey) {
   auto event = CreateEvent();
   const Hold hold = HoldSeats(event, "ses_1", 1);
-  const OrderResponse first = Place(Request(hold, "tok_declined", "key-d"));
+  const RenderedAnswer first = Place(Request(hold, "tok_declined", "key-d"));
   EXPECT_EQ(first.status, 402);
-  const OrderResponse again = Place(Request(hold, "tok_declined", "key-d"));
+  const RenderedAnswer again = Place(Request(hold, "tok_declined", "key-d"));
   EXPECT_EQ(again.status, 402);
   EXPECT_TRUE(again.replayed);
   EXPECT_EQ(gateway_.authorize_calls(), 1);
@@ -197,11 +197,11 @@ TEST_F(OrderServiceTest, ReplayWhileInFlightIs409) {
       released.wait();
     }
   });
-  std::promise<OrderResponse> first;
+  std::promise<RenderedAnswer> first;
   orders_->Place(Request(hold, "tok_visa", "key-1"),
-                 [&first](OrderResponse response) { first.set_value(std::move(response)); });
+                 [&first](RenderedAnswer response) { first.set_value(std::move(response)); });
   entered.get_future().wait();
-  const OrderResponse during = Place(Request(hold, "tok_visa", "key-1"));
+  const RenderedAnswer during = Place(Request(hold, "tok_visa", "key-1"));
   EXPECT_EQ(during.status, 409);
   EXPECT_EQ(ErrorCode(during), "idempotency_in_flight");
   release.set_value();
@@ -215,7 +215,7 @@ TEST_F(OrderServiceTest, ConcurrentDuplicatesMakeOneOrder) {
   const Hold hold = HoldSeats(event, "ses_1", 2);
   constexpr int kThreads = 16;
   std::latch start(kThreads);
-  std::vector<OrderResponse> answers(kThreads);
+  std::vector<RenderedAnswer> answers(kThreads);
   std::vector<std::thread> threads;
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&, i] {
@@ -226,7 +226,7 @@ TEST_F(OrderServiceTest, ConcurrentDuplicatesMakeOneOrder) {
   for (std::thread& thread : threads) thread.join();
   int created = 0;
   std::string body;
-  for (const OrderResponse& answer : answers) {
+  for (const RenderedAnswer& answer : answers) {
     if (answer.status == 201) {
       ++created;
       if (body.empty()) body = answer.body;
@@ -270,11 +270,11 @@ TEST_F(OrderServiceTest, ConcurrentOrdersOnDistinctHoldsAllConfirm) {
 TEST_F(OrderServiceTest, NoGatewayIs503) {
   auto event = CreateEvent();
   OrderService without(*catalog_, *holds_, *ledger_, nullptr, nullptr, clock_, metrics_,
-                       order_testing::TestRendering(), OrderServiceOptions{1, 4});
-  std::promise<OrderResponse> answered;
+                       api::MakeOrderRendering(), OrderServiceOptions{1, 4});
+  std::promise<RenderedAnswer> answered;
   without.Place(Request(HoldSeats(event, "ses_1", 1)),
-                [&answered](OrderResponse response) { answered.set_value(std::move(response)); });
-  const OrderResponse response = answered.get_future().get();
+                [&answered](RenderedAnswer response) { answered.set_value(std::move(response)); });
+  const RenderedAnswer response = answered.get_future().get();
   EXPECT_EQ(response.status, 503);
   EXPECT_EQ(ErrorCode(response), "payments_unavailable");
 }
@@ -283,7 +283,7 @@ TEST_F(OrderServiceTest, NoGatewayIs503) {
 // back sold and the order's hold does not come back.
 TEST_F(OrderServiceTest, SoldSeatsAndLimitsSurviveARestart) {
   auto event = CreateEvent(10, 3);
-  const OrderResponse placed = Place(Request(HoldSeats(event, "ses_1", 2)));
+  const RenderedAnswer placed = Place(Request(HoldSeats(event, "ses_1", 2)));
   ASSERT_EQ(placed.status, 201);
   HoldOwner owner{"ses_1", ""};
   Result<Hold> over =
@@ -351,10 +351,10 @@ TEST_F(OrderServiceTest, RecoveryVoidsAnAuthorizationWithoutAnOrder) {
   EXPECT_EQ(*orders_->RecoverPendingPayments(), 0u);
 }
 
-OrderResponse RefundAndWait(OrderService& orders, RefundRequest request) {
-  std::promise<OrderResponse> answered;
+RenderedAnswer RefundAndWait(OrderService& orders, RefundRequest request) {
+  std::promise<RenderedAnswer> answered;
   orders.Refund(std::move(request),
-                [&answered](OrderResponse response) { answered.set_value(std::move(response)); });
+                [&answered](RenderedAnswer response) { answered.set_value(std::move(response)); });
   return answered.get_future().get();
 }
 
@@ -362,7 +362,7 @@ OrderResponse RefundAndWait(OrderService& orders, RefundRequest request) {
 // sale with new versions; the freed allowance lets the fan hold again.
 TEST_F(OrderServiceTest, RefundBeforeCaptureVoidsAndReturnsTheSeats) {
   auto event = CreateEvent(10, 2);
-  const OrderResponse placed = Place(Request(HoldSeats(event, "ses_1", 2)));
+  const RenderedAnswer placed = Place(Request(HoldSeats(event, "ses_1", 2)));
   ASSERT_EQ(placed.status, 201);
   const std::string id = OrderIdOf(placed);
   Result<OrderRecord> before = orders_->Get(id, "", "", true);
@@ -373,7 +373,7 @@ TEST_F(OrderServiceTest, RefundBeforeCaptureVoidsAndReturnsTheSeats) {
     sold_versions.emplace_back(index, event->seats().Load(index).version);
   }
 
-  const OrderResponse refunded = RefundAndWait(*orders_, RefundRequest{id, "", ""});
+  const RenderedAnswer refunded = RefundAndWait(*orders_, RefundRequest{id, "", ""});
   ASSERT_EQ(refunded.status, 200) << refunded.body;
   EXPECT_EQ(gateway_.Count("voided"), 1);
   for (const auto& [index, version] : sold_versions) {
@@ -391,7 +391,7 @@ TEST_F(OrderServiceTest, RefundBeforeCaptureVoidsAndReturnsTheSeats) {
                   .HoldBestAvailable(HoldOwner{"ses_1", ""}, BestAvailableRequest{2, {}, false})
                   .ok())
       << "the refunded seats no longer count against per_customer";
-  const OrderResponse again = RefundAndWait(*orders_, RefundRequest{id, "", ""});
+  const RenderedAnswer again = RefundAndWait(*orders_, RefundRequest{id, "", ""});
   EXPECT_EQ(again.status, 409);
   EXPECT_EQ(ErrorCode(again), "order_refunded");
   EXPECT_EQ(ErrorCode(RefundAndWait(*orders_, RefundRequest{"ord_unknown", "", ""})),
@@ -401,7 +401,7 @@ TEST_F(OrderServiceTest, RefundBeforeCaptureVoidsAndReturnsTheSeats) {
 // After capture the refund goes to the gateway as a refund; a replay of its key answers the same.
 TEST_F(OrderServiceTest, RefundAfterCaptureRefundsAndReplaysItsKey) {
   auto event = CreateEvent();
-  const OrderResponse placed = Place(Request(HoldSeats(event, "ses_1", 1)));
+  const RenderedAnswer placed = Place(Request(HoldSeats(event, "ses_1", 1)));
   ASSERT_EQ(placed.status, 201);
   const std::string id = OrderIdOf(placed);
   // Capture as the outbox would.
@@ -409,10 +409,10 @@ TEST_F(OrderServiceTest, RefundAfterCaptureRefundsAndReplaysItsKey) {
   ASSERT_TRUE(order.ok());
   ASSERT_EQ(gateway_.Capture({order->gateway, order->payment_id}, order->total_cents, "c").outcome,
             PaymentOutcome::kSucceeded);
-  const OrderResponse first = RefundAndWait(*orders_, RefundRequest{id, "refund-1", "h"});
+  const RenderedAnswer first = RefundAndWait(*orders_, RefundRequest{id, "refund-1", "h"});
   ASSERT_EQ(first.status, 200) << first.body;
   EXPECT_EQ(gateway_.Count("refunded"), 1);
-  const OrderResponse replay = RefundAndWait(*orders_, RefundRequest{id, "refund-1", "h"});
+  const RenderedAnswer replay = RefundAndWait(*orders_, RefundRequest{id, "refund-1", "h"});
   EXPECT_EQ(replay.status, 200);
   EXPECT_TRUE(replay.replayed);
   EXPECT_EQ(replay.body, first.body);
@@ -423,7 +423,7 @@ TEST_F(OrderServiceTest, RefundAfterCaptureRefundsAndReplaysItsKey) {
 // the order is completed.
 TEST_F(OrderServiceTest, TicketIsVisibleToItsOwnerAndTheOperatorOnly) {
   auto event = CreateEvent();
-  const OrderResponse placed = Place(Request(HoldSeats(event, "ses_1", 1)));
+  const RenderedAnswer placed = Place(Request(HoldSeats(event, "ses_1", 1)));
   ASSERT_EQ(placed.status, 201);
   Result<OrderRecord> order = orders_->Get(OrderIdOf(placed), "ses_1", "", false);
   ASSERT_TRUE(order.ok());

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "api/api.hpp"
 #include "catalog/catalog.hpp"
 #include "common/crypto.hpp"
 #include "common/metrics.hpp"
@@ -178,42 +179,11 @@ class FakeMailer final : public Mailer {
   int failures_ = 0;
 };
 
-// Renders answers the way a test can read them: the order as JSON, errors as {"error": code}.
-inline OrderRendering TestRendering() {
-  return OrderRendering{[](const OrderRecord& order) {
-                          return "{\"order_id\":\"" + order.id +
-                                 "\",\"tickets\":" + std::to_string(order.tickets.size()) + "}";
-                        },
-                        [](const Error& error) {
-                          int status = 500;
-                          switch (error.kind) {
-                            case ErrorKind::kConflict:
-                              status = 409;
-                              break;
-                            case ErrorKind::kUnprocessable:
-                              status = 422;
-                              break;
-                            case ErrorKind::kUnauthenticated:
-                              status = 401;
-                              break;
-                            case ErrorKind::kNotFound:
-                              status = 404;
-                              break;
-                            case ErrorKind::kUnavailable:
-                              status = 503;
-                              break;
-                            default:
-                              break;
-                          }
-                          return OrderResponse{status, "{\"error\":\"" + error.code + "\"}",
-                                               error.retry_after_s, false};
-                        }};
-}
-
-inline std::string ErrorCode(const OrderResponse& response) {
+// The error code of an answer rendered by the api, "" for one that is no error.
+inline std::string ErrorCode(const RenderedAnswer& response) {
   const boost::json::value body = boost::json::parse(response.body);
   if (!body.is_object() || !body.as_object().contains("error")) return "";
-  return std::string(body.at("error").as_string());
+  return std::string(body.at("error").at("code").as_string());
 }
 
 // A real ledger, catalog and hold service in a temporary directory, and an order service with a
@@ -234,9 +204,9 @@ class OrderFixture : public ::testing::Test {
     catalog_ = std::make_unique<Catalog>(*ledger_, clock_);
     EXPECT_TRUE(catalog_->Load().ok());
     holds_ = std::make_unique<HoldService>(*catalog_, *ledger_, clock_);
-    orders_ =
-        std::make_unique<OrderService>(*catalog_, *holds_, *ledger_, &gateway_, nullptr, clock_,
-                                       metrics_, TestRendering(), OrderServiceOptions{8, 256});
+    orders_ = std::make_unique<OrderService>(*catalog_, *holds_, *ledger_, &gateway_, nullptr,
+                                             clock_, metrics_, api::MakeOrderRendering(),
+                                             OrderServiceOptions{8, 256});
   }
 
   // Restarts on the same data: sold seats and holds come back as serve restores them.
@@ -291,15 +261,15 @@ class OrderFixture : public ::testing::Test {
     return request;
   }
 
-  OrderResponse Place(PlaceOrderRequest request) {
-    std::promise<OrderResponse> answered;
-    orders_->Place(std::move(request), [&answered](OrderResponse response) {
+  RenderedAnswer Place(PlaceOrderRequest request) {
+    std::promise<RenderedAnswer> answered;
+    orders_->Place(std::move(request), [&answered](RenderedAnswer response) {
       answered.set_value(std::move(response));
     });
     return answered.get_future().get();
   }
 
-  static std::string OrderIdOf(const OrderResponse& response) {
+  static std::string OrderIdOf(const RenderedAnswer& response) {
     return std::string(boost::json::parse(response.body).at("order_id").as_string());
   }
 

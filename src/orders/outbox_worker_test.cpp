@@ -26,7 +26,7 @@ class OutboxWorkerTest : public OrderFixture {
   }
 
   std::string PlaceOne(const std::shared_ptr<Event>& event) {
-    const OrderResponse placed = Place(Request(HoldSeats(event, "ses_1", 2)));
+    const RenderedAnswer placed = Place(Request(HoldSeats(event, "ses_1", 2)));
     EXPECT_EQ(placed.status, 201) << placed.body;
     return OrderIdOf(placed);
   }
@@ -76,7 +76,7 @@ TEST_F(OutboxWorkerTest, ConcurrentPassHandlesEveryRowOnce) {
   auto event = CreateEvent(/*seats=*/20);
   std::vector<std::string> ids;
   for (int i = 0; i < 12; ++i) {
-    const OrderResponse placed = Place(Request(HoldSeats(event, "ses_" + std::to_string(i), 1)));
+    const RenderedAnswer placed = Place(Request(HoldSeats(event, "ses_" + std::to_string(i), 1)));
     ASSERT_EQ(placed.status, 201) << placed.body;
     ids.push_back(OrderIdOf(placed));
   }
