@@ -99,9 +99,9 @@ thread_local LastVerifiedSession last_verified_session;
 
 }  // namespace
 
-Accounts::Accounts(Ledger& ledger, const Clock& clock, std::string_view server_secret,
+Accounts::Accounts(CustomerStore& customers, const Clock& clock, std::string_view server_secret,
                    std::chrono::seconds session_ttl, WorkerPool& hashing_pool)
-    : ledger_(ledger),
+    : customers_(customers),
       clock_(clock),
       id_(next_accounts_id.fetch_add(1)),
       signer_(server_secret, "session"),
@@ -169,19 +169,19 @@ void Accounts::Register(std::string_view email, std::string_view password,
         CustomerRecord record{"cus_" + RandomToken(20), email, std::move(*hash),
                               ToUnixMillis(clock_.Now())};
         Customer customer{record.id, record.email, FromUnixMillis(record.created_at_ms)};
-        ledger_.InsertCustomer(std::move(record),
-                               [customer = std::move(customer), shared_done](Status status) {
-                                 if (!status.ok()) {
-                                   Error error = std::move(status).error();
-                                   if (error.code == "email_taken") {
-                                     error.message = "An account with this email already exists.";
-                                     error.details = {{"field", "email"}};
-                                   }
-                                   (*shared_done)(std::move(error));
-                                   return;
-                                 }
-                                 (*shared_done)(customer);
-                               });
+        customers_.InsertCustomer(
+            std::move(record), [customer = std::move(customer), shared_done](Status status) {
+              if (!status.ok()) {
+                Error error = std::move(status).error();
+                if (error.code == "email_taken") {
+                  error.message = "An account with this email already exists.";
+                  error.details = {{"field", "email"}};
+                }
+                (*shared_done)(std::move(error));
+                return;
+              }
+              (*shared_done)(customer);
+            });
       });
   if (!submitted) (*shared_done)(Overloaded());
 }
@@ -196,7 +196,7 @@ void Accounts::Login(std::string_view email, std::string_view password,
   auto shared_done = std::make_shared<std::function<void(Result<IssuedSession>)>>(std::move(done));
   const bool submitted = hashing_pool_.TrySubmit(
       [this, email = *normalized, password = std::string(password), shared_done] {
-        Result<std::optional<CustomerRecord>> customer = ledger_.FindCustomerByEmail(email);
+        Result<std::optional<CustomerRecord>> customer = customers_.FindCustomerByEmail(email);
         if (!customer) {
           (*shared_done)(customer.error());
           return;

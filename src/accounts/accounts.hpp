@@ -13,7 +13,7 @@
 #include "common/token.hpp"
 #include "common/worker_pool.hpp"
 #include "ports/clock.hpp"
-#include "ports/ledger.hpp"
+#include "ports/customer_store.hpp"
 
 namespace boxoffice {
 
@@ -46,7 +46,7 @@ std::optional<std::string> PasswordWeakness(std::string_view password, std::stri
 class Accounts {
  public:
   // `hashing_pool` runs Argon2id; it and the ledger must outlive this object.
-  Accounts(Ledger& ledger, const Clock& clock, std::string_view server_secret,
+  Accounts(CustomerStore& customers, const Clock& clock, std::string_view server_secret,
            std::chrono::seconds session_ttl, WorkerPool& hashing_pool);
 
   IssuedSession CreateGuestSession();
@@ -65,7 +65,7 @@ class Accounts {
  private:
   IssuedSession Issue(std::string customer_id);
 
-  Ledger& ledger_;
+  CustomerStore& customers_;
   const Clock& clock_;
   const std::uint64_t id_;  // tells instances apart in Authenticate's per-thread memory
   TokenSigner signer_;

@@ -17,7 +17,7 @@ Event::Event(EventDefinition definition)
       json_(boost::json::serialize(EventToJson(definition_))) {}
 
 Status Catalog::Load() {
-  Result<std::vector<EventRecord>> records = ledger_.LoadEvents();
+  Result<std::vector<EventRecord>> records = store_.LoadEvents();
   if (!records) return records.error();
   for (const EventRecord& record : *records) {
     boost::system::error_code parse_error;
@@ -50,16 +50,16 @@ void Catalog::Create(EventDefinition definition, CreateDone done) {
   auto event = std::make_shared<Event>(std::move(definition));
   EventRecord record{event->definition().id, event->definition().name,
                      ToUnixMillis(event->definition().created_at), event->json()};
-  ledger_.InsertEvent(std::move(record),
-                      [this, event, done = std::move(done)](Status status) mutable {
-                        if (status.ok()) Publish(event);
-                        pending_creates_.fetch_sub(1);
-                        if (!status.ok()) {
-                          done(std::move(status).error());
-                          return;
-                        }
-                        done(std::move(event));
-                      });
+  store_.InsertEvent(std::move(record),
+                     [this, event, done = std::move(done)](Status status) mutable {
+                       if (status.ok()) Publish(event);
+                       pending_creates_.fetch_sub(1);
+                       if (!status.ok()) {
+                         done(std::move(status).error());
+                         return;
+                       }
+                       done(std::move(event));
+                     });
 }
 
 void Catalog::Publish(std::shared_ptr<Event> event) {

@@ -19,7 +19,7 @@
 #include "common/string_map.hpp"
 #include "inventory/seat_table.hpp"
 #include "ports/clock.hpp"
-#include "ports/ledger.hpp"
+#include "ports/event_store.hpp"
 
 namespace boxoffice {
 
@@ -62,7 +62,7 @@ struct EventPage {
 
 class Catalog {
  public:
-  Catalog(Ledger& ledger, const Clock& clock) : ledger_(ledger), clock_(clock) {}
+  Catalog(EventStore& store, const Clock& clock) : store_(store), clock_(clock) {}
 
   // Rebuilds the catalog from the ledger; an event that fails validation stops the start.
   Status Load();
@@ -80,7 +80,7 @@ class Catalog {
  private:
   void Publish(std::shared_ptr<Event> event);
 
-  Ledger& ledger_;
+  EventStore& store_;
   const Clock& clock_;
   mutable std::shared_mutex mutex_;
   std::vector<std::shared_ptr<Event>> in_order_;

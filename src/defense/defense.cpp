@@ -18,9 +18,6 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr std::string_view kBlocklistSetting = "defense.blocklist";
-constexpr std::string_view kAllowlistSetting = "defense.allowlist";
-
 // The network prefix an address belongs to: /24 for IPv4, /48 for IPv6 (a typical end site).
 // A view into the address's bytes.
 std::string_view PrefixKey(const IpAddress& address) {
@@ -36,14 +33,6 @@ std::string_view AddressKey(const IpAddress& address) {
 
 std::int64_t RetryAfterSeconds(std::chrono::nanoseconds wait) {
   return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(wait.count() / 1e9)));
-}
-
-json::object EntryJson(const CidrEntry& entry) {
-  json::object out{{"cidr", entry.cidr},
-                   {"reason", entry.reason},
-                   {"created_at", FormatRfc3339(entry.created_at)}};
-  out["expires_at"] = entry.expires_at ? json::value(FormatRfc3339(*entry.expires_at)) : nullptr;
-  return out;
 }
 
 }  // namespace
@@ -113,31 +102,24 @@ RouteLimits DefaultLimits(RouteClass route_class) {
   return {};
 }
 
-ManagedCidrList::ManagedCidrList(Ledger& ledger, const Clock& clock, CidrListNames names)
-    : ledger_(ledger), clock_(clock), names_(names) {}
+ManagedCidrList::ManagedCidrList(DefenseListStore& store, const Clock& clock, CidrListNames names)
+    : store_(store), clock_(clock), names_(names) {}
 
 Status ManagedCidrList::Load() {
-  Result<std::optional<std::string>> stored = ledger_.GetSetting(std::string(names_.setting));
+  Result<std::vector<CidrListRecord>> stored = store_.LoadCidrList(std::string(names_.list));
   if (!stored) return stored.error();
-  if (!stored->has_value()) return {};
-  const std::string what = "the stored " + std::string(names_.list);
-  std::error_code parse_error;
-  const json::value list = json::parse(**stored, parse_error);
-  if (parse_error || !list.is_array()) return Error::Internal(what + " is not JSON");
   const TimePoint now = clock_.Now();
   std::unique_lock lock(mutex_);
-  for (const json::value& item : list.get_array()) {
-    const json::object* object = item.if_object();
-    const json::string* cidr = object ? object->at("cidr").if_string() : nullptr;
-    Result<Cidr> range = cidr ? Cidr::Parse(*cidr) : Result<Cidr>(Error::Internal("no cidr"));
-    if (!range) return Error::Internal(what + " holds an invalid range");
-    CidrEntry entry;
-    entry.cidr = range->ToString();
-    entry.reason = std::string(object->at("reason").as_string());
-    entry.created_at = ParseRfc3339(object->at("created_at").as_string()).value_or(now);
-    if (const json::string* expires = object->at("expires_at").if_string()) {
-      entry.expires_at = ParseRfc3339(*expires);
-      if (!entry.expires_at || *entry.expires_at <= now) continue;
+  for (CidrListRecord& record : *stored) {
+    Result<Cidr> range = Cidr::Parse(record.cidr);
+    if (!range) {
+      return Error::Internal("the stored " + std::string(names_.list) + " holds an invalid range");
+    }
+    CidrEntry entry{range->ToString(), std::move(record.reason),
+                    FromUnixMillis(record.created_at_ms), std::nullopt};
+    if (record.expires_at_ms != 0) {
+      entry.expires_at = FromUnixMillis(record.expires_at_ms);
+      if (*entry.expires_at <= now) continue;
     }
     entries_.push_back(Active{*range, std::move(entry)});
   }
@@ -205,9 +187,14 @@ void ManagedCidrList::Remove(std::string_view cidr, std::function<void(Status)> 
 }
 
 void ManagedCidrList::PersistLocked(std::function<void(Status)> done) {
-  json::array list;
-  for (const Active& active : entries_) list.push_back(EntryJson(active.entry));
-  ledger_.PutSetting(std::string(names_.setting), json::serialize(list), std::move(done));
+  std::vector<CidrListRecord> records;
+  records.reserve(entries_.size());
+  for (const Active& active : entries_) {
+    const CidrEntry& entry = active.entry;
+    records.push_back(CidrListRecord{entry.cidr, entry.reason, ToUnixMillis(entry.created_at),
+                                     entry.expires_at ? ToUnixMillis(*entry.expires_at) : 0});
+  }
+  store_.SaveCidrList(std::string(names_.list), std::move(records), std::move(done));
 }
 
 std::vector<CidrEntry> ManagedCidrList::Entries() const {
@@ -220,12 +207,12 @@ std::vector<CidrEntry> ManagedCidrList::Entries() const {
   return out;
 }
 
-Defense::Defense(Ledger& ledger, const Clock& clock, DefenseOptions options)
+Defense::Defense(DefenseListStore& lists, const Clock& clock, DefenseOptions options)
     : clock_(clock),
       options_(std::move(options)),
       limiter_(options_.limiter_slots),
-      blocks_(ledger, clock, {kBlocklistSetting, "block", "blocklist"}),
-      allows_(ledger, clock, {kAllowlistSetting, "allow", "allowlist"}),
+      blocks_(lists, clock, {"block", "blocklist"}),
+      allows_(lists, clock, {"allow", "allowlist"}),
       // The risk tables follow the limiter's size: an eighth as many keys, ~17 MiB by default.
       risk_tracker_(std::max<std::size_t>(options_.limiter_slots / 8, 64)),
       proof_of_work_(options_.secret.empty() ? RandomBytes(32) : options_.secret, clock,

@@ -32,7 +32,7 @@
 #include "defense/gcra.hpp"
 #include "defense/risk.hpp"
 #include "ports/clock.hpp"
-#include "ports/ledger.hpp"
+#include "ports/defense_list_store.hpp"
 
 namespace boxoffice {
 
@@ -69,18 +69,17 @@ struct CidrEntry {
 };
 using BlockEntry = CidrEntry;
 
-// The words an operator list uses in its ledger key and its error codes.
+// The words an operator list uses in its error codes and as its name in the store.
 struct CidrListNames {
-  std::string_view setting;  // ledger setting key, e.g. "defense.blocklist"
-  std::string_view entry;    // "block": invalid_block, block_not_found
-  std::string_view list;     // "blocklist": blocklist_full
+  std::string_view entry;  // "block": invalid_block, block_not_found
+  std::string_view list;   // "blocklist": blocklist_full; the DefenseListStore's list
 };
 
 // An operator-managed list of CIDR ranges with optional expiry, at most kBlocklistMax entries,
-// persisted as one ledger setting (small and bounded, so each change writes the whole list).
+// persisted whole through the DefenseListStore port at every change (it is small and bounded).
 class ManagedCidrList {
  public:
-  ManagedCidrList(Ledger& ledger, const Clock& clock, CidrListNames names);
+  ManagedCidrList(DefenseListStore& store, const Clock& clock, CidrListNames names);
 
   // Reads the persisted list; entries that expired meanwhile are dropped.
   Status Load();
@@ -101,7 +100,7 @@ class ManagedCidrList {
   // Writes the whole list under the lock, so writes reach the ledger in the order it changed.
   void PersistLocked(std::function<void(Status)> done);
 
-  Ledger& ledger_;
+  DefenseListStore& store_;
   const Clock& clock_;
   CidrListNames names_;
   mutable std::shared_mutex mutex_;
@@ -135,7 +134,7 @@ using DecisionCounts = std::array<std::uint64_t, kDecisionCount>;
 
 class Defense {
  public:
-  Defense(Ledger& ledger, const Clock& clock, DefenseOptions options);
+  Defense(DefenseListStore& lists, const Clock& clock, DefenseOptions options);
 
   // Reads the persisted blocklist and runtime allowlist; expired entries are dropped.
   Status Load();

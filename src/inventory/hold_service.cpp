@@ -104,8 +104,8 @@ HoldTable* HoldService::FindTable(std::string_view event_id) {
 
 void HoldService::Acknowledge(HoldTable& table, Hold hold, HoldDone done) {
   HoldRecord record = ToRecord(table.seat_map(), hold);
-  ledger_.InsertHold(std::move(record), [&table, hold = std::move(hold),
-                                         done = std::move(done)](Status status) mutable {
+  journal_.InsertHold(std::move(record), [&table, hold = std::move(hold),
+                                          done = std::move(done)](Status status) mutable {
     if (!status.ok()) {
       // Not journaled, so never acknowledged: give the seats back rather than keep a hold that
       // a restart would forget.
@@ -124,8 +124,7 @@ Result<Hold> HoldService::Get(std::string_view hold_id, std::string_view session
   return std::move(*hold);
 }
 
-void HoldService::Release(std::string_view hold_id, std::string_view session_id,
-                          Ledger::Done done) {
+void HoldService::Release(std::string_view hold_id, std::string_view session_id, DurableDone done) {
   HoldTable* table = FindTable(EventIdOfHold(hold_id));
   std::optional<Hold> hold = table ? table->Find(hold_id) : std::nullopt;
   if (!hold || hold->session_id != session_id || hold->status != HoldStatus::kHeld) {
@@ -136,8 +135,8 @@ void HoldService::Release(std::string_view hold_id, std::string_view session_id,
   JournalEnd(*released, std::string(HoldStatusName(released->status)), std::move(done));
 }
 
-void HoldService::JournalEnd(const Hold& hold, std::string reason, Ledger::Done done) {
-  ledger_.EndHold(hold.id, std::move(reason), ToUnixMillis(clock_.Now()), std::move(done));
+void HoldService::JournalEnd(const Hold& hold, std::string reason, DurableDone done) {
+  journal_.EndHold(hold.id, std::move(reason), ToUnixMillis(clock_.Now()), std::move(done));
 }
 
 std::size_t HoldService::ExpireDue() {
@@ -165,14 +164,14 @@ std::size_t HoldService::ExpireDue() {
 }
 
 Status HoldService::Restore() {
-  Result<std::vector<HoldRecord>> records = ledger_.LoadLiveHolds();
+  Result<std::vector<HoldRecord>> records = journal_.LoadLiveHolds();
   if (!records) return records.error();
   const TimePoint now = clock_.Now();
   std::size_t restored = 0;
   std::size_t ended = 0;
   auto end = [&](const std::string& id, std::string reason) {
     ++ended;
-    ledger_.EndHold(id, std::move(reason), ToUnixMillis(now), [id](Status status) {
+    journal_.EndHold(id, std::move(reason), ToUnixMillis(now), [id](Status status) {
       if (!status.ok()) {
         LogWarn("ending a journaled hold at start failed",
                 {{"hold_id", id}, {"error", status.error().message}});
@@ -217,10 +216,20 @@ Status HoldService::Restore() {
     BOXOFFICE_CHECK(event->seats().Counters().held == held,
                     "the seats restored as held are those of the journal's live holds");
   }
-  ledger_.Flush();
+  journal_.Flush();
   LogInfo("holds restored",
           {{"restored", std::to_string(restored)}, {"ended", std::to_string(ended)}});
   return {};
+}
+
+void HoldService::EndInJournal(std::string hold_id, std::string reason) {
+  journal_.EndHold(hold_id, std::move(reason), ToUnixMillis(clock_.Now()),
+                   [hold_id](Status status) {
+                     if (!status.ok()) {
+                       LogWarn("ending a hold in the journal failed",
+                               {{"hold_id", hold_id}, {"error", status.error().message}});
+                     }
+                   });
 }
 
 void HoldService::ForEachTable(const std::function<void(const Event&, HoldTable&)>& visit) const {

@@ -1,8 +1,8 @@
 // Seat holds across every event, made durable: each event's HoldTable does the in-memory work,
-// and this service journals it in the ledger (the `HoldStore` of DESIGN.md is the Ledger port's
-// hold journal). A hold is acknowledged only once its journal row is durable; a release is
-// acknowledged once its end is durable; at start the holds the journal still calls live are put
-// back into the seat tables, and those past their deadline are ended instead.
+// and this service journals it through the HoldJournal port (ports/hold_journal.hpp). A hold is
+// acknowledged only once its journal row is durable; a release is acknowledged once its end is
+// durable; at start the holds the journal still calls live are put back into the seat tables, and
+// those past their deadline are ended instead.
 //
 // Seats go back on sale the moment a hold is released or expires, before the end is journaled,
 // so a crash in between can leave the journal with two live holds naming one seat. A seat can only
@@ -22,14 +22,14 @@
 #include "common/result.hpp"
 #include "inventory/hold_table.hpp"
 #include "ports/clock.hpp"
-#include "ports/ledger.hpp"
+#include "ports/hold_journal.hpp"
 
 namespace boxoffice {
 
 class HoldService {
  public:
-  HoldService(Catalog& catalog, Ledger& ledger, const Clock& clock)
-      : catalog_(catalog), ledger_(ledger), clock_(clock) {}
+  HoldService(Catalog& catalog, HoldJournal& journal, const Clock& clock)
+      : catalog_(catalog), journal_(journal), clock_(clock) {}
   HoldService(const HoldService&) = delete;
   HoldService& operator=(const HoldService&) = delete;
 
@@ -44,7 +44,11 @@ class HoldService {
   // The hold if `session_id` owns it; 404 hold_not_found otherwise (a stranger learns nothing).
   Result<Hold> Get(std::string_view hold_id, std::string_view session_id);
   // Releases a live hold of `session_id`; `done` runs once the end is durable. 404 as Get.
-  void Release(std::string_view hold_id, std::string_view session_id, Ledger::Done done);
+  void Release(std::string_view hold_id, std::string_view session_id, DurableDone done);
+
+  // Ends a hold in the journal only, without waiting: the order that consumed it failed to
+  // confirm and has put its seats back itself, and a restart must not hold them again.
+  void EndInJournal(std::string hold_id, std::string reason);
 
   // Ends every hold past its deadline in every event and journals the ends (without waiting).
   // Returns how many expired.
@@ -66,10 +70,10 @@ class HoldService {
     std::unique_ptr<HoldTable> table;
   };
   HoldTable* FindTable(std::string_view event_id);
-  void JournalEnd(const Hold& hold, std::string reason, Ledger::Done done);
+  void JournalEnd(const Hold& hold, std::string reason, DurableDone done);
 
   Catalog& catalog_;
-  Ledger& ledger_;
+  HoldJournal& journal_;
   const Clock& clock_;
   mutable std::shared_mutex mutex_;
   std::unordered_map<std::string, Entry> tables_;  // by event id

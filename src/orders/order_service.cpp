@@ -16,14 +16,6 @@ namespace {
 constexpr std::size_t kOrderIdChars = 20;
 constexpr std::size_t kTicketIdChars = 18;
 
-// Blocks the calling worker until the ledger write is durable (or refused).
-Status WaitForLedger(const std::function<void(Ledger::Done)>& write) {
-  auto promise = std::make_shared<std::promise<Status>>();
-  std::future<Status> future = promise->get_future();
-  write([promise](Status status) { promise->set_value(std::move(status)); });
-  return future.get();
-}
-
 Error HoldExpired(const std::string& hold_id) {
   return Error::Make(ErrorKind::kConflict, "hold_expired",
                      "The hold has expired or is not yours; hold the seats again.",
@@ -64,7 +56,7 @@ std::string IdempotencyScope(const std::string& session_id, const std::string& c
   return customer_id.empty() ? session_id : customer_id;
 }
 
-OrderService::OrderService(Catalog& catalog, HoldService& holds, Ledger& ledger,
+OrderService::OrderService(Catalog& catalog, HoldService& holds, CheckoutLedger& ledger,
                            PaymentGateway* payments, const AdmissionCheck* admission,
                            const Clock& clock, MetricsRegistry& metrics, OrderRendering rendering,
                            OrderServiceOptions options)
@@ -197,8 +189,8 @@ void OrderService::Settle(const std::string& payment_key, const std::string& sta
                                                response != nullptr ? response->body : "",
                                                settlement.at_ms};
   }
-  Status settled = WaitForLedger(
-      [&](Ledger::Done done) { ledger_.SettlePayment(std::move(settlement), std::move(done)); });
+  Status settled = WaitForDurable(
+      [&](DurableDone done) { ledger_.SettlePayment(std::move(settlement), std::move(done)); });
   if (!settled) {
     // The attempt stays pending, so the next start settles it (and voids what needs voiding).
     LogError("settling a payment attempt failed",
@@ -262,7 +254,7 @@ RenderedAnswer OrderService::Execute(const PlaceOrderRequest& request) {
     in_flight = IdempotencyRecord{
         scope, request.idempotency_key, request.request_hash, "in_flight", 0, "", begun_at_ms};
   }
-  Status begun = WaitForLedger([&](Ledger::Done done) {
+  Status begun = WaitForDurable([&](DurableDone done) {
     ledger_.BeginPayment(std::move(attempt), std::move(in_flight), std::move(done));
   });
   if (!begun) {
@@ -350,12 +342,12 @@ RenderedAnswer OrderService::Execute(const PlaceOrderRequest& request) {
                                            now_ms};
   }
   record.first_outbox_attempt_at_ms = now_ms;
-  Status confirmed = WaitForLedger(
-      [&](Ledger::Done done) { ledger_.ConfirmOrder(std::move(record), std::move(done)); });
+  Status confirmed = WaitForDurable(
+      [&](DurableDone done) { ledger_.ConfirmOrder(std::move(record), std::move(done)); });
   if (!confirmed) {
     const std::string owner_key = IdempotencyScope(request.session_id, request.customer_id);
     // The journal still calls the hold live; end it so a restart does not hold the seats again.
-    ledger_.EndHold(request.hold_id, "order_failed", now_ms, [](Status) {});
+    holds_.EndInJournal(request.hold_id, "order_failed");
     Error error = confirmed.error();
     if (error.code == "seat_sold") {
       // The ledger says another order has that seat: leave it sold in memory.
@@ -447,8 +439,8 @@ RenderedAnswer OrderService::ExecuteRefund(const RefundRequest& request) {
                                            "done", response.status,         response.body,
                                            now_ms};
   }
-  Status written = WaitForLedger(
-      [&](Ledger::Done done) { ledger_.RefundOrder(std::move(record), std::move(done)); });
+  Status written = WaitForDurable(
+      [&](DurableDone done) { ledger_.RefundOrder(std::move(record), std::move(done)); });
   if (!written) {
     return Fail(written.error(), written.error().kind == ErrorKind::kConflict
                                      ? &OrderCounters::refused
@@ -581,8 +573,8 @@ Result<std::size_t> OrderService::RecoverPendingPayments() {
       settlement.idempotency.key = attempt.request_key;
       settlement.idempotency.state = "forget";
     }
-    Status written = WaitForLedger(
-        [&](Ledger::Done done) { ledger_.SettlePayment(std::move(settlement), std::move(done)); });
+    Status written = WaitForDurable(
+        [&](DurableDone done) { ledger_.SettlePayment(std::move(settlement), std::move(done)); });
     if (!written) return written.error();
     ++settled;
     LogInfo("payment attempt without an order settled",

@@ -37,8 +37,8 @@
 #include "common/worker_pool.hpp"
 #include "inventory/hold_service.hpp"
 #include "ports/admission.hpp"
+#include "ports/checkout_ledger.hpp"
 #include "ports/clock.hpp"
-#include "ports/ledger.hpp"
 #include "ports/payment_gateway.hpp"
 
 namespace boxoffice {
@@ -107,9 +107,10 @@ class OrderService {
  public:
   // `payments` may be null: orders then answer 503 payments_unavailable. Every reference must
   // outlive the service.
-  OrderService(Catalog& catalog, HoldService& holds, Ledger& ledger, PaymentGateway* payments,
-               const AdmissionCheck* admission, const Clock& clock, MetricsRegistry& metrics,
-               OrderRendering rendering, OrderServiceOptions options = {});
+  OrderService(Catalog& catalog, HoldService& holds, CheckoutLedger& ledger,
+               PaymentGateway* payments, const AdmissionCheck* admission, const Clock& clock,
+               MetricsRegistry& metrics, OrderRendering rendering,
+               OrderServiceOptions options = {});
   ~OrderService();  // finishes the orders already accepted
   OrderService(const OrderService&) = delete;
   OrderService& operator=(const OrderService&) = delete;
@@ -170,7 +171,7 @@ class OrderService {
 
   Catalog& catalog_;
   HoldService& holds_;
-  Ledger& ledger_;
+  CheckoutLedger& ledger_;
   PaymentGateway* payments_;
   const AdmissionCheck* admission_;
   const Clock& clock_;

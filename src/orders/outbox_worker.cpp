@@ -15,13 +15,6 @@
 namespace boxoffice {
 namespace {
 
-Status WaitForLedger(const std::function<void(Ledger::Done)>& write) {
-  auto promise = std::make_shared<std::promise<Status>>();
-  std::future<Status> future = promise->get_future();
-  write([promise](Status status) { promise->set_value(std::move(status)); });
-  return future.get();
-}
-
 std::string CaptureKey(const std::string& order_id) { return order_id + ":capture"; }
 
 MailMessage ConfirmationMail(const OrderRecord& order,
@@ -49,7 +42,7 @@ MailMessage ConfirmationMail(const OrderRecord& order,
 
 }  // namespace
 
-OutboxWorker::OutboxWorker(Ledger& ledger, PaymentGateway* payments, Mailer* mailer,
+OutboxWorker::OutboxWorker(CheckoutLedger& ledger, PaymentGateway* payments, Mailer* mailer,
                            const TicketSigner& signer, const Clock& clock, MetricsRegistry& metrics,
                            OutboxOptions options)
     : ledger_(ledger),
@@ -151,7 +144,7 @@ void OutboxWorker::Retry(const OutboxRecord& row, const std::string& error) {
   retry.next_attempt_at_ms = ToUnixMillis(clock_.Now() + Backoff(retry.attempts));
   retry.last_error = error;
   Status written =
-      WaitForLedger([&](Ledger::Done done) { ledger_.RetryOutbox(retry, std::move(done)); });
+      WaitForDurable([&](DurableDone done) { ledger_.RetryOutbox(retry, std::move(done)); });
   if (!written) {
     LogError("recording an outbox retry failed",
              {{"order_id", row.order_id}, {"error", written.error().message}});
@@ -173,7 +166,7 @@ void OutboxWorker::Retry(const OutboxRecord& row, const std::string& error) {
 
 void OutboxWorker::Complete(const OutboxRecord& row, const OrderRecord& order,
                             std::vector<std::pair<std::string, std::string>> codes) {
-  Status written = WaitForLedger([&](Ledger::Done done) {
+  Status written = WaitForDurable([&](DurableDone done) {
     ledger_.CompleteOrder(
         CompleteOrderRecord{order.id, row.id, std::move(codes), ToUnixMillis(clock_.Now())},
         std::move(done));

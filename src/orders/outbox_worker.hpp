@@ -18,8 +18,8 @@
 #include <thread>
 
 #include "common/metrics.hpp"
+#include "ports/checkout_ledger.hpp"
 #include "ports/clock.hpp"
-#include "ports/ledger.hpp"
 #include "ports/mailer.hpp"
 #include "ports/payment_gateway.hpp"
 #include "tickets/ticket_code.hpp"
@@ -48,8 +48,9 @@ class OutboxWorker {
  public:
   // `payments` and `mailer` may be null: rows then wait (no gateway) or complete without a mail
   // (no mailer). Every reference must outlive the worker.
-  OutboxWorker(Ledger& ledger, PaymentGateway* payments, Mailer* mailer, const TicketSigner& signer,
-               const Clock& clock, MetricsRegistry& metrics, OutboxOptions options = {});
+  OutboxWorker(CheckoutLedger& ledger, PaymentGateway* payments, Mailer* mailer,
+               const TicketSigner& signer, const Clock& clock, MetricsRegistry& metrics,
+               OutboxOptions options = {});
   ~OutboxWorker();  // stops the thread if it runs
   OutboxWorker(const OutboxWorker&) = delete;
   OutboxWorker& operator=(const OutboxWorker&) = delete;
@@ -74,7 +75,7 @@ class OutboxWorker {
                 std::vector<std::pair<std::string, std::string>> codes);
   std::chrono::milliseconds Backoff(int attempts);
 
-  Ledger& ledger_;
+  CheckoutLedger& ledger_;
   PaymentGateway* payments_;
   Mailer* mailer_;
   const TicketSigner& signer_;

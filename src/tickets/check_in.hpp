@@ -13,8 +13,8 @@
 #include <string_view>
 
 #include "common/result.hpp"
+#include "ports/check_in_ledger.hpp"
 #include "ports/clock.hpp"
-#include "ports/ledger.hpp"
 #include "tickets/ticket_code.hpp"
 
 namespace boxoffice {
@@ -34,7 +34,7 @@ struct CheckedIn {
 
 class CheckInService {
  public:
-  CheckInService(Ledger& ledger, const TicketSigner& signer, const Clock& clock)
+  CheckInService(CheckInLedger& ledger, const TicketSigner& signer, const Clock& clock)
       : ledger_(ledger), signer_(signer), clock_(clock) {}
 
   // Creates a key for `event_id`; `done` runs once it is durable (on the ledger's thread).
@@ -49,7 +49,7 @@ class CheckInService {
                std::function<void(Result<CheckedIn>)> done);
 
  private:
-  Ledger& ledger_;
+  CheckInLedger& ledger_;
   const TicketSigner& signer_;
   const Clock& clock_;
 };

@@ -1,4 +1,5 @@
-// The embedded ledger: the `Ledger` port on one SQLite file in WAL mode, with group commit.
+// The embedded ledger: every ledger port (ports/ledger.hpp) on one SQLite file in WAL mode, with
+// group commit.
 //
 // One writer thread owns the only write connection. Write calls queue a request and return; the
 // writer takes everything queued (up to `max_batch`), runs it as one IMMEDIATE transaction with a
@@ -66,6 +67,8 @@ class SqliteLedger final : public Ledger {
   Result<std::vector<EventRecord>> LoadEvents() override;
   Result<std::optional<CustomerRecord>> FindCustomerByEmail(const std::string& email) override;
   Result<std::optional<std::string>> GetSetting(const std::string& key) override;
+  void SaveCidrList(std::string list, std::vector<CidrListRecord> entries, Done done) override;
+  Result<std::vector<CidrListRecord>> LoadCidrList(const std::string& list) override;
   Result<std::vector<HoldRecord>> LoadLiveHolds() override;
 
   void BeginPayment(PaymentAttemptRecord attempt, IdempotencyRecord in_flight, Done done) override;
