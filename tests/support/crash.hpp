@@ -20,7 +20,7 @@
 #include <type_traits>
 #include <vector>
 
-namespace boxoffice::testing {
+namespace boxoffice::test_support {
 
 // Only a hung or broken child takes this long to acknowledge what the parent waits for.
 inline constexpr auto kCrashAcksDeadline = std::chrono::seconds(120);
@@ -105,4 +105,4 @@ void KillAfterAcks(std::size_t acks_wanted, const std::function<void(int ack_fd)
   EXPECT_TRUE(pending.empty()) << "a torn acknowledgement record";
 }
 
-}  // namespace boxoffice::testing
+}  // namespace boxoffice::test_support

@@ -48,10 +48,6 @@ std::unique_ptr<Ledger> OpenSqliteInDir(const std::string& dir) {
   return std::move(opened).value();
 }
 
-INSTANTIATE_TEST_SUITE_P(Sqlite, LedgerConformance,
-                         ::testing::Values(LedgerFactory{"Sqlite", OpenSqliteInDir}),
-                         LedgerFactoryName);
-
 class SqliteLedgerTest : public ::testing::Test {
  protected:
   std::string path() const { return DatabasePath(dir_.path()); }
@@ -335,7 +331,7 @@ std::string AckKey(const AckRecord& record) {
   if (!opened.ok()) _exit(3);
   std::unique_ptr<SqliteLedger> ledger = std::move(opened).value();
   std::atomic<int> in_flight{0};
-  const auto give_up = std::chrono::steady_clock::now() + testing::kCrashChildLifetime;
+  const auto give_up = std::chrono::steady_clock::now() + test_support::kCrashChildLifetime;
   for (std::uint64_t i = 0; std::chrono::steady_clock::now() < give_up; ++i) {
     while (in_flight.load() >= kInFlightMax)
       std::this_thread::sleep_for(std::chrono::microseconds(50));
@@ -343,7 +339,7 @@ std::string AckKey(const AckRecord& record) {
     const AckRecord record{round, static_cast<std::uint32_t>(i % 2), i};
     auto done = [ack_fd, record, &in_flight](Status status) {
       if (!status.ok()) _exit(5);
-      testing::WriteAckRecord(ack_fd, record);
+      test_support::WriteAckRecord(ack_fd, record);
       --in_flight;
     };
     const std::string key = AckKey(record);
@@ -367,7 +363,7 @@ TEST(SqliteLedgerCrashTest, EveryAcknowledgedWriteSurvivesSigkill) {
   std::vector<AckRecord> acks;
   for (std::uint32_t round = 0; round < kRounds; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
-    ASSERT_NO_FATAL_FAILURE(testing::KillAfterAcks<AckRecord>(
+    ASSERT_NO_FATAL_FAILURE(test_support::KillAfterAcks<AckRecord>(
         kAcksBeforeKill, [&](int ack_fd) { RunCrashChild(path, ack_fd, round); }, acks));
 
     auto opened = SqliteLedger::Open(SqliteLedgerOptions{.path = path});
@@ -411,7 +407,7 @@ std::string CrashOrderId(const AckRecord& record) {
   std::unique_ptr<SqliteLedger> ledger = std::move(opened).value();
   SqliteLedger* raw = ledger.get();
   std::atomic<int> in_flight{0};
-  const auto give_up = std::chrono::steady_clock::now() + testing::kCrashChildLifetime;
+  const auto give_up = std::chrono::steady_clock::now() + test_support::kCrashChildLifetime;
   for (std::uint64_t i = 0; std::chrono::steady_clock::now() < give_up; ++i) {
     while (in_flight.load() >= kInFlightMax)
       std::this_thread::sleep_for(std::chrono::microseconds(50));
@@ -429,7 +425,7 @@ std::string CrashOrderId(const AckRecord& record) {
     confirm.payment_key = order_id;
     auto acknowledge = [ack_fd, record, &in_flight](Status status) {
       if (!status.ok()) _exit(5);
-      testing::WriteAckRecord(ack_fd, record);
+      test_support::WriteAckRecord(ack_fd, record);
       --in_flight;
     };
     PaymentAttemptRecord attempt{order_id, order_id, "evt_crash", 100, "USD", "pending",
@@ -457,7 +453,7 @@ TEST(SqliteLedgerCrashTest, EveryAcknowledgedOrderSurvivesSigkill) {
   std::vector<AckRecord> acks;
   for (std::uint32_t round = 0; round < kRounds; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
-    ASSERT_NO_FATAL_FAILURE(testing::KillAfterAcks<AckRecord>(
+    ASSERT_NO_FATAL_FAILURE(test_support::KillAfterAcks<AckRecord>(
         kAcksBeforeKill, [&](int ack_fd) { RunOrderCrashChild(path, ack_fd, round); }, acks));
 
     auto opened = SqliteLedger::Open(SqliteLedgerOptions{.path = path});
@@ -504,3 +500,7 @@ TEST(SqliteLedgerCrashTest, EveryAcknowledgedOrderSurvivesSigkill) {
 
 }  // namespace
 }  // namespace boxoffice
+
+namespace boxoffice::ledger_conformance {
+BOXOFFICE_LEDGER_CONFORMANCE(Sqlite, (LedgerFactory{"Sqlite", OpenSqliteInDir}));
+}  // namespace boxoffice::ledger_conformance
