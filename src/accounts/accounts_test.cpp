@@ -2,10 +2,9 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <future>
 
-#include "store/sqlite/sqlite_ledger.hpp"
+#include "store/memory/memory_ledger.hpp"
 
 namespace boxoffice {
 namespace {
@@ -13,19 +12,13 @@ namespace {
 class AccountsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char pattern[] = "/tmp/boxoffice-accounts-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-    auto ledger = SqliteLedger::Open(SqliteLedgerOptions{.path = dir_ + "/ledger.db"});
-    ASSERT_TRUE(ledger) << ledger.error().message;
-    ledger_ = std::move(ledger).value();
+    ledger_ = std::make_unique<MemoryLedger>(data_);
     accounts_ =
         std::make_unique<Accounts>(*ledger_, clock_, "test secret", std::chrono::hours(1), pool_);
   }
   void TearDown() override {
     accounts_.reset();
     ledger_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   Result<Customer> Register(std::string_view email, std::string_view password) {
@@ -40,10 +33,11 @@ class AccountsTest : public ::testing::Test {
     return done.get_future().get();
   }
 
-  std::string dir_;
   FakeClock clock_;
   WorkerPool pool_{2, 16};
-  std::unique_ptr<SqliteLedger> ledger_;
+  std::unique_ptr<MemoryLedger> ledger_;
+  // Outlives each ledger, so Reopen() is a restart on the same data.
+  std::shared_ptr<MemoryLedgerData> data_ = MemoryLedger::NewData();
   std::unique_ptr<Accounts> accounts_;
 };
 

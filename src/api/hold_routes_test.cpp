@@ -12,47 +12,18 @@
 #include "api/api.hpp"
 #include "api/route_test_support.hpp"
 #include "common/worker_pool.hpp"
-#include "store/ledger_conformance.hpp"
-#include "store/sqlite/sqlite_ledger.hpp"
+#include "store/memory/memory_ledger.hpp"
+#include "support/fake_admission.hpp"
 
 namespace boxoffice::api {
 namespace {
 
-// Admits exactly one token, and remembers what it was asked.
-class FakeAdmission final : public AdmissionCheck {
- public:
-  Status VerifyAccess(std::string_view event_id, std::string_view session_id,
-                      std::string_view access_token) const override {
-    std::lock_guard lock(mutex_);
-    last_event_id_ = event_id;
-    last_session_id_ = session_id;
-    if (access_token.empty()) {
-      return Error::Make(ErrorKind::kUnauthenticated, "missing_access_token", "No token.");
-    }
-    if (access_token != "good") {
-      return Error::Make(ErrorKind::kUnauthenticated, "invalid_access_token", "Bad token.");
-    }
-    return {};
-  }
-  std::string last_event_id() const {
-    std::lock_guard lock(mutex_);
-    return last_event_id_;
-  }
-  std::string last_session_id() const {
-    std::lock_guard lock(mutex_);
-    return last_session_id_;
-  }
-
- private:
-  mutable std::mutex mutex_;
-  mutable std::string last_event_id_;
-  mutable std::string last_session_id_;
-};
+using test_support::FakeAdmission;
 
 class HoldRoutesTest : public ::testing::Test {
  protected:
   HoldRoutesTest()
-      : ledger_(std::move(SqliteLedger::Open({.path = dir_.path() + "/ledger.db"})).value()),
+      : ledger_(std::make_unique<MemoryLedger>()),
         catalog_(*ledger_, clock_),
         pool_(1, 16),
         accounts_(*ledger_, clock_, "test secret", std::chrono::hours(1), pool_),
@@ -79,9 +50,8 @@ class HoldRoutesTest : public ::testing::Test {
     return std::string(boost::json::parse(created.body).at("id").get_string());
   }
 
-  ledger_conformance::TempDir dir_;
   FakeClock clock_;
-  std::unique_ptr<SqliteLedger> ledger_;
+  std::unique_ptr<MemoryLedger> ledger_;
   Catalog catalog_;
   WorkerPool pool_;
   Accounts accounts_;

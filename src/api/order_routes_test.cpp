@@ -18,31 +18,20 @@
 #include "common/worker_pool.hpp"
 #include "orders/order_test_support.hpp"
 #include "orders/outbox_worker.hpp"
-#include "store/ledger_conformance.hpp"
-#include "store/sqlite/sqlite_ledger.hpp"
+#include "store/memory/memory_ledger.hpp"
+#include "support/fake_admission.hpp"
 
 namespace boxoffice::api {
 namespace {
 
 namespace json = boost::json;
 
-// Admits exactly the token "good".
-class FakeAdmission final : public AdmissionCheck {
- public:
-  Status VerifyAccess(std::string_view, std::string_view,
-                      std::string_view access_token) const override {
-    if (access_token != "good") {
-      return Error::Make(ErrorKind::kUnauthenticated, "invalid_access_token", "Bad token.");
-    }
-    return {};
-  }
-};
+using test_support::FakeAdmission;
 
 class OrderRoutesTest : public ::testing::Test {
  protected:
   OrderRoutesTest()
-      : ledger_((InitCrypto(),
-                 std::move(SqliteLedger::Open({.path = dir_.path() + "/ledger.db"})).value())),
+      : ledger_((InitCrypto(), std::make_unique<MemoryLedger>())),
         catalog_(*ledger_, clock_),
         pool_(1, 16),
         accounts_(*ledger_, clock_, "test secret", std::chrono::hours(1), pool_),
@@ -103,9 +92,8 @@ class OrderRoutesTest : public ::testing::Test {
     return "";
   }
 
-  ledger_conformance::TempDir dir_;
   FakeClock clock_;
-  std::unique_ptr<SqliteLedger> ledger_;
+  std::unique_ptr<MemoryLedger> ledger_;
   Catalog catalog_;
   WorkerPool pool_;
   Accounts accounts_;
@@ -113,7 +101,7 @@ class OrderRoutesTest : public ::testing::Test {
   Defense defense_;
   MetricsRegistry metrics_;
   FakeAdmission admission_;
-  order_testing::FakeGateway gateway_;
+  test_support::FakeGateway gateway_;
   TicketSigner signer_;
   OrderService orders_;
   CheckInService check_in_;

@@ -3,10 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
-#include <filesystem>
 #include <future>
 
-#include "store/sqlite/sqlite_ledger.hpp"
+#include "store/memory/memory_ledger.hpp"
 
 namespace boxoffice {
 namespace {
@@ -21,23 +20,15 @@ EventDefinition SmallEvent(std::string name) {
 
 class CatalogTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/boxoffice-catalog-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-    Reopen();
-  }
+  void SetUp() override { Reopen(); }
   void TearDown() override {
     catalog_.reset();
     ledger_.reset();
-    std::filesystem::remove_all(dir_);
   }
   void Reopen() {
     catalog_.reset();
     ledger_.reset();
-    auto ledger = SqliteLedger::Open(SqliteLedgerOptions{.path = dir_ + "/ledger.db"});
-    ASSERT_TRUE(ledger) << ledger.error().message;
-    ledger_ = std::move(ledger).value();
+    ledger_ = std::make_unique<MemoryLedger>(data_);
     catalog_ = std::make_unique<Catalog>(*ledger_, clock_);
     ASSERT_TRUE(catalog_->Load().ok());
   }
@@ -51,9 +42,10 @@ class CatalogTest : public ::testing::Test {
     return event ? *event : nullptr;
   }
 
-  std::string dir_;
   FakeClock clock_;
-  std::unique_ptr<SqliteLedger> ledger_;
+  std::unique_ptr<MemoryLedger> ledger_;
+  // Outlives each ledger, so Reopen() is a restart on the same data.
+  std::shared_ptr<MemoryLedgerData> data_ = MemoryLedger::NewData();
   std::unique_ptr<Catalog> catalog_;
 };
 

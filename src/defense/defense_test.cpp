@@ -3,36 +3,27 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <filesystem>
 #include <future>
 
 #include <boost/json/serialize.hpp>
 
 #include "common/crypto.hpp"
-#include "store/sqlite/sqlite_ledger.hpp"
+#include "store/memory/memory_ledger.hpp"
 
 namespace boxoffice {
 namespace {
 
 class DefenseTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/boxoffice-defense-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-    Reopen();
-  }
+  void SetUp() override { Reopen(); }
   void TearDown() override {
     defense_.reset();
     ledger_.reset();
-    std::filesystem::remove_all(dir_);
   }
   void Reopen(std::string allowlist = "") {
     defense_.reset();
     ledger_.reset();
-    auto ledger = SqliteLedger::Open(SqliteLedgerOptions{.path = dir_ + "/ledger.db"});
-    ASSERT_TRUE(ledger);
-    ledger_ = std::move(ledger).value();
+    ledger_ = std::make_unique<MemoryLedger>(data_);
     defense_ = std::make_unique<Defense>(
         *ledger_, clock_, DefenseOptions{4096, CidrList::Parse(allowlist).value(), true});
     ASSERT_TRUE(defense_->Load().ok());
@@ -68,9 +59,10 @@ class DefenseTest : public ::testing::Test {
     return defense_->Check(RequestFacts{route_class, address, session, {}});
   }
 
-  std::string dir_;
   FakeClock clock_;
-  std::unique_ptr<SqliteLedger> ledger_;
+  std::unique_ptr<MemoryLedger> ledger_;
+  // Outlives each ledger, so Reopen() is a restart on the same data.
+  std::shared_ptr<MemoryLedgerData> data_ = MemoryLedger::NewData();
   std::unique_ptr<Defense> defense_;
 };
 

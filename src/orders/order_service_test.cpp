@@ -320,7 +320,7 @@ TEST_F(OrderServiceTest, RecoveryVoidsAnAuthorizationWithoutAnOrder) {
   attempt.request_scope = "ses_1";
   attempt.request_key = "key-crash";
   IdempotencyRecord in_flight{"ses_1", "key-crash", "h", "in_flight", 0, "", 1};
-  ASSERT_TRUE(ledger_conformance::WaitFor([&](Ledger::Done done) {
+  ASSERT_TRUE(WaitForDurable([&](Ledger::Done done) {
                 ledger_->BeginPayment(attempt, in_flight, std::move(done));
               }).ok());
   // The process "dies" right after the gateway authorized.
@@ -331,7 +331,7 @@ TEST_F(OrderServiceTest, RecoveryVoidsAnAuthorizationWithoutAnOrder) {
   // A second attempt crashed before reaching the gateway at all.
   attempt.idempotency_key = attempt.order_id = "ord_never_sent";
   attempt.request_key = "";
-  ASSERT_TRUE(ledger_conformance::WaitFor([&](Ledger::Done done) {
+  ASSERT_TRUE(WaitForDurable([&](Ledger::Done done) {
                 ledger_->BeginPayment(attempt, IdempotencyRecord{}, std::move(done));
               }).ok());
 

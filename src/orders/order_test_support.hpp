@@ -23,135 +23,12 @@
 #include "ports/clock.hpp"
 #include "ports/mailer.hpp"
 #include "ports/payment_gateway.hpp"
-#include "store/ledger_conformance.hpp"
-#include "store/sqlite/sqlite_ledger.hpp"
+#include "store/memory/memory_ledger.hpp"
+#include "support/fake_gateway.hpp"
 
 namespace boxoffice::order_testing {
 
-// A card processor in memory that behaves as the port promises: one authorization per key,
-// repeated calls with a key change nothing. Tokens: tok_visa approves, tok_declined declines,
-// tok_error fails retryably, tok_timeout authorizes but answers kUnknown (a lost reply).
-class FakeGateway final : public PaymentGateway {
- public:
-  struct Payment {
-    std::string key;
-    std::int64_t amount_cents = 0;
-    std::string state;  // "authorized", "captured", "voided", "refunded"
-  };
-
-  const std::string& name() const override { return name_; }
-
-  PaymentResult Authorize(const AuthorizeRequest& request) override {
-    std::function<void()> hook;
-    {
-      std::lock_guard lock(mutex_);
-      ++authorize_calls_;
-      hook = during_authorize_;
-    }
-    if (hook) hook();
-    std::lock_guard lock(mutex_);
-    if (request.payment_token == "tok_declined") {
-      return PaymentResult{PaymentOutcome::kDeclined, {name_, ""}, "", "card_declined", "no"};
-    }
-    if (request.payment_token == "tok_error") {
-      return PaymentResult{PaymentOutcome::kFailed, {}, "", "", "gateway error"};
-    }
-    auto [found, inserted] = by_key_.try_emplace(request.idempotency_key);
-    if (inserted) {
-      found->second = "pi_" + std::to_string(payments_.size() + 1);
-      payments_[found->second] =
-          Payment{request.idempotency_key, request.amount_cents, "authorized"};
-    }
-    if (request.payment_token == "tok_timeout") {
-      return PaymentResult{PaymentOutcome::kUnknown, {}, "", "", "timed out"};
-    }
-    return PaymentResult{
-        PaymentOutcome::kSucceeded, {name_, found->second}, "requires_capture", "", ""};
-  }
-
-  PaymentResult Capture(const PaymentRef& payment, std::int64_t amount_cents,
-                        const std::string&) override {
-    std::lock_guard lock(mutex_);
-    ++capture_calls_;
-    if (capture_failures_ > 0) {
-      --capture_failures_;
-      return PaymentResult{PaymentOutcome::kFailed, payment, "", "", "capture failed"};
-    }
-    auto found = payments_.find(payment.id);
-    if (found == payments_.end() || found->second.state == "voided" ||
-        amount_cents > found->second.amount_cents) {
-      return PaymentResult{PaymentOutcome::kDeclined, payment, "", "", "cannot capture"};
-    }
-    found->second.state = "captured";
-    return PaymentResult{PaymentOutcome::kSucceeded, payment, "succeeded", "", ""};
-  }
-
-  PaymentResult Void(const PaymentRef& payment, const std::string&) override {
-    std::lock_guard lock(mutex_);
-    auto found = payments_.find(payment.id);
-    if (found == payments_.end() || found->second.state == "captured") {
-      return PaymentResult{PaymentOutcome::kDeclined, payment, "", "", "cannot void"};
-    }
-    found->second.state = "voided";
-    return PaymentResult{PaymentOutcome::kSucceeded, payment, "canceled", "", ""};
-  }
-
-  PaymentResult Refund(const PaymentRef& payment, std::int64_t, const std::string&) override {
-    std::lock_guard lock(mutex_);
-    auto found = payments_.find(payment.id);
-    if (found == payments_.end() || found->second.state != "captured") {
-      return PaymentResult{PaymentOutcome::kDeclined, payment, "", "", "cannot refund"};
-    }
-    found->second.state = "refunded";
-    return PaymentResult{PaymentOutcome::kSucceeded, payment, "refunded", "", ""};
-  }
-
-  PaymentResult Lookup(const std::string& idempotency_key) override {
-    std::lock_guard lock(mutex_);
-    auto found = by_key_.find(idempotency_key);
-    if (found == by_key_.end()) return PaymentResult{PaymentOutcome::kNotFound, {}, "", "", ""};
-    return PaymentResult{PaymentOutcome::kSucceeded, {name_, found->second}, "", "", ""};
-  }
-
-  // Runs inside Authorize before it decides (to move a clock or block a thread).
-  void DuringAuthorize(std::function<void()> hook) {
-    std::lock_guard lock(mutex_);
-    during_authorize_ = std::move(hook);
-  }
-  void FailCaptures(int count) {
-    std::lock_guard lock(mutex_);
-    capture_failures_ = count;
-  }
-  int authorize_calls() const {
-    std::lock_guard lock(mutex_);
-    return authorize_calls_;
-  }
-  int capture_calls() const {
-    std::lock_guard lock(mutex_);
-    return capture_calls_;
-  }
-  // Payments by state, e.g. Count("authorized").
-  int Count(const std::string& state) const {
-    std::lock_guard lock(mutex_);
-    int count = 0;
-    for (const auto& [id, payment] : payments_) count += payment.state == state ? 1 : 0;
-    return count;
-  }
-  std::size_t payments() const {
-    std::lock_guard lock(mutex_);
-    return payments_.size();
-  }
-
- private:
-  const std::string name_ = "fake";
-  mutable std::mutex mutex_;
-  std::map<std::string, Payment> payments_;    // by payment id
-  std::map<std::string, std::string> by_key_;  // idempotency key -> payment id
-  std::function<void()> during_authorize_;
-  int authorize_calls_ = 0;
-  int capture_calls_ = 0;
-  int capture_failures_ = 0;
-};
+using test_support::FakeGateway;
 
 class FakeMailer final : public Mailer {
  public:
@@ -186,8 +63,8 @@ inline std::string ErrorCode(const RenderedAnswer& response) {
   return std::string(body.at("error").at("code").as_string());
 }
 
-// A real ledger, catalog and hold service in a temporary directory, and an order service with a
-// FakeGateway. `Reopen()` simulates a restart on the same data.
+// A ledger (in memory), catalog and hold service, and an order service with a FakeGateway.
+// `Reopen()` simulates a restart on the same data.
 class OrderFixture : public ::testing::Test {
  protected:
   OrderFixture() {
@@ -200,7 +77,7 @@ class OrderFixture : public ::testing::Test {
     holds_.reset();
     catalog_.reset();
     ledger_.reset();
-    ledger_ = std::move(SqliteLedger::Open({.path = dir_.path() + "/ledger.db"})).value();
+    ledger_ = std::make_unique<MemoryLedger>(data_);
     catalog_ = std::make_unique<Catalog>(*ledger_, clock_);
     EXPECT_TRUE(catalog_->Load().ok());
     holds_ = std::make_unique<HoldService>(*catalog_, *ledger_, clock_);
@@ -273,11 +150,12 @@ class OrderFixture : public ::testing::Test {
     return std::string(boost::json::parse(response.body).at("order_id").as_string());
   }
 
-  ledger_conformance::TempDir dir_;
+  // Outlives each ledger, so Reopen() is a restart on the same data.
+  std::shared_ptr<MemoryLedgerData> data_ = MemoryLedger::NewData();
   FakeClock clock_;
   FakeGateway gateway_;
   MetricsRegistry metrics_;
-  std::unique_ptr<SqliteLedger> ledger_;
+  std::unique_ptr<MemoryLedger> ledger_;
   std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<HoldService> holds_;
   std::unique_ptr<OrderService> orders_;

@@ -8,116 +8,14 @@
 #include <mutex>
 #include <thread>
 
+#include "support/fake_gateway.hpp"
+
 namespace boxoffice {
 namespace {
 
 using std::chrono::seconds;
 
-// A gateway at the port: answers what the test scripts and remembers what "took effect", so
-// tests can count real authorizations per key across gateways.
-class FakeGateway final : public PaymentGateway {
- public:
-  explicit FakeGateway(std::string name) : name_(std::move(name)) {}
-
-  const std::string& name() const override { return name_; }
-
-  PaymentResult Authorize(const AuthorizeRequest& request) override {
-    std::lock_guard lock(mutex_);
-    ++authorize_calls_;
-    PaymentOutcome outcome = authorize_outcome_;
-    if (!script_.empty()) {
-      outcome = script_.front();
-      script_.pop_front();
-    }
-    PaymentResult result;
-    result.outcome = outcome;
-    result.payment.gateway = name_;
-    const bool took_effect = outcome == PaymentOutcome::kSucceeded ||
-                             (outcome == PaymentOutcome::kUnknown && unknown_takes_effect_);
-    if (took_effect) {
-      const std::string id = "pi_" + name_ + "_" + std::to_string(authorize_calls_);
-      authorized_.emplace(request.idempotency_key, id);
-      result.payment.id = id;
-      result.status = "requires_capture";
-    }
-    if (outcome == PaymentOutcome::kDeclined) result.decline_code = "insufficient_funds";
-    return result;
-  }
-  PaymentResult Capture(const PaymentRef& payment, std::int64_t, const std::string&) override {
-    std::lock_guard lock(mutex_);
-    ++captures_;
-    return PaymentResult{PaymentOutcome::kSucceeded, payment, "succeeded", "", ""};
-  }
-  PaymentResult Void(const PaymentRef& payment, const std::string&) override {
-    std::lock_guard lock(mutex_);
-    ++voids_;
-    return PaymentResult{PaymentOutcome::kSucceeded, payment, "canceled", "", ""};
-  }
-  PaymentResult Refund(const PaymentRef& payment, std::int64_t, const std::string&) override {
-    std::lock_guard lock(mutex_);
-    ++refunds_;
-    return PaymentResult{PaymentOutcome::kSucceeded, payment, "succeeded", "", ""};
-  }
-  PaymentResult Lookup(const std::string& idempotency_key) override {
-    std::lock_guard lock(mutex_);
-    ++lookup_calls_;
-    PaymentResult result;
-    result.payment.gateway = name_;
-    if (lookup_outcome_ != PaymentOutcome::kSucceeded) {
-      result.outcome = lookup_outcome_;
-      return result;
-    }
-    auto found = authorized_.find(idempotency_key);
-    if (found == authorized_.end()) {
-      result.outcome = PaymentOutcome::kNotFound;
-      return result;
-    }
-    result.outcome = PaymentOutcome::kSucceeded;
-    result.payment.id = found->second;
-    result.status = "requires_capture";
-    return result;
-  }
-
-  void SetAuthorize(PaymentOutcome outcome) {
-    std::lock_guard lock(mutex_);
-    authorize_outcome_ = outcome;
-  }
-  void Script(std::deque<PaymentOutcome> outcomes) {
-    std::lock_guard lock(mutex_);
-    script_ = std::move(outcomes);
-  }
-  void SetUnknownTakesEffect(bool value) { unknown_takes_effect_ = value; }
-  void SetLookup(PaymentOutcome outcome) { lookup_outcome_ = outcome; }
-  int authorize_calls() {
-    std::lock_guard lock(mutex_);
-    return authorize_calls_;
-  }
-  int lookup_calls() {
-    std::lock_guard lock(mutex_);
-    return lookup_calls_;
-  }
-  int captures() const { return captures_; }
-  int voids() const { return voids_; }
-  int refunds() const { return refunds_; }
-  std::size_t authorized_count(const std::string& key) {
-    std::lock_guard lock(mutex_);
-    return authorized_.count(key);
-  }
-
- private:
-  const std::string name_;
-  std::mutex mutex_;
-  PaymentOutcome authorize_outcome_ = PaymentOutcome::kSucceeded;
-  std::deque<PaymentOutcome> script_;
-  bool unknown_takes_effect_ = false;
-  PaymentOutcome lookup_outcome_ = PaymentOutcome::kSucceeded;
-  std::multimap<std::string, std::string> authorized_;
-  int authorize_calls_ = 0;
-  int lookup_calls_ = 0;
-  int captures_ = 0;
-  int voids_ = 0;
-  int refunds_ = 0;
-};
+using test_support::FakeGateway;
 
 // Three fake gateways weighted 70/20/10 behind a router on a fake clock.
 struct Fixture {
@@ -301,15 +199,18 @@ TEST(PaymentRouterTest, AllOpenIsFailedWithoutCalls) {
 
 // Capture, void and refund go to the gateway that holds the payment; an unknown one fails.
 TEST(PaymentRouterTest, MoneyMovesGoToThePaymentsGateway) {
-  Fixture f;
-  const PaymentRef ref{"tertiary", "pi_1"};
-  EXPECT_EQ(f.router->Capture(ref, 5000, "k").outcome, PaymentOutcome::kSucceeded);
-  EXPECT_EQ(f.router->Void(ref, "k").outcome, PaymentOutcome::kSucceeded);
-  EXPECT_EQ(f.router->Refund(ref, 5000, "k").outcome, PaymentOutcome::kSucceeded);
-  EXPECT_EQ(f.tertiary->captures(), 1);
-  EXPECT_EQ(f.tertiary->voids(), 1);
-  EXPECT_EQ(f.tertiary->refunds(), 1);
-  EXPECT_EQ(f.primary->captures() + f.secondary->captures(), 0);
+  Fixture f(0, 0, 100);
+  const PaymentResult kept = f.Authorize("kept");
+  const PaymentResult dropped = f.Authorize("dropped");
+  ASSERT_EQ(kept.outcome, PaymentOutcome::kSucceeded);
+  ASSERT_EQ(kept.payment.gateway, "tertiary");
+  EXPECT_EQ(f.router->Capture(kept.payment, 5000, "k").outcome, PaymentOutcome::kSucceeded);
+  EXPECT_EQ(f.router->Void(dropped.payment, "k").outcome, PaymentOutcome::kSucceeded);
+  EXPECT_EQ(f.router->Refund(kept.payment, 5000, "k").outcome, PaymentOutcome::kSucceeded);
+  EXPECT_EQ(f.tertiary->capture_calls(), 1);
+  EXPECT_EQ(f.tertiary->void_calls(), 1);
+  EXPECT_EQ(f.tertiary->refund_calls(), 1);
+  EXPECT_EQ(f.primary->capture_calls() + f.secondary->capture_calls(), 0);
   EXPECT_EQ(f.router->Capture(PaymentRef{"nowhere", "pi_1"}, 1, "k").outcome,
             PaymentOutcome::kFailed);
 }
