@@ -25,9 +25,10 @@ struct ApiContext {
   Defense& defense;
   MetricsRegistry& metrics;
   std::string admin_key;
-  std::function<bool()> ready;   // /readyz: the server accepts and its stores answer
-  std::string openapi_yaml;      // served at GET /v1/openapi.yaml
-  HoldService* holds = nullptr;  // null: the hold routes are not served
+  std::function<bool()> ready;  // /readyz: the server accepts and its stores answer
+  std::string openapi_yaml;     // served at GET /v1/openapi.yaml
+  // Seats and holds: every event's SeatInventory, behind the hold routes and every seat read.
+  HoldService* holds = nullptr;
   // The waiting room's check for events whose queue is enabled; null until one is wired, and
   // then holds are allowed without an access token.
   const AdmissionCheck* admission = nullptr;

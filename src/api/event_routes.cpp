@@ -105,9 +105,9 @@ void GetEvent(ApiContext& context, const http::Request& request, Reply reply) {
 // The seat list's validator: the seat table's change counter, prefixed by a value chosen at
 // process start, because the counter starts again from 0 after a restart while the seats may
 // differ. A cache keys entries by URL, so one tag can serve every filter of the same state.
-std::string SeatsEtag(const Event& event) {
+std::string SeatsEtag(const SeatInventory& inventory) {
   static const std::string kBoot = RandomToken(8);
-  return "\"" + kBoot + "-" + std::to_string(event.seats().changes()) + "\"";
+  return "\"" + kBoot + "-" + std::to_string(inventory.changes()) + "\"";
 }
 
 // True when If-None-Match names `etag` (or is "*"); weak tags compare equal to strong ones.
@@ -132,7 +132,8 @@ void ListSeats(ApiContext& context, const http::Request& request, Reply reply) {
   if (!event) return reply(EventNotFound(request.PathParam("id")));
   // Read before the seats: a change during the read leaves an older tag, so the next poll
   // fetches again rather than keeping a mixed list.
-  const std::string etag = SeatsEtag(*event);
+  const SeatInventory& inventory = context.holds->InventoryFor(event);
+  const std::string etag = SeatsEtag(inventory);
   if (EtagMatches(request, etag)) {
     http::Response not_modified;
     not_modified.status = 304;
@@ -162,7 +163,7 @@ void ListSeats(ApiContext& context, const http::Request& request, Reply reply) {
   json::array seats;
   seats.reserve(end - first);
   for (std::uint32_t index = first; index < end; ++index) {
-    const SeatState state = event->seats().Load(index);
+    const SeatState state = inventory.Seat(index);
     if (status_filter && state.status != *status_filter) continue;
     seats.push_back(SeatJson(*event, index, state));
   }

@@ -13,8 +13,8 @@ namespace {
 namespace json = boost::json;
 using http::Method;
 
-json::object HoldJson(const HoldTable& table, const Hold& hold) {
-  const SeatMap& map = table.seat_map();
+json::object HoldJson(const Event& event, const Hold& hold) {
+  const SeatMap& map = event.seat_map();
   json::array seats;
   seats.reserve(hold.seats.size());
   for (const HeldSeat& seat : hold.seats) {
@@ -27,7 +27,7 @@ json::object HoldJson(const HoldTable& table, const Hold& hold) {
                       {"status", HoldStatusName(hold.status)},
                       {"seats", std::move(seats)},
                       {"total_cents", hold.total_cents},
-                      {"currency", table.event().currency},
+                      {"currency", event.definition().currency},
                       {"created_at", FormatRfc3339(hold.created_at)},
                       {"expires_at", FormatRfc3339(hold.expires_at)}};
 }
@@ -118,22 +118,22 @@ void CreateHold(ApiContext& context, const http::Request& request, Reply reply) 
   if ((seats == nullptr) == (best == nullptr)) {
     return reply(FieldError("", "The body needs exactly one of 'seats' and 'best_available'."));
   }
-  HoldTable& table = context.holds->TableFor(event);
+  SeatInventory& inventory = context.holds->InventoryFor(event);
   const HoldOwner owner{session->session_id, session->customer_id};
   Result<Hold> held = Error::Internal("unreachable");
   if (seats != nullptr) {
     Result<std::vector<SeatRequest>> wanted = ParseSeats(event->seat_map(), *seats);
     if (!wanted) return reply(wanted.error());
-    held = table.HoldSeats(owner, std::move(wanted).value());
+    held = inventory.HoldSeats(owner, std::move(wanted).value());
   } else {
     Result<BestAvailableRequest> wanted = ParseBestAvailable(*best);
     if (!wanted) return reply(wanted.error());
-    held = table.HoldBestAvailable(owner, *wanted);
+    held = inventory.HoldBestAvailable(owner, *wanted);
   }
   if (!held) return reply(held.error());
-  context.holds->Acknowledge(table, std::move(held).value(), [&table, reply](Result<Hold> hold) {
+  context.holds->Acknowledge(inventory, std::move(held).value(), [event, reply](Result<Hold> hold) {
     if (!hold) return reply(hold.error());
-    http::Response response = JsonResponse(201, HoldJson(table, *hold));
+    http::Response response = JsonResponse(201, HoldJson(*event, *hold));
     response.SetHeader("Location", "/v1/holds/" + hold->id);
     reply(std::move(response));
   });
@@ -146,7 +146,7 @@ void GetHold(ApiContext& context, const http::Request& request, Reply reply) {
   Result<Hold> hold = context.holds->Get(hold_id, session->session_id);
   if (!hold) return reply(hold.error());
   std::shared_ptr<Event> event = context.catalog.Find(hold->event_id);
-  reply(JsonResponse(200, HoldJson(context.holds->TableFor(event), *hold)));
+  reply(JsonResponse(200, HoldJson(*event, *hold)));
 }
 
 void DeleteHold(ApiContext& context, const http::Request& request, Reply reply) {
@@ -193,8 +193,8 @@ void RegisterHoldRoutes(http::Router& router, ApiContext& context) {
 void RegisterHoldMetrics(MetricsRegistry& metrics, Catalog& catalog, HoldService& holds) {
   metrics.AddCollector([&catalog, &holds](std::string& out) {
     HoldCounters total;
-    holds.ForEachTable([&total](const Event&, HoldTable& table) {
-      const HoldCounters counters = table.counters();
+    holds.ForEachInventory([&total](const Event&, SeatInventory& inventory) {
+      const HoldCounters counters = inventory.counters();
       total.created += counters.created;
       total.conflicts += counters.conflicts;
       total.not_enough_seats += counters.not_enough_seats;
@@ -219,7 +219,8 @@ void RegisterHoldMetrics(MetricsRegistry& metrics, Catalog& catalog, HoldService
       Result<EventPage> page = catalog.List(kEventsMax, cursor);
       if (!page) break;
       for (const auto& event : page->items) {
-        const SeatCounts counts = event->seats().Counters();
+        const SeatCounts counts =
+            holds.InventoryFor(std::const_pointer_cast<Event>(event)).Counts();
         const std::string label = "{event_id=\"" + event->definition().id + "\"} ";
         available += "boxoffice_seats_available" + label + std::to_string(counts.available) + "\n";
         held += "boxoffice_seats_held" + label + std::to_string(counts.held) + "\n";

@@ -279,10 +279,11 @@ void AttachEventQueue(ApiContext& context, const std::shared_ptr<Event>& event, 
     return;
   }
   // The probe keeps the event alive; events are never removed from the catalog.
+  SeatInventory& inventory = context.holds->InventoryFor(event);
   context.waiting_room->Attach(
       event->definition(),
-      [event] {
-        const SeatCounts counts = event->seats().Count();
+      [event, &inventory] {
+        const SeatCounts counts = inventory.Scan();
         return InventoryLevel{counts.available, counts.held};
       },
       restore,

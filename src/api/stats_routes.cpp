@@ -10,27 +10,23 @@ namespace {
 
 namespace json = boost::json;
 
-// {available, held, sold, capacity} from the seat table's counters, plus hold totals when the
-// event's hold table exists.
+// {available, held, sold, capacity} from the inventory's counters, plus its hold totals.
 json::object InventoryStats(ApiContext& context, const std::shared_ptr<Event>& event) {
-  const SeatCounts counts = event->seats().Counters();
-  json::object inventory{{"available", counts.available},
-                         {"held", counts.held},
-                         {"sold", counts.sold},
-                         {"capacity", event->seats().size()}};
-  if (context.holds != nullptr) {
-    const HoldTable& table = context.holds->TableFor(event);
-    const HoldCounters counters = table.counters();
-    inventory["holds"] = json::object{{"live", table.live_holds()},
-                                      {"created", counters.created},
-                                      {"conflicts", counters.conflicts},
-                                      {"not_enough_seats", counters.not_enough_seats},
-                                      {"limit_exceeded", counters.limit_exceeded},
-                                      {"released", counters.released},
-                                      {"expired", counters.expired},
-                                      {"ordered", counters.ordered}};
-  }
-  return inventory;
+  const SeatInventory& inventory = context.holds->InventoryFor(event);
+  const SeatCounts counts = inventory.Counts();
+  const HoldCounters counters = inventory.counters();
+  return json::object{{"available", counts.available},
+                      {"held", counts.held},
+                      {"sold", counts.sold},
+                      {"capacity", inventory.size()},
+                      {"holds", json::object{{"live", inventory.live_holds()},
+                                             {"created", counters.created},
+                                             {"conflicts", counters.conflicts},
+                                             {"not_enough_seats", counters.not_enough_seats},
+                                             {"limit_exceeded", counters.limit_exceeded},
+                                             {"released", counters.released},
+                                             {"expired", counters.expired},
+                                             {"ordered", counters.ordered}}}};
 }
 
 void GetEventStats(ApiContext& context, const http::Request& request, Reply reply) {

@@ -71,8 +71,8 @@ class HoldSweeper {
       holds_.ExpireDue();
       if (std::chrono::steady_clock::now() >= next_check) {
         next_check = std::chrono::steady_clock::now() + kInvariantCheckInterval;
-        holds_.ForEachTable([](const Event& event, HoldTable&) {
-          if (!event.seats().CheckInvariant()) {
+        holds_.ForEachInventory([](const Event& event, SeatInventory& inventory) {
+          if (!inventory.CheckInvariant()) {
             LogError("seat invariant broken: available + held + sold != capacity",
                      {{"event_id", event.definition().id}});
           }

@@ -13,7 +13,6 @@ namespace boxoffice {
 Event::Event(EventDefinition definition)
     : definition_(std::move(definition)),
       seat_map_(definition_),
-      seats_(definition_.seat_count),
       json_(boost::json::serialize(EventToJson(definition_))) {}
 
 Status Catalog::Load() {

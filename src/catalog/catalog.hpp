@@ -1,4 +1,4 @@
-// The catalog of events: every event's definition, seat map and live seat table, in memory, with
+// The catalog of events: every event's definition and seat map, in memory, with
 // the ledger as the durable copy. Creating an event writes it to the ledger first and makes it
 // visible only once that write is durable; at start the catalog is rebuilt from the ledger.
 #pragma once
@@ -17,7 +17,6 @@
 #include "catalog/seat_map.hpp"
 #include "common/result.hpp"
 #include "common/string_map.hpp"
-#include "inventory/seat_table.hpp"
 #include "ports/clock.hpp"
 #include "ports/event_store.hpp"
 
@@ -33,8 +32,6 @@ class Event {
 
   const EventDefinition& definition() const { return definition_; }
   const SeatMap& seat_map() const { return seat_map_; }
-  SeatTable& seats() { return seats_; }
-  const SeatTable& seats() const { return seats_; }
   // The event's API representation, serialised once: GET /v1/events/{id} is a hot path. The
   // waiting room replaces it when the queue's live settings change or the shuffle seed is
   // revealed; readers get a consistent copy.
@@ -50,7 +47,6 @@ class Event {
  private:
   EventDefinition definition_;
   SeatMap seat_map_;
-  SeatTable seats_;
   mutable std::mutex json_mutex_;
   std::string json_;
 };

@@ -54,13 +54,13 @@ TEST_F(CatalogTest, CreatedEventsSurviveReopen) {
   std::shared_ptr<Event> event = Create("Night 1");
   ASSERT_TRUE(event);
   EXPECT_EQ(catalog_->Find(event->definition().id), event);
-  EXPECT_EQ(event->seats().size(), 3u);
+  EXPECT_EQ(event->seat_map().size(), 3u);
   const std::string json = event->json();
   Reopen();
   std::shared_ptr<Event> loaded = catalog_->Find(event->definition().id);
   ASSERT_TRUE(loaded);
   EXPECT_EQ(loaded->json(), json);
-  EXPECT_EQ(loaded->seats().Count().available, 3u);
+  EXPECT_EQ(loaded->seat_map().size(), 3u);
 }
 
 // Pages walk all events oldest first; a bad cursor is refused.

@@ -12,6 +12,7 @@
 #include "common/check.hpp"
 #include "common/log.hpp"
 #include "common/time.hpp"
+#include "inventory/hold_table.hpp"
 
 namespace boxoffice {
 namespace {
@@ -80,36 +81,50 @@ std::string HoldService::EventIdOfHold(std::string_view hold_id) {
                                     hold_id.size() - kHoldPrefix.size() - kHoldIdSuffixChars));
 }
 
-HoldTable& HoldService::TableFor(const std::shared_ptr<Event>& event) {
+HoldService::HoldService(Catalog& catalog, HoldJournal& journal, const Clock& clock,
+                         SeatInventoryFactory make_inventory)
+    : catalog_(catalog),
+      journal_(journal),
+      clock_(clock),
+      make_inventory_(std::move(make_inventory)) {}
+
+HoldService::HoldService(Catalog& catalog, HoldJournal& journal, const Clock& clock)
+    : HoldService(catalog, journal, clock, HoldTable::Factory(clock)) {}
+
+SeatInventory& HoldService::InventoryFor(const std::shared_ptr<Event>& event) {
   const std::string& id = event->definition().id;
   {
     std::shared_lock lock(mutex_);
-    if (const auto found = tables_.find(id); found != tables_.end()) return *found->second.table;
+    if (const auto found = tables_.find(id); found != tables_.end()) {
+      return *found->second.inventory;
+    }
   }
   std::unique_lock lock(mutex_);
   auto [entry, inserted] = tables_.try_emplace(id);
   if (inserted) {
     entry->second.event = event;
-    entry->second.table =
-        std::make_unique<HoldTable>(event->definition(), event->seat_map(), event->seats(), clock_);
+    entry->second.inventory = make_inventory_(*event);
   }
-  return *entry->second.table;
+  return *entry->second.inventory;
 }
 
-HoldTable* HoldService::FindTable(std::string_view event_id) {
+SeatInventory* HoldService::FindInventory(std::string_view event_id) {
   if (event_id.empty()) return nullptr;
   std::shared_ptr<Event> event = catalog_.Find(event_id);
-  return event ? &TableFor(event) : nullptr;
+  return event ? &InventoryFor(event) : nullptr;
 }
 
-void HoldService::Acknowledge(HoldTable& table, Hold hold, HoldDone done) {
-  HoldRecord record = ToRecord(table.seat_map(), hold);
-  journal_.InsertHold(std::move(record), [&table, hold = std::move(hold),
+void HoldService::Acknowledge(SeatInventory& inventory, Hold hold, HoldDone done) {
+  // Events are never removed, so the event of a hold just granted is in the catalog.
+  const std::shared_ptr<Event> event = catalog_.Find(hold.event_id);
+  BOXOFFICE_CHECK(event != nullptr, "a hold's event is in the catalog");
+  HoldRecord record = ToRecord(event->seat_map(), hold);
+  journal_.InsertHold(std::move(record), [&inventory, hold = std::move(hold),
                                           done = std::move(done)](Status status) mutable {
     if (!status.ok()) {
       // Not journaled, so never acknowledged: give the seats back rather than keep a hold that
       // a restart would forget.
-      static_cast<void>(table.Release(hold.id));
+      static_cast<void>(inventory.Release(hold.id));
       return done(std::move(status).error());
     }
     done(std::move(hold));
@@ -117,7 +132,7 @@ void HoldService::Acknowledge(HoldTable& table, Hold hold, HoldDone done) {
 }
 
 Result<Hold> HoldService::Get(std::string_view hold_id, std::string_view session_id) {
-  HoldTable* table = FindTable(EventIdOfHold(hold_id));
+  SeatInventory* table = FindInventory(EventIdOfHold(hold_id));
   if (table == nullptr) return HoldNotFound(hold_id);
   std::optional<Hold> hold = table->Find(hold_id);
   if (!hold || hold->session_id != session_id) return HoldNotFound(hold_id);
@@ -125,7 +140,7 @@ Result<Hold> HoldService::Get(std::string_view hold_id, std::string_view session
 }
 
 void HoldService::Release(std::string_view hold_id, std::string_view session_id, DurableDone done) {
-  HoldTable* table = FindTable(EventIdOfHold(hold_id));
+  SeatInventory* table = FindInventory(EventIdOfHold(hold_id));
   std::optional<Hold> hold = table ? table->Find(hold_id) : std::nullopt;
   if (!hold || hold->session_id != session_id || hold->status != HoldStatus::kHeld) {
     return done(HoldNotFound(hold_id));
@@ -140,14 +155,14 @@ void HoldService::JournalEnd(const Hold& hold, std::string reason, DurableDone d
 }
 
 std::size_t HoldService::ExpireDue() {
-  std::vector<HoldTable*> tables;
+  std::vector<SeatInventory*> tables;
   {
     std::shared_lock lock(mutex_);
     tables.reserve(tables_.size());
-    for (const auto& [id, entry] : tables_) tables.push_back(entry.table.get());
+    for (const auto& [id, entry] : tables_) tables.push_back(entry.inventory.get());
   }
   std::size_t expired = 0;
-  for (HoldTable* table : tables) {
+  for (SeatInventory* table : tables) {
     for (const Hold& hold : table->ExpireDue()) {
       ++expired;
       // Restore would end it anyway (its deadline has passed); journaling keeps the live index
@@ -178,7 +193,7 @@ Status HoldService::Restore() {
       }
     });
   };
-  std::map<const Event*, std::uint32_t> held_per_event;
+  std::map<SeatInventory*, std::uint32_t> held_per_event;
   // Newest first: see the header on why the later of two holds naming one seat wins.
   for (auto record = records->rbegin(); record != records->rend(); ++record) {
     std::shared_ptr<Event> event = catalog_.Find(record->event_id);
@@ -204,16 +219,17 @@ Status HoldService::Restore() {
     hold.created_at = FromUnixMillis(record->created_at_ms);
     hold.expires_at = expires_at;
     const std::uint32_t seat_count = static_cast<std::uint32_t>(hold.seats.size());
-    if (Status put = TableFor(event).Restore(hold); !put) {
+    SeatInventory& inventory = InventoryFor(event);
+    if (Status put = inventory.Restore(hold); !put) {
       end(record->id, "superseded");
       continue;
     }
-    held_per_event[event.get()] += seat_count;
+    held_per_event[&inventory] += seat_count;
     ++restored;
   }
   // Read back: memory now holds exactly the seats of the holds restored from the journal.
-  for (const auto& [event, held] : held_per_event) {
-    BOXOFFICE_CHECK(event->seats().Counters().held == held,
+  for (const auto& [inventory, held] : held_per_event) {
+    BOXOFFICE_CHECK(inventory->Counts().held == held,
                     "the seats restored as held are those of the journal's live holds");
   }
   journal_.Flush();
@@ -232,9 +248,10 @@ void HoldService::EndInJournal(std::string hold_id, std::string reason) {
                    });
 }
 
-void HoldService::ForEachTable(const std::function<void(const Event&, HoldTable&)>& visit) const {
+void HoldService::ForEachInventory(
+    const std::function<void(const Event&, SeatInventory&)>& visit) const {
   std::shared_lock lock(mutex_);
-  for (const auto& [id, entry] : tables_) visit(*entry.event, *entry.table);
+  for (const auto& [id, entry] : tables_) visit(*entry.event, *entry.inventory);
 }
 
 }  // namespace boxoffice

@@ -1,4 +1,4 @@
-// Seat holds across every event, made durable: each event's HoldTable does the in-memory work,
+// Seat holds across every event, made durable: each event's SeatInventory does the holding,
 // and this service journals it through the HoldJournal port (ports/hold_journal.hpp). A hold is
 // acknowledged only once its journal row is durable; a release is acknowledged once its end is
 // durable; at start the holds the journal still calls live are put back into the seat tables, and
@@ -20,26 +20,31 @@
 
 #include "catalog/catalog.hpp"
 #include "common/result.hpp"
-#include "inventory/hold_table.hpp"
 #include "ports/clock.hpp"
 #include "ports/hold_journal.hpp"
+#include "ports/seat_inventory.hpp"
 
 namespace boxoffice {
 
+// Makes the SeatInventory of an event (the adapter: HoldTable::Factory for the embedded one).
+using SeatInventoryFactory = std::function<std::unique_ptr<SeatInventory>(const Event& event)>;
+
 class HoldService {
  public:
-  HoldService(Catalog& catalog, HoldJournal& journal, const Clock& clock)
-      : catalog_(catalog), journal_(journal), clock_(clock) {}
+  HoldService(Catalog& catalog, HoldJournal& journal, const Clock& clock,
+              SeatInventoryFactory make_inventory);
+  // On the embedded inventory (HoldTable).
+  HoldService(Catalog& catalog, HoldJournal& journal, const Clock& clock);
   HoldService(const HoldService&) = delete;
   HoldService& operator=(const HoldService&) = delete;
 
-  // The event's hold table, created on first use.
-  HoldTable& TableFor(const std::shared_ptr<Event>& event);
+  // The event's seat inventory, created on first use.
+  SeatInventory& InventoryFor(const std::shared_ptr<Event>& event);
 
   using HoldDone = std::function<void(Result<Hold>)>;
   // Journals a hold the table just granted and calls `done` once it is durable (on the ledger's
   // thread). If the journal refuses it, the seats go back on sale and `done` gets the error.
-  void Acknowledge(HoldTable& table, Hold hold, HoldDone done);
+  void Acknowledge(SeatInventory& inventory, Hold hold, HoldDone done);
 
   // The hold if `session_id` owns it; 404 hold_not_found otherwise (a stranger learns nothing).
   Result<Hold> Get(std::string_view hold_id, std::string_view session_id);
@@ -58,8 +63,8 @@ class HoldService {
   // waits until the ends it writes are durable.
   Status Restore();
 
-  // Calls `visit(event, table)` for every table created so far.
-  void ForEachTable(const std::function<void(const Event&, HoldTable&)>& visit) const;
+  // Calls `visit(event, inventory)` for every inventory created so far.
+  void ForEachInventory(const std::function<void(const Event&, SeatInventory&)>& visit) const;
 
   // The event id a hold id names, or "" when the id is not one this service hands out.
   static std::string EventIdOfHold(std::string_view hold_id);
@@ -67,14 +72,15 @@ class HoldService {
  private:
   struct Entry {
     std::shared_ptr<Event> event;
-    std::unique_ptr<HoldTable> table;
+    std::unique_ptr<SeatInventory> inventory;
   };
-  HoldTable* FindTable(std::string_view event_id);
+  SeatInventory* FindInventory(std::string_view event_id);
   void JournalEnd(const Hold& hold, std::string reason, DurableDone done);
 
   Catalog& catalog_;
   HoldJournal& journal_;
   const Clock& clock_;
+  const SeatInventoryFactory make_inventory_;
   mutable std::shared_mutex mutex_;
   std::unordered_map<std::string, Entry> tables_;  // by event id
 };

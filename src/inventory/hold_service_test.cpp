@@ -46,7 +46,7 @@ TEST(HoldServiceTest, RestoreAfterReopenKeepsOnlyLiveHolds) {
     std::shared_ptr<Event> event = CreateEvent(stack.catalog);
     ASSERT_NE(event, nullptr);
     event_id = event->definition().id;
-    HoldTable& table = stack.service.TableFor(event);
+    SeatInventory& table = stack.service.InventoryFor(event);
     Result<Hold> expired = AcknowledgeAndWait(
         stack.service, table, table.HoldBestAvailable({"ses_1", ""}, {2, {}, false}));
     ASSERT_TRUE(expired.ok());
@@ -73,14 +73,14 @@ TEST(HoldServiceTest, RestoreAfterReopenKeepsOnlyLiveHolds) {
   ASSERT_TRUE(kept.ok());
   EXPECT_EQ(kept->status, HoldStatus::kHeld);
   for (const HeldSeat& seat : kept_seats) {
-    EXPECT_EQ(event->seats().Load(seat.index).status, SeatStatus::kHeld);
-    EXPECT_EQ(event->seats().Load(seat.index).version, seat.version);
+    EXPECT_EQ(stack.service.InventoryFor(event).Seat(seat.index).status, SeatStatus::kHeld);
+    EXPECT_EQ(stack.service.InventoryFor(event).Seat(seat.index).version, seat.version);
   }
   EXPECT_EQ(stack.service.Get(kept_id, "ses_1").error().code, "hold_not_found");
   EXPECT_FALSE(stack.service.Get(released_id, "ses_3").ok());
   EXPECT_FALSE(stack.service.Get(expired_id, "ses_1").ok());
-  EXPECT_EQ(event->seats().Counters().held, 3u);
-  EXPECT_TRUE(event->seats().CheckInvariant());
+  EXPECT_EQ(stack.service.InventoryFor(event).Counts().held, 3u);
+  EXPECT_TRUE(stack.service.InventoryFor(event).CheckInvariant());
   auto live = stack.ledger->LoadLiveHolds();
   ASSERT_TRUE(live.ok());
   ASSERT_EQ(live->size(), 1u);
@@ -117,8 +117,8 @@ TEST(HoldServiceTest, RestoreKeepsTheLaterOfTwoHoldsOnOneSeat) {
   ASSERT_EQ(live->size(), 1u);
   EXPECT_EQ((*live)[0].session_id, "ses_0000002later0000");
   const std::shared_ptr<Event> event = stack.catalog.Find(event_id);
-  EXPECT_EQ(event->seats().Load(0).version, 3u);
-  EXPECT_EQ(event->seats().Counters().held, 1u);
+  EXPECT_EQ(stack.service.InventoryFor(event).Seat(0).version, 3u);
+  EXPECT_EQ(stack.service.InventoryFor(event).Counts().held, 1u);
 }
 
 }  // namespace

@@ -54,29 +54,20 @@ Error ValidationError(std::string field, std::string message) {
 
 }  // namespace
 
-std::string_view HoldStatusName(HoldStatus status) {
-  switch (status) {
-    case HoldStatus::kHeld:
-      return "held";
-    case HoldStatus::kReleased:
-      return "released";
-    case HoldStatus::kExpired:
-      return "expired";
-    case HoldStatus::kOrdered:
-      return "ordered";
-  }
-  return "held";
-}
-
-HoldTable::HoldTable(const EventDefinition& event, const SeatMap& map, SeatTable& seats,
-                     const Clock& clock)
+HoldTable::HoldTable(const EventDefinition& event, const SeatMap& map, const Clock& clock)
     : event_(event),
       map_(map),
-      seats_(seats),
+      seats_(event.seat_count),
       clock_(clock),
       hold_ttl_(event.hold_ttl_s),
       id_seed_(RandomUint64()),
       id_prefix_("hld_" + (event.id.starts_with("evt_") ? event.id.substr(4) : event.id)) {}
+
+std::function<std::unique_ptr<SeatInventory>(const Event&)> HoldTable::Factory(const Clock& clock) {
+  return [&clock](const Event& event) {
+    return std::make_unique<HoldTable>(event.definition(), event.seat_map(), clock);
+  };
+}
 
 std::optional<std::uint32_t> HoldTable::SlotOfId(std::string_view hold_id) const {
   if (hold_id.size() != id_prefix_.size() + kHoldIdSuffixChars ||

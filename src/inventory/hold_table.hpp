@@ -1,6 +1,7 @@
-// The seat holds of one event, in memory: taking up to `limits.per_order` seats all-or-nothing by
-// compare-and-swap on the event's SeatTable, releasing them, expiring them at a fixed deadline,
-// choosing the best available seats and offering alternatives on a conflict.
+// The embedded adapter of the SeatInventory port (ports/seat_inventory.hpp): the seats of one
+// event in memory, taken up to `limits.per_order` at a time all-or-nothing by compare-and-swap on
+// the event's SeatTable, released, expired at a fixed deadline, sold; it chooses the best
+// available seats and offers alternatives on a conflict.
 //
 // Seats are taken without a lock, in seat index order (which is seat id order within a row); the
 // first seat that is not as the caller saw it rolls back every seat taken so far. Every change of
@@ -8,12 +9,17 @@
 // bookkeeping around the words (which hold owns which seats, per-customer totals, the expiry
 // order) sits behind one mutex per event that the seat words themselves never wait for.
 //
+// It lives beside the domain rather than under src/store/ because it is where the hold rules
+// (limits, best available, alternatives) are carried out on the words; a Redis adapter carries
+// out the same rules in its scripts, and the port's conformance suite holds the two to them.
 // Durability is not this class's business: HoldService journals what it does (hold_service.hpp).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -23,11 +29,13 @@
 #include <utility>
 #include <vector>
 
+#include "catalog/catalog.hpp"
 #include "catalog/event.hpp"
 #include "catalog/seat_map.hpp"
 #include "common/result.hpp"
 #include "inventory/seat_table.hpp"
 #include "ports/clock.hpp"
+#include "ports/seat_inventory.hpp"
 
 namespace boxoffice {
 
@@ -38,61 +46,13 @@ inline constexpr std::size_t kEndedHoldsKeptMax = 4'096;
 // How often best_available searches again when another fan took its pick between search and swap.
 inline constexpr int kBestAvailableAttemptsMax = 8;
 
-// kOrdered: the hold became an order; its seats are sold.
-enum class HoldStatus : std::uint8_t { kHeld, kReleased, kExpired, kOrdered };
-std::string_view HoldStatusName(HoldStatus status);
-
-struct HeldSeat {
-  std::uint32_t index = 0;    // in the event's SeatMap
-  std::uint32_t version = 0;  // the seat's version once held
-};
-
-struct Hold {
-  std::string id;  // "hld_..."
-  std::string event_id;
-  std::string session_id;
-  std::string customer_id;      // empty for a guest
-  std::vector<HeldSeat> seats;  // ascending index
-  std::int64_t total_cents = 0;
-  TimePoint created_at;
-  TimePoint expires_at;
-  HoldStatus status = HoldStatus::kHeld;
-  std::uint32_t slot = 0;  // the seat words' hold field; never 0
-};
-
-struct HoldOwner {
-  std::string session_id;
-  std::string customer_id;  // empty for a guest
-  // Limits count per customer when signed in, else per session.
-  const std::string& Key() const { return customer_id.empty() ? session_id : customer_id; }
-};
-
-struct SeatRequest {
-  std::uint32_t index = 0;
-  std::uint32_t version = 0;
-};
-
-struct BestAvailableRequest {
-  std::uint32_t quantity = 0;
-  std::optional<std::string> section;
-  bool accessible = false;
-};
-
-// Totals since start, for /metrics.
-struct HoldCounters {
-  std::uint64_t created = 0;
-  std::uint64_t conflicts = 0;
-  std::uint64_t not_enough_seats = 0;
-  std::uint64_t limit_exceeded = 0;
-  std::uint64_t released = 0;
-  std::uint64_t expired = 0;
-  std::uint64_t ordered = 0;
-};
-
-class HoldTable {
+class HoldTable final : public SeatInventory {
  public:
-  // `event`, `map` and `seats` belong to the catalog's Event and must outlive the table.
-  HoldTable(const EventDefinition& event, const SeatMap& map, SeatTable& seats, const Clock& clock);
+  // `event` and `map` belong to the catalog's Event and must outlive the table; the seat words
+  // are the table's own.
+  HoldTable(const EventDefinition& event, const SeatMap& map, const Clock& clock);
+  // Makes the table of an event: the embedded SeatInventory (HoldService's factory).
+  static std::function<std::unique_ptr<SeatInventory>(const Event&)> Factory(const Clock& clock);
   HoldTable(const HoldTable&) = delete;
   HoldTable& operator=(const HoldTable&) = delete;
 
@@ -100,32 +60,35 @@ class HoldTable {
   // onsale_at (both kinds of hold), 422 validation_failed (no
   // seats, a seat twice), 422 limit_exceeded (per_order, per_customer), 409 seat_conflict with
   // details {conflicts: [ids], alternatives: [{id, version}]}.
-  Result<Hold> HoldSeats(const HoldOwner& owner, std::vector<SeatRequest> seats);
+  Result<Hold> HoldSeats(const HoldOwner& owner, std::vector<SeatRequest> seats) override;
   // Holds the best `quantity` adjacent seats of one row. Errors: 422 validation_failed, 422
   // limit_exceeded, 422 validation_failed for an unknown section, 409 not_enough_seats.
-  Result<Hold> HoldBestAvailable(const HoldOwner& owner, const BestAvailableRequest& request);
+  Result<Hold> HoldBestAvailable(const HoldOwner& owner,
+                                 const BestAvailableRequest& request) override;
 
   // The hold, live or recently ended; a live hold past its deadline is expired first.
-  std::optional<Hold> Find(std::string_view hold_id);
+  std::optional<Hold> Find(std::string_view hold_id) override;
   // Ends a live hold and puts its seats back on sale. 404 hold_not_found when it is not live.
-  Result<Hold> Release(std::string_view hold_id);
+  Result<Hold> Release(std::string_view hold_id) override;
   // Ends every live hold whose deadline has passed; returns them, oldest deadline first.
-  std::vector<Hold> ExpireDue();
+  std::vector<Hold> ExpireDue() override;
   // Puts a journaled hold back (at start). Its seats must be available; 409 seat_conflict
   // otherwise, and nothing changes. A hold already past its deadline is refused the same way by
   // the caller, not here.
-  Status Restore(const Hold& hold);
+  Status Restore(const Hold& hold) override;
 
   // Sells the seats of a live hold of `session_id`: they go from held to sold (versions bump) and
   // the hold ends as ordered. Sold seats keep counting against the owner's per_customer limit.
   // 409 hold_expired when the hold is not live (ended, past its deadline) or not the session's.
-  Result<Hold> Sell(std::string_view hold_id, std::string_view session_id);
+  Result<Hold> Sell(std::string_view hold_id, std::string_view session_id) override;
   // Puts sold seats back on sale (an order that failed to confirm, a refund) and returns them to
   // `owner_key`'s allowance. Seats not sold are left alone. Returns how many moved.
-  std::size_t Unsell(const std::vector<std::uint32_t>& seats, const std::string& owner_key);
+  std::size_t Unsell(const std::vector<std::uint32_t>& seats,
+                     const std::string& owner_key) override;
   // Marks seats sold at start, from the ledger. 409 seat_conflict (nothing changes) when one is
   // not available.
-  Status RestoreSold(const std::vector<std::uint32_t>& seats, const std::string& owner_key);
+  Status RestoreSold(const std::vector<std::uint32_t>& seats,
+                     const std::string& owner_key) override;
 
   // The best `quantity` adjacent available seats of one row (see HoldBestAvailable), unheld.
   std::optional<std::vector<std::uint32_t>> FindBestAvailable(const BestAvailableRequest& request,
@@ -135,11 +98,16 @@ class HoldTable {
   std::optional<std::vector<std::uint32_t>> FindNearest(std::uint32_t quantity,
                                                         std::uint32_t near) const;
 
-  std::size_t live_holds() const;
-  HoldCounters counters() const;
+  std::uint32_t size() const override { return seats_.size(); }
+  SeatState Seat(std::uint32_t index) const override { return seats_.Load(index); }
+  SeatCounts Counts() const override { return seats_.Counters(); }
+  SeatCounts Scan() const override { return seats_.Count(); }
+  bool CheckInvariant() const override { return seats_.CheckInvariant(); }
+  std::uint64_t changes() const override { return seats_.changes(); }
+  std::size_t live_holds() const override;
+  HoldCounters counters() const override;
   const EventDefinition& event() const { return event_; }
   const SeatMap& seat_map() const { return map_; }
-  SeatTable& seats() { return seats_; }
 
  private:
   struct Block {
@@ -171,7 +139,7 @@ class HoldTable {
 
   const EventDefinition& event_;
   const SeatMap& map_;
-  SeatTable& seats_;
+  SeatTable seats_;
   const Clock& clock_;
   const std::chrono::seconds hold_ttl_;
   const std::uint64_t id_seed_;  // makes this run's hold ids differ from earlier runs'

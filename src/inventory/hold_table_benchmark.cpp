@@ -21,15 +21,15 @@ void HoldAndRelease(benchmark::State& state, std::uint32_t seats_per_hold) {
   definition->limits.per_customer = kPerCustomerMax;
   Event event(std::move(definition).value());
   FakeClock clock;
-  HoldTable table(event.definition(), event.seat_map(), event.seats(), clock);
+  HoldTable table(event.definition(), event.seat_map(), clock);
   const HoldOwner owner{"ses_benchmark", ""};
-  const std::uint32_t blocks = event.seats().size() / seats_per_hold;
+  const std::uint32_t blocks = table.size() / seats_per_hold;
   std::uint32_t block = 0;
   std::vector<SeatRequest> wanted(seats_per_hold);
   for (auto _ : state) {
     const std::uint32_t first = block * seats_per_hold;
     for (std::uint32_t i = 0; i < seats_per_hold; ++i) {
-      wanted[i] = SeatRequest{first + i, event.seats().Load(first + i).version};
+      wanted[i] = SeatRequest{first + i, table.Seat(first + i).version};
     }
     Result<Hold> hold = table.HoldSeats(owner, wanted);
     if (!hold.ok()) {

@@ -8,18 +8,6 @@
 
 namespace boxoffice {
 
-std::string_view SeatStatusName(SeatStatus status) {
-  switch (status) {
-    case SeatStatus::kAvailable:
-      return "available";
-    case SeatStatus::kHeld:
-      return "held";
-    case SeatStatus::kSold:
-      return "sold";
-  }
-  return "available";
-}
-
 // Every count fits its field, whatever the event.
 static_assert(kEventSeatsMax < (std::uint64_t{1} << 21));
 

@@ -16,37 +16,9 @@
 #include <memory>
 #include <string_view>
 
+#include "ports/seat_inventory.hpp"
+
 namespace boxoffice {
-
-enum class SeatStatus : std::uint8_t { kAvailable = 0, kHeld = 1, kSold = 2 };
-
-std::string_view SeatStatusName(SeatStatus status);
-
-struct SeatState {
-  SeatStatus status = SeatStatus::kAvailable;
-  std::uint32_t version = 0;
-  std::uint32_t hold = 0;
-
-  static constexpr std::uint32_t kVersionMask = (1u << 30) - 1;
-
-  std::uint64_t Pack() const {
-    return static_cast<std::uint64_t>(status) |
-           (static_cast<std::uint64_t>(version & kVersionMask) << 2) |
-           (static_cast<std::uint64_t>(hold) << 32);
-  }
-  static SeatState Unpack(std::uint64_t word) {
-    return SeatState{static_cast<SeatStatus>(word & 3u),
-                     static_cast<std::uint32_t>((word >> 2) & kVersionMask),
-                     static_cast<std::uint32_t>(word >> 32)};
-  }
-  friend bool operator==(const SeatState&, const SeatState&) = default;
-};
-
-struct SeatCounts {
-  std::uint32_t available = 0;
-  std::uint32_t held = 0;
-  std::uint32_t sold = 0;
-};
 
 class SeatTable {
  public:

@@ -220,7 +220,7 @@ RenderedAnswer OrderService::Execute(const PlaceOrderRequest& request) {
   std::shared_ptr<Event> event = catalog_.Find(HoldService::EventIdOfHold(request.hold_id));
   if (!event) return hold_expired();
   const EventDefinition& definition = event->definition();
-  HoldTable& table = holds_.TableFor(event);
+  SeatInventory& table = holds_.InventoryFor(event);
   std::optional<Hold> hold = table.Find(request.hold_id);
   if (!hold || hold->session_id != request.session_id || hold->status != HoldStatus::kHeld) {
     return hold_expired();
@@ -454,7 +454,7 @@ RenderedAnswer OrderService::ExecuteRefund(const RefundRequest& request) {
         seats.push_back(*index);
       }
     }
-    holds_.TableFor(event).Unsell(seats, IdempotencyScope(order.session_id, order.customer_id));
+    holds_.InventoryFor(event).Unsell(seats, IdempotencyScope(order.session_id, order.customer_id));
   }
   Count(&OrderCounters::refunded);
   LogInfo("order refunded", {{"order_id", order.id}, {"payment_status", payment_status}});
@@ -519,7 +519,7 @@ Status OrderService::RestoreSoldSeats() {
   }
   std::map<std::string, std::uint32_t> sold_per_event;
   for (const auto& [key, indexes] : groups) {
-    HoldTable& table = holds_.TableFor(events.at(key.first));
+    SeatInventory& table = holds_.InventoryFor(events.at(key.first));
     if (Status restored = table.RestoreSold(indexes, key.second); !restored) {
       return Error::Internal("restoring sold seats of event " + key.first + ": " +
                              restored.error().message);
@@ -528,7 +528,7 @@ Status OrderService::RestoreSoldSeats() {
   }
   // Read back: memory now sells exactly the seats the ledger says are sold.
   for (const auto& [event_id, count] : sold_per_event) {
-    BOXOFFICE_CHECK(events.at(event_id)->seats().Counters().sold == count,
+    BOXOFFICE_CHECK(holds_.InventoryFor(events.at(event_id)).Counts().sold == count,
                     "the seats restored as sold are the ledger's sold seats");
   }
   LogInfo("sold seats restored", {{"seats", seats}});

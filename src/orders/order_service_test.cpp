@@ -25,17 +25,17 @@ TEST_F(OrderServiceTest, PlacedOrderSellsTheSeatsAndEndsTheHold) {
   ASSERT_EQ(response.status, 201) << response.body;
   EXPECT_FALSE(response.replayed);
 
-  const SeatCounts counts = event->seats().Counters();
+  const SeatCounts counts = holds_->InventoryFor(event).Counts();
   EXPECT_EQ(counts.sold, 2u);
   EXPECT_EQ(counts.held, 0u);
   EXPECT_EQ(counts.available, 8u);
-  EXPECT_TRUE(event->seats().CheckInvariant());
+  EXPECT_TRUE(holds_->InventoryFor(event).CheckInvariant());
   for (const HeldSeat& seat : hold.seats) {
-    const SeatState state = event->seats().Load(seat.index);
+    const SeatState state = holds_->InventoryFor(event).Seat(seat.index);
     EXPECT_EQ(state.status, SeatStatus::kSold);
     EXPECT_EQ(state.version, seat.version + 1) << "selling bumps the version";
   }
-  std::optional<Hold> ended = holds_->TableFor(event).Find(hold.id);
+  std::optional<Hold> ended = holds_->InventoryFor(event).Find(hold.id);
   ASSERT_TRUE(ended.has_value());
   EXPECT_EQ(ended->status, HoldStatus::kOrdered);
 
@@ -73,12 +73,12 @@ TEST_F(OrderServiceTest, DeclineKeepsTheHoldForARetry) {
   const RenderedAnswer declined = Place(Request(hold, "tok_declined"));
   EXPECT_EQ(declined.status, 402);
   EXPECT_EQ(ErrorCode(declined), "payment_declined");
-  EXPECT_EQ(event->seats().Counters().held, 2u);
-  EXPECT_EQ(holds_->TableFor(event).Find(hold.id)->status, HoldStatus::kHeld);
+  EXPECT_EQ(holds_->InventoryFor(event).Counts().held, 2u);
+  EXPECT_EQ(holds_->InventoryFor(event).Find(hold.id)->status, HoldStatus::kHeld);
 
   const RenderedAnswer retried = Place(Request(hold, "tok_visa"));
   ASSERT_EQ(retried.status, 201) << retried.body;
-  EXPECT_EQ(event->seats().Counters().sold, 2u);
+  EXPECT_EQ(holds_->InventoryFor(event).Counts().sold, 2u);
   auto pending = ledger_->LoadPendingPayments();
   ASSERT_TRUE(pending.ok());
   EXPECT_TRUE(pending->empty()) << "the declined attempt is settled";
@@ -100,7 +100,7 @@ TEST_F(OrderServiceTest, HoldNotLiveOrNotYoursIsHoldExpired) {
   EXPECT_EQ(expired.status, 409);
   EXPECT_EQ(ErrorCode(expired), "hold_expired");
   EXPECT_EQ(gateway_.authorize_calls(), 0);
-  EXPECT_EQ(event->seats().Counters().available, 10u);
+  EXPECT_EQ(holds_->InventoryFor(event).Counts().available, 10u);
 }
 
 // The hold expires while the card is being authorized: the authorization is voided, the answer
@@ -115,8 +115,8 @@ TEST_F(OrderServiceTest, HoldExpiringDuringAuthorizationVoidsIt) {
   EXPECT_EQ(ErrorCode(response), "hold_expired");
   EXPECT_EQ(gateway_.Count("voided"), 1);
   EXPECT_EQ(gateway_.Count("authorized"), 0);
-  EXPECT_EQ(event->seats().Counters().sold, 0u);
-  EXPECT_TRUE(event->seats().CheckInvariant());
+  EXPECT_EQ(holds_->InventoryFor(event).Counts().sold, 0u);
+  EXPECT_TRUE(holds_->InventoryFor(event).CheckInvariant());
   auto pending = ledger_->LoadPendingPayments();
   ASSERT_TRUE(pending.ok());
   EXPECT_TRUE(pending->empty());
@@ -146,7 +146,7 @@ TEST_F(OrderServiceTest, AmbiguousTimeoutIsLookedUpAndVoided) {
   EXPECT_EQ(response.status, 503);
   EXPECT_EQ(gateway_.Count("voided"), 1);
   EXPECT_EQ(gateway_.Count("authorized"), 0);
-  EXPECT_EQ(event->seats().Counters().held, 1u) << "the hold stays for a retry";
+  EXPECT_EQ(holds_->InventoryFor(event).Counts().held, 1u) << "the hold stays for a retry";
 }
 
 // Same key and body: the first answer again, byte for byte, without a second authorization.
@@ -238,7 +238,7 @@ TEST_F(OrderServiceTest, ConcurrentDuplicatesMakeOneOrder) {
   }
   EXPECT_GE(created, 1);
   EXPECT_EQ(gateway_.authorize_calls(), 1);
-  EXPECT_EQ(event->seats().Counters().sold, 2u);
+  EXPECT_EQ(holds_->InventoryFor(event).Counts().sold, 2u);
 }
 
 // Many fans race to order holds on distinct seats from many threads: all succeed, the seat
@@ -259,8 +259,8 @@ TEST_F(OrderServiceTest, ConcurrentOrdersOnDistinctHoldsAllConfirm) {
   }
   for (std::thread& thread : threads) thread.join();
   EXPECT_EQ(created.load(), kFans);
-  EXPECT_EQ(event->seats().Counters().sold, std::uint32_t{kFans});
-  EXPECT_TRUE(event->seats().CheckInvariant());
+  EXPECT_EQ(holds_->InventoryFor(event).Counts().sold, std::uint32_t{kFans});
+  EXPECT_TRUE(holds_->InventoryFor(event).CheckInvariant());
   auto sold = ledger_->LoadSoldSeats();
   ASSERT_TRUE(sold.ok());
   EXPECT_EQ(sold->size(), std::size_t{kFans});
@@ -287,23 +287,24 @@ TEST_F(OrderServiceTest, SoldSeatsAndLimitsSurviveARestart) {
   ASSERT_EQ(placed.status, 201);
   HoldOwner owner{"ses_1", ""};
   Result<Hold> over =
-      holds_->TableFor(event).HoldBestAvailable(owner, BestAvailableRequest{2, {}, false});
+      holds_->InventoryFor(event).HoldBestAvailable(owner, BestAvailableRequest{2, {}, false});
   ASSERT_FALSE(over.ok());
   EXPECT_EQ(over.error().code, "limit_exceeded");
 
   Reopen();
   event = catalog_->Find(event->definition().id);
   ASSERT_NE(event, nullptr);
-  const SeatCounts counts = event->seats().Counters();
+  const SeatCounts counts = holds_->InventoryFor(event).Counts();
   EXPECT_EQ(counts.sold, 2u);
   EXPECT_EQ(counts.held, 0u);
-  EXPECT_TRUE(event->seats().CheckInvariant());
+  EXPECT_TRUE(holds_->InventoryFor(event).CheckInvariant());
   Result<Hold> still_over =
-      holds_->TableFor(event).HoldBestAvailable(owner, BestAvailableRequest{2, {}, false});
+      holds_->InventoryFor(event).HoldBestAvailable(owner, BestAvailableRequest{2, {}, false});
   ASSERT_FALSE(still_over.ok());
   EXPECT_EQ(still_over.error().code, "limit_exceeded");
-  EXPECT_TRUE(
-      holds_->TableFor(event).HoldBestAvailable(owner, BestAvailableRequest{1, {}, false}).ok());
+  EXPECT_TRUE(holds_->InventoryFor(event)
+                  .HoldBestAvailable(owner, BestAvailableRequest{1, {}, false})
+                  .ok());
 }
 
 // A crash between authorize and confirm leaves a pending attempt and an authorization at the
@@ -370,24 +371,24 @@ TEST_F(OrderServiceTest, RefundBeforeCaptureVoidsAndReturnsTheSeats) {
   std::vector<std::pair<std::uint32_t, std::uint32_t>> sold_versions;
   for (const TicketRecord& ticket : before->tickets) {
     const std::uint32_t index = *event->seat_map().Find(ticket.seat_id);
-    sold_versions.emplace_back(index, event->seats().Load(index).version);
+    sold_versions.emplace_back(index, holds_->InventoryFor(event).Seat(index).version);
   }
 
   const RenderedAnswer refunded = RefundAndWait(*orders_, RefundRequest{id, "", ""});
   ASSERT_EQ(refunded.status, 200) << refunded.body;
   EXPECT_EQ(gateway_.Count("voided"), 1);
   for (const auto& [index, version] : sold_versions) {
-    const SeatState state = event->seats().Load(index);
+    const SeatState state = holds_->InventoryFor(event).Seat(index);
     EXPECT_EQ(state.status, SeatStatus::kAvailable);
     EXPECT_EQ(state.version, version + 1);
   }
-  EXPECT_EQ(event->seats().Counters().available, 10u);
-  EXPECT_TRUE(event->seats().CheckInvariant());
+  EXPECT_EQ(holds_->InventoryFor(event).Counts().available, 10u);
+  EXPECT_TRUE(holds_->InventoryFor(event).CheckInvariant());
   Result<OrderRecord> after = orders_->Get(id, "", "", true);
   ASSERT_TRUE(after.ok());
   EXPECT_EQ(after->status, "refunded");
   EXPECT_EQ(after->payment_status, "voided");
-  EXPECT_TRUE(holds_->TableFor(event)
+  EXPECT_TRUE(holds_->InventoryFor(event)
                   .HoldBestAvailable(HoldOwner{"ses_1", ""}, BestAvailableRequest{2, {}, false})
                   .ok())
       << "the refunded seats no longer count against per_customer";
@@ -416,7 +417,7 @@ TEST_F(OrderServiceTest, RefundAfterCaptureRefundsAndReplaysItsKey) {
   EXPECT_EQ(replay.status, 200);
   EXPECT_TRUE(replay.replayed);
   EXPECT_EQ(replay.body, first.body);
-  EXPECT_EQ(event->seats().Counters().sold, 0u);
+  EXPECT_EQ(holds_->InventoryFor(event).Counts().sold, 0u);
 }
 
 // A ticket is found by its owner and the operator, not by another session; its code appears once

@@ -114,7 +114,7 @@ class OrderFixture : public ::testing::Test {
   // Holds `quantity` best seats for `session_id`, journaled.
   Hold HoldSeats(const std::shared_ptr<Event>& event, const std::string& session_id,
                  std::uint32_t quantity = 2) {
-    HoldTable& table = holds_->TableFor(event);
+    SeatInventory& table = holds_->InventoryFor(event);
     Result<Hold> held = table.HoldBestAvailable(HoldOwner{session_id, ""},
                                                 BestAvailableRequest{quantity, {}, false});
     EXPECT_TRUE(held.ok()) << (held.ok() ? "" : held.error().code);

@@ -36,7 +36,8 @@ inline std::shared_ptr<Event> CreateEvent(Catalog& catalog,
   return event.ok() ? *event : nullptr;
 }
 
-inline Result<Hold> AcknowledgeAndWait(HoldService& service, HoldTable& table, Result<Hold> held) {
+inline Result<Hold> AcknowledgeAndWait(HoldService& service, SeatInventory& table,
+                                       Result<Hold> held) {
   if (!held) return held;
   std::promise<Result<Hold>> done;
   service.Acknowledge(table, std::move(held).value(),
