@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/listen_address.hpp"
 #include "common/result.hpp"
 #include "http/server.hpp"
 
@@ -78,9 +79,6 @@ Result<std::vector<GatewayConfig>> ParseGateways(const std::vector<std::string>&
 void AddServeOptions(CLI::App& command, ServeConfig& config);
 // The mail options alone (AddServeOptions includes them).
 void AddMailOptions(CLI::App& command, MailConfig& config);
-
-// "host:port" or "[v6]:port" → (host, port); 422 invalid_listen otherwise.
-Result<std::pair<std::string, std::uint16_t>> ParseListen(const std::string& listen);
 
 // The HTTP server's options from the config; fails on a bad --listen or --trusted-proxies.
 Result<http::ServerOptions> ToServerOptions(const ServeConfig& config);

@@ -8,11 +8,14 @@
 #include <boost/json/value.hpp>
 #include <map>
 
-#include "app/gateway_sim.hpp"
 #include "payments/payment_router.hpp"
+#include "tools/gateway_sim.hpp"
 
 namespace boxoffice::app {
 namespace {
+
+using tools::GatewaySim;
+using tools::GatewaySimOptions;
 
 std::unique_ptr<GatewaySim> StartSim(double error_rate, double timeout_rate, std::uint64_t seed) {
   GatewaySimOptions options;

@@ -14,12 +14,11 @@
 #include "api/defense_middleware.hpp"
 #include "api/routes.hpp"
 #include "app/data_dir.hpp"
-#include "app/demo.hpp"
-#include "app/gateway_sim.hpp"
 #include "app/mail_setup.hpp"
 #include "app/openapi.hpp"
 #include "app/payments_setup.hpp"
 #include "catalog/catalog.hpp"
+#include "catalog/demo_event.hpp"
 #include "common/cidr.hpp"
 #include "common/log.hpp"
 #include "common/worker_pool.hpp"
@@ -36,6 +35,7 @@
 #include "store/sqlite/sqlite_ledger.hpp"
 #include "tickets/check_in.hpp"
 #include "tickets/ticket_code.hpp"
+#include "tools/gateway_sim.hpp"
 #include "waitingroom/waiting_room.hpp"
 
 namespace boxoffice::app {
@@ -187,17 +187,17 @@ int RunServe(const ServeConfig& config) {
   // Checkout: the card gateways behind the router, and the mailer of the confirmation mails.
   Result<std::vector<GatewayConfig>> gateways = ParseGateways(config.gateways);
   if (!gateways) return Fail("invalid --gateway", gateways.error());
-  std::unique_ptr<GatewaySim> demo_gateway;
+  std::unique_ptr<tools::GatewaySim> demo_gateway;
   if (gateways->empty() && config.demo) {
     // The demo shop takes test cards (tok_visa, ...) through a simulator of its own, so that
     // `make run` sells tickets end to end with nothing else running.
-    GatewaySimOptions demo_options;
+    tools::GatewaySimOptions demo_options;
     demo_options.stop_on_signals = false;
-    demo_gateway = std::make_unique<GatewaySim>(demo_options);
+    demo_gateway = std::make_unique<tools::GatewaySim>(demo_options);
     demo_gateway->Start();
     gateways->push_back(GatewayConfig{.name = "demo-sim",
                                       .url = demo_gateway->base_url(),
-                                      .api_key = GatewaySimOptions{}.api_key});
+                                      .api_key = tools::GatewaySimOptions{}.api_key});
     LogWarn("demo: payments go to an in-process gateway simulator (test cards only)",
             {{"url", demo_gateway->base_url()}});
   }

@@ -1,14 +1,14 @@
 // Seat id lookup runs for every seat of every hold request.
 #include <benchmark/benchmark.h>
 
-#include "app/demo.hpp"
+#include "catalog/demo_event.hpp"
 #include "catalog/seat_map.hpp"
 
 namespace boxoffice {
 namespace {
 
 void BM_SeatMapFind(benchmark::State& state) {
-  Result<EventDefinition> event = ParseEventDefinition(app::DemoEventJson());
+  Result<EventDefinition> event = ParseEventDefinition(DemoEventJson());
   const SeatMap map(*event);
   std::vector<std::string> ids;
   for (std::uint32_t i = 0; i < map.size(); i += 97) ids.push_back(map.SeatId(i));
@@ -21,7 +21,7 @@ void BM_SeatMapFind(benchmark::State& state) {
 BENCHMARK(BM_SeatMapFind);
 
 void BM_ParseDemoEvent(benchmark::State& state) {
-  const boost::json::value body = app::DemoEventJson();
+  const boost::json::value body = DemoEventJson();
   for (auto _ : state) benchmark::DoNotOptimize(ParseEventDefinition(body));
 }
 BENCHMARK(BM_ParseDemoEvent);

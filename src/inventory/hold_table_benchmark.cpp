@@ -5,8 +5,8 @@
 #include <memory>
 #include <vector>
 
-#include "app/demo.hpp"
 #include "catalog/catalog.hpp"
+#include "catalog/demo_event.hpp"
 #include "inventory/hold_table.hpp"
 
 namespace boxoffice {
@@ -15,7 +15,7 @@ namespace {
 // Holds `seats_per_hold` adjacent seats at their current versions, then releases them; one
 // iteration is one hold plus one release, reported as holds per second.
 void HoldAndRelease(benchmark::State& state, std::uint32_t seats_per_hold) {
-  Result<EventDefinition> definition = ParseEventDefinition(app::DemoEventJson());
+  Result<EventDefinition> definition = ParseEventDefinition(DemoEventJson());
   definition->id = "evt_benchmark00000000";
   definition->limits.per_order = kPerOrderMax;
   definition->limits.per_customer = kPerCustomerMax;

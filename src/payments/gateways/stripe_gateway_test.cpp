@@ -10,13 +10,13 @@
 #include <thread>
 #include <vector>
 
-#include "app/gateway_sim.hpp"
+#include "tools/gateway_sim.hpp"
 
 namespace boxoffice {
 namespace {
 
-using app::GatewaySim;
-using app::GatewaySimOptions;
+using tools::GatewaySim;
+using tools::GatewaySimOptions;
 
 constexpr const char* kKey = "sk_test_adapter";
 

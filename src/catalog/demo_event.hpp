@@ -4,8 +4,8 @@
 
 #include <boost/json/value.hpp>
 
-namespace boxoffice::app {
+namespace boxoffice {
 
 boost::json::value DemoEventJson();
 
-}  // namespace boxoffice::app
+}  // namespace boxoffice

@@ -14,7 +14,7 @@
 #include <memory>
 #include <string>
 
-namespace boxoffice::app {
+namespace boxoffice::tools {
 
 struct GatewaySimOptions {
   std::string listen = "127.0.0.1:0";
@@ -66,4 +66,4 @@ class GatewaySim {
 // SIGTERM/SIGINT, returns the exit code.
 int RunGatewaySim(const GatewaySimOptions& options);
 
-}  // namespace boxoffice::app
+}  // namespace boxoffice::tools

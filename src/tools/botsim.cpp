@@ -1,4 +1,4 @@
-#include "app/botsim.hpp"
+#include "tools/botsim.hpp"
 
 #include <algorithm>
 #include <array>
@@ -36,12 +36,12 @@
 #include <unordered_map>
 #include <vector>
 
-#include "app/botsim_population.hpp"
 #include "defense/challenge.hpp"
 #include "defense/risk.hpp"
 #include "defense/risk_training.hpp"
+#include "tools/botsim_population.hpp"
 
-namespace boxoffice::app {
+namespace boxoffice::tools {
 namespace {
 
 using botsim::AgentPlan;
@@ -1007,4 +1007,4 @@ int RunBotsim(const BotsimOptions& options) {
   return 0;
 }
 
-}  // namespace boxoffice::app
+}  // namespace boxoffice::tools

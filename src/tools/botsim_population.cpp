@@ -1,11 +1,11 @@
-#include "app/botsim_population.hpp"
+#include "tools/botsim_population.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <iterator>
 #include <random>
 
-namespace boxoffice::app::botsim {
+namespace boxoffice::tools::botsim {
 namespace {
 
 // ---------------------------------------------------------------------------------------------
@@ -254,4 +254,4 @@ std::vector<AgentPlan> PlanAgents(unsigned humans, unsigned bots, std::uint64_t 
   return plans;
 }
 
-}  // namespace boxoffice::app::botsim
+}  // namespace boxoffice::tools::botsim

@@ -1,4 +1,4 @@
-#include "app/gateway_sim.hpp"
+#include "tools/gateway_sim.hpp"
 
 #include <algorithm>
 #include <boost/json/object.hpp>
@@ -19,13 +19,13 @@
 #include <utility>
 #include <vector>
 
-#include "app/config.hpp"
+#include "common/listen_address.hpp"
 #include "common/log.hpp"
 #include "common/metrics.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 
-namespace boxoffice::app {
+namespace boxoffice::tools {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -777,4 +777,4 @@ int RunGatewaySim(const GatewaySimOptions& options) {
   return 0;
 }
 
-}  // namespace boxoffice::app
+}  // namespace boxoffice::tools

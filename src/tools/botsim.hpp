@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-namespace boxoffice::app {
+namespace boxoffice::tools {
 
 struct BotsimOptions {
   std::string url = "http://127.0.0.1:8080";
@@ -53,4 +53,4 @@ void AddBotsimOptions(CLI::App& command, BotsimOptions& options);
 // unreachable, event refused, training impossible), 2 on unusable options.
 int RunBotsim(const BotsimOptions& options);
 
-}  // namespace boxoffice::app
+}  // namespace boxoffice::tools

@@ -1,10 +1,10 @@
-#include "app/demo.hpp"
+#include "catalog/demo_event.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <string>
 
-namespace boxoffice::app {
+namespace boxoffice {
 namespace {
 
 namespace json = boost::json;
@@ -64,4 +64,4 @@ json::value DemoEventJson() {
       {"defense", json::object{{"challenge", "risk"}}}};
 }
 
-}  // namespace boxoffice::app
+}  // namespace boxoffice

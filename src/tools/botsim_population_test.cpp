@@ -1,4 +1,4 @@
-#include "app/botsim_population.hpp"
+#include "tools/botsim_population.hpp"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 
 #include "defense/risk.hpp"
 
-namespace boxoffice::app::botsim {
+namespace boxoffice::tools::botsim {
 namespace {
 
 // The features the server's own extractor reads from an agent's headers.
@@ -181,4 +181,4 @@ TEST(BotsimPopulationTest, BotKindsCarryTheirTells) {
 }
 
 }  // namespace
-}  // namespace boxoffice::app::botsim
+}  // namespace boxoffice::tools::botsim

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-namespace boxoffice::app::botsim {
+namespace boxoffice::tools::botsim {
 
 enum class Kind { kHuman, kNaive, kSpoofing, kFastAddress, kRotating, kHeadless };
 inline constexpr std::array kKinds = {Kind::kHuman,       Kind::kNaive,    Kind::kSpoofing,
@@ -62,4 +62,4 @@ std::vector<AgentPlan> PlanAgents(unsigned humans, unsigned bots, std::uint64_t 
 std::vector<AgentPlan> PlanAgents(unsigned humans, unsigned bots, std::uint64_t seed,
                                   std::span<const Kind> bot_kinds);
 
-}  // namespace boxoffice::app::botsim
+}  // namespace boxoffice::tools::botsim
