@@ -47,5 +47,7 @@ void RegisterRoutes(http::Router& router, ApiContext& context);
 
 // /metrics families of the seat inventory and holds: counters and per-event gauges.
 void RegisterHoldMetrics(MetricsRegistry& metrics, Catalog& catalog, HoldService& holds);
+// /metrics families of the waiting room, one series per event (label event_id).
+void RegisterQueueMetrics(MetricsRegistry& metrics, const WaitingRoom& room);
 
 }  // namespace boxoffice::api

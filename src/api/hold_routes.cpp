@@ -2,6 +2,7 @@
 // inventory's /metrics families.
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <tuple>
 
 #include "api/routes.hpp"
 #include "api/support.hpp"
@@ -160,19 +161,6 @@ void DeleteHold(ApiContext& context, const http::Request& request, Reply reply) 
   });
 }
 
-void AppendFamily(std::string& out, std::string_view name, std::string_view type,
-                  std::string_view help) {
-  out += "# HELP ";
-  out += name;
-  out += ' ';
-  out += help;
-  out += "\n# TYPE ";
-  out += name;
-  out += ' ';
-  out += type;
-  out += '\n';
-}
-
 }  // namespace
 
 void RegisterHoldRoutes(http::Router& router, ApiContext& context) {
@@ -191,51 +179,45 @@ void RegisterHoldRoutes(http::Router& router, ApiContext& context) {
 }
 
 void RegisterHoldMetrics(MetricsRegistry& metrics, Catalog& catalog, HoldService& holds) {
-  metrics.AddCollector([&catalog, &holds](std::string& out) {
-    HoldCounters total;
-    holds.ForEachInventory([&total](const Event&, SeatInventory& inventory) {
-      const HoldCounters counters = inventory.counters();
-      total.created += counters.created;
-      total.conflicts += counters.conflicts;
-      total.not_enough_seats += counters.not_enough_seats;
-      total.limit_exceeded += counters.limit_exceeded;
-      total.released += counters.released;
-      total.expired += counters.expired;
-    });
-    const std::pair<std::string_view, std::uint64_t> counters[] = {
-        {"boxoffice_holds_created_total", total.created},
-        {"boxoffice_hold_conflicts_total", total.conflicts},
-        {"boxoffice_holds_not_enough_seats_total", total.not_enough_seats},
-        {"boxoffice_holds_limit_exceeded_total", total.limit_exceeded},
-        {"boxoffice_holds_released_total", total.released},
-        {"boxoffice_holds_expired_total", total.expired}};
-    for (const auto& [name, value] : counters) {
-      AppendFamily(out, name, "counter", "Seat holds, by outcome, since start.");
-      out += std::string(name) + " " + std::to_string(value) + "\n";
-    }
-    // Per-event gauges from the seat tables' counters: O(1) per event, no scan.
-    std::string available, held, sold;
-    for (std::optional<std::string> cursor;;) {
-      Result<EventPage> page = catalog.List(kEventsMax, cursor);
-      if (!page) break;
-      for (const auto& event : page->items) {
-        const SeatCounts counts =
-            holds.InventoryFor(std::const_pointer_cast<Event>(event)).Counts();
-        const std::string label = "{event_id=\"" + event->definition().id + "\"} ";
-        available += "boxoffice_seats_available" + label + std::to_string(counts.available) + "\n";
-        held += "boxoffice_seats_held" + label + std::to_string(counts.held) + "\n";
-        sold += "boxoffice_seats_sold" + label + std::to_string(counts.sold) + "\n";
-      }
-      if (!page->next_cursor) break;
-      cursor = page->next_cursor;
-    }
-    AppendFamily(out, "boxoffice_seats_available", "gauge", "Seats on sale, per event.");
-    out += available;
-    AppendFamily(out, "boxoffice_seats_held", "gauge", "Seats in a live hold, per event.");
-    out += held;
-    AppendFamily(out, "boxoffice_seats_sold", "gauge", "Seats sold, per event.");
-    out += sold;
-  });
+  // Hold outcomes since start, summed over every event's inventory.
+  const std::pair<std::string_view, std::uint64_t HoldCounters::*> outcomes[] = {
+      {"boxoffice_holds_created_total", &HoldCounters::created},
+      {"boxoffice_hold_conflicts_total", &HoldCounters::conflicts},
+      {"boxoffice_holds_not_enough_seats_total", &HoldCounters::not_enough_seats},
+      {"boxoffice_holds_limit_exceeded_total", &HoldCounters::limit_exceeded},
+      {"boxoffice_holds_released_total", &HoldCounters::released},
+      {"boxoffice_holds_expired_total", &HoldCounters::expired}};
+  for (const auto& [name, field] : outcomes) {
+    metrics.AddSampledFamily(name, "Seat holds, by outcome, since start.", MetricType::kCounter,
+                             [&holds, field](const MetricEmit& emit) {
+                               std::uint64_t total = 0;
+                               holds.ForEachInventory([&](const Event&, SeatInventory& inventory) {
+                                 total += inventory.counters().*field;
+                               });
+                               emit({}, static_cast<double>(total));
+                             });
+  }
+  // Per-event gauges from the inventories' counters: O(1) per event, no scan.
+  const std::tuple<std::string_view, std::string_view, std::uint32_t SeatCounts::*> levels[] = {
+      {"boxoffice_seats_available", "Seats on sale, per event.", &SeatCounts::available},
+      {"boxoffice_seats_held", "Seats in a live hold, per event.", &SeatCounts::held},
+      {"boxoffice_seats_sold", "Seats sold, per event.", &SeatCounts::sold}};
+  for (const auto& [name, help, field] : levels) {
+    metrics.AddSampledFamily(
+        name, help, MetricType::kGauge, [&catalog, &holds, field](const MetricEmit& emit) {
+          for (std::optional<std::string> cursor;;) {
+            Result<EventPage> page = catalog.List(kEventsMax, cursor);
+            if (!page) break;
+            for (const auto& event : page->items) {
+              const SeatCounts counts =
+                  holds.InventoryFor(std::const_pointer_cast<Event>(event)).Counts();
+              emit({{"event_id", event->definition().id}}, counts.*field);
+            }
+            if (!page->next_cursor) break;
+            cursor = page->next_cursor;
+          }
+        });
+  }
 }
 
 }  // namespace boxoffice::api

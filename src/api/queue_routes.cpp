@@ -313,4 +313,40 @@ void RegisterQueueRoutes(http::Router& router, ApiContext& context) {
              }));
 }
 
+void RegisterQueueMetrics(MetricsRegistry& metrics, const WaitingRoom& room) {
+  struct Family {
+    std::string_view name;
+    MetricType type;
+    std::string_view help;
+    double (*value)(const QueueStats&);
+  };
+  static constexpr Family kFamilies[] = {
+      {"boxoffice_queue_joined_total", MetricType::kCounter, "Fans who joined the queue.",
+       [](const QueueStats& s) { return static_cast<double>(s.joined); }},
+      {"boxoffice_queue_waiting", MetricType::kGauge, "Fans waiting in the queue.",
+       [](const QueueStats& s) { return static_cast<double>(s.waiting); }},
+      {"boxoffice_queue_serving", MetricType::kGauge, "The serving counter.",
+       [](const QueueStats& s) { return static_cast<double>(s.serving); }},
+      {"boxoffice_queue_active", MetricType::kGauge, "Admitted fans whose access has not expired.",
+       [](const QueueStats& s) { return static_cast<double>(s.active); }},
+      {"boxoffice_queue_admitted_total", MetricType::kCounter, "Fans admitted.",
+       [](const QueueStats& s) { return static_cast<double>(s.admitted); }},
+      {"boxoffice_queue_admitted_per_second", MetricType::kGauge,
+       "Measured admissions per second (EWMA).",
+       [](const QueueStats& s) { return s.admitted_per_s; }},
+      {"boxoffice_queue_abandoned_total", MetricType::kCounter,
+       "Fans passed by the counter while away.",
+       [](const QueueStats& s) { return static_cast<double>(s.abandoned); }},
+  };
+  for (const Family& family : kFamilies) {
+    metrics.AddSampledFamily(family.name, family.help, family.type,
+                             [&room, value = family.value](const MetricEmit& emit) {
+                               for (const std::string& id : room.EventIds()) {
+                                 Result<QueueStats> stats = room.Stats(id);
+                                 if (stats) emit({{"event_id", id}}, value(*stats));
+                               }
+                             });
+  }
+}
+
 }  // namespace boxoffice::api

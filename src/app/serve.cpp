@@ -92,43 +92,6 @@ class HoldSweeper {
 // The admission controller's step: fine enough that a rate of 10/s admits one fan at a time.
 constexpr auto kQueueTick = std::chrono::milliseconds(100);
 
-// Prometheus text for the waiting room, one series per event.
-void RenderQueueMetrics(const WaitingRoom& room, std::string& out) {
-  struct Family {
-    const char* name;
-    const char* type;
-    const char* help;
-    double (*value)(const QueueStats&);
-  };
-  static constexpr Family kFamilies[] = {
-      {"boxoffice_queue_joined_total", "counter", "Fans who joined the queue.",
-       [](const QueueStats& s) { return static_cast<double>(s.joined); }},
-      {"boxoffice_queue_waiting", "gauge", "Fans waiting in the queue.",
-       [](const QueueStats& s) { return static_cast<double>(s.waiting); }},
-      {"boxoffice_queue_serving", "gauge", "The serving counter.",
-       [](const QueueStats& s) { return static_cast<double>(s.serving); }},
-      {"boxoffice_queue_active", "gauge", "Admitted fans whose access has not expired.",
-       [](const QueueStats& s) { return static_cast<double>(s.active); }},
-      {"boxoffice_queue_admitted_total", "counter", "Fans admitted.",
-       [](const QueueStats& s) { return static_cast<double>(s.admitted); }},
-      {"boxoffice_queue_admitted_per_second", "gauge", "Measured admissions per second (EWMA).",
-       [](const QueueStats& s) { return s.admitted_per_s; }},
-      {"boxoffice_queue_abandoned_total", "counter", "Fans passed by the counter while away.",
-       [](const QueueStats& s) { return static_cast<double>(s.abandoned); }},
-  };
-  const std::vector<std::string> ids = room.EventIds();
-  for (const Family& family : kFamilies) {
-    out += std::string("# HELP ") + family.name + " " + family.help + "\n# TYPE " + family.name +
-           " " + family.type + "\n";
-    for (const std::string& id : ids) {
-      Result<QueueStats> stats = room.Stats(id);
-      if (!stats) continue;
-      out += std::string(family.name) + "{event=\"" + id + "\"} " +
-             std::to_string(family.value(*stats)) + "\n";
-    }
-  }
-}
-
 int Fail(std::string_view what, const Error& error) {
   LogError(what, {{"error", error.message}, {"code", error.code}});
   return 1;
@@ -290,21 +253,20 @@ int RunServe(const ServeConfig& config) {
   api::RegisterRoutes(router, context);
   api::RegisterHoldMetrics(metrics, catalog, holds);
   HoldSweeper sweeper(holds);
-  metrics.AddCollector(
-      [&waiting_room](std::string& out) { RenderQueueMetrics(waiting_room, out); });
-  metrics.AddCollector([&catalog, &ledger = **ledger, &defense](std::string& out) {
-    out += "# HELP boxoffice_events Events in the catalog.\n# TYPE boxoffice_events gauge\n";
-    out += "boxoffice_events " + std::to_string(catalog.size()) + "\n";
-    out +=
-        "# HELP boxoffice_ledger_commits_total Group commits of the ledger (one fsync each).\n"
-        "# TYPE boxoffice_ledger_commits_total counter\n";
-    out += "boxoffice_ledger_commits_total " + std::to_string(ledger.commits()) + "\n";
-    out +=
-        "# HELP boxoffice_defense_limiter_evictions_total Rate-limit keys evicted while still "
-        "limiting.\n# TYPE boxoffice_defense_limiter_evictions_total counter\n";
-    out += "boxoffice_defense_limiter_evictions_total " +
-           std::to_string(defense.limiter().evictions()) + "\n";
-  });
+  api::RegisterQueueMetrics(metrics, waiting_room);
+  metrics.AddSampledFamily(
+      "boxoffice_events", "Events in the catalog.", MetricType::kGauge,
+      [&catalog](const MetricEmit& emit) { emit({}, static_cast<double>(catalog.size())); });
+  metrics.AddSampledFamily("boxoffice_ledger_commits_total",
+                           "Group commits of the ledger (one fsync each).", MetricType::kCounter,
+                           [&ledger = **ledger](const MetricEmit& emit) {
+                             emit({}, static_cast<double>(ledger.commits()));
+                           });
+  metrics.AddSampledFamily("boxoffice_defense_limiter_evictions_total",
+                           "Rate-limit keys evicted while still limiting.", MetricType::kCounter,
+                           [&defense](const MetricEmit& emit) {
+                             emit({}, static_cast<double>(defense.limiter().evictions()));
+                           });
 
   http::Server server(*server_options, router, metrics);
   try {

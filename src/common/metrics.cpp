@@ -1,7 +1,6 @@
 #include "common/metrics.hpp"
 
 #include <algorithm>
-#include <cassert>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -103,6 +102,19 @@ void AppendSeriesName(std::string& out, std::string_view name, std::string_view 
   if (!labels.empty() && !extra_label.empty()) out += ',';
   out += extra_label;
   out += '}';
+}
+
+void AppendFamilyHead(std::string& out, std::string_view name, std::string_view help,
+                      std::string_view type) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  AppendHelp(out, help);
+  out += "\n# TYPE ";
+  out += name;
+  out += ' ';
+  out += type;
+  out += '\n';
 }
 
 }  // namespace
@@ -224,26 +236,20 @@ Histogram& MetricsRegistry::GetHistogram(std::string_view name, std::string_view
   return *series.histogram;
 }
 
-void MetricsRegistry::AddCollector(std::function<void(std::string& out)> collector) {
+void MetricsRegistry::AddSampledFamily(std::string_view name, std::string_view help,
+                                       MetricType type,
+                                       std::function<void(const MetricEmit&)> collect) {
   std::lock_guard lock(mutex_);
-  collectors_.push_back(std::move(collector));
+  sampled_.push_back(SampledFamily{std::string(name), std::string(help), type, std::move(collect)});
 }
 
 std::string MetricsRegistry::Render() const {
   std::string out;
-  std::vector<std::function<void(std::string&)>> collectors;
+  std::vector<SampledFamily> sampled;
   {
     std::lock_guard lock(mutex_);
     for (const auto& family : families_) {
-      out += "# HELP ";
-      out += family->name;
-      out += ' ';
-      AppendHelp(out, family->help);
-      out += "\n# TYPE ";
-      out += family->name;
-      out += ' ';
-      out += family->type;
-      out += '\n';
+      AppendFamilyHead(out, family->name, family->help, family->type);
       for (const auto& series : family->series) {
         if (series->counter) {
           AppendSeriesName(out, family->name, "", series->labels);
@@ -287,10 +293,19 @@ std::string MetricsRegistry::Render() const {
         }
       }
     }
-    collectors = collectors_;
+    sampled = sampled_;
   }
-  // Collectors run outside the lock so that one may register or read metrics itself.
-  for (const auto& collector : collectors) collector(out);
+  // Sampled families are read outside the lock, so that one may read or register metrics itself.
+  for (const SampledFamily& family : sampled) {
+    AppendFamilyHead(out, family.name, family.help,
+                     family.type == MetricType::kCounter ? kTypeCounter : kTypeGauge);
+    family.collect([&out, &family](const MetricLabels& labels, double value) {
+      AppendSeriesName(out, family.name, "", RenderLabels(labels));
+      out += ' ';
+      AppendDouble(out, value);
+      out += '\n';
+    });
+  }
   return out;
 }
 

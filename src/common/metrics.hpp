@@ -1,7 +1,10 @@
 // Process metrics in the Prometheus text format (version 0.0.4). Counters, gauges and
 // histograms are registered once by name and labels and then updated lock-free from any thread;
-// `Render()` writes them all for GET /metrics. Callbacks registered with `AddCollector` add
-// families whose values live elsewhere (queue depth, seats available).
+// `Render()` writes them all for GET /metrics. Families whose values live elsewhere (queue depth,
+// seats available) are registered with `AddSampledFamily` and read when rendered. Every family
+// goes through the registry, which writes the HELP and TYPE lines and escapes label values, so
+// no caller formats exposition text by hand. One label name per concept: `event_id` for an
+// event, `route`, `method`, `status` for HTTP.
 #pragma once
 
 #include <atomic>
@@ -17,6 +20,11 @@
 namespace boxoffice {
 
 using MetricLabels = std::vector<std::pair<std::string, std::string>>;
+
+enum class MetricType { kCounter, kGauge };
+
+// One sample of a sampled family: its labels and its value.
+using MetricEmit = std::function<void(const MetricLabels& labels, double value)>;
 
 class Counter {
  public:
@@ -77,8 +85,10 @@ class MetricsRegistry {
                           const MetricLabels& labels = {},
                           std::vector<double> upper_bounds = LatencyBucketsSeconds());
 
-  // `collector` appends complete families (with # HELP and # TYPE lines) to the output.
-  void AddCollector(std::function<void(std::string& out)> collector);
+  // A family whose samples are read at each Render: `collect` emits them (none is fine), outside
+  // the registry's lock, so it may read other metrics. Names must not clash with other families.
+  void AddSampledFamily(std::string_view name, std::string_view help, MetricType type,
+                        std::function<void(const MetricEmit& emit)> collect);
 
   std::string Render() const;
 
@@ -88,7 +98,13 @@ class MetricsRegistry {
 
   mutable std::mutex mutex_;
   std::vector<std::unique_ptr<Family>> families_;
-  std::vector<std::function<void(std::string&)>> collectors_;
+  struct SampledFamily {
+    std::string name;
+    std::string help;
+    MetricType type;
+    std::function<void(const MetricEmit&)> collect;
+  };
+  std::vector<SampledFamily> sampled_;
 };
 
 }  // namespace boxoffice

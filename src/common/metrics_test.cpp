@@ -89,17 +89,30 @@ TEST(MetricsTest, GaugeAddAndSpecialValues) {
   EXPECT_NE(registry.Render().find("g +Inf\n"), std::string::npos);
 }
 
-// Collectors append their own families after the registered ones, and may use the registry.
-TEST(MetricsTest, CollectorsAppendAfterFamilies) {
+// Sampled families come after the registered ones, are read at each render, may use the
+// registry, and get their labels escaped like any other family.
+TEST(MetricsTest, SampledFamiliesAreReadAtRenderAndEscaped) {
   MetricsRegistry registry;
   registry.GetCounter("a_total", "A.").Inc();
-  registry.AddCollector([&registry](std::string& out) {
-    registry.GetCounter("b_total", "B.");  // would deadlock if collectors ran under the lock
-    out += "# HELP q Q.\n# TYPE q gauge\nq 5\n";
+  double depth = 5;
+  registry.AddSampledFamily("q", "Queue depth.", MetricType::kGauge, [&](const MetricEmit& emit) {
+    registry.GetCounter("b_total", "B.");  // would deadlock if sampled under the lock
+    emit({{"event_id", "evt_\"a\\b\n"}}, depth);
+    emit({{"event_id", "evt_2"}}, 0.5);
   });
-  const std::string text = registry.Render();
+  registry.AddSampledFamily("none_total", "Nothing yet.", MetricType::kCounter,
+                            [](const MetricEmit&) {});
+  std::string text = registry.Render();
   EXPECT_TRUE(text.starts_with("# HELP a_total A.\n")) << text;
-  EXPECT_TRUE(text.ends_with("# HELP q Q.\n# TYPE q gauge\nq 5\n")) << text;
+  EXPECT_NE(text.find("# HELP q Queue depth.\n# TYPE q gauge\nq{event_id=\"evt_\\\"a\\\\b\\n\"} 5\n"
+                      "q{event_id=\"evt_2\"} 0.5\n"),
+            std::string::npos)
+      << text;
+  EXPECT_TRUE(text.ends_with("# HELP none_total Nothing yet.\n# TYPE none_total counter\n"))
+      << text;
+  depth = 7;
+  text = registry.Render();
+  EXPECT_NE(text.find("} 7\n"), std::string::npos) << text;
 }
 
 // Updates and same-series registrations from many threads at once lose no increment.

@@ -4,6 +4,7 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import unittest
 
 from harness import Server, small_event, wait_for
@@ -299,6 +300,40 @@ class LifecycleTest(unittest.TestCase):
             self.assertEqual(
                 len(again.request("GET", "/v1/events").json()["items"]), 1)
             again.stop()
+
+
+class MetricsExpositionTest(unittest.TestCase):
+    def test_promtool_accepts_metrics_after_traffic(self):
+        """After a queue join, holds, an order and reads, Prometheus's own promtool finds nothing
+        to object to in /metrics, and every per-event series is labelled event_id."""
+        with Server(extra_args=["--demo"]) as server:
+            event_id = server.request("POST", "/v1/events", headers=server.operator(),
+                                      body=small_event(queue={"enabled": False})).json()["id"]
+            queued_id = server.request("POST", "/v1/events", headers=server.operator(),
+                                       body=small_event(name="Queued")).json()["id"]
+            fan = {"Authorization": "Bearer " + server.request(
+                "POST", "/v1/sessions", body={}).json()["session_token"]}
+            self.assertEqual(server.request("POST", "/v1/events/%s/queue" % queued_id,
+                                            headers=fan).status, 201)
+            hold = server.request("POST", "/v1/events/%s/holds" % event_id, headers=fan,
+                                  body={"best_available": {"quantity": 2}})
+            self.assertEqual(hold.status, 201, hold.body)
+            order = server.request("POST", "/v1/orders", headers=dict(fan, **{
+                "Idempotency-Key": "metrics-1"}), body={
+                "hold_id": hold.json()["hold_id"], "email": "fan@example.com",
+                "payment": {"token": "tok_visa"}})
+            self.assertEqual(order.status, 201, order.body)
+            self.assertEqual(server.request("GET", "/v1/events/%s/seats" % event_id).status, 200)
+            self.assertEqual(server.request("GET", "/v1/nowhere").status, 404)
+            text = server.request("GET", "/metrics").body
+            checked = subprocess.run(["promtool", "check", "metrics"], input=text,
+                                     capture_output=True, timeout=60)
+        self.assertEqual(checked.returncode, 0, checked.stdout + checked.stderr)
+        self.assertEqual(checked.stdout + checked.stderr, b"")
+        rendered = text.decode()
+        for family in ("boxoffice_seats_available", "boxoffice_queue_joined_total"):
+            self.assertRegex(rendered, r'\n%s\{event_id="%s"\} ' % (family, queued_id))
+        self.assertNotRegex(rendered, r'\{event=')
 
 
 if __name__ == "__main__":
