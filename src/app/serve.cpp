@@ -26,6 +26,7 @@
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "inventory/hold_service.hpp"
+#include "inventory/hold_table.hpp"
 #include "orders/order_service.hpp"
 #include "orders/outbox_worker.hpp"
 #include "ports/clock.hpp"
@@ -97,6 +98,103 @@ int Fail(std::string_view what, const Error& error) {
   return 1;
 }
 
+// Runs the admission controller's tick on a thread of its own, so the waiting room stays a plain
+// class that tests drive with a fake clock.
+class AdmissionTicker {
+ public:
+  explicit AdmissionTicker(WaitingRoom& room)
+      : thread_([this, &room](std::stop_token stop) {
+          while (!stop.stop_requested()) {
+            room.Tick();
+            std::unique_lock lock(mutex_);
+            wake_.wait_for(lock, stop, kQueueTick, [] { return false; });
+          }
+        }) {}
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable_any wake_;
+  std::jthread thread_;  // last: starts after the members it uses, stops and joins first
+};
+
+struct Secrets {
+  std::string server;  // signs tokens
+  std::string admin;   // the operator key
+};
+
+// The data dir, and the secrets in it (or from the environment); a generated operator key is
+// printed once, on the start that generated it.
+Result<Secrets> LoadSecrets(const ServeConfig& config) {
+  if (Status made = EnsureDataDir(config.data_dir); !made) return made.error();
+  Result<StoredSecret> secret = LoadOrCreateSecret(
+      config.data_dir + "/secret.key", std::getenv("BOXOFFICE_SECRET"), kServerSecretBytes);
+  if (!secret) return secret.error();
+  Result<StoredSecret> admin_key = LoadOrCreateSecret(
+      config.data_dir + "/admin.key", std::getenv("BOXOFFICE_ADMIN_KEY"), kAdminKeyBytes);
+  if (!admin_key) return admin_key.error();
+  if (admin_key->generated) {
+    std::cout << "boxoffice: generated operator key (stored in " << config.data_dir
+              << "/admin.key): " << admin_key->value << std::endl;
+  }
+  return Secrets{secret->value, admin_key->value};
+}
+
+struct Payments {
+  std::unique_ptr<tools::GatewaySim> demo_gateway;  // the demo's in-process simulator, if any
+  std::unique_ptr<PaymentGateway> router;           // null: no gateway, orders answer 503
+};
+
+// The card gateways behind the router. The demo shop takes test cards (tok_visa, ...) through a
+// simulator of its own, so that `make run` sells tickets end to end with nothing else running.
+Result<Payments> StartPayments(const ServeConfig& config, const Clock& clock,
+                               MetricsRegistry& metrics) {
+  Result<std::vector<GatewayConfig>> gateways = ParseGateways(config.gateways);
+  if (!gateways) return gateways.error();
+  Payments payments;
+  if (gateways->empty() && config.demo) {
+    tools::GatewaySimOptions demo_options;
+    demo_options.stop_on_signals = false;
+    payments.demo_gateway = std::make_unique<tools::GatewaySim>(demo_options);
+    payments.demo_gateway->Start();
+    gateways->push_back(GatewayConfig{.name = "demo-sim",
+                                      .url = payments.demo_gateway->base_url(),
+                                      .api_key = tools::GatewaySimOptions{}.api_key});
+    LogWarn("demo: payments go to an in-process gateway simulator (test cards only)",
+            {{"url", payments.demo_gateway->base_url()}});
+  }
+  if (gateways->empty()) {
+    LogWarn(
+        "no payment gateway is configured (--gateway): orders answer 503 "
+        "payments_unavailable");
+    return payments;
+  }
+  Result<std::unique_ptr<PaymentGateway>> router = BuildPaymentRouter(*gateways, clock, metrics);
+  if (!router) return router.error();
+  payments.router = std::move(router).value();
+  return payments;
+}
+
+// What a crash left behind, before anyone is served: sold seats first (a journaled hold naming a
+// sold seat is then ended as superseded), then live holds, then payments left pending.
+Status RestoreSales(OrderService& orders, HoldService& holds) {
+  if (Status restored = orders.RestoreSoldSeats(); !restored) return restored;
+  if (Status restored = holds.Restore(); !restored) return restored;
+  if (Result<std::size_t> recovered = orders.RecoverPendingPayments(); !recovered) {
+    return recovered.error();
+  }
+  return {};
+}
+
+Result<DefenseOptions> LoadDefenseOptions(const ServeConfig& config, const std::string& secret) {
+  Result<CidrList> allowlist = CidrList::Parse(config.defense_allowlist);
+  if (!allowlist) return allowlist.error();
+  Result<RiskModel> risk_model = LoadRiskModel(config.data_dir + "/risk-model.json");
+  if (!risk_model) return risk_model.error();
+  LogInfo("risk_model", {{"version", risk_model->version()}});
+  return DefenseOptions{config.rate_limit_slots, *allowlist, config.rate_limits, secret,
+                        *risk_model};
+}
+
 // Creates the demo event unless the catalog already holds events (a restart keeps the old one).
 Result<std::string> EnsureDemoEvent(Catalog& catalog) {
   if (catalog.size() > 0) {
@@ -114,98 +212,86 @@ Result<std::string> EnsureDemoEvent(Catalog& catalog) {
   return (*event)->definition().id;
 }
 
+// Every event's queue joins the waiting room, and its next block of sequence numbers is durable
+// before a fan can join.
+Status AttachQueues(api::ApiContext& context, QueueStore& queue_store) {
+  for (std::optional<std::string> cursor;;) {
+    Result<EventPage> page = context.catalog.List(kEventsMax, cursor);
+    if (!page) return page.error();
+    for (const auto& event : page->items) {
+      api::AttachEventQueue(context, std::const_pointer_cast<Event>(event), true);
+    }
+    if (!page->next_cursor) break;
+    cursor = page->next_cursor;
+  }
+  queue_store.Flush();
+  return {};
+}
+
+// The process's own families: what no domain counts.
+void RegisterProcessMetrics(MetricsRegistry& metrics, const Catalog& catalog,
+                            const SqliteLedger& ledger, const Defense& defense) {
+  metrics.AddSampledFamily(
+      "boxoffice_events", "Events in the catalog.", MetricType::kGauge,
+      [&catalog](const MetricEmit& emit) { emit({}, static_cast<double>(catalog.size())); });
+  metrics.AddSampledFamily(
+      "boxoffice_ledger_commits_total", "Group commits of the ledger (one fsync each).",
+      MetricType::kCounter,
+      [&ledger](const MetricEmit& emit) { emit({}, static_cast<double>(ledger.commits())); });
+  metrics.AddSampledFamily("boxoffice_defense_limiter_evictions_total",
+                           "Rate-limit keys evicted while still limiting.", MetricType::kCounter,
+                           [&defense](const MetricEmit& emit) {
+                             emit({}, static_cast<double>(defense.limiter().evictions()));
+                           });
+}
+
+std::string BaseUrl(const http::ServerOptions& options, std::uint16_t port) {
+  const std::string& host = options.listen_host;
+  return "http://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+         std::to_string(port);
+}
+
 }  // namespace
 
+// Opens the data dir and the ledger, builds every service on its ports in dependency order,
+// restores what a crash left, wires the routes, and serves until SIGTERM/SIGINT. Each step that
+// can fail is a function above; what remains here is the order of construction, which is also
+// the reverse order of destruction at the stop.
 int RunServe(const ServeConfig& config) {
   Result<http::ServerOptions> server_options = ToServerOptions(config);
   if (!server_options) return Fail("invalid configuration", server_options.error());
-  if (Status made = EnsureDataDir(config.data_dir); !made) {
-    return Fail("cannot prepare data dir", made.error());
-  }
-  Result<StoredSecret> secret = LoadOrCreateSecret(
-      config.data_dir + "/secret.key", std::getenv("BOXOFFICE_SECRET"), kServerSecretBytes);
-  if (!secret) return Fail("cannot load the server secret", secret.error());
-  Result<StoredSecret> admin_key = LoadOrCreateSecret(
-      config.data_dir + "/admin.key", std::getenv("BOXOFFICE_ADMIN_KEY"), kAdminKeyBytes);
-  if (!admin_key) return Fail("cannot load the operator key", admin_key.error());
-  if (admin_key->generated) {
-    // Printed once, on the start that generated it; later starts point at the file.
-    std::cout << "boxoffice: generated operator key (stored in " << config.data_dir
-              << "/admin.key): " << admin_key->value << std::endl;
-  }
-
-  Result<std::unique_ptr<SqliteLedger>> ledger =
+  Result<Secrets> secrets = LoadSecrets(config);
+  if (!secrets) return Fail("cannot prepare the data dir and its secrets", secrets.error());
+  Result<std::unique_ptr<SqliteLedger>> opened =
       SqliteLedger::Open(SqliteLedgerOptions{.path = config.data_dir + "/ledger.db"});
-  if (!ledger) return Fail("cannot open the ledger", ledger.error());
+  if (!opened) return Fail("cannot open the ledger", opened.error());
+  SqliteLedger& ledger = **opened;
 
   SystemClock clock;
   MetricsRegistry metrics;
-  Catalog catalog(**ledger, clock);
+  Catalog catalog(ledger, clock);
   if (Status loaded = catalog.Load(); !loaded) return Fail("cannot load events", loaded.error());
+  LedgerQueueStore queue_store(ledger);
+  WaitingRoom waiting_room(queue_store, clock, secrets->server);
+  HoldService holds(catalog, ledger, clock, HoldTable::Factory(clock));
 
-  LedgerQueueStore queue_store(**ledger);
-  WaitingRoom waiting_room(queue_store, clock, secret->value);
-  HoldService holds(catalog, **ledger, clock);
-
-  // Checkout: the card gateways behind the router, and the mailer of the confirmation mails.
-  Result<std::vector<GatewayConfig>> gateways = ParseGateways(config.gateways);
-  if (!gateways) return Fail("invalid --gateway", gateways.error());
-  std::unique_ptr<tools::GatewaySim> demo_gateway;
-  if (gateways->empty() && config.demo) {
-    // The demo shop takes test cards (tok_visa, ...) through a simulator of its own, so that
-    // `make run` sells tickets end to end with nothing else running.
-    tools::GatewaySimOptions demo_options;
-    demo_options.stop_on_signals = false;
-    demo_gateway = std::make_unique<tools::GatewaySim>(demo_options);
-    demo_gateway->Start();
-    gateways->push_back(GatewayConfig{.name = "demo-sim",
-                                      .url = demo_gateway->base_url(),
-                                      .api_key = tools::GatewaySimOptions{}.api_key});
-    LogWarn("demo: payments go to an in-process gateway simulator (test cards only)",
-            {{"url", demo_gateway->base_url()}});
-  }
-  std::unique_ptr<PaymentGateway> payment_router;
-  if (!gateways->empty()) {
-    Result<std::unique_ptr<PaymentGateway>> built = BuildPaymentRouter(*gateways, clock, metrics);
-    if (!built) return Fail("cannot set up the payment gateways", built.error());
-    payment_router = std::move(built).value();
-  }
-  PaymentGateway* payments = payment_router.get();
-  if (payments == nullptr) {
-    LogWarn(
-        "no payment gateway is configured (--gateway): orders answer 503 "
-        "payments_unavailable");
-  }
-  std::unique_ptr<Mailer> mail = BuildMailer(config.mail, config.data_dir);
-  Mailer* mailer = mail.get();
-  TicketSigner ticket_signer(secret->value);
-  OrderService orders(catalog, holds, **ledger, payments, &waiting_room, clock, metrics,
+  Result<Payments> payments = StartPayments(config, clock, metrics);
+  if (!payments) return Fail("cannot set up the payment gateways", payments.error());
+  std::unique_ptr<Mailer> mailer = BuildMailer(config.mail, config.data_dir);
+  TicketSigner ticket_signer(secrets->server);
+  OrderService orders(catalog, holds, ledger, payments->router.get(), &waiting_room, clock, metrics,
                       api::MakeOrderRendering());
-  // Sold seats first: a journaled hold naming a sold seat is then ended as superseded.
-  if (Status restored = orders.RestoreSoldSeats(); !restored) {
-    return Fail("cannot restore sold seats", restored.error());
+  if (Status restored = RestoreSales(orders, holds); !restored) {
+    return Fail("cannot restore the sales a crash left", restored.error());
   }
-  if (Status restored = holds.Restore(); !restored) {
-    return Fail("cannot restore holds", restored.error());
-  }
-  if (Result<std::size_t> recovered = orders.RecoverPendingPayments(); !recovered) {
-    return Fail("cannot recover pending payments", recovered.error());
-  }
-  OutboxWorker outbox(**ledger, payments, mailer, ticket_signer, clock, metrics);
-  CheckInService check_in(**ledger, ticket_signer, clock);
-
+  OutboxWorker outbox(ledger, payments->router.get(), mailer.get(), ticket_signer, clock, metrics);
+  CheckInService check_in(ledger, ticket_signer, clock);
   WorkerPool hashing_pool(config.hashing_threads, kHashingQueueMax);
-  Accounts accounts(**ledger, clock, secret->value, std::chrono::seconds(config.session_ttl_s),
+  Accounts accounts(ledger, clock, secrets->server, std::chrono::seconds(config.session_ttl_s),
                     hashing_pool);
-
-  Result<CidrList> allowlist = CidrList::Parse(config.defense_allowlist);
-  if (!allowlist) return Fail("invalid --defense-allowlist", allowlist.error());
-  Result<RiskModel> risk_model = LoadRiskModel(config.data_dir + "/risk-model.json");
-  if (!risk_model) return Fail("invalid risk model", risk_model.error());
-  LogInfo("risk_model", {{"version", risk_model->version()}});
-  Defense defense(**ledger, clock,
-                  DefenseOptions{config.rate_limit_slots, *allowlist, config.rate_limits,
-                                 secret->value, *risk_model});
+  Result<DefenseOptions> defense_options = LoadDefenseOptions(config, secrets->server);
+  if (!defense_options) return Fail("invalid defence settings", defense_options.error());
+  Defense defense(ledger, clock, std::move(defense_options).value());
   if (Status loaded = defense.Load(); !loaded) {
     return Fail("cannot load the block and allow lists", loaded.error());
   }
@@ -218,55 +304,33 @@ int RunServe(const ServeConfig& config) {
       accounts,
       defense,
       metrics,
-      admin_key->value,
+      secrets->admin,
       [&server_for_ready] { return server_for_ready != nullptr && server_for_ready->accepting(); },
       std::string(OpenApiYaml()),
       &holds,
-      nullptr};
+      &waiting_room};  // holds of queue-enabled events need the waiting room's access token
   context.waiting_room = &waiting_room;
   context.orders = &orders;
   context.tickets = &ticket_signer;
   context.check_in = &check_in;
-  // Holds of queue-enabled events need the waiting room's access token.
-  context.admission = &waiting_room;
   waiting_room.SetPublicChangeHook(
       [&context](const std::string& event_id) { api::RefreshEventJson(context, event_id); });
-  // The demo event is created before the events are attached to the waiting room, so that its
-  // queue works on the very first start too.
+  // The demo event is created before the queues are attached, so that its queue works on the
+  // very first start too.
   std::optional<std::string> demo_event_id;
   if (config.demo) {
     Result<std::string> demo = EnsureDemoEvent(catalog);
     if (!demo) return Fail("cannot create the demo event", demo.error());
     demo_event_id = std::move(demo).value();
   }
-  for (std::optional<std::string> cursor;;) {
-    Result<EventPage> page = catalog.List(kEventsMax, cursor);
-    if (!page) return Fail("cannot list events", page.error());
-    for (const auto& event : page->items) {
-      api::AttachEventQueue(context, std::const_pointer_cast<Event>(event), true);
-    }
-    if (!page->next_cursor) break;
-    cursor = page->next_cursor;
+  if (Status attached = AttachQueues(context, queue_store); !attached) {
+    return Fail("cannot attach the events' queues", attached.error());
   }
-  // Every restored queue's next block of sequence numbers is durable before a fan can join.
-  queue_store.Flush();
   api::RegisterRoutes(router, context);
   api::RegisterHoldMetrics(metrics, catalog, holds);
-  HoldSweeper sweeper(holds);
   api::RegisterQueueMetrics(metrics, waiting_room);
-  metrics.AddSampledFamily(
-      "boxoffice_events", "Events in the catalog.", MetricType::kGauge,
-      [&catalog](const MetricEmit& emit) { emit({}, static_cast<double>(catalog.size())); });
-  metrics.AddSampledFamily("boxoffice_ledger_commits_total",
-                           "Group commits of the ledger (one fsync each).", MetricType::kCounter,
-                           [&ledger = **ledger](const MetricEmit& emit) {
-                             emit({}, static_cast<double>(ledger.commits()));
-                           });
-  metrics.AddSampledFamily("boxoffice_defense_limiter_evictions_total",
-                           "Rate-limit keys evicted while still limiting.", MetricType::kCounter,
-                           [&defense](const MetricEmit& emit) {
-                             emit({}, static_cast<double>(defense.limiter().evictions()));
-                           });
+  RegisterProcessMetrics(metrics, catalog, ledger, defense);
+  HoldSweeper sweeper(holds);
 
   http::Server server(*server_options, router, metrics);
   try {
@@ -275,11 +339,7 @@ int RunServe(const ServeConfig& config) {
     return Fail("cannot listen", Error::Internal(error.what()));
   }
   server_for_ready = &server;
-  const std::string base_url = "http://" +
-                               (server_options->listen_host.find(':') != std::string::npos
-                                    ? "[" + server_options->listen_host + "]"
-                                    : server_options->listen_host) +
-                               ":" + std::to_string(server.port());
+  const std::string base_url = BaseUrl(*server_options, server.port());
   LogInfo("listening", {{"url", base_url}, {"data_dir", config.data_dir}});
   if (demo_event_id) {
     std::cout << "boxoffice: demo event at " << base_url << "/v1/events/" << *demo_event_id
@@ -288,25 +348,14 @@ int RunServe(const ServeConfig& config) {
   // Tests and scripts read the bound port from this line.
   std::cout << "boxoffice: listening on " << base_url << std::endl;
 
-  // The admission controller runs on its own thread, so the domain stays a plain class that
-  // tests drive with a fake clock.
-  std::mutex ticker_mutex;
-  std::condition_variable_any ticker_wake;
-  std::jthread ticker([&](std::stop_token stop) {
-    while (!stop.stop_requested()) {
-      waiting_room.Tick();
-      std::unique_lock lock(ticker_mutex);
-      ticker_wake.wait_for(lock, stop, kQueueTick, [] { return false; });
-    }
-  });
-
-  outbox.Start();
-  server.Run();
-  ticker.request_stop();
-  ticker.join();
+  {
+    AdmissionTicker ticker(waiting_room);
+    outbox.Start();
+    server.Run();
+  }  // the ticker stops here, before the outbox and the ledger
   outbox.Stop();
   LogInfo("ledger_flushing");
-  (*ledger)->Flush();
+  ledger.Flush();
   LogInfo("stopped");
   return 0;
 }
