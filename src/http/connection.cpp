@@ -46,7 +46,8 @@ std::string GenerateRequestId() {
   thread_local std::uint64_t state = [] {
     std::random_device device;
     return (static_cast<std::uint64_t>(device()) << 32) ^ device() ^
-           static_cast<std::uint64_t>(NowNs()) ^
+           // Entropy only, so the steady clock, not the server's (a FakeClock in tests).
+           static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
            std::hash<std::thread::id>()(std::this_thread::get_id());
   }();
   state += 0x9e3779b97f4a7c15ULL;
@@ -134,6 +135,7 @@ void Connection::ForceClose() {
 }
 
 void Connection::OnStart() {
+  now_ns_ = server_.NowNs();
   boost::system::error_code ec;
   const auto endpoint = socket_.remote_endpoint(ec);
   if (ec) {
@@ -169,6 +171,7 @@ void Connection::OnStart() {
 }
 
 void Connection::OnStop() {
+  now_ns_ = server_.NowNs();
   stopping_ = true;
   if (closed_ || lingering_) return;
   // A request already arriving is finished and answered; nothing new is read after it.
@@ -184,7 +187,8 @@ void Connection::OnStop() {
 
 void Connection::OnTimeout() {
   if (closed_) return;
-  if (DeadlinePassed(NowNs())) Close();
+  now_ns_ = server_.NowNs();
+  if (DeadlinePassed(now_ns_)) Close();
 }
 
 void Connection::ReadMore() {
@@ -244,6 +248,7 @@ void Connection::OnRead(const boost::system::error_code& ec, std::size_t bytes) 
 }
 
 void Connection::ParseBuffered() {
+  now_ns_ = server_.NowNs();
   while (!closed_ && !read_closed_ && buffer_.size() > 0) {
     if (!parser_) {
       if (slots_.size() >= server_.options().pipeline_limit) break;  // resumed by OnWrite
@@ -271,7 +276,7 @@ void Connection::StartRequest() {
   parser_.emplace(server_.options().header_limit_bytes, server_.options().body_limit_bytes);
   continue_queued_ = false;
   // The whole request must arrive within read_timeout_s of its first byte (slow-loris bound).
-  SetReadDeadline(DeadlineAfter(server_.options().read_timeout_s));
+  SetReadDeadline(DeadlineAfter(now_ns_, server_.options().read_timeout_s));
 }
 
 void Connection::FinishRequest() {
@@ -345,7 +350,7 @@ Connection::Slot& Connection::PushSlot(Request&& request, int version, bool clos
   slot.exchange = std::move(exchange);
   slot.version = version;
   slot.close = close;
-  slot.started = SteadyClock::now();
+  slot.started_ns = now_ns_;
   return slot;
 }
 
@@ -469,7 +474,10 @@ void Connection::Complete(Slot& slot, Response response) {
   slot.ready = true;
 
   const Request& request = slot.exchange->request;
-  const auto elapsed = SteadyClock::now() - slot.started;
+  // Read here rather than at the I/O event: the handler's own time is what the histogram shows.
+  // The writes that follow count their deadlines from it too.
+  now_ns_ = server_.NowNs();
+  const std::chrono::nanoseconds elapsed(now_ns_ - slot.started_ns);
   server_.Record(slot.route, request.method, slot.response.status,
                  std::chrono::duration<double>(elapsed).count());
   if (server_.options().access_log) {
@@ -489,7 +497,8 @@ void Connection::AppendHead(const Slot& slot, bool close, std::string& out) cons
     AppendContinueHead(out);
     return;
   }
-  AppendResponseHead(slot.response, {slot.exchange->request.request_id, slot.version, close}, out);
+  AppendResponseHead(slot.response,
+                     {slot.exchange->request.request_id, slot.version, close, now_ns_}, out);
 }
 
 void Connection::MaybeWrite() {
@@ -555,7 +564,7 @@ void Connection::MaybeWrite() {
   close_after_write_ = close_after;
   linger_after_write_ = linger_after;
   writing_ = true;
-  write_deadline_ns_.store(DeadlineAfter(kWriteTimeoutS), std::memory_order_relaxed);
+  write_deadline_ns_.store(DeadlineAfter(now_ns_, kWriteTimeoutS), std::memory_order_relaxed);
   net::async_write(socket_, write_buffers_,
                    [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
                      self->OnWrite(ec);
@@ -566,6 +575,7 @@ void Connection::OnWrite(const boost::system::error_code& ec) {
   writing_ = false;
   write_deadline_ns_.store(kNoDeadline, std::memory_order_relaxed);
   if (closed_) return;
+  now_ns_ = server_.NowNs();
   if (ec) {
     Close();
     return;
@@ -621,7 +631,7 @@ void Connection::StartLinger() {
   }
   parser_.reset();
   buffer_.consume(buffer_.size());
-  SetReadDeadline(DeadlineAfter(kLingerTimeoutMs));
+  SetReadDeadline(DeadlineAfter(now_ns_, kLingerTimeoutMs));
   ReadMore();
 }
 

@@ -35,7 +35,7 @@ void Connection::StartStream() {
   stream.interval =
       std::max(slot.response.stream->interval, std::chrono::milliseconds(kStreamIntervalMinMs));
   stream.chunked = slot.version >= 11;
-  stream.last_write = SteadyClock::now();  // the head: no heartbeat is due yet
+  stream.last_write_ns = now_ns_;  // the head: no heartbeat is due yet
   ++stream_generation_;
   // As in MaybeWrite: the connection closes after this answer when the client asked for it or
   // nothing more will be read; a close-delimited stream always ends with the close.
@@ -66,6 +66,7 @@ void Connection::OnStreamTick(std::uint64_t generation) {
   // One write in flight: while the client has not taken the last one, the source is not asked,
   // so the states in between are never made; the next write carries the latest.
   if (!writing_) {
+    now_ns_ = server_.NowNs();
     std::string out;
     AppendStreamStep(PullStream(), out);
     if (!out.empty() || stream_->ending) WriteStream(std::move(out));
@@ -97,7 +98,10 @@ void Connection::AppendStreamStep(const StreamStep& step, std::string& out) {
       server_.CountStreamEvent();
       break;
     case StreamStep::Kind::kNoChange:
-      if (SteadyClock::now() - stream.last_write < server_.options().stream_heartbeat_ms) return;
+      if (std::chrono::nanoseconds(now_ns_ - stream.last_write_ns) <
+          server_.options().stream_heartbeat_ms) {
+        return;
+      }
       frame = kStreamHeartbeat;
       break;
   }
@@ -122,7 +126,7 @@ void Connection::WriteStream(std::string data) {
   }
   write_data_ = std::move(data);
   writing_ = true;
-  write_deadline_ns_.store(DeadlineAfter(kWriteTimeoutS), std::memory_order_relaxed);
+  write_deadline_ns_.store(DeadlineAfter(now_ns_, kWriteTimeoutS), std::memory_order_relaxed);
   net::async_write(socket_, net::buffer(write_data_),
                    [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
                      self->OnStreamWrite(ec);
@@ -137,7 +141,8 @@ void Connection::OnStreamWrite(const boost::system::error_code& ec) {
     Close();
     return;
   }
-  stream_->last_write = SteadyClock::now();
+  now_ns_ = server_.NowNs();
+  stream_->last_write_ns = now_ns_;
   if (stream_->ending) {
     FinishStream();
   } else if (stream_->end_requested) {
@@ -152,7 +157,7 @@ void Connection::EndStream() {
   if (writing_) {
     stream_->end_requested = true;
     write_deadline_ns_.store(std::min(write_deadline_ns_.load(std::memory_order_relaxed),
-                                      DeadlineAfter(kStreamStopGraceMs)),
+                                      DeadlineAfter(now_ns_, kStreamStopGraceMs)),
                              std::memory_order_relaxed);
     return;
   }

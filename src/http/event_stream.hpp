@@ -64,10 +64,10 @@ class StreamLease {
 struct ActiveStream {
   std::function<StreamStep()> next;
   std::chrono::milliseconds interval{1000};
-  bool chunked = true;         // HTTP/1.1; HTTP/1.0 streams end by closing
-  bool ending = false;         // the write in flight (or none, if close-delimited) is the end
-  bool end_requested = false;  // end once the write in flight is done
-  SteadyClock::time_point last_write;
+  bool chunked = true;             // HTTP/1.1; HTTP/1.0 streams end by closing
+  bool ending = false;             // the write in flight (or none, if close-delimited) is the end
+  bool end_requested = false;      // end once the write in flight is done
+  std::int64_t last_write_ns = 0;  // on the server's clock; a heartbeat is due a while after
 };
 
 }  // namespace boxoffice::http::internal

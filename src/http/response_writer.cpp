@@ -3,6 +3,7 @@
 #include <boost/beast/http/status.hpp>
 
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 
@@ -67,14 +68,15 @@ void AppendNumber(std::string& out, std::uint64_t value) {
   out.append(buffer, result.ptr);
 }
 
-std::string_view HttpDate() {
+std::string_view HttpDate(std::int64_t now_ns) {
   static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
   static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   thread_local std::time_t cached_second = -1;
   thread_local char text[40];
   thread_local int length = 0;
-  const std::time_t now = std::time(nullptr);
+  const std::time_t now = static_cast<std::time_t>(
+      std::chrono::floor<std::chrono::seconds>(std::chrono::nanoseconds(now_ns)).count());
   if (now != cached_second) {
     std::tm utc{};
     gmtime_r(&now, &utc);
@@ -96,7 +98,7 @@ void AppendResponseHead(const Response& response, const HeadContext& context, st
   out += ' ';
   out += ReasonPhrase(status);
   out += "\r\nServer: boxoffice\r\nDate: "sv;
-  out += HttpDate();
+  out += HttpDate(context.now_ns);
   out += "\r\n"sv;
   if (stream) {
     // No Content-Length: chunked on HTTP/1.1, delimited by the close on HTTP/1.0.

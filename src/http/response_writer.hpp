@@ -20,6 +20,7 @@ struct HeadContext {
   std::string_view request_id;  // echoed in X-Request-Id
   int version = 11;             // the request's HTTP version, 10 or 11
   bool close = false;           // the connection closes after this answer
+  std::int64_t now_ns = 0;      // the server's clock, nanoseconds since the Unix epoch: the Date
 };
 
 // Appends the head of `response` (the status line to the blank line). An answer with a stream
@@ -35,7 +36,8 @@ void AppendChunk(std::string_view data, std::string& out);
 
 void AppendNumber(std::string& out, std::uint64_t value);
 
-// The IMF-fixdate for now ("Sun, 06 Nov 1994 08:49:37 GMT"), valid until this thread's next call.
-std::string_view HttpDate();
+// The IMF-fixdate of `now_ns` ("Sun, 06 Nov 1994 08:49:37 GMT"), valid until this thread's next
+// call. Formatted once per second per thread: a clock moving backwards only formats again.
+std::string_view HttpDate(std::int64_t now_ns);
 
 }  // namespace boxoffice::http::internal

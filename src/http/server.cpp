@@ -57,10 +57,12 @@ struct MetricKeyHash {
 
 thread_local constinit const ServerLife* running_server_life = nullptr;
 
-ServerCore::ServerCore(ServerOptions options, const Router& router, MetricsRegistry& metrics)
+ServerCore::ServerCore(ServerOptions options, const Router& router, MetricsRegistry& metrics,
+                       const Clock& clock)
     : options_(std::move(options)),
       router_(router),
       metrics_(metrics),
+      clock_(clock),
       trusted_proxies_(ParseTrustedProxies(options_.trusted_proxies)),
       server_id_(next_server_id.fetch_add(1)),
       connections_open_(
@@ -84,7 +86,6 @@ ServerCore::ServerCore(ServerOptions options, const Router& router, MetricsRegis
   control_.emplace(ios_.front()->get_executor());
   acceptor_.emplace(*control_);
   sweep_timer_.emplace(*control_);
-  drain_timer_.emplace(*control_);
   accept_retry_timer_.emplace(*control_);
 }
 
@@ -114,7 +115,6 @@ ServerCore::~ServerCore() {
   // registry holds close their sockets while the io_context is still whole.
   signals_.reset();
   accept_retry_timer_.reset();
-  drain_timer_.reset();
   sweep_timer_.reset();
   acceptor_.reset();
   {
@@ -286,15 +286,21 @@ void ServerCore::ScheduleSweep() {
   sweep_timer_->async_wait([this](const boost::system::error_code& ec) {
     if (ec || stop_finished_) return;
     Sweep();
-    ScheduleSweep();
+    if (!stop_finished_) ScheduleSweep();
   });
 }
 
+// Runs from the start of accepting until the stop has finished, so it also watches the drain:
+// there is no connection to wait for before the first accept.
 void ServerCore::Sweep() {
-  const std::int64_t now = NowNs();
+  const std::int64_t now_ns = NowNs();
+  if (now_ns >= drain_deadline_ns_) {
+    EndDrain();
+    return;
+  }
   std::lock_guard lock(connections_mutex_);
   for (const auto& [raw, connection] : connections_) {
-    if (connection->DeadlinePassed(now)) connection->PostTimeout();
+    if (connection->DeadlinePassed(now_ns)) connection->PostTimeout();
   }
 }
 
@@ -315,23 +321,24 @@ void ServerCore::BeginStop() {
     FinishStop();
     return;
   }
-  drain_timer_->expires_after(options_.drain_timeout_s);
-  drain_timer_->async_wait([this](const boost::system::error_code& ec) {
-    if (ec) return;
-    std::size_t left = 0;
-    {
-      std::lock_guard lock(connections_mutex_);
-      left = connections_.size();
-    }
-    if (left > 0) LogWarn("http_drain_timeout", {{"connections_closed", left}});
-    FinishStop();
-  });
+  drain_deadline_ns_ = DeadlineAfter(NowNs(), options_.drain_timeout_s);
+}
+
+// The drain timeout passed with connections still open: Run closes them once the I/O threads
+// have stopped.
+void ServerCore::EndDrain() {
+  std::size_t left = 0;
+  {
+    std::lock_guard lock(connections_mutex_);
+    left = connections_.size();
+  }
+  if (left > 0) LogWarn("http_drain_timeout", {{"connections_closed", left}});
+  FinishStop();
 }
 
 void ServerCore::FinishStop() {
   if (stop_finished_) return;
   stop_finished_ = true;
-  drain_timer_->cancel();
   sweep_timer_->cancel();
   accept_retry_timer_->cancel();
   if (signals_) {
@@ -388,8 +395,14 @@ struct Server::Impl : internal::ServerCore {
   using ServerCore::ServerCore;
 };
 
-Server::Server(ServerOptions options, const Router& router, MetricsRegistry& metrics)
-    : impl_(std::make_unique<Impl>(std::move(options), router, metrics)) {}
+const Clock& ProcessMonotonicClock() {
+  static const MonotonicClock clock;
+  return clock;
+}
+
+Server::Server(ServerOptions options, const Router& router, MetricsRegistry& metrics,
+               const Clock& clock)
+    : impl_(std::make_unique<Impl>(std::move(options), router, metrics, clock)) {}
 
 Server::~Server() = default;
 

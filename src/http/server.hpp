@@ -3,6 +3,11 @@
 // pipelining, body and header limits, read timeouts, a connection cap, server-sent event streams
 // (message.hpp, `EventStream`) under their own cap, and a graceful stop on SIGTERM/SIGINT. Beast
 // and Asio stay behind this header (pimpl).
+//
+// Every deadline (read, idle, write, drain, linger, a stream's stop grace and heartbeat) and the
+// Date header are read from the `Clock` the server is given, so a test moves a FakeClock instead
+// of waiting. Real timers only wake the server to look at that clock: the timeout sweep every
+// 250 ms and each stream's interval.
 #pragma once
 
 #include <chrono>
@@ -16,6 +21,7 @@
 #include "common/metrics.hpp"
 #include "http/message.hpp"
 #include "http/router.hpp"
+#include "ports/clock.hpp"
 
 namespace boxoffice::http {
 
@@ -45,10 +51,16 @@ struct ServerOptions {
   bool stop_on_signals = true;
 };
 
+// The clock a server reads unless it is given another: one MonotonicClock for the process, so that
+// timeouts never jump when the system clock is set (and the Date header moves with them).
+const Clock& ProcessMonotonicClock();
+
 class Server {
  public:
-  // `router` and `metrics` must outlive the server.
-  Server(ServerOptions options, const Router& router, MetricsRegistry& metrics);
+  // `router`, `metrics` and `clock` must outlive the server. The clock is read from every I/O
+  // thread, so it must be safe to read concurrently (Clock's implementations are).
+  Server(ServerOptions options, const Router& router, MetricsRegistry& metrics,
+         const Clock& clock = ProcessMonotonicClock());
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

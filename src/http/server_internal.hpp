@@ -42,6 +42,7 @@
 #include "http/message.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
+#include "ports/clock.hpp"
 
 namespace boxoffice::http::internal {
 
@@ -53,19 +54,19 @@ using IoExecutor = net::io_context::executor_type;
 // threads share no scheduler queue or lock (a shared io_context with a strand per connection
 // cost a queue poll about 1 us of CPU in locks, wakeups and strand bookkeeping).
 using Socket = net::basic_stream_socket<tcp, IoExecutor>;
-using SteadyClock = std::chrono::steady_clock;
 
 constexpr std::int64_t kNoDeadline = std::numeric_limits<std::int64_t>::max();
 // The metrics label of a request that matched no route.
 constexpr std::string_view kUnmatchedRoute = "unmatched";
 
-inline std::int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now().time_since_epoch())
-      .count();
+// Times inside the server are nanoseconds on the server's Clock since its epoch: plain integers,
+// so that a deadline fits in an atomic the sweeper reads without a lock.
+inline std::int64_t ToNs(TimePoint time) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(time.time_since_epoch()).count();
 }
 
-inline std::int64_t DeadlineAfter(std::chrono::nanoseconds timeout) {
-  return NowNs() + timeout.count();
+inline std::int64_t DeadlineAfter(std::int64_t now_ns, std::chrono::nanoseconds timeout) {
+  return now_ns + timeout.count();
 }
 
 class Connection;
@@ -90,7 +91,8 @@ extern thread_local constinit const ServerLife* running_server_life;
 // it.
 class ServerCore {
  public:
-  ServerCore(ServerOptions options, const Router& router, MetricsRegistry& metrics);
+  ServerCore(ServerOptions options, const Router& router, MetricsRegistry& metrics,
+             const Clock& clock);
   ~ServerCore();
 
   void Listen();
@@ -102,6 +104,8 @@ class ServerCore {
 
   // Used by connections.
   const ServerOptions& options() const { return options_; }
+  // The injected clock, read once per I/O event rather than once per deadline.
+  std::int64_t NowNs() const { return ToNs(clock_.Now()); }
   const Router& router() const { return router_; }
   const CidrList& trusted_proxies() const { return trusted_proxies_; }
   const std::shared_ptr<ServerLife>& life() const { return life_; }
@@ -121,11 +125,13 @@ class ServerCore {
   void Sweep();
   void BeginStop();
   void FinishStop();
+  void EndDrain();
   void ForceCloseAll();
 
   const ServerOptions options_;
   const Router& router_;
   MetricsRegistry& metrics_;
+  const Clock& clock_;
   CidrList trusted_proxies_;
   // Tells this server's entries apart in the thread-local metric cache (a registry address may
   // be reused by a later server in the same process; an id never is).
@@ -150,7 +156,6 @@ class ServerCore {
   std::optional<IoExecutor> control_;
   std::optional<tcp::acceptor> acceptor_;
   std::optional<net::steady_timer> sweep_timer_;
-  std::optional<net::steady_timer> drain_timer_;
   std::optional<net::steady_timer> accept_retry_timer_;
   std::optional<net::signal_set> signals_;
 
@@ -162,6 +167,9 @@ class ServerCore {
   std::atomic<bool> hard_stopped_{false};
   bool stop_begun_ = false;     // control executor only
   bool stop_finished_ = false;  // control executor only
+  // When the graceful stop gives up on connections still open; the sweeper checks it, so the
+  // drain timeout, like every other, comes from the clock. Control executor only.
+  std::int64_t drain_deadline_ns_ = kNoDeadline;
 
   std::mutex connections_mutex_;
   // The registry owns each open connection; Respond callbacks hold weak references only, so a

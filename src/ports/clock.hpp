@@ -20,6 +20,24 @@ class SystemClock final : public Clock {
   TimePoint Now() const override { return std::chrono::system_clock::now(); }
 };
 
+// Wall-clock time as it was when the clock was made, moved on by the steady clock: it never steps
+// when NTP or an operator sets the system clock, so timeouts measured on it neither fire early
+// nor hang. It parts from the system clock only by the steps taken after it was made.
+class MonotonicClock final : public Clock {
+ public:
+  MonotonicClock()
+      : wall_start_(std::chrono::system_clock::now()),
+        steady_start_(std::chrono::steady_clock::now()) {}
+  TimePoint Now() const override {
+    return wall_start_ + std::chrono::duration_cast<TimePoint::duration>(
+                             std::chrono::steady_clock::now() - steady_start_);
+  }
+
+ private:
+  const TimePoint wall_start_;
+  const std::chrono::steady_clock::time_point steady_start_;
+};
+
 // A clock that only moves when told to; safe to read from many threads.
 class FakeClock final : public Clock {
  public:
