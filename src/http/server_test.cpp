@@ -1,5 +1,18 @@
 // Real-socket tests of the HTTP server. The client is a few lines of blocking POSIX sockets, not
 // Beast, so that the test does not share the server's HTTP code and its mistakes.
+//
+// Time: every server here reads a FakeClock that moves only when a test moves it, so no timeout
+// fires unless the test means it to, however busy the machine. Tests wait for events (an answer,
+// a close, a source being asked), never for a guessed duration, and bound nothing by wall-clock
+// time: "Run returned although the clock never reached the drain timeout" is the proof that a
+// stop did not wait for it. Every wait has a generous failsafe so that a broken server fails the
+// test instead of hanging it.
+//
+// Some tests run the server on one I/O thread to know the order of events on the server: one
+// io_context run by one thread runs its handlers in the order they were queued, and work a handler
+// queues (a write's completion, a posted stop) is queued before anything the client does after
+// seeing that handler's effect. So "the client saw B happen" proves that whatever was queued
+// before B ran first; the tests say each time which event they lean on.
 #include "http/server.hpp"
 
 #include <arpa/inet.h>
@@ -12,6 +25,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <boost/json/parse.hpp>
 #include <cerrno>
@@ -23,12 +37,27 @@
 #include <thread>
 #include <vector>
 
+#include "ports/clock.hpp"
+
 namespace boxoffice::http {
 namespace {
 
 using namespace std::chrono_literals;
 
-constexpr auto kClientTimeout = 3s;  // a stuck server fails the test instead of hanging it
+// How long any wait lasts before the test gives up: far beyond anything a working server needs
+// on a busy machine, so that it only ever ends a test that would otherwise hang.
+constexpr auto kFailsafe = std::chrono::milliseconds(60s);
+
+// Polls `condition` until it holds or the failsafe passes.
+template <typename Condition>
+bool Eventually(Condition condition) {
+  const auto deadline = std::chrono::steady_clock::now() + kFailsafe;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
 
 struct HttpAnswer {
   int status = 0;
@@ -124,7 +153,7 @@ class Client {
 
   // One chunk of a chunked body: its data, "" for the last chunk (whose empty trailer is
   // consumed too); nullopt when the server closes or `timeout` passes first.
-  std::optional<std::string> ReadChunk(std::chrono::milliseconds timeout = kClientTimeout) {
+  std::optional<std::string> ReadChunk(std::chrono::milliseconds timeout = kFailsafe) {
     std::size_t line_end = std::string::npos;
     while ((line_end = buffer_.find("\r\n")) == std::string::npos) {
       if (!Fill(timeout)) return std::nullopt;
@@ -142,13 +171,13 @@ class Client {
 
   // Everything until the server closes the connection (a close-delimited body).
   std::string ReadUntilClosed() {
-    while (Fill(kClientTimeout)) {
+    while (Fill(kFailsafe)) {
     }
     return std::exchange(buffer_, std::string());
   }
 
   // True when the server closed the connection (EOF or reset) within `timeout`.
-  bool WaitClosed(std::chrono::milliseconds timeout = 2000ms) {
+  bool WaitClosed(std::chrono::milliseconds timeout = kFailsafe) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {
       pollfd poll_fd{fd_, POLLIN, 0};
@@ -163,7 +192,7 @@ class Client {
   }
 
  private:
-  bool Fill(std::chrono::milliseconds timeout = kClientTimeout) {
+  bool Fill(std::chrono::milliseconds timeout = kFailsafe) {
     pollfd poll_fd{fd_, POLLIN, 0};
     const int timeout_ms = static_cast<int>(timeout.count());
     if (::poll(&poll_fd, 1, timeout_ms) <= 0) return false;
@@ -215,28 +244,37 @@ Response Text(std::string body) {
   return response;
 }
 
-// A server on 127.0.0.1, port 0, run by a thread for the life of the object.
+// A server on 127.0.0.1, port 0, on a FakeClock, run by a thread for the life of the object.
 class TestServer {
  public:
   explicit TestServer(const Router& router, ServerOptions options = {})
-      : server_(WithTestDefaults(std::move(options)), router, metrics_) {
+      : drain_timeout_(options.drain_timeout_s),
+        server_(WithTestDefaults(std::move(options)), router, metrics_, clock_) {
     server_.Listen();
-    thread_ = std::thread([this] { server_.Run(); });
+    thread_ = std::thread([this] {
+      server_.Run();
+      run_returned_.store(true);
+    });
   }
   ~TestServer() { StopAndJoin(); }
 
-  // How long Run took to return after Stop.
-  std::chrono::milliseconds StopAndJoin() {
-    const auto start = std::chrono::steady_clock::now();
+  // Stops the server and waits for Run to return. The clock stands still meanwhile, so a stop
+  // that waited for the drain timeout would never end: after the failsafe that fails the test,
+  // and the clock is moved past the drain timeout so that the test still ends.
+  void StopAndJoin() {
     server_.Stop();
-    if (thread_.joinable()) thread_.join();
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                 start);
+    if (!thread_.joinable()) return;
+    if (!Eventually([this] { return run_returned_.load(); })) {
+      ADD_FAILURE() << "Run did not return after Stop while the clock stood still";
+      clock_.Advance(drain_timeout_ + 1s);
+    }
+    thread_.join();
   }
 
   Server& server() { return server_; }
   std::uint16_t port() const { return server_.port(); }
   MetricsRegistry& metrics() { return metrics_; }
+  FakeClock& clock() { return clock_; }
 
  private:
   static ServerOptions WithTestDefaults(ServerOptions options) {
@@ -246,8 +284,11 @@ class TestServer {
     return options;
   }
 
+  const std::chrono::seconds drain_timeout_;
   MetricsRegistry metrics_;
+  FakeClock clock_;
   Server server_;
+  std::atomic<bool> run_returned_{false};
   std::thread thread_;
 };
 
@@ -292,6 +333,19 @@ TEST_F(ServerTest, RoutedRequestGetsBodyAndStandardHeaders) {
   EXPECT_EQ(answer->Header("server"), "boxoffice");
   EXPECT_TRUE(answer->Header("date"));
   EXPECT_FALSE(answer->Header("connection"));  // HTTP/1.1 keep-alive is the default
+}
+
+// The Date header is the server's clock, not the machine's: it moves when that clock does.
+TEST_F(ServerTest, DateHeaderComesFromTheServersClock) {
+  TestServer server(router_);
+  Client client(server.port());
+  auto answer = client.Request(Get("/hello"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->Header("date"), "Fri, 15 Jan 2027 08:00:00 GMT");  // FakeClock's start
+  server.clock().Advance(std::chrono::hours(47 * 24) + 90min + 5s);
+  answer = client.Request(Get("/hello"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->Header("date"), "Wed, 03 Mar 2027 09:30:05 GMT");
 }
 
 // A sane X-Request-Id is echoed (and seen by the handler); a missing or insane one is replaced.
@@ -453,11 +507,7 @@ TEST_F(ServerTest, PipelinedAnswersKeepRequestOrder) {
   router_.Add(Method::kGet, "/slow", [&](const Request&, Respond respond) {
     workers.Add(std::thread([&fast_calls, respond = std::move(respond)] {
       // Answer only once the later requests were handled, proving they were read ahead.
-      const auto deadline = std::chrono::steady_clock::now() + 1s;
-      while (fast_calls.load() < 2 && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(5ms);
-      }
-      std::this_thread::sleep_for(50ms);
+      Eventually([&fast_calls] { return fast_calls.load() >= 2; });
       respond(Text("slow after " + std::to_string(fast_calls.load()) + " fast"));
     }));
   });
@@ -518,97 +568,124 @@ TEST_F(ServerTest, ConnectionCapAnswers503) {
   EXPECT_EQ(again->status, 200);
 }
 
-// Stop() mid-request: accepting() turns false, the request still gets its answer, Run returns.
+// Stop() mid-request: accepting() turns false, idle connections close, the request still gets
+// its answer, and Run returns without waiting for the drain timeout (the clock never reaches it).
 TEST_F(ServerTest, GracefulStopFinishesTheRequestInFlight) {
   std::promise<void> handler_started;
+  std::promise<void> may_answer;
+  const std::shared_future<void> answer_allowed = may_answer.get_future().share();
   Threads workers;
   router_.Add(Method::kGet, "/slow", [&](const Request&, Respond respond) {
     handler_started.set_value();
-    workers.Add(std::thread([respond = std::move(respond)] {
-      std::this_thread::sleep_for(300ms);
+    workers.Add(std::thread([answer_allowed, respond = std::move(respond)] {
+      answer_allowed.wait_for(kFailsafe);
       respond(Text("finished"));
     }));
   });
-  auto server = std::make_unique<TestServer>(router_);
+  // One I/O thread: the stop is queued for both connections at once, so by the time the idle one
+  // is seen closed the busy one has seen the stop too, and its answer is its last.
+  ServerOptions options;
+  options.threads = 1;
+  auto server = std::make_unique<TestServer>(router_, options);
   const JoinBeforeServerStops join_workers{workers};
   Client busy(server->port());
   Client idle(server->port());
   ASSERT_TRUE(idle.Request(Get("/hello")));  // an idle keep-alive connection
   busy.Send(Get("/slow"));
-  ASSERT_EQ(handler_started.get_future().wait_for(2s), std::future_status::ready);
+  ASSERT_EQ(handler_started.get_future().wait_for(kFailsafe), std::future_status::ready);
 
-  std::future<std::chrono::milliseconds> stopped =
-      std::async(std::launch::async, [&server] { return server->StopAndJoin(); });
-  const auto deadline = std::chrono::steady_clock::now() + 1s;
-  while (server->server().accepting() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(1ms);
-  }
-  EXPECT_FALSE(server->server().accepting());
-  EXPECT_TRUE(idle.WaitClosed(1000ms));  // idle connections are closed at once
+  std::future<void> stopped = std::async(std::launch::async, [&server] { server->StopAndJoin(); });
+  EXPECT_TRUE(Eventually([&server] { return !server->server().accepting(); }));
+  EXPECT_TRUE(idle.WaitClosed());  // idle connections are closed at once
+  may_answer.set_value();
 
   const auto answer = busy.Read();
   ASSERT_TRUE(answer);
   EXPECT_EQ(answer->status, 200);
   EXPECT_EQ(answer->body, "finished");
   EXPECT_EQ(answer->Header("connection"), "close");
-  ASSERT_EQ(stopped.wait_for(2s), std::future_status::ready);
-  EXPECT_LT(stopped.get(), 1500ms);
+  EXPECT_EQ(stopped.wait_for(kFailsafe), std::future_status::ready);
 }
 
 // Handlers that answer from their own threads (as the ledger writer and order workers do) may
 // answer while the server is being torn down, or after it is gone: the answers that still have
 // a connection are delivered, the others are dropped, and nothing touches a freed io_context
-// (this runs under AddressSanitizer and ThreadSanitizer, which would see that).
+// (this runs under AddressSanitizer and ThreadSanitizer, which would see that). The answers are
+// let go in waves: during the drain, as the drain times out, once Run has returned (while the
+// server is being destroyed), and after it is gone.
 TEST_F(ServerTest, ConcurrentAnswersDuringTeardownAreSafe) {
   constexpr int kRequests = 24;
+  constexpr int kWaves = 4;
+  constexpr auto kDrainTimeout = 10s;
   for (int round = 0; round < 3; ++round) {
     Threads workers;  // joined after the server is destroyed: that is the point
+    std::array<std::promise<void>, kWaves> waves;
+    std::array<std::shared_future<void>, kWaves> wave_started;
+    for (int wave = 0; wave < kWaves; ++wave) wave_started[wave] = waves[wave].get_future().share();
     std::atomic<int> started{0};
     router_.Add(Method::kGet, "/late" + std::to_string(round),
-                [&](const Request&, Respond respond) {
-                  // Spread over the drain timeout's end (1 s), Run's return and the destructor.
-                  const auto delay = 850ms + started.fetch_add(1) * 20ms;
-                  workers.Add(std::thread([respond = std::move(respond), delay] {
-                    std::this_thread::sleep_for(delay);
+                [&](const Request& request, Respond respond) {
+                  const int client = std::stoi(std::string(request.Query("client").value_or("0")));
+                  const std::shared_future<void> wave = wave_started[client * kWaves / kRequests];
+                  workers.Add(std::thread([wave, respond = std::move(respond)] {
+                    wave.wait_for(kFailsafe);
                     respond(Text("late"));
                   }));
+                  ++started;
                 });
+    MetricsRegistry metrics;
+    FakeClock clock;
     ServerOptions options;
-    options.drain_timeout_s = 1s;
-    auto server = std::make_unique<TestServer>(router_, options);
+    options.listen_port = 0;
+    options.threads = 2;
+    options.drain_timeout_s = kDrainTimeout;
+    auto server = std::make_unique<Server>(options, router_, metrics, clock);
+    server->Listen();
+    std::atomic<bool> run_returned{false};
+    // Runs the server, then destroys it at once, while the third wave answers.
+    std::thread runner([&server, &run_returned] {
+      server->Run();
+      run_returned.store(true);
+      server.reset();
+    });
     std::vector<std::unique_ptr<Client>> clients;
     for (int i = 0; i < kRequests; ++i) {
       clients.push_back(std::make_unique<Client>(server->port()));
-      clients.back()->Send(Get("/late" + std::to_string(round)));
+      clients.back()->Send(Get("/late" + std::to_string(round) + "?client=" + std::to_string(i)));
     }
-    const auto deadline = std::chrono::steady_clock::now() + 2s;
-    while (started.load() < kRequests && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(1ms);
-    }
-    ASSERT_EQ(started.load(), kRequests);
-    server.reset();  // graceful stop, 1 s drain, then the destructor, while the workers answer
-    workers.JoinAll();
-    // The first answer came well within the drain: it was delivered.
+    EXPECT_TRUE(Eventually([&started] { return started.load() == kRequests; }));
+    server->Stop();  // Run has not returned: the clock has not reached the drain timeout
+
+    waves[0].set_value();
+    // The first wave answered within the drain: it was delivered.
     const auto first = clients.front()->Read();
     ASSERT_TRUE(first);
     EXPECT_EQ(first->body, "late");
+
+    waves[1].set_value();
+    clock.Advance(kDrainTimeout + 1s);  // the next sweep ends the drain, racing the second wave
+    EXPECT_TRUE(Eventually([&run_returned] { return run_returned.load(); }));
+    waves[2].set_value();
+    runner.join();
+    waves[3].set_value();
+    workers.JoinAll();
   }
 }
 
-// Stop() before Run(): Run returns promptly instead of serving.
+// Stop() before Run(): Run returns at once instead of serving; the clock never moves, so it did
+// not wait for any timeout.
 TEST_F(ServerTest, StopBeforeRunReturnsPromptly) {
   MetricsRegistry metrics;
+  FakeClock clock;
   ServerOptions options;
   options.listen_port = 0;
   options.threads = 2;
-  Server server(options, router_, metrics);
+  Server server(options, router_, metrics, clock);
   server.Listen();
   server.Stop();
   EXPECT_FALSE(server.accepting());
-  const auto start = std::chrono::steady_clock::now();
-  std::thread runner([&server] { server.Run(); });
-  runner.join();
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+  std::future<void> ran = std::async(std::launch::async, [&server] { server.Run(); });
+  EXPECT_EQ(ran.wait_for(kFailsafe), std::future_status::ready);
 }
 
 // X-Forwarded-For counts only from trusted peers: then its right-most untrusted address.
@@ -723,26 +800,59 @@ TEST_F(ServerTest, OversizedHeaderIs431) {
   EXPECT_TRUE(client.WaitClosed());
 }
 
-// A request that does not arrive whole within read_timeout_s is dropped (slow-loris bound).
+// A request that does not arrive whole within read_timeout_s of its first byte is dropped
+// (slow-loris bound), and one still within its time is not. The interim 100 Continue is sent once
+// the server has read a request's header, so it shows when on the clock each request began.
 TEST_F(ServerTest, ReadTimeoutClosesSlowRequests) {
   ServerOptions options;
-  options.read_timeout_s = std::chrono::seconds(1);
+  options.read_timeout_s = 10s;
+  options.idle_timeout_s = std::chrono::hours(1);  // never the reason here
+  options.threads = 1;
   TestServer server(router_, options);
-  Client client(server.port());
-  client.Send("GET /hello HTTP/1.1\r\nHost: t\r\n");  // never finished
-  const auto start = std::chrono::steady_clock::now();
-  EXPECT_TRUE(client.WaitClosed(1800ms));
-  EXPECT_GE(std::chrono::steady_clock::now() - start, 900ms);
+  const std::string header =
+      "POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n";
+  Client early(server.port());
+  const auto early_interim = early.Request(header);  // begun at t0: due by t0 + 10 s
+  ASSERT_TRUE(early_interim);
+  ASSERT_EQ(early_interim->status, 100);
+  server.clock().Advance(5s);
+  Client late(server.port());
+  const auto late_interim = late.Request(header);  // begun at t0 + 5 s: due by t0 + 15 s
+  ASSERT_TRUE(late_interim);
+  ASSERT_EQ(late_interim->status, 100);
+
+  server.clock().Advance(5s + 1ms);
+  EXPECT_TRUE(early.WaitClosed());
+  // One I/O thread: the sweep that closed `early` judged `late` before its body could arrive,
+  // and found it within its time.
+  const auto answer = late.Request("ping");
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200);
+  EXPECT_EQ(answer->body, "ping");
 }
 
-// A keep-alive connection with nothing to do is closed after idle_timeout_s.
+// A keep-alive connection with nothing to do is closed after idle_timeout_s, and one idle for
+// less is not.
 TEST_F(ServerTest, IdleTimeoutClosesKeepAliveConnections) {
   ServerOptions options;
-  options.idle_timeout_s = std::chrono::seconds(1);
+  options.idle_timeout_s = 10s;
+  options.threads = 1;
   TestServer server(router_, options);
-  Client client(server.port());
-  ASSERT_TRUE(client.Request(Get("/hello")));
-  EXPECT_TRUE(client.WaitClosed(1800ms));
+  Client early(server.port());
+  Client late(server.port());
+  ASSERT_TRUE(early.Request(Get("/hello")));
+  // One I/O thread: `late` is answered after the completion of early's write ran, which is when
+  // early's idle time began (at t0).
+  ASSERT_TRUE(late.Request(Get("/hello")));
+  server.clock().Advance(5s);
+  ASSERT_TRUE(late.Request(Get("/hello")));  // idle from t0 + 5 s on
+
+  server.clock().Advance(5s + 1ms);
+  EXPECT_TRUE(early.WaitClosed());
+  // As in ReadTimeoutClosesSlowRequests: the sweep that closed `early` spared `late`.
+  const auto answer = late.Request(Get("/hello"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->body, "hello");
 }
 
 // `Expect: 100-continue` gets the interim answer before the client sends its body.
@@ -920,15 +1030,12 @@ Handler StreamHandler(std::shared_ptr<StreamState> state, std::chrono::milliseco
 
 std::string Frame(int value) { return "data: " + std::to_string(value) + "\n\n"; }
 
-// Polls `condition` until it holds or `timeout` passes.
-template <typename Condition>
-bool Eventually(Condition condition, std::chrono::milliseconds timeout = 2000ms) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
+// Waits until the server next asks the stream's source. The source is not asked while a write is
+// in flight, so this also proves that the write of whatever the client last read is done, and
+// that the stream's heartbeat is counted from there.
+bool NextTick(const StreamState& state) {
+  const int calls = state.calls.load();
+  return Eventually([&state, calls] { return state.calls.load() > calls; });
 }
 
 // A stream answer: the event-stream head without a length, the first event at once, later
@@ -976,23 +1083,33 @@ TEST_F(ServerTest, StreamEventDataIsFramedLineByLine) {
   EXPECT_EQ(client.ReadChunk(), "");
 }
 
-// A stream with nothing new sends a comment line every heartbeat, and still pushes changes.
+// A stream with nothing new sends a comment line once stream_heartbeat_ms has passed on the clock
+// since its last write, and not before; changes still go out at once.
 TEST_F(ServerTest, QuietStreamSendsHeartbeats) {
   auto state = std::make_shared<StreamState>();
   router_.Add(Method::kGet, "/stream", StreamHandler(state, 20ms));
   ServerOptions options;
-  options.stream_heartbeat_ms = 100ms;
+  options.stream_heartbeat_ms = 15s;
   TestServer server(router_, options);
   Client client(server.port());
   ASSERT_TRUE(client.Request(Get("/stream")));
   EXPECT_EQ(client.ReadChunk(), Frame(0));
-  EXPECT_EQ(client.ReadChunk(1000ms), ": keep-alive\n\n");
-  EXPECT_EQ(client.ReadChunk(1000ms), ": keep-alive\n\n");
+  ASSERT_TRUE(NextTick(*state));
+  server.clock().Advance(15s - 1ms);
+  // Two ticks: the second surely began after the clock moved, and found no heartbeat due yet.
+  ASSERT_TRUE(NextTick(*state));
+  ASSERT_TRUE(NextTick(*state));
+  state->value = 1;
+  EXPECT_EQ(client.ReadChunk(), Frame(1));  // the change, not a heartbeat
+
+  ASSERT_TRUE(NextTick(*state));
+  server.clock().Advance(15s);
+  EXPECT_EQ(client.ReadChunk(), ": keep-alive\n\n");
+  ASSERT_TRUE(NextTick(*state));
+  server.clock().Advance(15s);
+  EXPECT_EQ(client.ReadChunk(), ": keep-alive\n\n");
   state->value = 7;
-  std::optional<std::string> chunk;
-  while ((chunk = client.ReadChunk(1000ms)) && *chunk == ": keep-alive\n\n") {
-  }
-  EXPECT_EQ(chunk, Frame(7));
+  EXPECT_EQ(client.ReadChunk(), Frame(7));  // the clock stands still: no heartbeat comes first
 }
 
 // Beyond max_streams a stream is answered 503 with Retry-After; a place freed is usable again.
@@ -1029,7 +1146,9 @@ TEST_F(ServerTest, StreamBeyondTheCapIs503) {
 // A client that hangs up mid-stream frees the stream: its source is dropped, the gauge falls.
 TEST_F(ServerTest, ClientHangingUpEndsTheStream) {
   auto state = std::make_shared<StreamState>();
-  router_.Add(Method::kGet, "/stream", StreamHandler(state, 1000ms));
+  // An interval of an hour and a clock that stands still: nothing is ever written to the stream,
+  // so only the read it keeps outstanding can notice the client going.
+  router_.Add(Method::kGet, "/stream", StreamHandler(state, std::chrono::hours(1)));
   TestServer server(router_);
   Gauge& open = server.metrics().GetGauge("boxoffice_http_streams_open", "");
   {
@@ -1039,8 +1158,7 @@ TEST_F(ServerTest, ClientHangingUpEndsTheStream) {
     EXPECT_EQ(open.Value(), 1);
     EXPECT_EQ(state->sources.load(), 1);
   }
-  // Seen from the read kept outstanding, well before the next tick or heartbeat would write.
-  EXPECT_TRUE(Eventually([&] { return state->sources.load() == 0; }, 500ms));
+  EXPECT_TRUE(Eventually([&] { return state->sources.load() == 0; }));
   EXPECT_EQ(open.Value(), 0);
   EXPECT_EQ(server.metrics().GetGauge("boxoffice_http_connections_open", "").Value(), 0);
 }
@@ -1053,15 +1171,25 @@ TEST_F(ServerTest, SlowReaderGetsTheLatestStateNotABacklog) {
   // a few fit in the socket buffers before the write in flight stalls.
   state->padding_bytes = 4 << 20;
   router_.Add(Method::kGet, "/stream", StreamHandler(state, 10ms));
-  TestServer server(router_);
+  // A second stream that never changes: its source is asked on every tick of its own timer, as
+  // often as the first stream's timer ticks, so it counts the ticks the first one lets pass.
+  auto metronome = std::make_shared<StreamState>();
+  router_.Add(Method::kGet, "/metronome", StreamHandler(metronome, 10ms));
+  ServerOptions options;
+  options.threads = 1;  // both timers on one thread, ticking alike
+  TestServer server(router_, options);
+  Client ticks(server.port());
+  ASSERT_TRUE(ticks.Request(Get("/metronome")));
+  ASSERT_EQ(ticks.ReadChunk(), Frame(0));
   Client client(server.port(), 4096);
   client.Send(Get("/stream"));
+  ASSERT_TRUE(Eventually([&] { return state->calls.load() >= 1; }));  // the stream has begun
   // A new state on every tick for 40 ticks while the client does not read. Without the one
   // write in flight rule the source would be asked on each of them.
   int value = 0;
   for (int round = 0; round < 40; ++round) {
     state->value = ++value;
-    std::this_thread::sleep_for(10ms);
+    ASSERT_TRUE(NextTick(*metronome));
   }
   EXPECT_LE(state->calls.load(), 6);
 
@@ -1080,31 +1208,34 @@ TEST_F(ServerTest, SlowReaderGetsTheLatestStateNotABacklog) {
   EXPECT_LE(events, 6);  // of the 40 states, those in between were never sent
 }
 
-// SIGTERM-style stop with streams open: a reading client gets the stream's end, one that does
-// not read is dropped after a short grace, and Run returns promptly (not after the drain timeout).
+// SIGTERM-style stop with streams open: a reading client gets the stream's end, one that does not
+// read is dropped once the stop grace (1 s) has passed on the clock, and Run returns without the
+// drain timeout (25 s), which the clock never reaches here.
 TEST_F(ServerTest, GracefulStopEndsOpenStreamsPromptly) {
   auto quiet = std::make_shared<StreamState>();
   auto large = std::make_shared<StreamState>();
-  large->padding_bytes = 1 << 20;
+  // Four times the largest send buffer here (tcp_wmem: 4 MiB): the first write stalls for good.
+  large->padding_bytes = 16 << 20;
   router_.Add(Method::kGet, "/quiet", StreamHandler(quiet, 20ms));
   router_.Add(Method::kGet, "/large", StreamHandler(large, 10ms));
-  auto server = std::make_unique<TestServer>(router_);
+  ServerOptions options;
+  options.threads = 1;
+  auto server = std::make_unique<TestServer>(router_, options);
   Client reading(server->port());
   ASSERT_TRUE(reading.Request(Get("/quiet")));
   ASSERT_EQ(reading.ReadChunk(), Frame(0));
   Client stalled(server->port(), 4096);
   stalled.Send(Get("/large"));
-  for (int i = 0; i < 20; ++i) {
-    large->value = i + 1;
-    std::this_thread::sleep_for(20ms);
-  }
+  ASSERT_TRUE(Eventually([&] { return large->calls.load() >= 1; }));  // its write is in flight
 
-  std::future<std::chrono::milliseconds> stopped =
-      std::async(std::launch::async, [&server] { return server->StopAndJoin(); });
+  std::future<void> stopped = std::async(std::launch::async, [&server] { server->StopAndJoin(); });
   EXPECT_EQ(reading.ReadChunk(), "");
   EXPECT_TRUE(reading.WaitClosed());
-  ASSERT_EQ(stopped.wait_for(5s), std::future_status::ready);
-  EXPECT_LT(stopped.get(), 2500ms);
+  // One I/O thread: the stop reached `stalled` before `reading` could be closed, so its grace
+  // counts from the clock as it stands. Two seconds pass that, and neither the write timeout
+  // (30 s) nor the drain timeout.
+  server->clock().Advance(2s);
+  EXPECT_EQ(stopped.wait_for(kFailsafe), std::future_status::ready);
   EXPECT_EQ(quiet->sources.load(), 0);
   EXPECT_EQ(large->sources.load(), 0);
 }
@@ -1121,7 +1252,7 @@ TEST_F(ServerTest, Http10StreamIsCloseDelimited) {
   EXPECT_EQ(head->status, 200);
   EXPECT_FALSE(head->Header("transfer-encoding"));
   EXPECT_EQ(head->Header("connection"), "close");
-  std::this_thread::sleep_for(50ms);
+  // The head and the first event go out in one write, so the source has been asked already.
   state->value = 1;
   EXPECT_EQ(client.ReadUntilClosed(), Frame(0) + Frame(1));
 }
