@@ -22,6 +22,7 @@
 #include "common/listen_address.hpp"
 #include "common/log.hpp"
 #include "common/metrics.hpp"
+#include "http/request_target.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 
@@ -29,7 +30,7 @@ namespace boxoffice::tools {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using Params = std::vector<std::pair<std::string, std::string>>;
+using Params = http::QueryPairs;
 
 // Bounds: the simulator refuses new payment intents past this (503) instead of growing forever.
 constexpr std::size_t kIntentsMax = 2'000'000;
@@ -108,50 +109,13 @@ class DelayQueue {
   std::thread thread_;  // last: starts after the members it uses
 };
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// application/x-www-form-urlencoded: '+' is a space, %XX a byte. nullopt when malformed.
-std::optional<std::string> FormDecode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '+') {
-      out += ' ';
-    } else if (text[i] == '%') {
-      if (i + 2 >= text.size()) return std::nullopt;
-      const int high = HexValue(text[i + 1]);
-      const int low = HexValue(text[i + 2]);
-      if (high < 0 || low < 0) return std::nullopt;
-      out += static_cast<char>(high * 16 + low);
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
-
+// application/x-www-form-urlencoded, decoded by the same code as the server's query strings. A
+// pair without a name is refused here: no gateway field is nameless, so one is a client's mistake.
 std::optional<Params> ParseForm(std::string_view body) {
   Params params;
-  std::size_t start = 0;
-  while (start < body.size()) {
-    std::size_t end = body.find('&', start);
-    if (end == std::string_view::npos) end = body.size();
-    const std::string_view pair = body.substr(start, end - start);
-    start = end + 1;
-    if (pair.empty()) continue;
-    if (params.size() == kFormParamsMax) return std::nullopt;
-    const std::size_t equals = pair.find('=');
-    std::optional<std::string> key = FormDecode(pair.substr(0, equals));
-    std::optional<std::string> value =
-        FormDecode(equals == std::string_view::npos ? "" : pair.substr(equals + 1));
-    if (!key || !value || key->empty()) return std::nullopt;
-    params.emplace_back(std::move(*key), std::move(*value));
+  if (!http::ParseFormUrlEncoded(body, params, kFormParamsMax)) return std::nullopt;
+  for (const auto& [name, value] : params) {
+    if (name.empty()) return std::nullopt;
   }
   return params;
 }
