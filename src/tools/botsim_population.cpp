@@ -79,6 +79,158 @@ void SetBrowser(AgentPlan& plan, const Browser& browser, std::string_view langua
   plan.sec_ch_ua_platform = browser.platform;
 }
 
+// The population's dice: one generator, drawn from in a fixed order, so that a seed always
+// plans the same agents.
+class Dice {
+ public:
+  explicit Dice(std::uint64_t seed) : random_(seed) {}
+  double Uniform(double low, double high) {
+    return std::uniform_real_distribution<double>(low, high)(random_);
+  }
+  int Pick(int low, int high) { return std::uniform_int_distribution<int>(low, high)(random_); }
+  bool Chance(double p) { return std::bernoulli_distribution(p)(random_); }
+  std::string Hex(int digits) { return HexId(random_, digits); }
+  std::mt19937_64& generator() { return random_; }
+
+ private:
+  std::mt19937_64 random_;
+};
+
+// Human `i`: mostly their own address in their own /24; one in ten behind a shared NAT address
+// (a household, an office, a campus) with up to six others, which `nat` carries from one to the
+// next.
+struct SharedAddress {
+  std::string address;
+  int members = 0;
+};
+
+AgentPlan PlanHuman(unsigned i, Dice& dice, SharedAddress& nat) {
+  AgentPlan plan;
+  plan.kind = Kind::kHuman;
+  if (i % 10 == 9) {
+    if (nat.members == 0) {
+      nat.address = Address(10, dice.Pick(0, 255), dice.Pick(0, 255), dice.Pick(1, 254));
+    }
+    plan.address = nat.address;
+    nat.members = (nat.members + 1) % 7;
+  } else {
+    plan.address = Address(10, dice.Pick(0, 255), dice.Pick(0, 255), dice.Pick(1, 254));
+  }
+  const double browser = dice.Uniform(0, 1);
+  const std::string_view language = kLanguages[dice.Pick(0, std::size(kLanguages) - 1)];
+  if (browser < 0.45) {
+    SetBrowser(plan, ChromeBrowser(dice.Pick(118, 121), dice.Chance(0.7) ? "Windows" : "macOS"),
+               language);
+  } else if (browser < 0.60) {
+    SetBrowser(plan, ChromeBrowser(dice.Pick(118, 121), "Android"), language);
+  } else if (browser < 0.82) {
+    SetBrowser(plan, SafariBrowser(dice.Chance(0.6)), language);
+  } else {
+    SetBrowser(plan, FirefoxBrowser(dice.Chance(0.7)), language);
+  }
+  plan.device_id = "dev-" + dice.Hex(16);
+  // 97% of pages report what their visitor did; 2% never report (a blocked script); 1% report
+  // a visitor who has not touched anything yet (a kiosk, a screen reader's flow). Shares by
+  // index, so that every run of 100 humans or more has each kind of page.
+  const unsigned page = i % 100;
+  if (page >= 3) {
+    plan.telemetry = TelemetryPlan{
+        dice.Pick(3, 300), dice.Pick(0, 40),
+        static_cast<std::int64_t>(std::exp(dice.Uniform(std::log(500.0), std::log(5000.0))))};
+  } else if (page == 2) {
+    plan.telemetry = TelemetryPlan{0, 0, std::nullopt};
+  }
+  plan.rhythm = Rhythm{Rhythm::Shape::kLogNormal, 2.5, 0.9, 0.3};
+  plan.reads_before_join = dice.Pick(2, 5);
+  plan.solves_challenges = true;  // the ALTCHA widget in the page
+  plan.seats = dice.Pick(1, 4);
+  return plan;
+}
+
+// Naive scripts: an HTTP library's user agent, no Accept-Language, no telemetry, a fixed
+// sleep, four sessions per address in a few data-centre /24s. Bot `i` of its kind.
+AgentPlan PlanNaive(unsigned i) {
+  AgentPlan naive;
+  naive.kind = Kind::kNaive;
+  static constexpr std::string_view kLibraries[] = {"python-requests/2.31.0", "curl/8.4.0",
+                                                    "Go-http-client/1.1", "python-urllib3/2.0.7",
+                                                    "axios/1.6.2"};
+  naive.user_agent = std::string(kLibraries[i % std::size(kLibraries)]);
+  naive.address = Address(198, 51, 100 + static_cast<int>(i / 4 / 250), 1 + (i / 4) % 250);
+  naive.rhythm = Rhythm{Rhythm::Shape::kNormal, 1.0, 0.0, 0.001};
+  naive.reads_before_join = 5;
+  return naive;
+}
+
+// Header spoofing: Chrome's user agent and Accept-Language copied, but client hints missing
+// (half) or contradicting the user agent (half), telemetry missing or faked instant, a
+// regular rhythm; two sessions per address in four /24s. Bot `i` of its kind.
+AgentPlan PlanSpoofing(unsigned i, Dice& dice) {
+  AgentPlan spoof;
+  spoof.kind = Kind::kSpoofing;
+  Browser chrome = ChromeBrowser(120, "Windows");
+  SetBrowser(spoof, chrome, "en-US,en;q=0.9");
+  if (i % 2 == 0) {
+    spoof.sec_ch_ua.reset();
+    spoof.sec_ch_ua_mobile.reset();
+    spoof.sec_ch_ua_platform.reset();
+  } else if (i % 4 == 1) {
+    spoof.sec_ch_ua = ChromeBrowser(110, "Windows").sec_ch_ua;  // another version
+  } else {
+    spoof.sec_ch_ua_platform = "\"macOS\"";  // another platform
+  }
+  if ((i / 2) % 2 == 1) spoof.telemetry = TelemetryPlan{1, 0, 12};
+  if (dice.Chance(0.5)) spoof.device_id = "dev-" + dice.Hex(16);
+  spoof.address = Address(203, 0, 113, 1 + static_cast<int>(i / 2) % 250);
+  spoof.rhythm = Rhythm{Rhythm::Shape::kNormal, 0.8, 0.03, 0.001};
+  spoof.reads_before_join = 4;
+  return spoof;
+}
+
+// One fast address: a browser's headers copied whole, every session from one address,
+// hammering with a short fixed sleep and no telemetry.
+AgentPlan PlanFastAddress() {
+  AgentPlan fast;
+  fast.kind = Kind::kFastAddress;
+  SetBrowser(fast, ChromeBrowser(120, "Windows"), "en-US,en;q=0.9");
+  fast.address = "192.0.2.77";
+  fast.rhythm = Rhythm{Rhythm::Shape::kNormal, 0.1, 0.02, 0.001};
+  fast.reads_before_join = 6;
+  return fast;
+}
+
+// Many slow rotating addresses (a residential proxy pool): each session its own address in
+// its own /24, a browser's headers copied whole, slow and regular, no telemetry, half of them
+// sharing one device id (the same fingerprint kit), half sending none. Bot `i` of its kind.
+AgentPlan PlanRotating(unsigned i, Dice& dice) {
+  AgentPlan rotating;
+  rotating.kind = Kind::kRotating;
+  SetBrowser(rotating, ChromeBrowser(119, "Windows"), "en-US,en;q=0.9");
+  rotating.address = Address(100, 64 + dice.Pick(0, 63), dice.Pick(0, 255), dice.Pick(1, 254));
+  if (i % 2 == 0) rotating.device_id = "dev-farm-0001";
+  rotating.rhythm = Rhythm{Rhythm::Shape::kNormal, 3.0, 0.05, 0.001};
+  rotating.reads_before_join = 4;
+  return rotating;
+}
+
+// A headless browser in stealth mode: consistent browser headers, plausible telemetry,
+// randomised sleeps, a new fingerprint per session, and it solves proofs of work. Bot `i` of its
+// kind.
+AgentPlan PlanHeadless(unsigned i, Dice& dice) {
+  AgentPlan headless;
+  headless.kind = Kind::kHeadless;
+  SetBrowser(headless, ChromeBrowser(121, "Linux"), "en-US,en;q=0.9");
+  headless.address =
+      Address(172, 16 + static_cast<int>(i % 16), dice.Pick(0, 255), dice.Pick(1, 254));
+  headless.device_id = "dev-" + dice.Hex(16);
+  headless.telemetry = TelemetryPlan{dice.Pick(10, 40), dice.Pick(0, 5), dice.Pick(600, 1500)};
+  headless.rhythm = Rhythm{Rhythm::Shape::kNormal, 1.5, 0.3, 0.05};
+  headless.reads_before_join = 3;
+  headless.solves_challenges = true;
+  headless.seats = 4;
+  return headless;
+}
+
 }  // namespace
 
 std::string_view KindName(Kind kind) {
@@ -119,134 +271,18 @@ std::vector<AgentPlan> PlanAgents(unsigned humans, unsigned bots, std::uint64_t 
 
 // The whole population, in the order the agents start (kinds interleaved at random).
 std::vector<AgentPlan> PlanAgents(unsigned humans, unsigned bots, std::uint64_t seed) {
-  std::mt19937_64 random(seed);
-  const auto uniform = [&](double low, double high) {
-    return std::uniform_real_distribution<double>(low, high)(random);
-  };
-  const auto pick = [&](int low, int high) {
-    return std::uniform_int_distribution<int>(low, high)(random);
-  };
-  const auto chance = [&](double p) { return std::bernoulli_distribution(p)(random); };
+  Dice dice(seed);
   std::vector<AgentPlan> plans;
-
-  // Humans: mostly their own address in their own /24; one in ten behind a shared NAT address
-  // (a household, an office, a campus) with up to six others.
-  std::string nat_address;
-  int nat_members = 0;
-  for (unsigned i = 0; i < humans; ++i) {
-    AgentPlan plan;
-    plan.kind = Kind::kHuman;
-    if (i % 10 == 9) {
-      if (nat_members == 0) nat_address = Address(10, pick(0, 255), pick(0, 255), pick(1, 254));
-      plan.address = nat_address;
-      nat_members = (nat_members + 1) % 7;
-    } else {
-      plan.address = Address(10, pick(0, 255), pick(0, 255), pick(1, 254));
-    }
-    const double browser = uniform(0, 1);
-    const std::string_view language = kLanguages[pick(0, std::size(kLanguages) - 1)];
-    if (browser < 0.45) {
-      SetBrowser(plan, ChromeBrowser(pick(118, 121), chance(0.7) ? "Windows" : "macOS"), language);
-    } else if (browser < 0.60) {
-      SetBrowser(plan, ChromeBrowser(pick(118, 121), "Android"), language);
-    } else if (browser < 0.82) {
-      SetBrowser(plan, SafariBrowser(chance(0.6)), language);
-    } else {
-      SetBrowser(plan, FirefoxBrowser(chance(0.7)), language);
-    }
-    plan.device_id = "dev-" + HexId(random, 16);
-    // 97% of pages report what their visitor did; 2% never report (a blocked script); 1% report
-    // a visitor who has not touched anything yet (a kiosk, a screen reader's flow). Shares by
-    // index, so that every run of 100 humans or more has each kind of page.
-    const unsigned page = i % 100;
-    if (page >= 3) {
-      plan.telemetry = TelemetryPlan{
-          pick(3, 300), pick(0, 40),
-          static_cast<std::int64_t>(std::exp(uniform(std::log(500.0), std::log(5000.0))))};
-    } else if (page == 2) {
-      plan.telemetry = TelemetryPlan{0, 0, std::nullopt};
-    }
-    plan.rhythm = Rhythm{Rhythm::Shape::kLogNormal, 2.5, 0.9, 0.3};
-    plan.reads_before_join = pick(2, 5);
-    plan.solves_challenges = true;  // the ALTCHA widget in the page
-    plan.seats = pick(1, 4);
-    plans.push_back(std::move(plan));
-  }
-
+  SharedAddress nat;
+  for (unsigned i = 0; i < humans; ++i) plans.push_back(PlanHuman(i, dice, nat));
   for (unsigned i = 0; i < bots; ++i) {
-    // Naive scripts: an HTTP library's user agent, no Accept-Language, no telemetry, a fixed
-    // sleep, four sessions per address in a few data-centre /24s.
-    AgentPlan naive;
-    naive.kind = Kind::kNaive;
-    static constexpr std::string_view kLibraries[] = {"python-requests/2.31.0", "curl/8.4.0",
-                                                      "Go-http-client/1.1", "python-urllib3/2.0.7",
-                                                      "axios/1.6.2"};
-    naive.user_agent = std::string(kLibraries[i % std::size(kLibraries)]);
-    naive.address = Address(198, 51, 100 + static_cast<int>(i / 4 / 250), 1 + (i / 4) % 250);
-    naive.rhythm = Rhythm{Rhythm::Shape::kNormal, 1.0, 0.0, 0.001};
-    naive.reads_before_join = 5;
-    plans.push_back(std::move(naive));
-
-    // Header spoofing: Chrome's user agent and Accept-Language copied, but client hints missing
-    // (half) or contradicting the user agent (half), telemetry missing or faked instant, a
-    // regular rhythm; two sessions per address in four /24s.
-    AgentPlan spoof;
-    spoof.kind = Kind::kSpoofing;
-    Browser chrome = ChromeBrowser(120, "Windows");
-    SetBrowser(spoof, chrome, "en-US,en;q=0.9");
-    if (i % 2 == 0) {
-      spoof.sec_ch_ua.reset();
-      spoof.sec_ch_ua_mobile.reset();
-      spoof.sec_ch_ua_platform.reset();
-    } else if (i % 4 == 1) {
-      spoof.sec_ch_ua = ChromeBrowser(110, "Windows").sec_ch_ua;  // another version
-    } else {
-      spoof.sec_ch_ua_platform = "\"macOS\"";  // another platform
-    }
-    if ((i / 2) % 2 == 1) spoof.telemetry = TelemetryPlan{1, 0, 12};
-    if (chance(0.5)) spoof.device_id = "dev-" + HexId(random, 16);
-    spoof.address = Address(203, 0, 113, 1 + static_cast<int>(i / 2) % 250);
-    spoof.rhythm = Rhythm{Rhythm::Shape::kNormal, 0.8, 0.03, 0.001};
-    spoof.reads_before_join = 4;
-    plans.push_back(std::move(spoof));
-
-    // One fast address: a browser's headers copied whole, every session from one address,
-    // hammering with a short fixed sleep and no telemetry.
-    AgentPlan fast;
-    fast.kind = Kind::kFastAddress;
-    SetBrowser(fast, ChromeBrowser(120, "Windows"), "en-US,en;q=0.9");
-    fast.address = "192.0.2.77";
-    fast.rhythm = Rhythm{Rhythm::Shape::kNormal, 0.1, 0.02, 0.001};
-    fast.reads_before_join = 6;
-    plans.push_back(std::move(fast));
-
-    // Many slow rotating addresses (a residential proxy pool): each session its own address in
-    // its own /24, a browser's headers copied whole, slow and regular, no telemetry, half of them
-    // sharing one device id (the same fingerprint kit), half sending none.
-    AgentPlan rotating;
-    rotating.kind = Kind::kRotating;
-    SetBrowser(rotating, ChromeBrowser(119, "Windows"), "en-US,en;q=0.9");
-    rotating.address = Address(100, 64 + pick(0, 63), pick(0, 255), pick(1, 254));
-    if (i % 2 == 0) rotating.device_id = "dev-farm-0001";
-    rotating.rhythm = Rhythm{Rhythm::Shape::kNormal, 3.0, 0.05, 0.001};
-    rotating.reads_before_join = 4;
-    plans.push_back(std::move(rotating));
-
-    // A headless browser in stealth mode: consistent browser headers, plausible telemetry,
-    // randomised sleeps, a new fingerprint per session, and it solves proofs of work.
-    AgentPlan headless;
-    headless.kind = Kind::kHeadless;
-    SetBrowser(headless, ChromeBrowser(121, "Linux"), "en-US,en;q=0.9");
-    headless.address = Address(172, 16 + static_cast<int>(i % 16), pick(0, 255), pick(1, 254));
-    headless.device_id = "dev-" + HexId(random, 16);
-    headless.telemetry = TelemetryPlan{pick(10, 40), pick(0, 5), pick(600, 1500)};
-    headless.rhythm = Rhythm{Rhythm::Shape::kNormal, 1.5, 0.3, 0.05};
-    headless.reads_before_join = 3;
-    headless.solves_challenges = true;
-    headless.seats = 4;
-    plans.push_back(std::move(headless));
+    plans.push_back(PlanNaive(i));
+    plans.push_back(PlanSpoofing(i, dice));
+    plans.push_back(PlanFastAddress());
+    plans.push_back(PlanRotating(i, dice));
+    plans.push_back(PlanHeadless(i, dice));
   }
-  std::shuffle(plans.begin(), plans.end(), random);
+  std::shuffle(plans.begin(), plans.end(), dice.generator());
   for (std::size_t i = 0; i < plans.size(); ++i) {
     plans[i].index = i;
     plans[i].seed = seed * 1'000'003 + i;
