@@ -50,6 +50,88 @@ constexpr OutcomeName kOutcomes[] = {
 
 constexpr std::string_view kOperatorScope = "operator";
 
+// The attempt written before the gateway hears of the payment: what a crash recovery needs to
+// finish or void it, and the idempotency key it holds while in flight (none without a key).
+struct BeginPaymentRecord {
+  PaymentAttemptRecord attempt;
+  IdempotencyRecord in_flight;
+};
+
+BeginPaymentRecord AttemptRecord(const PlaceOrderRequest& request, const std::string& scope,
+                                 const EventDefinition& definition, const Hold& hold,
+                                 const std::string& order_id, std::int64_t now_ms) {
+  BeginPaymentRecord record;
+  record.attempt = PaymentAttemptRecord{order_id,
+                                        order_id,
+                                        definition.id,
+                                        hold.total_cents,
+                                        definition.currency,
+                                        "pending",
+                                        "",
+                                        "",
+                                        now_ms,
+                                        now_ms,
+                                        request.idempotency_key.empty() ? "" : scope,
+                                        request.idempotency_key};
+  if (!request.idempotency_key.empty()) {
+    record.in_flight = IdempotencyRecord{
+        scope, request.idempotency_key, request.request_hash, "in_flight", 0, "", now_ms};
+  }
+  return record;
+}
+
+// The confirmed order for the seats `sold` holds, with one ticket per seat.
+OrderRecord ConfirmedOrder(const PlaceOrderRequest& request, const Event& event, const Hold& sold,
+                           const PaymentRef& payment, const std::string& order_id,
+                           std::int64_t now_ms) {
+  const EventDefinition& definition = event.definition();
+  OrderRecord order;
+  order.id = order_id;
+  order.event_id = definition.id;
+  order.hold_id = sold.id;
+  order.session_id = request.session_id;
+  order.customer_id = request.customer_id;
+  order.email = request.email;
+  order.total_cents = sold.total_cents;
+  order.currency = definition.currency;
+  order.status = "confirmed";
+  order.gateway = payment.gateway;
+  order.payment_id = payment.id;
+  order.payment_status = "authorized";
+  order.created_at_ms = now_ms;
+  order.updated_at_ms = now_ms;
+  const std::string ticket_prefix = "tkt_" + RandomToken(kTicketIdChars);
+  const SeatMap& map = event.seat_map();
+  for (std::size_t i = 0; i < sold.seats.size(); ++i) {
+    const std::uint32_t index = sold.seats[i].index;
+    // One character per ticket keeps ids ordered as the seats are (at most kPerOrderMax).
+    order.tickets.push_back(TicketRecord{ticket_prefix + static_cast<char>('a' + i), order_id,
+                                         definition.id, map.SeatId(index),
+                                         map.TierOf(index).price_cents, "", 0});
+  }
+  return order;
+}
+
+// What the fan hears when the ledger refuses to confirm a sale memory made. A seat the ledger
+// says another order has stays sold in memory: it is taken out of `seats_to_unsell`.
+Error ConfirmRefusal(Error error, const PlaceOrderRequest& request, const Event& event,
+                     std::vector<std::uint32_t>& seats_to_unsell) {
+  if (error.code == "hold_consumed") return HoldExpired(request.hold_id);
+  if (error.code != "seat_sold") return error;
+  const SeatMap& map = event.seat_map();
+  const std::string seat_id =
+      error.details.contains("seat_id") && error.details.at("seat_id").is_string()
+          ? std::string(error.details.at("seat_id").get_string())
+          : "";
+  std::erase_if(seats_to_unsell, [&](std::uint32_t index) { return map.SeatId(index) == seat_id; });
+  LogError("the ledger refused a seat memory had sold; the seat stays sold",
+           {{"event_id", event.definition().id}, {"seat_id", seat_id}});
+  return Error::Make(ErrorKind::kConflict, "seat_conflict",
+                     "A seat of the hold was sold to another order; nothing was charged.",
+                     {{"conflicts", boost::json::array{boost::json::value(seat_id)}},
+                      {"alternatives", boost::json::array{}}});
+}
+
 }  // namespace
 
 std::string IdempotencyScope(const std::string& session_id, const std::string& customer_id) {
@@ -198,6 +280,11 @@ void OrderService::Settle(const std::string& payment_key, const std::string& sta
   }
 }
 
+// The order saga: check the hold, write the attempt, authorize, sell in memory, confirm in the
+// ledger, and undo each step a later one refuses. It stays one function, a little over 100 lines,
+// on purpose: what a crash leaves behind is decided by the order of the durable writes and the
+// gateway calls, and that order should read from top to bottom in one place. The records it
+// writes are built by AttemptRecord and ConfirmedOrder above.
 RenderedAnswer OrderService::Execute(const PlaceOrderRequest& request) {
   if (payments_ == nullptr) {
     return Fail(PaymentUnavailable("No payment gateway is configured on this server."),
@@ -236,26 +323,10 @@ RenderedAnswer OrderService::Execute(const PlaceOrderRequest& request) {
   // The attempt is durable before the gateway hears of it.
   const std::string order_id = "ord_" + RandomToken(kOrderIdChars);
   const std::string& payment_key = order_id;
-  const std::int64_t begun_at_ms = ToUnixMillis(clock_.Now());
-  PaymentAttemptRecord attempt{payment_key,
-                               order_id,
-                               definition.id,
-                               hold->total_cents,
-                               definition.currency,
-                               "pending",
-                               "",
-                               "",
-                               begun_at_ms,
-                               begun_at_ms,
-                               request.idempotency_key.empty() ? "" : scope,
-                               request.idempotency_key};
-  IdempotencyRecord in_flight;
-  if (!request.idempotency_key.empty()) {
-    in_flight = IdempotencyRecord{
-        scope, request.idempotency_key, request.request_hash, "in_flight", 0, "", begun_at_ms};
-  }
+  BeginPaymentRecord attempt =
+      AttemptRecord(request, scope, definition, *hold, order_id, ToUnixMillis(clock_.Now()));
   Status begun = WaitForDurable([&](DurableDone done) {
-    ledger_.BeginPayment(std::move(attempt), std::move(in_flight), std::move(done));
+    ledger_.BeginPayment(std::move(attempt.attempt), std::move(attempt.in_flight), std::move(done));
   });
   if (!begun) {
     if (begun.error().code == "idempotency_key_used") {
@@ -306,32 +377,10 @@ RenderedAnswer OrderService::Execute(const PlaceOrderRequest& request) {
   if (!sold) return undo(sold.error(), {}, "");
 
   const std::int64_t now_ms = ToUnixMillis(clock_.Now());
-  OrderRecord order;
-  order.id = order_id;
-  order.event_id = definition.id;
-  order.hold_id = sold->id;
-  order.session_id = request.session_id;
-  order.customer_id = request.customer_id;
-  order.email = request.email;
-  order.total_cents = sold->total_cents;
-  order.currency = definition.currency;
-  order.status = "confirmed";
-  order.gateway = authorized.payment.gateway;
-  order.payment_id = authorized.payment.id;
-  order.payment_status = "authorized";
-  order.created_at_ms = now_ms;
-  order.updated_at_ms = now_ms;
-  const std::string ticket_prefix = "tkt_" + RandomToken(kTicketIdChars);
+  const OrderRecord order =
+      ConfirmedOrder(request, *event, *sold, authorized.payment, order_id, now_ms);
   std::vector<std::uint32_t> seat_indexes;
-  const SeatMap& map = event->seat_map();
-  for (std::size_t i = 0; i < sold->seats.size(); ++i) {
-    const std::uint32_t index = sold->seats[i].index;
-    seat_indexes.push_back(index);
-    // One character per ticket keeps ids ordered as the seats are (at most kPerOrderMax).
-    order.tickets.push_back(TicketRecord{ticket_prefix + static_cast<char>('a' + i), order_id,
-                                         definition.id, map.SeatId(index),
-                                         map.TierOf(index).price_cents, "", 0});
-  }
+  for (const HeldSeat& seat : sold->seats) seat_indexes.push_back(seat.index);
   RenderedAnswer response = rendering_.placed(order);
   ConfirmOrderRecord record;
   record.order = order;
@@ -348,24 +397,7 @@ RenderedAnswer OrderService::Execute(const PlaceOrderRequest& request) {
     const std::string owner_key = IdempotencyScope(request.session_id, request.customer_id);
     // The journal still calls the hold live; end it so a restart does not hold the seats again.
     holds_.EndInJournal(request.hold_id, "order_failed");
-    Error error = confirmed.error();
-    if (error.code == "seat_sold") {
-      // The ledger says another order has that seat: leave it sold in memory.
-      const std::string seat_id =
-          error.details.contains("seat_id") && error.details.at("seat_id").is_string()
-              ? std::string(error.details.at("seat_id").get_string())
-              : "";
-      std::erase_if(seat_indexes,
-                    [&](std::uint32_t index) { return map.SeatId(index) == seat_id; });
-      LogError("the ledger refused a seat memory had sold; the seat stays sold",
-               {{"event_id", definition.id}, {"seat_id", seat_id}});
-      error = Error::Make(ErrorKind::kConflict, "seat_conflict",
-                          "A seat of the hold was sold to another order; nothing was charged.",
-                          {{"conflicts", boost::json::array{boost::json::value(seat_id)}},
-                           {"alternatives", boost::json::array{}}});
-    } else if (error.code == "hold_consumed") {
-      error = HoldExpired(request.hold_id);
-    }
+    const Error error = ConfirmRefusal(confirmed.error(), request, *event, seat_indexes);
     return undo(error, seat_indexes, owner_key);
   }
   Count(&OrderCounters::confirmed);

@@ -175,6 +175,78 @@ class WaitingRoom::EventQueue {
   TimePoint AccessExpiry(std::uint32_t admitted_second) const {
     return base + seconds(admitted_second) + seconds(settings.access_ttl_s);
   }
+  // Admits as many fans as the budget earned over `gap` and the active cap allow, passing over
+  // those who have gone quiet for longer than `abandon_after_s`. Returns how many it admitted.
+  std::uint64_t Admit(TimePoint now, TimePoint::duration gap, std::uint32_t abandon_after_s) {
+    if (!settings.enabled || settings.paused || sold_out) {
+      budget = 0;
+      return 0;
+    }
+    const std::int64_t rate = settings.admission_rate_per_s;
+    const std::int64_t gap_us = std::chrono::duration_cast<std::chrono::microseconds>(gap).count();
+    budget =
+        std::min(budget + rate * gap_us, std::max<std::int64_t>(kFanMicros, rate * kFanMicros));
+    const std::uint32_t now_second = Second(now);
+    std::uint64_t admitted_now = 0;
+    auto admit = [&](std::uint64_t number) {
+      Slot(number) = PackSlot(kSlotAdmitted, now_second);
+      active_expiry.push_back(AccessExpiry(now_second));
+      budget -= kFanMicros;
+      ++admitted;
+      ++admitted_now;
+    };
+    std::uint64_t skips = 0;
+    while (budget >= kFanMicros && active_expiry.size() < settings.max_active) {
+      if (!returned.empty()) {
+        const std::uint64_t number = returned.front();
+        returned.pop_front();
+        if (SlotStateOf(Slot(number)) == kSlotWaiting) admit(number);
+        continue;
+      }
+      if (serving >= next - 1 || skips >= kSkipsPerTickMax) break;
+      const std::uint64_t number = NumberAt(++serving);
+      const std::uint32_t slot = Slot(number);
+      const std::uint32_t seen = std::max(SlotSecond(slot), opened_second);
+      if (SlotStateOf(slot) == kSlotWaiting &&
+          now_second - std::min(now_second, seen) <= abandon_after_s) {
+        admit(number);
+      } else {
+        // Gone quiet (or unknown since a restart): no active slot is spent on them; they get the
+        // next free one if they come back.
+        Slot(number) = PackSlot(kSlotAbandoned, SlotSecond(slot));
+        ++abandoned;
+        ++skips;
+      }
+    }
+    BOXOFFICE_CHECK(serving <= next - 1,
+                    "the serving counter never passes the last sequence handed out");
+    // Nobody left to admit: unused budget must not pile up into a burst.
+    if (returned.empty() && serving >= next - 1) budget = std::min(budget, kFanMicros);
+    return admitted_now;
+  }
+
+  // Once a measuring window has passed: the smoothed admissions per second, and the counters
+  // that changed since they were last written (set in `serving_to_persist`, `issued_to_persist`).
+  void MeasureOutflow(TimePoint now, std::optional<std::uint64_t>& serving_to_persist,
+                      std::optional<std::uint64_t>& issued_to_persist) {
+    if (now - window_start < kMeasureWindow) return;
+    const double sample = static_cast<double>(window_admitted) /
+                          std::chrono::duration<double>(now - window_start).count();
+    outflow_per_s = outflow_measured
+                        ? kOutflowSmoothing * sample + (1 - kOutflowSmoothing) * outflow_per_s
+                        : sample;
+    outflow_measured = outflow_measured || window_admitted > 0;
+    window_start = now;
+    window_admitted = 0;
+    if (serving != serving_persisted) {
+      serving_persisted = serving;
+      serving_to_persist = serving;
+    }
+    if (next - 1 != issued_persisted) {
+      issued_persisted = next - 1;
+      issued_to_persist = issued_persisted;
+    }
+  }
 };
 
 WaitingRoom::WaitingRoom(QueueStore& store, const Clock& clock, std::string_view server_secret,
@@ -598,74 +670,8 @@ void WaitingRoom::Tick() {
       while (!queue->active_expiry.empty() && queue->active_expiry.front() <= now) {
         queue->active_expiry.pop_front();
       }
-      std::uint64_t admitted_now = 0;
-      const QueueSettings& settings = queue->settings;
-      if (settings.enabled && !settings.paused && !queue->sold_out) {
-        const std::int64_t rate = settings.admission_rate_per_s;
-        const std::int64_t gap_us =
-            std::chrono::duration_cast<std::chrono::microseconds>(gap).count();
-        queue->budget = std::min(queue->budget + rate * gap_us,
-                                 std::max<std::int64_t>(kFanMicros, rate * kFanMicros));
-        const std::uint32_t now_second = queue->Second(now);
-        auto admit = [&](std::uint64_t number) {
-          queue->Slot(number) = PackSlot(kSlotAdmitted, now_second);
-          queue->active_expiry.push_back(queue->AccessExpiry(now_second));
-          queue->budget -= kFanMicros;
-          ++queue->admitted;
-          ++admitted_now;
-        };
-        std::uint64_t skips = 0;
-        while (queue->budget >= kFanMicros && queue->active_expiry.size() < settings.max_active) {
-          if (!queue->returned.empty()) {
-            const std::uint64_t number = queue->returned.front();
-            queue->returned.pop_front();
-            if (SlotStateOf(queue->Slot(number)) == kSlotWaiting) admit(number);
-            continue;
-          }
-          if (queue->serving >= queue->next - 1 || skips >= kSkipsPerTickMax) break;
-          const std::uint64_t number = queue->NumberAt(++queue->serving);
-          const std::uint32_t slot = queue->Slot(number);
-          const std::uint32_t seen = std::max(SlotSecond(slot), queue->opened_second);
-          if (SlotStateOf(slot) == kSlotWaiting &&
-              now_second - std::min(now_second, seen) <= options_.abandon_after_s) {
-            admit(number);
-          } else {
-            // Gone quiet (or unknown since a restart): no active slot is spent on them; they get
-            // the next free one if they come back.
-            queue->Slot(number) = PackSlot(kSlotAbandoned, SlotSecond(slot));
-            ++queue->abandoned;
-            ++skips;
-          }
-        }
-        BOXOFFICE_CHECK(queue->serving <= queue->next - 1,
-                        "the serving counter never passes the last sequence handed out");
-        // Nobody left to admit: unused budget must not pile up into a burst.
-        if (queue->returned.empty() && queue->serving >= queue->next - 1) {
-          queue->budget = std::min(queue->budget, kFanMicros);
-        }
-      } else {
-        queue->budget = 0;
-      }
-      queue->window_admitted += admitted_now;
-      if (now - queue->window_start >= kMeasureWindow) {
-        const double sample = static_cast<double>(queue->window_admitted) /
-                              std::chrono::duration<double>(now - queue->window_start).count();
-        queue->outflow_per_s =
-            queue->outflow_measured
-                ? kOutflowSmoothing * sample + (1 - kOutflowSmoothing) * queue->outflow_per_s
-                : sample;
-        queue->outflow_measured = queue->outflow_measured || queue->window_admitted > 0;
-        queue->window_start = now;
-        queue->window_admitted = 0;
-        if (queue->serving != queue->serving_persisted) {
-          queue->serving_persisted = queue->serving;
-          serving_to_persist = queue->serving;
-        }
-        if (queue->next - 1 != queue->issued_persisted) {
-          queue->issued_persisted = queue->next - 1;
-          issued_to_persist = queue->issued_persisted;
-        }
-      }
+      queue->window_admitted += queue->Admit(now, gap, options_.abandon_after_s);
+      queue->MeasureOutflow(now, serving_to_persist, issued_to_persist);
     }
     if (serving_to_persist) {
       store_.Put(queue->id, "serving", std::to_string(*serving_to_persist), nullptr);

@@ -155,6 +155,227 @@ PaymentAttemptRecord AttemptFromRow(const sqlite::Statement& row) {
                               row.ColumnInt64(9), row.ColumnText(10), row.ColumnText(11)};
 }
 
+// The attempt, and its idempotency key in flight: written before the gateway hears of it.
+Status Write(sqlite::Connection& connection, const PaymentAttemptRecord& attempt,
+             const IdempotencyRecord& key) {
+  int code = SQLITE_OK;
+  if (!key.key.empty()) {
+    Status stored = sqlite::RunWrite(connection, kInsertIdempotency, code, key.scope, key.key,
+                                     key.request_hash, std::string_view("in_flight"),
+                                     std::int64_t{0}, std::string_view(""), key.created_at_ms);
+    if (IsUniqueViolation(code)) {
+      return Error::Make(ErrorKind::kConflict, "idempotency_key_used",
+                         "This Idempotency-Key has been used before.", {{"key", key.key}});
+    }
+    if (!stored) return stored;
+  }
+  Status inserted = sqlite::RunWrite(
+      connection, kInsertAttempt, code, attempt.idempotency_key, attempt.order_id, attempt.event_id,
+      attempt.amount_cents, attempt.currency, attempt.gateway, attempt.payment_id,
+      attempt.created_at_ms, attempt.created_at_ms, attempt.request_scope, attempt.request_key);
+  if (IsUniqueViolation(code)) {
+    return Error::Make(ErrorKind::kConflict, "payment_exists",
+                       "A payment attempt with this key exists.",
+                       {{"payment_key", attempt.idempotency_key}});
+  }
+  return inserted;
+}
+
+// An attempt settled (declined, failed, voided), and its idempotency key answered or freed.
+Status Write(sqlite::Connection& connection, const PaymentSettlement& settlement) {
+  int code = SQLITE_OK;
+  if (Status settled =
+          sqlite::RunWrite(connection, kSettleAttempt, code, settlement.state, settlement.gateway,
+                           settlement.payment_id, settlement.at_ms, settlement.payment_key);
+      !settled) {
+    return settled;
+  }
+  if (sqlite3_changes(connection.Handle()) == 0) {
+    bool exists = false;
+    if (Status read = Select(
+            connection, kAttemptState, [&exists](const sqlite::Statement&) { exists = true; },
+            settlement.payment_key);
+        !read) {
+      return read;
+    }
+    if (!exists) {
+      return Error::Make(ErrorKind::kNotFound, "payment_not_found",
+                         "No payment attempt has this key.",
+                         {{"payment_key", settlement.payment_key}});
+    }
+  }
+  const IdempotencyRecord& key = settlement.idempotency;
+  if (key.key.empty()) return {};
+  if (key.state == "done") return StoreResponse(connection, key);
+  return sqlite::RunWrite(connection, kForgetIdempotency, code, key.scope, key.key);
+}
+
+// The sale: the hold ends as ordered, the order, one sold seat and ticket per seat, the attempt
+// confirmed, the answer stored, and the outbox entry that issues the tickets. A seat sold already
+// refuses all of it.
+Status Write(sqlite::Connection& connection, const ConfirmOrderRecord& confirm) {
+  int code = SQLITE_OK;
+  const OrderRecord& order = confirm.order;
+  if (Status ended =
+          sqlite::RunWrite(connection, kEndHoldOrdered, code, order.created_at_ms, order.hold_id);
+      !ended) {
+    return ended;
+  }
+  auto hold_consumed = [&order] {
+    return Error::Make(ErrorKind::kConflict, "hold_consumed",
+                       "The hold has ended or was ordered already.", {{"hold_id", order.hold_id}});
+  };
+  if (sqlite3_changes(connection.Handle()) == 0) return hold_consumed();
+  Status inserted =
+      sqlite::RunWrite(connection, kInsertOrder, code, order.id, order.event_id, order.hold_id,
+                       order.session_id, order.customer_id, order.email, order.total_cents,
+                       order.currency, order.status, order.gateway, order.payment_id,
+                       order.payment_status, order.created_at_ms, order.updated_at_ms);
+  if (IsUniqueViolation(code)) return hold_consumed();  // ids are random; the hold is UNIQUE
+  if (!inserted) return inserted;
+  for (const TicketRecord& ticket : order.tickets) {
+    Status sold = sqlite::RunWrite(connection, kInsertSoldSeat, code, ticket.event_id,
+                                   ticket.seat_id, ticket.id, order.id);
+    if (IsUniqueViolation(code)) {
+      return Error::Make(ErrorKind::kConflict, "seat_sold", "A seat of the order is sold.",
+                         {{"seat_id", ticket.seat_id}});
+    }
+    if (!sold) return sold;
+    if (Status written =
+            sqlite::RunWrite(connection, kInsertTicket, code, ticket.id, order.id, ticket.event_id,
+                             ticket.seat_id, ticket.price_cents, ticket.code);
+        !written) {
+      return written;
+    }
+  }
+  if (Status settled = sqlite::RunWrite(connection, kSettleAttempt, code,
+                                        std::string_view("confirmed"), order.gateway,
+                                        order.payment_id, order.created_at_ms, confirm.payment_key);
+      !settled) {
+    return settled;
+  }
+  if (sqlite3_changes(connection.Handle()) == 0) {
+    // Recovery settles pending attempts only before serving, so this is a caller's bug.
+    return Error::Make(ErrorKind::kConflict, "payment_not_pending",
+                       "The payment attempt is not pending.",
+                       {{"payment_key", confirm.payment_key}});
+  }
+  if (!confirm.idempotency.key.empty()) {
+    if (Status stored = StoreResponse(connection, confirm.idempotency); !stored) return stored;
+  }
+  return sqlite::RunWrite(connection, kInsertOutbox, code, order.id,
+                          confirm.first_outbox_attempt_at_ms);
+}
+
+// The tickets' codes, the order completed, its outbox entry done.
+Status Write(sqlite::Connection& connection, const CompleteOrderRecord& complete) {
+  int code = SQLITE_OK;
+  for (const auto& [ticket_id, ticket_code] : complete.ticket_codes) {
+    if (Status set = sqlite::RunWrite(connection, kSetTicketCode, code, ticket_code, ticket_id,
+                                      complete.order_id);
+        !set) {
+      return set;
+    }
+  }
+  if (Status completed =
+          sqlite::RunWrite(connection, kCompleteOrder, code, complete.at_ms, complete.order_id);
+      !completed) {
+    return completed;
+  }
+  return sqlite::RunWrite(connection, kOutboxDone, code, complete.at_ms, complete.outbox_id);
+}
+
+// An outbox entry tried again later, or given up.
+Status Write(sqlite::Connection& connection, const OutboxRetryRecord& retry) {
+  int code = SQLITE_OK;
+  return sqlite::RunWrite(connection, kRetryOutbox, code, std::int64_t{retry.attempts},
+                          retry.next_attempt_at_ms, std::int64_t{retry.dead ? 1 : 0},
+                          retry.last_error, retry.outbox_id);
+}
+
+// A refund: the order refunded, its tickets revoked, its seats for sale again.
+Status Write(sqlite::Connection& connection, const RefundOrderRecord& refund) {
+  int code = SQLITE_OK;
+  if (Status updated = sqlite::RunWrite(connection, kRefundOrder, code, refund.payment_status,
+                                        refund.at_ms, refund.order_id);
+      !updated) {
+    return updated;
+  }
+  if (sqlite3_changes(connection.Handle()) == 0) {
+    bool exists = false;
+    if (Status read = Select(
+            connection, kOrderStatus, [&exists](const sqlite::Statement&) { exists = true; },
+            refund.order_id);
+        !read) {
+      return read;
+    }
+    if (!exists) {
+      return Error::Make(ErrorKind::kNotFound, "order_not_found", "No order has this id.",
+                         {{"order_id", refund.order_id}});
+    }
+    return Error::Make(ErrorKind::kConflict, "order_refunded",
+                       "The order has been refunded already.", {{"order_id", refund.order_id}});
+  }
+  for (const std::string_view sql : {kRevokeTickets, kOrderOutboxDone}) {
+    if (Status done = sqlite::RunWrite(connection, sql, code, refund.at_ms, refund.order_id);
+        !done) {
+      return done;
+    }
+  }
+  if (Status unsold = sqlite::RunWrite(connection, kUnsellSeats, code, refund.order_id); !unsold) {
+    return unsold;
+  }
+  if (!refund.idempotency.key.empty()) return StoreResponse(connection, refund.idempotency);
+  return {};
+}
+
+// A live ticket scanned at the gate, once.
+Status Write(sqlite::Connection& connection, const CheckInRecord& check_in) {
+  int code = SQLITE_OK;
+  std::optional<std::int64_t> revoked_at_ms;
+  if (Status read = Select(
+          connection, kTicketLive,
+          [&revoked_at_ms](const sqlite::Statement& row) { revoked_at_ms = row.ColumnInt64(0); },
+          check_in.ticket_id, check_in.event_id);
+      !read) {
+    return read;
+  }
+  if (!revoked_at_ms || *revoked_at_ms != 0) {
+    return Error::Make(ErrorKind::kUnprocessable, "invalid_ticket",
+                       revoked_at_ms ? "The ticket has been revoked (its order was refunded)."
+                                     : "No ticket of this event has this id.",
+                       {{"ticket_id", check_in.ticket_id}});
+  }
+  Status inserted = sqlite::RunWrite(connection, kInsertCheckIn, code, check_in.ticket_id,
+                                     check_in.event_id, check_in.at_ms, check_in.scanner_key_id);
+  if (IsUniqueViolation(code)) {
+    std::int64_t first_ms = 0;
+    if (Status read = Select(
+            connection, kFirstCheckIn,
+            [&first_ms](const sqlite::Statement& row) { first_ms = row.ColumnInt64(0); },
+            check_in.ticket_id);
+        !read) {
+      return read;
+    }
+    return Error::Make(ErrorKind::kConflict, "already_checked_in",
+                       "This ticket has been checked in already.",
+                       {{"ticket_id", check_in.ticket_id}, {"first_checked_in_at_ms", first_ms}});
+  }
+  return inserted;
+}
+
+// A gate scanner's key.
+Status Write(sqlite::Connection& connection, const ScannerKeyRecord& key) {
+  int code = SQLITE_OK;
+  Status inserted = sqlite::RunWrite(connection, kInsertScannerKey, code, key.id, key.event_id,
+                                     key.key_hash, key.created_at_ms);
+  if (IsUniqueViolation(code)) {
+    return Error::Make(ErrorKind::kConflict, "scanner_key_exists",
+                       "A scanner key with this id or key exists.");
+  }
+  return inserted;
+}
+
 }  // namespace
 
 void SqliteLedger::BeginPayment(PaymentAttemptRecord attempt, IdempotencyRecord in_flight,
@@ -191,218 +412,34 @@ void SqliteLedger::InsertScannerKey(ScannerKeyRecord key, Done done) {
   Submit(WriteRequest{std::move(key), std::move(done), std::nullopt});
 }
 
+// Each kind of checkout write is its own transaction body (Write above); the writer thread calls
+// this inside the transaction it commits.
 Status SqliteLedger::ApplyCheckout(const WriteRequest& request) {
   sqlite::Connection& connection = *write_connection_;
-  int code = SQLITE_OK;
-
   if (const auto* begin = std::get_if<PaymentBegin>(&request.payload)) {
-    const IdempotencyRecord& key = begin->in_flight;
-    if (!key.key.empty()) {
-      Status stored = sqlite::RunWrite(connection, kInsertIdempotency, code, key.scope, key.key,
-                                       key.request_hash, std::string_view("in_flight"),
-                                       std::int64_t{0}, std::string_view(""), key.created_at_ms);
-      if (IsUniqueViolation(code)) {
-        return Error::Make(ErrorKind::kConflict, "idempotency_key_used",
-                           "This Idempotency-Key has been used before.", {{"key", key.key}});
-      }
-      if (!stored) return stored;
-    }
-    const PaymentAttemptRecord& attempt = begin->attempt;
-    Status inserted =
-        sqlite::RunWrite(connection, kInsertAttempt, code, attempt.idempotency_key,
-                         attempt.order_id, attempt.event_id, attempt.amount_cents, attempt.currency,
-                         attempt.gateway, attempt.payment_id, attempt.created_at_ms,
-                         attempt.created_at_ms, attempt.request_scope, attempt.request_key);
-    if (IsUniqueViolation(code)) {
-      return Error::Make(ErrorKind::kConflict, "payment_exists",
-                         "A payment attempt with this key exists.",
-                         {{"payment_key", attempt.idempotency_key}});
-    }
-    return inserted;
+    return Write(connection, begin->attempt, begin->in_flight);
   }
-
   if (const auto* settlement = std::get_if<PaymentSettlement>(&request.payload)) {
-    if (Status settled = sqlite::RunWrite(connection, kSettleAttempt, code, settlement->state,
-                                          settlement->gateway, settlement->payment_id,
-                                          settlement->at_ms, settlement->payment_key);
-        !settled) {
-      return settled;
-    }
-    if (sqlite3_changes(connection.Handle()) == 0) {
-      bool exists = false;
-      if (Status read = Select(
-              connection, kAttemptState, [&exists](const sqlite::Statement&) { exists = true; },
-              settlement->payment_key);
-          !read) {
-        return read;
-      }
-      if (!exists) {
-        return Error::Make(ErrorKind::kNotFound, "payment_not_found",
-                           "No payment attempt has this key.",
-                           {{"payment_key", settlement->payment_key}});
-      }
-    }
-    const IdempotencyRecord& key = settlement->idempotency;
-    if (key.key.empty()) return {};
-    if (key.state == "done") return StoreResponse(connection, key);
-    return sqlite::RunWrite(connection, kForgetIdempotency, code, key.scope, key.key);
+    return Write(connection, *settlement);
   }
-
   if (const auto* confirm = std::get_if<ConfirmOrderRecord>(&request.payload)) {
-    const OrderRecord& order = confirm->order;
-    if (Status ended =
-            sqlite::RunWrite(connection, kEndHoldOrdered, code, order.created_at_ms, order.hold_id);
-        !ended) {
-      return ended;
-    }
-    auto hold_consumed = [&order] {
-      return Error::Make(ErrorKind::kConflict, "hold_consumed",
-                         "The hold has ended or was ordered already.",
-                         {{"hold_id", order.hold_id}});
-    };
-    if (sqlite3_changes(connection.Handle()) == 0) return hold_consumed();
-    Status inserted =
-        sqlite::RunWrite(connection, kInsertOrder, code, order.id, order.event_id, order.hold_id,
-                         order.session_id, order.customer_id, order.email, order.total_cents,
-                         order.currency, order.status, order.gateway, order.payment_id,
-                         order.payment_status, order.created_at_ms, order.updated_at_ms);
-    if (IsUniqueViolation(code)) return hold_consumed();  // ids are random; the hold is UNIQUE
-    if (!inserted) return inserted;
-    for (const TicketRecord& ticket : order.tickets) {
-      Status sold = sqlite::RunWrite(connection, kInsertSoldSeat, code, ticket.event_id,
-                                     ticket.seat_id, ticket.id, order.id);
-      if (IsUniqueViolation(code)) {
-        return Error::Make(ErrorKind::kConflict, "seat_sold", "A seat of the order is sold.",
-                           {{"seat_id", ticket.seat_id}});
-      }
-      if (!sold) return sold;
-      if (Status written =
-              sqlite::RunWrite(connection, kInsertTicket, code, ticket.id, order.id,
-                               ticket.event_id, ticket.seat_id, ticket.price_cents, ticket.code);
-          !written) {
-        return written;
-      }
-    }
-    if (Status settled = sqlite::RunWrite(
-            connection, kSettleAttempt, code, std::string_view("confirmed"), order.gateway,
-            order.payment_id, order.created_at_ms, confirm->payment_key);
-        !settled) {
-      return settled;
-    }
-    if (sqlite3_changes(connection.Handle()) == 0) {
-      // Recovery settles pending attempts only before serving, so this is a caller's bug.
-      return Error::Make(ErrorKind::kConflict, "payment_not_pending",
-                         "The payment attempt is not pending.",
-                         {{"payment_key", confirm->payment_key}});
-    }
-    if (!confirm->idempotency.key.empty()) {
-      if (Status stored = StoreResponse(connection, confirm->idempotency); !stored) return stored;
-    }
-    return sqlite::RunWrite(connection, kInsertOutbox, code, order.id,
-                            confirm->first_outbox_attempt_at_ms);
+    return Write(connection, *confirm);
   }
-
   if (const auto* complete = std::get_if<CompleteOrderRecord>(&request.payload)) {
-    for (const auto& [ticket_id, ticket_code] : complete->ticket_codes) {
-      if (Status set = sqlite::RunWrite(connection, kSetTicketCode, code, ticket_code, ticket_id,
-                                        complete->order_id);
-          !set) {
-        return set;
-      }
-    }
-    if (Status completed =
-            sqlite::RunWrite(connection, kCompleteOrder, code, complete->at_ms, complete->order_id);
-        !completed) {
-      return completed;
-    }
-    return sqlite::RunWrite(connection, kOutboxDone, code, complete->at_ms, complete->outbox_id);
+    return Write(connection, *complete);
   }
-
   if (const auto* retry = std::get_if<OutboxRetryRecord>(&request.payload)) {
-    return sqlite::RunWrite(connection, kRetryOutbox, code, std::int64_t{retry->attempts},
-                            retry->next_attempt_at_ms, std::int64_t{retry->dead ? 1 : 0},
-                            retry->last_error, retry->outbox_id);
+    return Write(connection, *retry);
   }
-
   if (const auto* refund = std::get_if<RefundOrderRecord>(&request.payload)) {
-    if (Status updated = sqlite::RunWrite(connection, kRefundOrder, code, refund->payment_status,
-                                          refund->at_ms, refund->order_id);
-        !updated) {
-      return updated;
-    }
-    if (sqlite3_changes(connection.Handle()) == 0) {
-      bool exists = false;
-      if (Status read = Select(
-              connection, kOrderStatus, [&exists](const sqlite::Statement&) { exists = true; },
-              refund->order_id);
-          !read) {
-        return read;
-      }
-      if (!exists) {
-        return Error::Make(ErrorKind::kNotFound, "order_not_found", "No order has this id.",
-                           {{"order_id", refund->order_id}});
-      }
-      return Error::Make(ErrorKind::kConflict, "order_refunded",
-                         "The order has been refunded already.", {{"order_id", refund->order_id}});
-    }
-    for (const std::string_view sql : {kRevokeTickets, kOrderOutboxDone}) {
-      if (Status done = sqlite::RunWrite(connection, sql, code, refund->at_ms, refund->order_id);
-          !done) {
-        return done;
-      }
-    }
-    if (Status unsold = sqlite::RunWrite(connection, kUnsellSeats, code, refund->order_id);
-        !unsold) {
-      return unsold;
-    }
-    if (!refund->idempotency.key.empty()) return StoreResponse(connection, refund->idempotency);
-    return {};
+    return Write(connection, *refund);
   }
-
   if (const auto* check_in = std::get_if<CheckInRecord>(&request.payload)) {
-    std::optional<std::int64_t> revoked_at_ms;
-    if (Status read = Select(
-            connection, kTicketLive,
-            [&revoked_at_ms](const sqlite::Statement& row) { revoked_at_ms = row.ColumnInt64(0); },
-            check_in->ticket_id, check_in->event_id);
-        !read) {
-      return read;
-    }
-    if (!revoked_at_ms || *revoked_at_ms != 0) {
-      return Error::Make(ErrorKind::kUnprocessable, "invalid_ticket",
-                         revoked_at_ms ? "The ticket has been revoked (its order was refunded)."
-                                       : "No ticket of this event has this id.",
-                         {{"ticket_id", check_in->ticket_id}});
-    }
-    Status inserted =
-        sqlite::RunWrite(connection, kInsertCheckIn, code, check_in->ticket_id, check_in->event_id,
-                         check_in->at_ms, check_in->scanner_key_id);
-    if (IsUniqueViolation(code)) {
-      std::int64_t first_ms = 0;
-      if (Status read = Select(
-              connection, kFirstCheckIn,
-              [&first_ms](const sqlite::Statement& row) { first_ms = row.ColumnInt64(0); },
-              check_in->ticket_id);
-          !read) {
-        return read;
-      }
-      return Error::Make(
-          ErrorKind::kConflict, "already_checked_in", "This ticket has been checked in already.",
-          {{"ticket_id", check_in->ticket_id}, {"first_checked_in_at_ms", first_ms}});
-    }
-    return inserted;
+    return Write(connection, *check_in);
   }
-
   if (const auto* key = std::get_if<ScannerKeyRecord>(&request.payload)) {
-    Status inserted = sqlite::RunWrite(connection, kInsertScannerKey, code, key->id, key->event_id,
-                                       key->key_hash, key->created_at_ms);
-    if (IsUniqueViolation(code)) {
-      return Error::Make(ErrorKind::kConflict, "scanner_key_exists",
-                         "A scanner key with this id or key exists.");
-    }
-    return inserted;
+    return Write(connection, *key);
   }
-
   return Error::Internal("ledger: a write request without a payload reached the writer");
 }
 
