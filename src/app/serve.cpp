@@ -251,6 +251,18 @@ std::string BaseUrl(const http::ServerOptions& options, std::uint16_t port) {
          std::to_string(port);
 }
 
+// Says where the server listens, in the log and on stdout, where tests and scripts read the bound
+// port from the last line.
+void AnnounceListening(const std::string& base_url, const std::string& data_dir,
+                       const std::optional<std::string>& demo_event_id) {
+  LogInfo("listening", {{"url", base_url}, {"data_dir", data_dir}});
+  if (demo_event_id) {
+    std::cout << "boxoffice: demo event at " << base_url << "/v1/events/" << *demo_event_id
+              << std::endl;
+  }
+  std::cout << "boxoffice: listening on " << base_url << std::endl;
+}
+
 }  // namespace
 
 // Opens the data dir and the ledger, builds every service on its ports in dependency order,
@@ -299,20 +311,23 @@ int RunServe(const ServeConfig& config) {
   http::Router router;
   router.Use(api::DefenseMiddleware(defense, accounts, catalog, metrics));
   http::Server* server_for_ready = nullptr;
-  api::ApiContext context{
-      catalog,
-      accounts,
-      defense,
-      metrics,
-      secrets->admin,
-      [&server_for_ready] { return server_for_ready != nullptr && server_for_ready->accepting(); },
-      std::string(OpenApiYaml()),
-      &holds,
-      &waiting_room};  // holds of queue-enabled events need the waiting room's access token
-  context.waiting_room = &waiting_room;
-  context.orders = &orders;
-  context.tickets = &ticket_signer;
-  context.check_in = &check_in;
+  api::ApiContext context{.catalog = catalog,
+                          .accounts = accounts,
+                          .defense = defense,
+                          .metrics = metrics,
+                          .admin_key = secrets->admin,
+                          .ready =
+                              [&server_for_ready] {
+                                return server_for_ready != nullptr && server_for_ready->accepting();
+                              },
+                          .openapi_yaml = std::string(OpenApiYaml()),
+                          .holds = &holds,
+                          // Holds of queue-enabled events need the waiting room's access token.
+                          .admission = &waiting_room,
+                          .waiting_room = &waiting_room,
+                          .orders = &orders,
+                          .tickets = &ticket_signer,
+                          .check_in = &check_in};
   waiting_room.SetPublicChangeHook(
       [&context](const std::string& event_id) { api::RefreshEventJson(context, event_id); });
   // The demo event is created before the queues are attached, so that its queue works on the
@@ -339,14 +354,7 @@ int RunServe(const ServeConfig& config) {
     return Fail("cannot listen", Error::Internal(error.what()));
   }
   server_for_ready = &server;
-  const std::string base_url = BaseUrl(*server_options, server.port());
-  LogInfo("listening", {{"url", base_url}, {"data_dir", config.data_dir}});
-  if (demo_event_id) {
-    std::cout << "boxoffice: demo event at " << base_url << "/v1/events/" << *demo_event_id
-              << std::endl;
-  }
-  // Tests and scripts read the bound port from this line.
-  std::cout << "boxoffice: listening on " << base_url << std::endl;
+  AnnounceListening(BaseUrl(*server_options, server.port()), config.data_dir, demo_event_id);
 
   {
     AdmissionTicker ticker(waiting_room);
