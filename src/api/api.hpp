@@ -4,12 +4,14 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "accounts/accounts.hpp"
 #include "catalog/catalog.hpp"
 #include "common/metrics.hpp"
 #include "defense/defense.hpp"
 #include "http/router.hpp"
+#include "http/static_site.hpp"
 #include "inventory/hold_service.hpp"
 #include "orders/order_service.hpp"
 #include "ports/admission.hpp"
@@ -37,6 +39,10 @@ struct ApiContext {
   // Signs ticket codes; GET /v1/events/{id} shows the event's public key when set.
   const TicketSigner* tickets = nullptr;
   CheckInService* check_in = nullptr;  // null: check-in and scanner keys are not served
+  // The fan page's files (web/dist, read at start); null: no pages, only the API.
+  const http::StaticSite* site = nullptr;
+  // Card tokens a fan may pay with here (the demo's gateway simulator's), shown by the page.
+  std::vector<std::string> test_cards = {};
 };
 
 // How the order service renders its answers: the order JSON of API.md and the API's errors.

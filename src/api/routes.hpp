@@ -19,6 +19,8 @@ void RegisterStatsRoutes(http::Router& router, ApiContext& context);
 void RegisterQueueRoutes(http::Router& router, ApiContext& context);
 void RegisterOrderRoutes(http::Router& router, ApiContext& context);
 void RegisterCheckInRoutes(http::Router& router, ApiContext& context);
+// GET /v1/config, and the fan page's files and page routes when the context has a site.
+void RegisterWebRoutes(http::Router& router, ApiContext& context);
 
 // The `orders` object of GET /v1/events/{id}/stats.
 Result<boost::json::object> OrderStatsJson(ApiContext& context, std::string_view event_id);

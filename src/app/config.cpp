@@ -71,6 +71,11 @@ void AddServeOptions(CLI::App& command, ServeConfig& config) {
       .add_flag("--demo", config.demo,
                 "Create a demo arena event when the data dir holds no events")
       ->envname("BOXOFFICE_DEMO");
+  command
+      .add_option("--web-dir", config.web_dir,
+                  "The fan page's built files (default: web/dist beside the binary's folder, "
+                  "when it is there)")
+      ->envname("BOXOFFICE_WEB_DIR");
   command.add_option("--session-ttl-s", config.session_ttl_s, "Lifetime of a session token")
       ->envname("BOXOFFICE_SESSION_TTL_S")
       ->check(CLI::Range(60u, 30u * 24 * 3600))

@@ -44,6 +44,9 @@ struct ServeConfig {
   std::string log_level = "info";
   bool access_log = false;
   bool demo = false;
+  // The fan page (web/dist after `make web`); empty: <binary dir>/../web/dist if it exists, else
+  // the server answers the API only.
+  std::string web_dir;
   unsigned session_ttl_s = 24 * 3600;
   unsigned hashing_threads = 2;
   std::string defense_allowlist;  // comma-separated CIDRs that skip rate limits

@@ -3,6 +3,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <future>
 #include <iostream>
 #include <mutex>
@@ -25,6 +26,7 @@
 #include "defense/defense.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
+#include "http/static_site.hpp"
 #include "inventory/hold_service.hpp"
 #include "inventory/hold_table.hpp"
 #include "orders/order_service.hpp"
@@ -174,6 +176,14 @@ Result<Payments> StartPayments(const ServeConfig& config, const Clock& clock,
   return payments;
 }
 
+// The cards the fan page offers: the demo simulator's test tokens; none for real gateways, whose
+// card forms the page would show instead.
+std::vector<std::string> TestCards(const Payments& payments) {
+  if (payments.demo_gateway == nullptr) return {};
+  const std::span<const std::string_view> cards = tools::GatewaySimTestCards();
+  return std::vector<std::string>(cards.begin(), cards.end());
+}
+
 // What a crash left behind, before anyone is served: sold seats first (a journaled hold naming a
 // sold seat is then ended as superseded), then live holds, then payments left pending.
 Status RestoreSales(OrderService& orders, HoldService& holds) {
@@ -193,6 +203,30 @@ Result<DefenseOptions> LoadDefenseOptions(const ServeConfig& config, const std::
   LogInfo("risk_model", {{"version", risk_model->version()}});
   return DefenseOptions{config.rate_limit_slots, *allowlist, config.rate_limits, secret,
                         *risk_model};
+}
+
+// The fan page's files: --web-dir when given (and then it must load), else web/dist beside the
+// binary's folder (build/boxoffice finds the repository's web/dist) when it is there. Without one
+// the server answers the API alone and says so.
+Result<std::optional<http::StaticSite>> LoadWebPages(const ServeConfig& config) {
+  std::string dir = config.web_dir;
+  if (dir.empty()) {
+    std::error_code error;
+    const std::filesystem::path binary = std::filesystem::read_symlink("/proc/self/exe", error);
+    const std::filesystem::path beside = binary.parent_path().parent_path() / "web" / "dist";
+    if (error || !std::filesystem::is_regular_file(beside / "index.html", error)) {
+      LogWarn(
+          "no fan page: --web-dir is not set and web/dist is not beside the binary; "
+          "build it with `make web`");
+      return std::optional<http::StaticSite>();
+    }
+    dir = beside.string();
+  }
+  Result<http::StaticSite> site = http::StaticSite::Load(dir);
+  if (!site) return site.error();
+  LogInfo("fan page loaded",
+          {{"web_dir", dir}, {"files", site->files().size()}, {"bytes", site->bytes()}});
+  return std::optional<http::StaticSite>(std::move(site).value());
 }
 
 // Creates the demo event unless the catalog already holds events (a restart keeps the old one).
@@ -308,6 +342,9 @@ int RunServe(const ServeConfig& config) {
     return Fail("cannot load the block and allow lists", loaded.error());
   }
 
+  Result<std::optional<http::StaticSite>> site = LoadWebPages(config);
+  if (!site) return Fail("cannot load the fan page", site.error());
+
   http::Router router;
   router.Use(api::DefenseMiddleware(defense, accounts, catalog, metrics));
   http::Server* server_for_ready = nullptr;
@@ -327,7 +364,9 @@ int RunServe(const ServeConfig& config) {
                           .waiting_room = &waiting_room,
                           .orders = &orders,
                           .tickets = &ticket_signer,
-                          .check_in = &check_in};
+                          .check_in = &check_in,
+                          .site = *site ? &**site : nullptr,
+                          .test_cards = TestCards(*payments)};
   waiting_room.SetPublicChangeHook(
       [&context](const std::string& event_id) { api::RefreshEventJson(context, event_id); });
   // The demo event is created before the queues are attached, so that its queue works on the

@@ -446,10 +446,9 @@ struct GatewaySim::Impl {
                          "The simulator supports confirm=true with capture_method=manual only.");
     }
     const std::string* payment_method = Find(params, "payment_method");
-    static const std::vector<std::string> kTokens = {"tok_visa", "tok_declined",
-                                                     "tok_insufficient_funds", "tok_error"};
+    const std::span<const std::string_view> tokens = GatewaySimTestCards();
     if (payment_method == nullptr ||
-        std::find(kTokens.begin(), kTokens.end(), *payment_method) == kTokens.end()) {
+        std::find(tokens.begin(), tokens.end(), *payment_method) == tokens.end()) {
       return StripeError(400, "invalid_request_error", "resource_missing",
                          "No such payment_method; the simulator knows tok_visa, tok_declined, "
                          "tok_insufficient_funds and tok_error.",
@@ -728,6 +727,12 @@ std::string GatewaySim::base_url() const {
   if (host == "::") host = "::1";
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
   return "http://" + host + ":" + std::to_string(port());
+}
+
+std::span<const std::string_view> GatewaySimTestCards() {
+  static constexpr std::string_view kTokens[] = {"tok_visa", "tok_declined",
+                                                 "tok_insufficient_funds", "tok_error"};
+  return kTokens;
 }
 
 int RunGatewaySim(const GatewaySimOptions& options) {

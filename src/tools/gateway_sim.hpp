@@ -12,7 +12,9 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
+#include <string_view>
 
 namespace boxoffice::tools {
 
@@ -33,6 +35,10 @@ struct GatewaySimOptions {
 
 // Adds gateway-sim's flags to `command`, bound to `options`.
 void AddGatewaySimOptions(CLI::App& command, GatewaySimOptions& options);
+
+// The card tokens the simulator takes: tok_visa approves, tok_declined and tok_insufficient_funds
+// decline, tok_error fails as a gateway outage would.
+std::span<const std::string_view> GatewaySimTestCards();
 
 // A gateway simulator running on background threads; Stop() (or the destructor) ends it.
 class GatewaySim {
