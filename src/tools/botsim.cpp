@@ -314,7 +314,8 @@ double RunAgents(asio::io_context& io, botsim::Shared& shared, const std::vector
           while (next < plans.size()) {
             const std::size_t index = next++;
             const auto agent_started = SteadyClock::now();
-            co_await botsim::RunAgent(shared, plans[index], outcomes[index], io.get_executor());
+            botsim::Agent agent(shared, plans[index], outcomes[index], io.get_executor());
+            co_await agent.Run();
             outcomes[index].seconds =
                 std::chrono::duration<double>(SteadyClock::now() - agent_started).count();
           }

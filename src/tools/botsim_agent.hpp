@@ -6,10 +6,13 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <boost/beast/http/verb.hpp>
+#include <random>
 #include <string>
 #include <string_view>
 
 #include "tools/botsim.hpp"
+#include "tools/botsim_client.hpp"
 #include "tools/botsim_population.hpp"
 
 namespace boxoffice::tools::botsim {
@@ -43,9 +46,36 @@ struct Shared {
   boost::asio::thread_pool& solver;  // solves proofs of work off the agents' thread
 };
 
-// Runs the agent `plan` describes on `executor` until it holds seats or stops; fills `outcome`
-// (all but `seconds`, which the caller measures).
-boost::asio::awaitable<void> RunAgent(Shared& shared, const AgentPlan& plan, AgentOutcome& outcome,
-                                      boost::asio::any_io_executor executor);
+// One simulated client: runs the walk `plan` describes on `executor` until it holds seats or
+// stops, and fills `outcome` (all but `seconds`, which the caller measures). It must outlive Run().
+class Agent {
+ public:
+  Agent(Shared& shared, const AgentPlan& plan, AgentOutcome& outcome,
+        boost::asio::any_io_executor executor);
+
+  boost::asio::awaitable<void> Run();
+
+ private:
+  static int RetryAfter(const Reply& reply);
+  bool Expired(double wait_s = 0) const;
+  // Whether the reply has the status wanted; if not, records why the agent stops.
+  bool Ok(const Reply& reply, int status);
+  // The pause before the next request, by the plan's rhythm, counted from the last one sent.
+  boost::asio::awaitable<void> Think();
+  Headers BaseHeaders();
+  // Sends a request as the agent would: waits out 429s (a few times), and on a gated route
+  // answers a challenge when it can solve one. Sets outcome_.stop when it gives up.
+  boost::asio::awaitable<Reply> Call(boost::beast::http::verb method, std::string target,
+                                     std::string body, bool gated, Headers extra = {});
+
+  Shared& shared_;
+  const AgentPlan& plan_;
+  AgentOutcome& outcome_;
+  Connection connection_;
+  std::mt19937_64 random_;
+  SteadyClock::time_point deadline_;
+  SteadyClock::time_point last_sent_;  // when Call() last sent a request: Think() counts from it
+  std::string session_token_;
+};
 
 }  // namespace boxoffice::tools::botsim
