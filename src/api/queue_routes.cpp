@@ -65,6 +65,7 @@ std::string FanViewJson(const FanView& view) {
     out += ",\"access_expires_at\":"sv;
     AppendJsonString(out, FormatRfc3339(view.access_expires_at));
   }
+  if (view.paused) out += ",\"paused\":true"sv;
   if (view.seats_held) {
     // No seat is for sale now, but holds could still return some: worth waiting.
     out += ",\"seats_left\":0,\"seats_held\":"sv;

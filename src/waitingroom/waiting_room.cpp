@@ -454,6 +454,11 @@ FanView ViewLocked(Queue& queue, std::uint64_t number, TimePoint now,
   const double outflow = queue.Outflow();
   const auto eta = static_cast<std::uint64_t>(std::ceil(static_cast<double>(position) / outflow));
   view.eta_s = eta;
+  if (queue.settings.paused && !queue.sold_out) {
+    // Nobody moves while the operator holds the doors: no time can be promised.
+    view.paused = true;
+    view.eta_s.reset();
+  }
   // Near the front poll every second; far back, rarely: spreads the polling load.
   view.retry_after_s =
       static_cast<std::uint32_t>(std::clamp<std::uint64_t>(eta / 10, 1, kRetryAfterMaxS));

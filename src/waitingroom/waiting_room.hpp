@@ -66,6 +66,7 @@ struct FanView {
   TimePoint access_expires_at;
   // While no seat is available but holds could still return some: how many are held.
   std::optional<std::uint32_t> seats_held;
+  bool paused = false;   // waiting while the operator has paused admissions (eta_s is absent)
   bool created = false;  // the join made a new place (201) rather than finding one (200)
 };
 

@@ -159,8 +159,10 @@ TEST_F(WaitingRoomTest, AbandonedFanIsSkippedAndReturnsAheadOfOthers) {
 TEST_F(WaitingRoomTest, PauseAndResume) {
   WaitingRoom room(store_, clock_, kSecret);
   Attach(room, MakeEvent("evt_a", 10, 1000));
-  for (int i = 0; i < 30; ++i) Join(room, "evt_a", i);
+  std::vector<Fan> fans;
+  for (int i = 0; i < 30; ++i) fans.push_back(Join(room, "evt_a", i));
   Run(room, seconds(1));
+  EXPECT_FALSE(Poll(room, "evt_a", fans[29]).paused);
   const std::uint64_t before = Admitted(room, "evt_a");
   EXPECT_NEAR(static_cast<double>(before), 10.0, 1.0);
   Result<QueueSettings> paused = Error::Internal("no answer");
@@ -170,9 +172,15 @@ TEST_F(WaitingRoomTest, PauseAndResume) {
   EXPECT_TRUE(paused->paused);
   Run(room, seconds(5));
   EXPECT_EQ(Admitted(room, "evt_a"), before);
+  // Waiting fans are told the doors are held, and promised no time.
+  const FanView held = Poll(room, "evt_a", fans[29]);
+  EXPECT_EQ(held.state, FanState::kWaiting);
+  EXPECT_TRUE(held.paused);
+  EXPECT_FALSE(held.eta_s);
   room.Control("evt_a", QueueControls{20, std::nullopt, false}, [](auto) {});
   Run(room, seconds(1));
   EXPECT_NEAR(static_cast<double>(Admitted(room, "evt_a")), before + 20.0, 1.0);
+  EXPECT_FALSE(Poll(room, "evt_a", fans[29]).paused);
 }
 
 // With nothing available and nothing held, waiting fans are told sold_out at once; while holds
