@@ -4,7 +4,7 @@ DATA_DIR ?= data
 LISTEN ?= 127.0.0.1:8080
 CMAKE_FLAGS ?=
 
-.PHONY: all bootstrap build build-asan build-tsan run test test-release test-asan test-tsan \
+.PHONY: all bootstrap build build-asan build-tsan web run test test-release test-asan test-tsan \
         ctest-release ctest-asan ctest-tsan format format-check bench clean
 
 # Tests that prove a concurrency claim carry one of these words in their name and run again under
@@ -36,16 +36,20 @@ build-tsan/build.ninja:
 build-tsan: bootstrap build-tsan/build.ninja
 	cmake --build build-tsan -j $(JOBS) --target boxoffice_tests
 
-run: build
+# The fan page, from web/package-lock.json (scripts/web-build says when it rebuilds).
+web: bootstrap
+	@scripts/web-build
+
+run: build web
 	build/boxoffice serve --listen $(LISTEN) --data-dir $(DATA_DIR) --demo
 
 # The stages of `make test`, in order; scripts/stages prints each one's duration at the end.
-TEST_STAGES = format-check build ctest-release build-asan ctest-asan build-tsan ctest-tsan
+TEST_STAGES = format-check build web ctest-release build-asan ctest-asan build-tsan ctest-tsan
 
 test: bootstrap
 	@scripts/stages $(TEST_STAGES)
 
-test-release: build
+test-release: build web
 	@$(MAKE) --no-print-directory ctest-release
 
 test-asan: build-asan
