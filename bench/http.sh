@@ -15,7 +15,7 @@ DURATION_S=${DURATION_S:-10}
 CONNECTIONS=${CONNECTIONS:-100}
 THREADS=${THREADS:-2}
 BINARY=${BOXOFFICE_BINARY:-build/boxoffice}
-RESULTS=bench/results/http.json
+RESULTS=${BENCH_RESULTS:-bench/results/http.json}
 
 command -v wrk >/dev/null || { echo "bench/http.sh: wrk missing; run scripts/bootstrap" >&2; exit 1; }
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { echo "bench/http.sh: nginx missing" >&2; exit 1; }

@@ -23,7 +23,7 @@ THREADS=${THREADS:-2}
 FANS=${FANS:-20000}
 REDIS_REQUESTS=${REDIS_REQUESTS:-500000}
 BINARY=${BOXOFFICE_BINARY:-build/boxoffice}
-RESULTS=bench/results/queue.json
+RESULTS=${BENCH_RESULTS:-bench/results/queue.json}
 
 for tool in wrk redis-server redis-benchmark curl; do
   command -v "$tool" >/dev/null || { echo "bench/queue.sh: $tool missing; run scripts/bootstrap" >&2; exit 1; }
