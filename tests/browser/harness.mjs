@@ -19,13 +19,17 @@ export const repo_root = resolve(dirname(fileURLToPath(import.meta.url)), '../..
 const require = createRequire(join(repo_root, 'web/package.json'));
 const { chromium } = require('playwright-core');
 
-const kServerStart_ms = 30_000;
-/** A test that has not finished by then has hung; CTest's own limit is higher. */
-const kTestTimeout_ms = 100_000;
+// These are failsafes, not expectations: every wait ends on an event (a locator, a URL, an
+// answer), and a limit only decides when a broken page fails instead of hanging. They are far
+// above what a working page needs on a loaded two-core machine (issue 21: a verdict must not
+// depend on how busy the machine is); the slowest test, test_keyboard, takes 45 s there.
+const kServerStart_ms = 60_000;
+/** A test that has not finished by then has hung; CTest's own limit (300 s) is higher. */
+const kTestTimeout_ms = 240_000;
 /** How long a step may wait for the page (a locator, a URL) before the test fails. */
-export const kStep_ms = 20_000;
-/** Longest a fan is expected to wait in the demo's waiting room (50 admissions a second). */
-export const kAdmission_ms = 30_000;
+export const kStep_ms = 60_000;
+/** Longest a fan may wait in a test's waiting room before the test fails. */
+export const kAdmission_ms = 90_000;
 
 export const desktop = { width: 1280, height: 800 };
 export const phone = { width: 390, height: 844 };

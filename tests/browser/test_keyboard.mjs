@@ -2,7 +2,7 @@
 // (one tab stop, roving focus) and Space, the checkout form submitted by Enter. Then, on an event
 // with a short hold, the hold's last minute is announced and its end is told.
 
-import { check, enterSeats, kStep_ms, runTest, smallEvent } from './harness.mjs';
+import { check, enterSeats, kAdmission_ms, kStep_ms, runTest, smallEvent } from './harness.mjs';
 
 const kDemoEvent = 'boxoffice Demo Arena: Opening Night';
 const kShortHold = 'Quick Hold Evening';
@@ -18,7 +18,7 @@ await runTest('keyboard', async (t) => {
   await page.keyboard.press('Enter');
   await page.getByRole('link', { name: 'Get tickets' }).focus();
   await page.keyboard.press('Enter');
-  await page.waitForURL(/\/seats$/, { timeout: 30_000 });
+  await page.waitForURL(/\/seats$/, { timeout: kAdmission_ms });
 
   const seat = (id) => page.getByRole('checkbox', { name: id, exact: true });
   await seat('F1-A-1').focus();
