@@ -2,22 +2,18 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <filesystem>
+
+#include "support/temp_dir.hpp"
 
 namespace boxoffice::app {
 namespace {
 
 class DataDirTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/boxoffice-datadir-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    root_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(root_); }
-  std::string root_;
+  test_support::TempDir temp_{"boxoffice-datadir"};
+  std::string root_ = temp_.path();
 };
 
 // The data dir is created with owner-only permissions.

@@ -1,11 +1,12 @@
 #include "defense/risk.hpp"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+
+#include "support/temp_dir.hpp"
 
 namespace boxoffice {
 namespace {
@@ -114,18 +115,13 @@ TEST(RiskFeaturesTest, NaiveScriptHeaders) {
 
 class RiskModelFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/boxoffice-risk-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string Write(std::string_view text) {
     const std::string path = dir_ + "/risk-model.json";
     std::ofstream(path) << text;
     return path;
   }
-  std::string dir_;
+  test_support::TempDir temp_{"boxoffice-risk"};
+  std::string dir_ = temp_.path();
 };
 
 // Scores from a fixed weights file equal the logistic function computed by hand.

@@ -1,13 +1,16 @@
 #include "http/static_site.hpp"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
+
+#include "support/temp_dir.hpp"
 
 namespace boxoffice::http {
 namespace {
@@ -16,13 +19,6 @@ namespace fs = std::filesystem;
 
 class StaticSiteTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/boxoffice-static-site-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   void Write(const std::string& relative, std::string_view content) {
     const fs::path path = dir_ / relative;
     fs::create_directories(path.parent_path());
@@ -48,7 +44,8 @@ class StaticSiteTest : public ::testing::Test {
     return request;
   }
 
-  fs::path dir_;
+  test_support::TempDir temp_{"boxoffice-static-site"};
+  fs::path dir_ = temp_.path();
 };
 
 TEST_F(StaticSiteTest, ReadsEveryFileWithItsEncodingsBesideIt) {

@@ -13,7 +13,6 @@
 #pragma once
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <functional>
@@ -26,33 +25,12 @@
 
 #include "common/result.hpp"
 #include "ports/ledger.hpp"
+#include "support/temp_dir.hpp"
 
 namespace boxoffice::ledger_conformance {
 
-// A fresh directory under /tmp, removed with everything in it when the object goes.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "boxoffice-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) {
-      ADD_FAILURE() << "mkdtemp failed for " << pattern;
-      return;
-    }
-    path_ = std::move(pattern);
-  }
-  ~TempDir() {
-    if (path_.empty()) return;
-    std::error_code ignored;  // a leftover temp dir is not worth failing a test over
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+// The shared test helper (tests/support/temp_dir.hpp), under the name these suites use.
+using test_support::TempDir;
 
 struct LedgerFactory {
   std::string name;  // the suffix of the test names, e.g. "Sqlite"
