@@ -6,18 +6,14 @@
 #include <charconv>
 #include <cstring>
 
+#include "common/text.hpp"
+
 namespace boxoffice {
 namespace {
 
 constexpr std::size_t kAddressTextMaxBytes = INET6_ADDRSTRLEN;  // with zone and brackets stripped
 constexpr int kV4MappedPrefixBits = 96;
 constexpr std::uint8_t kV4MappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
-std::string_view Trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
 
 Error InvalidCidr(std::string_view text, std::string_view why) {
   boost::json::object details;
@@ -69,7 +65,7 @@ std::string IpAddress::ToString() const {
 
 Result<Cidr> Cidr::Parse(std::string_view text) {
   const std::string_view original = text;
-  text = Trim(text);
+  text = TrimBlanks(text);
   std::string_view address_text = text;
   std::optional<int> prefix;
   if (const auto slash = text.find('/'); slash != std::string_view::npos) {
@@ -129,7 +125,7 @@ Result<CidrList> CidrList::Parse(std::string_view comma_separated) {
   CidrList list;
   while (!comma_separated.empty()) {
     const auto comma = comma_separated.find(',');
-    const std::string_view item = Trim(comma_separated.substr(0, comma));
+    const std::string_view item = TrimBlanks(comma_separated.substr(0, comma));
     comma_separated =
         comma == std::string_view::npos ? std::string_view() : comma_separated.substr(comma + 1);
     if (item.empty()) continue;

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "common/crypto.hpp"
+#include "common/text.hpp"
 #include "http/ascii.hpp"
 
 namespace boxoffice::http {
@@ -53,18 +54,12 @@ Error SiteError(std::string message) {
   return Error::Make(ErrorKind::kUnprocessable, "invalid_web_dir", std::move(message));
 }
 
-std::string_view Trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
 // Whether an If-None-Match value names `etag` (a list of tags, or `*`; weak tags compare by their
 // opaque part, as RFC 9110 section 13.1.2 asks for If-None-Match).
 bool MatchesEtag(std::string_view if_none_match, std::string_view etag) {
   while (!if_none_match.empty()) {
     const std::size_t comma = if_none_match.find(',');
-    std::string_view tag = Trim(if_none_match.substr(0, comma));
+    std::string_view tag = TrimBlanks(if_none_match.substr(0, comma));
     if_none_match =
         comma == std::string_view::npos ? std::string_view() : if_none_match.substr(comma + 1);
     if (tag == "*") return true;
@@ -84,11 +79,11 @@ bool AcceptsEncoding(std::string_view accept_encoding, std::string_view coding) 
     accept_encoding =
         comma == std::string_view::npos ? std::string_view() : accept_encoding.substr(comma + 1);
     const std::size_t semicolon = item.find(';');
-    const std::string_view name = Trim(item.substr(0, semicolon));
+    const std::string_view name = TrimBlanks(item.substr(0, semicolon));
     bool allowed = true;
     if (semicolon != std::string_view::npos) {
       // "q=0", "q=0.0", "q=0.000" refuse; any other weight accepts.
-      std::string_view parameter = Trim(item.substr(semicolon + 1));
+      std::string_view parameter = TrimBlanks(item.substr(semicolon + 1));
       if (parameter.size() >= 2 && internal::LowerAscii(parameter[0]) == 'q' &&
           parameter[1] == '=') {
         parameter.remove_prefix(2);
