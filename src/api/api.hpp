@@ -33,7 +33,7 @@ struct ApiContext {
   HoldService* holds = nullptr;
   // The waiting room's check for events whose queue is enabled; null until one is wired, and
   // then holds are allowed without an access token.
-  const AdmissionCheck* admission = nullptr;
+  AdmissionCheck* admission = nullptr;
   WaitingRoom* waiting_room = nullptr;  // the queue routes answer 503 without one
   OrderService* orders = nullptr;       // null: the order routes are not served
   // Signs ticket codes; GET /v1/events/{id} shows the event's public key when set.

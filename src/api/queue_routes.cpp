@@ -1,6 +1,7 @@
-// The waiting room's routes: POST /v1/events/{id}/queue (join), GET /v1/events/{id}/queue/status,
-// GET /v1/events/{id}/queue/stream (the status as server-sent events), PATCH
-// /v1/events/{id}/queue (operator); the `queue` object of GET /v1/events/{id}/stats.
+// The waiting room's routes: POST /v1/events/{id}/queue (join), DELETE /v1/events/{id}/queue
+// (leave), GET /v1/events/{id}/queue/status, GET /v1/events/{id}/queue/stream (the status as
+// server-sent events), PATCH /v1/events/{id}/queue (operator); the `queue` object of
+// GET /v1/events/{id}/stats.
 #include <array>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
@@ -59,6 +60,18 @@ std::string FanViewJson(const FanView& view) {
   }
   out += ",\"retry_after_s\":"sv;
   AppendJsonNumber(out, view.retry_after_s);
+  if (view.sequence) {
+    out += ",\"sequence\":"sv;
+    AppendJsonNumber(out, *view.sequence);
+  }
+  if (view.admitted_as) {
+    out += ",\"admitted_as\":"sv;
+    AppendJsonNumber(out, *view.admitted_as);
+  }
+  if (view.access_released) {
+    out += ",\"access_released\":"sv;
+    AppendJsonString(out, AccessReleaseName(*view.access_released));
+  }
   if (view.state == FanState::kAdmitted) {
     out += ",\"access_token\":"sv;
     AppendJsonString(out, view.access_token);
@@ -125,14 +138,26 @@ void QueueStatus(ApiContext& context, const http::Request& request, Reply reply)
   reply(FanViewResponse(200, *view));
 }
 
+void LeaveQueue(ApiContext& context, const http::Request& request, Reply reply) {
+  Result<Session> session = RequireSession(request, context.accounts);
+  if (!session) return reply(session.error());
+  if (context.waiting_room == nullptr) return reply(NoWaitingRoom());
+  Status left = context.waiting_room->Leave(request.PathParam("id"), session->session_id,
+                                            request.Header("x-queue-ticket").value_or(""));
+  if (!left) return reply(left.error());
+  reply(JsonResponse(204, std::string()));
+}
+
 // After these the fan's place cannot change any more, so the stream ends with them.
 bool IsFinal(FanState state) {
   return state == FanState::kAdmitted || state == FanState::kSoldOut || state == FanState::kClosed;
 }
 
 // The source of one fan's stream: each tick polls the room as a status call would (so the fan
-// counts as seen) and sends the view when its state, position or held seats changed. The first
-// view, from the call that opened the stream, goes out at once.
+// counts as seen) and sends the view when its state or held seats changed, or when its position
+// did and the poll budget's interval (`retry_after_s`) has passed since the last event: a fan far
+// back hears of their progress as rarely as a polling fan would, but of admission, a sell-out or
+// a pause at once. The first view, from the call that opened the stream, goes out at once.
 class QueueStreamSource {
  public:
   QueueStreamSource(WaitingRoom& room, const http::Request& request, std::string session_id,
@@ -155,15 +180,21 @@ class QueueStreamSource {
       if (!polled) return http::StreamStep::End();
       view = std::move(polled).value();
     }
-    Shown shown{view.state, view.position, view.seats_held};
+    Shown shown{view.state, view.paused, view.position, view.seats_held};
+    ++ticks_since_event_;
     if (last_ && *last_ == shown) return http::StreamStep::NoChange();
+    const bool only_moved = last_ && last_->state == shown.state && last_->paused == shown.paused &&
+                            last_->seats_held == shown.seats_held;
+    if (only_moved && ticks_since_event_ < view.retry_after_s) return http::StreamStep::NoChange();
     last_ = shown;
+    ticks_since_event_ = 0;
     return http::StreamStep::Event(FanViewJson(view), IsFinal(view.state));
   }
 
  private:
   struct Shown {
     FanState state;
+    bool paused;
     std::optional<std::uint64_t> position;
     std::optional<std::uint32_t> seats_held;
     bool operator==(const Shown&) const = default;
@@ -175,6 +206,7 @@ class QueueStreamSource {
   std::string ticket_;
   std::optional<FanView> first_;
   std::optional<Shown> last_;
+  std::uint32_t ticks_since_event_ = 0;  // stream ticks (kQueueStreamInterval) since the last event
 };
 
 void QueueStream(ApiContext& context, const http::Request& request, Reply reply) {
@@ -260,7 +292,13 @@ Result<boost::json::object> QueueStatsJson(ApiContext& context, std::string_view
                       {"active", stats->active},
                       {"admitted", stats->admitted},
                       {"admitted_per_s", stats->admitted_per_s},
-                      {"abandoned", stats->abandoned}};
+                      {"abandoned", stats->abandoned},
+                      {"left_waiting", stats->left_waiting},
+                      {"resumed", stats->resumed},
+                      {"released", json::object{{"ordered", stats->released_ordered},
+                                                {"left", stats->released_left},
+                                                {"idle", stats->released_idle},
+                                                {"expired", stats->released_expired}}}};
 }
 
 void RefreshEventJson(ApiContext& context, const std::string& event_id) {
@@ -300,6 +338,10 @@ void RegisterQueueRoutes(http::Router& router, ApiContext& context) {
              Answering([&context](const http::Request& request, Reply reply) {
                JoinQueue(context, request, std::move(reply));
              }));
+  router.Add(Method::kDelete, "/v1/events/{id}/queue",
+             Answering([&context](const http::Request& request, Reply reply) {
+               LeaveQueue(context, request, std::move(reply));
+             }));
   router.Add(Method::kPatch, "/v1/events/{id}/queue",
              Answering([&context](const http::Request& request, Reply reply) {
                PatchQueue(context, request, std::move(reply));
@@ -338,6 +380,12 @@ void RegisterQueueMetrics(MetricsRegistry& metrics, const WaitingRoom& room) {
       {"boxoffice_queue_abandoned_total", MetricType::kCounter,
        "Fans passed by the counter while away.",
        [](const QueueStats& s) { return static_cast<double>(s.abandoned); }},
+      {"boxoffice_queue_left_waiting_total", MetricType::kCounter,
+       "Fans who left the queue before they were admitted.",
+       [](const QueueStats& s) { return static_cast<double>(s.left_waiting); }},
+      {"boxoffice_queue_resumed_total", MetricType::kCounter,
+       "Fans who came back to shop after their idle slot was given back.",
+       [](const QueueStats& s) { return static_cast<double>(s.resumed); }},
   };
   for (const Family& family : kFamilies) {
     metrics.AddSampledFamily(family.name, family.help, family.type,
@@ -348,6 +396,21 @@ void RegisterQueueMetrics(MetricsRegistry& metrics, const WaitingRoom& room) {
                                }
                              });
   }
+  metrics.AddSampledFamily(
+      "boxoffice_queue_released_total",
+      "Active slots given back, by cause: ordered, left, idle (idle_release_s), expired.",
+      MetricType::kCounter, [&room](const MetricEmit& emit) {
+        for (const std::string& id : room.EventIds()) {
+          Result<QueueStats> stats = room.Stats(id);
+          if (!stats) continue;
+          emit({{"event_id", id}, {"cause", "ordered"}},
+               static_cast<double>(stats->released_ordered));
+          emit({{"event_id", id}, {"cause", "left"}}, static_cast<double>(stats->released_left));
+          emit({{"event_id", id}, {"cause", "idle"}}, static_cast<double>(stats->released_idle));
+          emit({{"event_id", id}, {"cause", "expired"}},
+               static_cast<double>(stats->released_expired));
+        }
+      });
 }
 
 }  // namespace boxoffice::api

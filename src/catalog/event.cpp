@@ -348,6 +348,16 @@ void ParseQueue(const json::object& body, EventDefinition& event, Problems& prob
                                              kAccessTtlMinS, kAccessTtlMaxS)
                                      .value_or(settings.access_ttl_s));
   settings.paused = ReadBool(*queue, "paused", "queue.paused", problems).value_or(false);
+  settings.idle_release_s =
+      static_cast<std::uint32_t>(ReadInteger(*queue, "idle_release_s", "queue.idle_release_s",
+                                             problems, kIdleReleaseMinS, kIdleReleaseMaxS)
+                                     .value_or(settings.idle_release_s));
+  settings.poll_budget_per_s =
+      static_cast<std::uint32_t>(ReadInteger(*queue, "poll_budget_per_s", "queue.poll_budget_per_s",
+                                             problems, kPollBudgetMinPerS, kPollBudgetMaxPerS)
+                                     .value_or(settings.poll_budget_per_s));
+  settings.order_ends_access =
+      ReadBool(*queue, "order_ends_access", "queue.order_ends_access", problems).value_or(true);
 }
 
 void ParseDefense(const json::object& body, EventDefinition& event, Problems& problems) {
@@ -448,7 +458,10 @@ json::object EventToJson(const EventDefinition& event) {
                               {"admission_rate_per_s", event.queue.admission_rate_per_s},
                               {"max_active", event.queue.max_active},
                               {"access_ttl_s", event.queue.access_ttl_s},
-                              {"paused", event.queue.paused}};
+                              {"paused", event.queue.paused},
+                              {"idle_release_s", event.queue.idle_release_s},
+                              {"poll_budget_per_s", event.queue.poll_budget_per_s},
+                              {"order_ends_access", event.queue.order_ends_access}};
   out["defense"] = json::object{{"challenge", ChallengeModeName(event.challenge)}};
   out["seat_count"] = event.seat_count;
   out["created_at"] = FormatRfc3339(event.created_at);

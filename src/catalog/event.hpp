@@ -31,6 +31,10 @@ inline constexpr std::uint32_t kHoldTtlMinS = 30;
 inline constexpr std::uint32_t kHoldTtlMaxS = 3'600;
 inline constexpr std::uint32_t kAdmissionRateMaxPerS = 1'000'000;
 inline constexpr std::uint32_t kMaxActiveMax = 10'000'000;
+inline constexpr std::uint32_t kIdleReleaseMinS = 10;
+inline constexpr std::uint32_t kIdleReleaseMaxS = 86'400;
+inline constexpr std::uint32_t kPollBudgetMinPerS = 10;
+inline constexpr std::uint32_t kPollBudgetMaxPerS = 100'000'000;
 inline constexpr std::uint32_t kAccessTtlMinS = 60;
 inline constexpr std::uint32_t kAccessTtlMaxS = 7'200;
 
@@ -68,6 +72,14 @@ struct QueueSettings {
   std::uint32_t max_active = 5'000;
   std::uint32_t access_ttl_s = 600;
   bool paused = false;
+  // Closed-loop admission: an admitted fan who makes no inventory or checkout call for this long
+  // gives their active slot back.
+  std::uint32_t idle_release_s = 120;
+  // The status polls per second the whole queue may cost; retry_after_s grows with the distance
+  // from the front to stay within it (docs/api.md, "The poll budget").
+  std::uint32_t poll_budget_per_s = 20'000;
+  // A confirmed order spends the fan's access (and frees the slot); false lets them buy again.
+  bool order_ends_access = true;
 };
 
 struct EventDefinition {

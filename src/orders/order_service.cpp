@@ -139,8 +139,8 @@ std::string IdempotencyScope(const std::string& session_id, const std::string& c
 }
 
 OrderService::OrderService(Catalog& catalog, HoldService& holds, CheckoutLedger& ledger,
-                           PaymentGateway* payments, const AdmissionCheck* admission,
-                           const Clock& clock, MetricsRegistry& metrics, OrderRendering rendering,
+                           PaymentGateway* payments, AdmissionCheck* admission, const Clock& clock,
+                           MetricsRegistry& metrics, OrderRendering rendering,
                            OrderServiceOptions options)
     : catalog_(catalog),
       holds_(holds),
@@ -401,6 +401,9 @@ RenderedAnswer OrderService::Execute(const PlaceOrderRequest& request) {
     return undo(error, seat_indexes, owner_key);
   }
   Count(&OrderCounters::confirmed);
+  if (definition.queue.enabled && admission_ != nullptr) {
+    admission_->OrderConfirmed(definition.id, request.session_id, request.access_token);
+  }
   return response;
 }
 

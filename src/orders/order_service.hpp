@@ -108,7 +108,7 @@ class OrderService {
   // `payments` may be null: orders then answer 503 payments_unavailable. Every reference must
   // outlive the service.
   OrderService(Catalog& catalog, HoldService& holds, CheckoutLedger& ledger,
-               PaymentGateway* payments, const AdmissionCheck* admission, const Clock& clock,
+               PaymentGateway* payments, AdmissionCheck* admission, const Clock& clock,
                MetricsRegistry& metrics, OrderRendering rendering,
                OrderServiceOptions options = {});
   ~OrderService();  // finishes the orders already accepted
@@ -173,7 +173,7 @@ class OrderService {
   HoldService& holds_;
   CheckoutLedger& ledger_;
   PaymentGateway* payments_;
-  const AdmissionCheck* admission_;
+  AdmissionCheck* admission_;
   const Clock& clock_;
   OrderRendering rendering_;
   MetricsRegistry& metrics_;

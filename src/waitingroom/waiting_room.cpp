@@ -11,6 +11,7 @@
 #include "common/check.hpp"
 #include "common/crypto.hpp"
 #include "common/time.hpp"
+#include "waitingroom/poll_budget.hpp"
 #include "waitingroom/shuffle.hpp"
 
 namespace boxoffice {
@@ -34,20 +35,31 @@ constexpr auto kTickGapMax = seconds(1);
 constexpr auto kInventoryProbeEvery =
     milliseconds(500);  // a stalled ticker must not release a burst
 
-// A fan's slot: the top two bits hold the state, the low 30 the second (since the queue's base
-// time) it was last seen or admitted.
+// A fan's slot: the top three bits hold the state, the low 29 a second since the queue's base
+// time: when the fan was last seen (waiting), admitted (admitted, idle) or let go (the rest).
 enum SlotState : std::uint32_t {
   kSlotUnknown = 0,  // not seen since a restart (or a number a crash skipped)
   kSlotWaiting = 1,
-  kSlotAdmitted = 2,
-  kSlotAbandoned = 3,
+  kSlotAdmitted = 2,   // shopping: has an entry in `active`
+  kSlotAbandoned = 3,  // passed by the counter while away
+  kSlotIdle = 4,       // admitted, slot given back for idleness; the token still admits
+  kSlotOrdered = 5,    // access spent by an order
+  kSlotLeft = 6,       // left the queue
+  kSlotExpired = 7,    // access expired
 };
-constexpr std::uint32_t kSlotTimeMask = (1u << 30) - 1;
+constexpr int kSlotStateShift = 29;
+constexpr std::uint32_t kSlotTimeMask = (1u << kSlotStateShift) - 1;
 
 std::uint32_t PackSlot(SlotState state, std::uint32_t second) {
-  return (static_cast<std::uint32_t>(state) << 30) | (second & kSlotTimeMask);
+  return (static_cast<std::uint32_t>(state) << kSlotStateShift) | (second & kSlotTimeMask);
 }
-SlotState SlotStateOf(std::uint32_t slot) { return static_cast<SlotState>(slot >> 30); }
+SlotState SlotStateOf(std::uint32_t slot) {
+  return static_cast<SlotState>(slot >> kSlotStateShift);
+}
+// A place whose access ended for good: a new join takes a new place.
+bool IsSpent(SlotState state) {
+  return state == kSlotOrdered || state == kSlotLeft || state == kSlotExpired;
+}
 std::uint32_t SlotSecond(std::uint32_t slot) { return slot & kSlotTimeMask; }
 
 std::optional<std::uint64_t> ParseUint(std::string_view text) {
@@ -66,6 +78,15 @@ Error EventNotFound(std::string_view id) {
 
 Error InvalidTicket(std::string message) {
   return Error::Make(ErrorKind::kUnauthenticated, "invalid_queue_ticket", std::move(message));
+}
+
+Error InvalidAccess(std::string message) {
+  return Error::Make(ErrorKind::kUnauthenticated, "invalid_access_token", std::move(message));
+}
+
+Error AccessEnded(AccessRelease release, std::string message) {
+  return Error::Make(ErrorKind::kUnauthenticated, "invalid_access_token", std::move(message),
+                     {{"access_released", AccessReleaseName(release)}});
 }
 
 std::int64_t Millis(TimePoint time) {
@@ -88,6 +109,20 @@ std::string_view FanStateName(FanState state) {
       return "closed";
   }
   return "closed";
+}
+
+std::string_view AccessReleaseName(AccessRelease release) {
+  switch (release) {
+    case AccessRelease::kOrdered:
+      return "ordered";
+    case AccessRelease::kLeft:
+      return "left";
+    case AccessRelease::kIdle:
+      return "idle";
+    case AccessRelease::kExpired:
+      return "expired";
+  }
+  return "expired";
 }
 
 // One event's queue. Every field is guarded by `mutex` but the two atomics, which the store's
@@ -113,11 +148,20 @@ class WaitingRoom::EventQueue {
 
   std::uint64_t serving = 0;  // the counter: every sequence <= serving has been passed
   std::uint64_t serving_persisted = 0;
-  std::uint64_t issued_persisted = 0;   // next - 1 as last written, once a second
-  std::vector<std::uint32_t> slots;     // by number - 1
-  std::deque<std::uint64_t> returned;   // numbers of fans who came back after being passed
-  std::deque<TimePoint> active_expiry;  // in admission order, so sorted (access_ttl is fixed)
+  std::uint64_t issued_persisted = 0;  // next - 1 as last written, once a second
+  std::vector<std::uint32_t> slots;    // by number - 1
+  std::deque<std::uint64_t> returned;  // numbers of fans who came back after being passed
+  struct ActiveFan {
+    std::uint32_t last_active_second = 0;  // the last hold or order call
+    std::uint64_t admitted_as = 0;         // the admission's ordinal; 0: unknown
+  };
+  std::unordered_map<std::uint64_t, ActiveFan> active;  // by number: the fans shopping now
+  // (expiry, number) of every admission, sorted by expiry.
+  std::deque<std::pair<TimePoint, std::uint64_t>> access_expiry;
   std::unordered_map<std::uint64_t, std::uint64_t> identities;  // hash of identity -> number
+  // Fans who left and are still counted in Waiting() (not yet passed by the counter).
+  std::uint64_t left_pending = 0;
+  std::uint32_t idle_swept_second = 0;
 
   TimePoint base;  // slot seconds count from here
   TimePoint last_tick;
@@ -132,6 +176,12 @@ class WaitingRoom::EventQueue {
   std::uint64_t joined = 0;
   std::uint64_t admitted = 0;
   std::uint64_t abandoned = 0;
+  std::uint64_t released_ordered = 0;
+  std::uint64_t released_left = 0;
+  std::uint64_t released_idle = 0;
+  std::uint64_t released_expired = 0;
+  std::uint64_t resumed = 0;
+  std::uint64_t left_waiting = 0;
   InventoryLevel inventory_level{1, 0};
   TimePoint inventory_probed_at;  // epoch: the first tick probes
   bool sold_out = false;
@@ -152,8 +202,9 @@ class WaitingRoom::EventQueue {
   }
   std::uint64_t Waiting() const {
     const std::uint64_t issued = next - 1;
-    return (issued > serving ? issued - serving : 0) + returned.size();
+    return (issued > serving ? issued - serving : 0) + returned.size() - left_pending;
   }
+  PollLoad Load() const { return {Waiting(), Outflow(), settings.poll_budget_per_s}; }
   double Outflow() const {
     return outflow_measured && outflow_per_s > 0
                ? outflow_per_s
@@ -175,8 +226,9 @@ class WaitingRoom::EventQueue {
   TimePoint AccessExpiry(std::uint32_t admitted_second) const {
     return base + seconds(admitted_second) + seconds(settings.access_ttl_s);
   }
-  // Admits as many fans as the budget earned over `gap` and the active cap allow, passing over
-  // those who have gone quiet for longer than `abandon_after_s`. Returns how many it admitted.
+  // Admits as many fans as the budget earned over `gap` and the free active slots allow,
+  // passing over those who have gone quiet for longer than `abandon_after_s`. Returns how many it
+  // admitted.
   std::uint64_t Admit(TimePoint now, TimePoint::duration gap, std::uint32_t abandon_after_s) {
     if (!settings.enabled || settings.paused || sold_out) {
       budget = 0;
@@ -190,39 +242,149 @@ class WaitingRoom::EventQueue {
     std::uint64_t admitted_now = 0;
     auto admit = [&](std::uint64_t number) {
       Slot(number) = PackSlot(kSlotAdmitted, now_second);
-      active_expiry.push_back(AccessExpiry(now_second));
+      active[number] = ActiveFan{now_second, ++admitted};
+      access_expiry.emplace_back(AccessExpiry(now_second), number);
       budget -= kFanMicros;
-      ++admitted;
       ++admitted_now;
     };
     std::uint64_t skips = 0;
-    while (budget >= kFanMicros && active_expiry.size() < settings.max_active) {
+    while (budget >= kFanMicros && active.size() < settings.max_active) {
       if (!returned.empty()) {
         const std::uint64_t number = returned.front();
         returned.pop_front();
-        if (SlotStateOf(Slot(number)) == kSlotWaiting) admit(number);
+        const SlotState state = SlotStateOf(Slot(number));
+        if (state == kSlotWaiting) admit(number);
+        if (state == kSlotLeft) --left_pending;
         continue;
       }
       if (serving >= next - 1 || skips >= kSkipsPerTickMax) break;
       const std::uint64_t number = NumberAt(++serving);
       const std::uint32_t slot = Slot(number);
       const std::uint32_t seen = std::max(SlotSecond(slot), opened_second);
-      if (SlotStateOf(slot) == kSlotWaiting &&
-          now_second - std::min(now_second, seen) <= abandon_after_s) {
+      const SlotState state = SlotStateOf(slot);
+      if (state == kSlotWaiting && now_second - std::min(now_second, seen) <= abandon_after_s) {
         admit(number);
-      } else {
+        continue;
+      }
+      ++skips;
+      if (state == kSlotWaiting || state == kSlotUnknown) {
         // Gone quiet (or unknown since a restart): no active slot is spent on them; they get the
         // next free one if they come back.
         Slot(number) = PackSlot(kSlotAbandoned, SlotSecond(slot));
         ++abandoned;
-        ++skips;
+      } else if (state == kSlotLeft) {
+        --left_pending;
       }
+      // Otherwise taken on from a token after a restart, before the counter got here: done.
     }
     BOXOFFICE_CHECK(serving <= next - 1,
                     "the serving counter never passes the last sequence handed out");
     // Nobody left to admit: unused budget must not pile up into a burst.
     if (returned.empty() && serving >= next - 1) budget = std::min(budget, kFanMicros);
     return admitted_now;
+  }
+
+  // Gives an admitted fan's active slot back. From kSlotIdle (slot already given back) the place
+  // only changes state, and nothing is counted twice.
+  void Release(std::uint64_t number, AccessRelease cause, std::uint32_t now_second) {
+    std::uint32_t& slot = Slot(number);
+    const SlotState state = SlotStateOf(slot);
+    if (state != kSlotAdmitted && state != kSlotIdle) return;
+    const bool was_active = state == kSlotAdmitted;
+    if (was_active) active.erase(number);
+    switch (cause) {
+      case AccessRelease::kIdle:
+        if (!was_active) return;
+        slot = PackSlot(kSlotIdle, SlotSecond(slot));  // keeps the admission second: the expiry
+        ++released_idle;
+        return;
+      case AccessRelease::kOrdered:
+        slot = PackSlot(kSlotOrdered, now_second);
+        released_ordered += was_active;
+        return;
+      case AccessRelease::kLeft:
+        slot = PackSlot(kSlotLeft, now_second);
+        released_left += was_active;
+        return;
+      case AccessRelease::kExpired:
+        slot = PackSlot(kSlotExpired, now_second);
+        released_expired += was_active;
+        return;
+    }
+  }
+
+  // Ends the access that expired by `now`, and once a second gives back the slots of fans idle
+  // for `idle_release_s`.
+  void Sweep(TimePoint now) {
+    const std::uint32_t now_second = Second(now);
+    while (!access_expiry.empty() && access_expiry.front().first <= now) {
+      Release(access_expiry.front().second, AccessRelease::kExpired, now_second);
+      access_expiry.pop_front();
+    }
+    if (now_second == idle_swept_second) return;
+    idle_swept_second = now_second;
+    std::vector<std::uint64_t> idle;
+    for (const auto& [number, fan] : active) {
+      if (now_second - std::min(now_second, fan.last_active_second) >= settings.idle_release_s) {
+        idle.push_back(number);
+      }
+    }
+    for (std::uint64_t number : idle) Release(number, AccessRelease::kIdle, now_second);
+  }
+
+  // The fan gives up their place or their slot.
+  void Leave(std::uint64_t number, std::uint32_t now_second) {
+    std::uint32_t& slot = Slot(number);
+    const SlotState state = SlotStateOf(slot);
+    if (state == kSlotAdmitted || state == kSlotIdle) {
+      Release(number, AccessRelease::kLeft, now_second);
+      return;
+    }
+    if (IsSpent(state)) return;
+    const bool counted = Effective(number) > serving ||
+                         std::find(returned.begin(), returned.end(), number) != returned.end();
+    slot = PackSlot(kSlotLeft, now_second);
+    ++left_waiting;
+    left_pending += counted;
+  }
+
+  // An inventory or checkout call with a valid access token for place `number`, expiring at
+  // `expires_at`: the fan is active now, or is told why their access ended.
+  Status Touch(std::uint64_t number, TimePoint expires_at, TimePoint now) {
+    if (number == 0) return {};  // admitted at once: the queue was off when they joined
+    if (number >= next) return InvalidAccess("The access token is not valid.");
+    const std::uint32_t now_second = Second(now);
+    std::uint32_t& slot = Slot(number);
+    switch (SlotStateOf(slot)) {
+      case kSlotAdmitted:
+        active[number].last_active_second = now_second;
+        return {};
+      case kSlotIdle:
+        active.emplace(number, ActiveFan{now_second, 0});
+        slot = PackSlot(kSlotAdmitted, SlotSecond(slot));
+        ++resumed;
+        return {};
+      case kSlotOrdered:
+        return AccessEnded(AccessRelease::kOrdered,
+                           "Your order used this access; join the queue again to buy more.");
+      case kSlotLeft:
+        return AccessEnded(AccessRelease::kLeft, "You left the queue; join it again to shop.");
+      case kSlotExpired:
+        return AccessEnded(AccessRelease::kExpired,
+                           "The access token has expired; join the queue again.");
+      case kSlotWaiting:
+      case kSlotUnknown:
+      case kSlotAbandoned:
+        break;
+    }
+    // Admitted before a restart (the room forgot): the signature and expiry vouch for it.
+    slot = PackSlot(kSlotAdmitted, Second(expires_at - seconds(settings.access_ttl_s)));
+    active.emplace(number, ActiveFan{now_second, 0});
+    const auto at =
+        std::upper_bound(access_expiry.begin(), access_expiry.end(), expires_at,
+                         [](TimePoint expiry, const auto& entry) { return expiry < entry.first; });
+    access_expiry.emplace(at, expires_at, number);
+    return {};
   }
 
   // Once a measuring window has passed: the smoothed admissions per second, and the counters
@@ -301,7 +463,8 @@ void WaitingRoom::Attach(const EventDefinition& event, InventoryProbe inventory,
   queue->onsale_at = event.onsale_at;
   queue->inventory = std::move(inventory);
   const TimePoint now = clock_.Now();
-  queue->base = TimePoint(duration_cast<seconds>(now.time_since_epoch()));
+  // Early enough that an access token from before a restart has its admission second.
+  queue->base = TimePoint(duration_cast<seconds>(now.time_since_epoch())) - seconds(kAccessTtlMaxS);
   queue->last_tick = now;
   queue->window_start = now;
   const bool shuffled = event.queue.policy == QueuePolicy::kShufflePrequeue;
@@ -327,7 +490,7 @@ void WaitingRoom::Attach(const EventDefinition& event, InventoryProbe inventory,
       // handed out) stay unknown and are skipped unless their holder shows up.
       const std::uint64_t known = std::min<std::uint64_t>(*ParseUint(*issued), queue->slots.size());
       std::fill(queue->slots.begin(), queue->slots.begin() + static_cast<std::ptrdiff_t>(known),
-                PackSlot(kSlotWaiting, 0));
+                PackSlot(kSlotWaiting, queue->Second(now)));
       queue->issued_persisted = known;
     }
     if (auto settings = read("settings")) {
@@ -400,7 +563,8 @@ FanView ViewLocked(Queue& queue, std::uint64_t number, TimePoint now,
     view.eta_s = 0;
     view.access_expires_at = expires_at;
     view.access_token =
-        access_signer.Sign({queue.id, std::string(session_id), std::to_string(Millis(expires_at))});
+        access_signer.Sign({queue.id, std::string(session_id), std::to_string(Millis(expires_at)),
+                            std::to_string(number)});
     // An admitted fan polls only to pick up the token; nothing changes until it expires.
     view.retry_after_s = kRetryAfterMaxS;
   };
@@ -408,9 +572,10 @@ FanView ViewLocked(Queue& queue, std::uint64_t number, TimePoint now,
     admit_view(now + seconds(queue.settings.access_ttl_s));
     return view;
   }
+  view.sequence = number;
   const std::uint32_t now_second = queue.Second(now);
   std::uint32_t& slot = queue.Slot(number);
-  if (!queue.opened) {
+  if (!queue.opened && !IsSpent(SlotStateOf(slot))) {
     slot = PackSlot(kSlotWaiting, now_second);
     view.state = FanState::kPrequeue;
     if (!queue.shuffle && queue.settings.policy == QueuePolicy::kFifo) view.position = number;
@@ -418,19 +583,30 @@ FanView ViewLocked(Queue& queue, std::uint64_t number, TimePoint now,
         queue.onsale_at ? duration_cast<seconds>(*queue.onsale_at - now).count() : 0;
     view.eta_s = static_cast<std::uint64_t>(std::max<std::int64_t>(until_open, 0));
     view.retry_after_s =
-        static_cast<std::uint32_t>(std::clamp<std::uint64_t>(*view.eta_s / 2, 1, kRetryAfterMaxS));
+        PrequeuePollIntervalS(*view.eta_s, queue.next - 1, queue.settings.poll_budget_per_s);
     return view;
   }
   const SlotState state = SlotStateOf(slot);
-  if (state == kSlotAdmitted) {
+  if (state == kSlotAdmitted || state == kSlotIdle) {
     const TimePoint expires_at = queue.AccessExpiry(SlotSecond(slot));
     if (now < expires_at) {
       admit_view(expires_at);
-    } else {
-      // The shopping window is over; the place is spent.
-      view.state = FanState::kClosed;
-      view.retry_after_s = kRetryAfterMaxS;
+      if (auto active = queue.active.find(number);
+          active != queue.active.end() && active->second.admitted_as != 0) {
+        view.admitted_as = active->second.admitted_as;
+      }
+      return view;
     }
+    queue.Release(number, AccessRelease::kExpired, now_second);
+  }
+  if (IsSpent(SlotStateOf(slot))) {
+    // The shopping window is over, or the fan left: the place is spent.
+    view.state = FanState::kClosed;
+    view.retry_after_s = kRetryAfterMaxS;
+    const SlotState spent = SlotStateOf(slot);
+    view.access_released = spent == kSlotOrdered ? AccessRelease::kOrdered
+                           : spent == kSlotLeft  ? AccessRelease::kLeft
+                                                 : AccessRelease::kExpired;
     return view;
   }
   std::uint64_t position = 0;
@@ -451,18 +627,18 @@ FanView ViewLocked(Queue& queue, std::uint64_t number, TimePoint now,
   }
   view.state = queue.sold_out ? FanState::kSoldOut : FanState::kWaiting;
   view.position = position;
-  const double outflow = queue.Outflow();
-  const auto eta = static_cast<std::uint64_t>(std::ceil(static_cast<double>(position) / outflow));
+  const PollLoad load = queue.Load();
+  const auto eta =
+      static_cast<std::uint64_t>(std::ceil(static_cast<double>(position) / load.outflow_per_s));
   view.eta_s = eta;
   if (queue.settings.paused && !queue.sold_out) {
     // Nobody moves while the operator holds the doors: no time can be promised.
     view.paused = true;
     view.eta_s.reset();
   }
-  // Near the front poll every second; far back, rarely: spreads the polling load.
+  // Near the front poll every second; far back, rarely, within the event's poll budget.
   view.retry_after_s =
-      static_cast<std::uint32_t>(std::clamp<std::uint64_t>(eta / 10, 1, kRetryAfterMaxS));
-  if (queue.sold_out) view.retry_after_s = kRetryAfterMaxS;
+      queue.sold_out ? PollIntervalCapS(load) : PollIntervalS(position, eta, sequence, load);
   if (!queue.sold_out && queue.inventory_level.available == 0 && queue.inventory_level.held > 0) {
     view.seats_held = queue.inventory_level.held;
   }
@@ -485,8 +661,10 @@ Result<FanView> WaitingRoom::Join(std::string_view event_id, const FanIdentity& 
   bool created = false;
   std::optional<std::uint64_t> mark;
   if (queue->settings.enabled) {
+    // A place whose access ended (ordered, left, expired) no longer counts: the fan joins anew.
     for (std::uint64_t key : keys) {
-      if (auto found = queue->identities.find(key); found != queue->identities.end()) {
+      if (auto found = queue->identities.find(key);
+          found != queue->identities.end() && !IsSpent(SlotStateOf(queue->Slot(found->second)))) {
         number = found->second;
         break;
       }
@@ -512,7 +690,13 @@ Result<FanView> WaitingRoom::Join(std::string_view event_id, const FanIdentity& 
       created = true;
       mark = ClaimBlock(*queue, options_.sequence_block, false);
     }
-    for (std::uint64_t key : keys) queue->identities.emplace(key, number);
+    for (std::uint64_t key : keys) {
+      if (created) {
+        queue->identities.insert_or_assign(key, number);
+      } else {
+        queue->identities.emplace(key, number);
+      }
+    }
   } else {
     // Admitted at once, but a second join is still "the same place" (200), as the contract says.
     created = std::none_of(keys.begin(), keys.end(),
@@ -530,10 +714,9 @@ Result<FanView> WaitingRoom::Join(std::string_view event_id, const FanIdentity& 
   return view;
 }
 
-Result<FanView> WaitingRoom::Poll(std::string_view event_id, std::string_view session_id,
-                                  std::string_view queue_ticket) {
-  std::shared_ptr<EventQueue> queue = Find(event_id);
-  if (!queue) return EventNotFound(event_id);
+Result<std::uint64_t> WaitingRoom::TicketNumber(std::string_view event_id,
+                                                std::string_view session_id,
+                                                std::string_view queue_ticket) const {
   if (queue_ticket.empty()) {
     return Error::Make(ErrorKind::kUnauthenticated, "missing_queue_ticket",
                        "This call needs the queue ticket: X-Queue-Ticket: TICKET.");
@@ -544,13 +727,35 @@ Result<FanView> WaitingRoom::Poll(std::string_view event_id, std::string_view se
   if ((*fields)[2] != session_id) return InvalidTicket("The queue ticket is another session's.");
   std::optional<std::uint64_t> number = ParseUint((*fields)[1]);
   if (!number) return InvalidTicket("The queue ticket is not valid.");
+  return *number;
+}
 
+Result<FanView> WaitingRoom::Poll(std::string_view event_id, std::string_view session_id,
+                                  std::string_view queue_ticket) {
+  std::shared_ptr<EventQueue> queue = Find(event_id);
+  if (!queue) return EventNotFound(event_id);
+  Result<std::uint64_t> number = TicketNumber(event_id, session_id, queue_ticket);
+  if (!number) return number.error();
   const TimePoint now = clock_.Now();
   std::lock_guard lock(queue->mutex);
   if (*number >= queue->next && *number != 0) return InvalidTicket("The queue ticket is unknown.");
   FanView view = ViewLocked(*queue, *number, now, access_signer_, session_id);
   view.queue_ticket = std::string(queue_ticket);
   return view;
+}
+
+Status WaitingRoom::Leave(std::string_view event_id, std::string_view session_id,
+                          std::string_view queue_ticket) {
+  std::shared_ptr<EventQueue> queue = Find(event_id);
+  if (!queue) return EventNotFound(event_id);
+  Result<std::uint64_t> number = TicketNumber(event_id, session_id, queue_ticket);
+  if (!number) return number.error();
+  const TimePoint now = clock_.Now();
+  std::lock_guard lock(queue->mutex);
+  if (*number == 0) return {};  // admitted at once: no place to give up
+  if (*number >= queue->next) return InvalidTicket("The queue ticket is unknown.");
+  queue->Leave(*number, queue->Second(now));
+  return {};
 }
 
 void WaitingRoom::Control(std::string_view event_id, const QueueControls& controls,
@@ -595,7 +800,10 @@ Result<boost::json::object> WaitingRoom::PublicQueueJson(std::string_view event_
                    {"admission_rate_per_s", settings.admission_rate_per_s},
                    {"max_active", settings.max_active},
                    {"access_ttl_s", settings.access_ttl_s},
-                   {"paused", settings.paused}};
+                   {"paused", settings.paused},
+                   {"idle_release_s", settings.idle_release_s},
+                   {"poll_budget_per_s", settings.poll_budget_per_s},
+                   {"order_ends_access", settings.order_ends_access}};
   if (!queue->seed.empty()) {
     // The commitment is public from the start; the seed itself only once the draw is fixed.
     out["seed_sha256"] = Sha256Hex(queue->seed);
@@ -615,9 +823,15 @@ Result<QueueStats> WaitingRoom::Stats(std::string_view event_id) const {
   stats.joined = queue->joined;
   stats.waiting = queue->Waiting();
   stats.serving = queue->serving;
-  stats.active = queue->active_expiry.size();
+  stats.active = queue->active.size();
   stats.admitted = queue->admitted;
   stats.abandoned = queue->abandoned;
+  stats.released_ordered = queue->released_ordered;
+  stats.released_left = queue->released_left;
+  stats.released_idle = queue->released_idle;
+  stats.released_expired = queue->released_expired;
+  stats.resumed = queue->resumed;
+  stats.left_waiting = queue->left_waiting;
   stats.admitted_per_s = queue->outflow_measured ? queue->outflow_per_s : 0;
   return stats;
 }
@@ -672,9 +886,7 @@ void WaitingRoom::Tick() {
         opened_now = queue->OpenIfDue(now, store_);
         if (!opened_now) continue;
       }
-      while (!queue->active_expiry.empty() && queue->active_expiry.front() <= now) {
-        queue->active_expiry.pop_front();
-      }
+      queue->Sweep(now);
       queue->window_admitted += queue->Admit(now, gap, options_.abandon_after_s);
       queue->MeasureOutflow(now, serving_to_persist, issued_to_persist);
     }
@@ -688,25 +900,71 @@ void WaitingRoom::Tick() {
   }
 }
 
-Status WaitingRoom::VerifyAccess(std::string_view event_id, std::string_view session_id,
-                                 std::string_view access_token) const {
+namespace {
+
+// An access token's fields once its signature, event, session and expiry are checked: the
+// expiry and the place's number (absent in tokens signed before closed-loop admission).
+struct AccessFields {
+  TimePoint expires_at;
+  std::optional<std::uint64_t> number;
+};
+
+Result<AccessFields> CheckAccessToken(const TokenSigner& signer, std::string_view event_id,
+                                      std::string_view session_id, std::string_view access_token,
+                                      TimePoint now) {
   if (access_token.empty()) {
     return Error::Make(ErrorKind::kUnauthenticated, "missing_access_token",
                        "This call needs an access token from the queue: X-Access-Token.");
   }
-  auto invalid = [](std::string message) {
-    return Error::Make(ErrorKind::kUnauthenticated, "invalid_access_token", std::move(message));
-  };
-  std::optional<std::vector<std::string>> fields = access_signer_.Verify(access_token);
-  if (!fields || fields->size() != 3) return invalid("The access token is not valid.");
-  if ((*fields)[0] != event_id) return invalid("The access token is for another event.");
-  if ((*fields)[1] != session_id) return invalid("The access token is another session's.");
-  std::optional<std::uint64_t> expires_ms = ParseUint((*fields)[2]);
-  if (!expires_ms) return invalid("The access token is not valid.");
-  if (static_cast<std::int64_t>(*expires_ms) <= Millis(clock_.Now())) {
-    return invalid("The access token has expired; join the queue again.");
+  std::optional<std::vector<std::string>> fields = signer.Verify(access_token);
+  if (!fields || (fields->size() != 3 && fields->size() != 4)) {
+    return InvalidAccess("The access token is not valid.");
   }
-  return {};
+  if ((*fields)[0] != event_id) return InvalidAccess("The access token is for another event.");
+  if ((*fields)[1] != session_id) return InvalidAccess("The access token is another session's.");
+  std::optional<std::uint64_t> expires_ms = ParseUint((*fields)[2]);
+  if (!expires_ms) return InvalidAccess("The access token is not valid.");
+  if (static_cast<std::int64_t>(*expires_ms) <= Millis(now)) {
+    return InvalidAccess("The access token has expired; join the queue again.");
+  }
+  AccessFields access{TimePoint(milliseconds(*expires_ms)), std::nullopt};
+  if (fields->size() == 4) {
+    access.number = ParseUint((*fields)[3]);
+    if (!access.number) return InvalidAccess("The access token is not valid.");
+  }
+  return access;
+}
+
+}  // namespace
+
+Status WaitingRoom::VerifyAccess(std::string_view event_id, std::string_view session_id,
+                                 std::string_view access_token) {
+  const TimePoint now = clock_.Now();
+  Result<AccessFields> access =
+      CheckAccessToken(access_signer_, event_id, session_id, access_token, now);
+  if (!access) return access.error();
+  if (!access->number) return {};  // signed before closed-loop admission: its expiry rules
+  std::shared_ptr<EventQueue> queue = Find(event_id);
+  if (!queue) return InvalidAccess("The access token is for another event.");
+  std::lock_guard lock(queue->mutex);
+  return queue->Touch(*access->number, access->expires_at, now);
+}
+
+void WaitingRoom::OrderConfirmed(std::string_view event_id, std::string_view session_id,
+                                 std::string_view access_token) {
+  const TimePoint now = clock_.Now();
+  Result<AccessFields> access =
+      CheckAccessToken(access_signer_, event_id, session_id, access_token, now);
+  if (!access || !access->number || *access->number == 0) return;
+  std::shared_ptr<EventQueue> queue = Find(event_id);
+  if (!queue) return;
+  std::lock_guard lock(queue->mutex);
+  if (*access->number >= queue->next) return;
+  if (queue->settings.order_ends_access) {
+    queue->Release(*access->number, AccessRelease::kOrdered, queue->Second(now));
+  } else {
+    (void)queue->Touch(*access->number, access->expires_at, now);
+  }
 }
 
 }  // namespace boxoffice

@@ -4,11 +4,18 @@
 // shop at once; a fan the counter has passed gets a signed access token, which holds and orders
 // check through the `AdmissionCheck` port.
 //
+// Admission is closed-loop: a fan's active slot is given back as soon as they are done (their
+// order is confirmed, they leave, they go idle for `idle_release_s`, their access expires), and
+// the next tick admits the next fan into it. A fan who went idle keeps a valid token: if they come
+// back, they shop on (counted active again). Status polls are told to come back later the
+// further back a fan is, within the event's poll budget (waitingroom/poll_budget.hpp).
+//
 // Position is `sequence - serving`: O(1), no scan. Per fan the room keeps a 4-byte slot (state
-// and last-seen second) and one entry per identity in a hash map for the one-place-per-fan rule
-// (about 45 MB per million waiting fans, measured by BM_QueueMemoryMillionFans); the durable state
-// is a handful of counters per event in the `QueueStore`. Sequence numbers are reserved
-// durably in blocks ahead of use, so a crash never hands the same number out twice.
+// and last-seen second), per active fan an entry with its last activity, and one entry per identity
+// in a hash map for the one-place-per-fan rule (about 45 MB per million waiting fans, measured by
+// BM_QueueMemoryMillionFans); the durable state is a handful of counters per event in the
+// `QueueStore`. Sequence numbers are reserved durably in blocks ahead of use, so a crash never
+// hands the same number out twice.
 //
 // Thread safety: every public method may be called from any thread. `Tick()` is driven by the
 // owner (a thread in `serve`, a test with a FakeClock).
@@ -48,6 +55,10 @@ struct WaitingRoomOptions {
 enum class FanState { kPrequeue, kWaiting, kAdmitted, kSoldOut, kClosed };
 std::string_view FanStateName(FanState state);
 
+// Why an admitted fan's active slot was given back.
+enum class AccessRelease { kOrdered, kLeft, kIdle, kExpired };
+std::string_view AccessReleaseName(AccessRelease release);
+
 // Who is joining: one place per session, per logged-in customer and per device.
 struct FanIdentity {
   std::string session_id;
@@ -64,6 +75,10 @@ struct FanView {
   std::uint32_t retry_after_s = 1;
   std::string access_token;  // when admitted
   TimePoint access_expires_at;
+  std::optional<std::uint64_t> sequence;     // the place's number in join order (queue enabled)
+  std::optional<std::uint64_t> admitted_as;  // admitted: the ordinal of the admission, when known
+  // Closed after being admitted: why the access ended (not kIdle: an idle fan may come back).
+  std::optional<AccessRelease> access_released;
   // While no seat is available but holds could still return some: how many are held.
   std::optional<std::uint32_t> seats_held;
   bool paused = false;   // waiting while the operator has paused admissions (eta_s is absent)
@@ -92,6 +107,13 @@ struct QueueStats {
   std::uint64_t admitted = 0;
   std::uint64_t abandoned = 0;
   double admitted_per_s = 0;
+  // Active slots given back, by cause; `resumed`: idle fans who came back to shop.
+  std::uint64_t released_ordered = 0;
+  std::uint64_t released_left = 0;
+  std::uint64_t released_idle = 0;
+  std::uint64_t released_expired = 0;
+  std::uint64_t resumed = 0;
+  std::uint64_t left_waiting = 0;  // fans who left before they were admitted
 };
 
 class WaitingRoom final : public AdmissionCheck {
@@ -113,6 +135,10 @@ class WaitingRoom final : public AdmissionCheck {
   // invalid_queue_ticket for no ticket, a forged one, or another session's or event's.
   Result<FanView> Poll(std::string_view event_id, std::string_view session_id,
                        std::string_view queue_ticket);
+  // The fan gives up their place (waiting) or their active slot (admitted); their tokens admit
+  // no more and a new join takes a new place at the back. Idempotent. Errors as Poll.
+  Status Leave(std::string_view event_id, std::string_view session_id,
+               std::string_view queue_ticket);
 
   // Applies the operator's controls; `done` gets the settings in force once they are durable.
   void Control(std::string_view event_id, const QueueControls& controls,
@@ -134,14 +160,20 @@ class WaitingRoom final : public AdmissionCheck {
   // access, and admits fans at each event's rate. Call about every 100 ms.
   void Tick();
 
-  // AdmissionCheck: OK when the access token admits this session to this event now.
+  // AdmissionCheck: OK when the access token admits this session to this event now; marks the
+  // fan active. A token the room does not know (issued before a restart) is taken on again.
   Status VerifyAccess(std::string_view event_id, std::string_view session_id,
-                      std::string_view access_token) const override;
+                      std::string_view access_token) override;
+  void OrderConfirmed(std::string_view event_id, std::string_view session_id,
+                      std::string_view access_token) override;
 
  private:
   class EventQueue;
 
   std::shared_ptr<EventQueue> Find(std::string_view event_id) const;
+  // The queue ticket's number, checked as Poll checks it.
+  Result<std::uint64_t> TicketNumber(std::string_view event_id, std::string_view session_id,
+                                     std::string_view queue_ticket) const;
   void NotifyPublicChange(const std::string& event_id);
 
   QueueStore& store_;

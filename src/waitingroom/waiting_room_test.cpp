@@ -289,6 +289,170 @@ TEST_F(WaitingRoomTest, RestartKeepsPlaces) {
   EXPECT_EQ(Poll(restarted, "evt_a", fans[4]).state, FanState::kWaiting);
 }
 
+// Closed-loop admission: an order gives the slot back at once, the next tick fills it, and the
+// buyer's access is spent: they see why, and a new join is a new place at the back.
+TEST_F(WaitingRoomTest, AConfirmedOrderFreesTheSlotAtOnce) {
+  WaitingRoom room(store_, clock_, kSecret);
+  Attach(room, MakeEvent("evt_a", 100, 2));
+  std::vector<Fan> fans;
+  for (int i = 0; i < 5; ++i) fans.push_back(Join(room, "evt_a", i));
+  Run(room, seconds(1));
+  ASSERT_EQ(room.Stats("evt_a")->active, 2u);
+  const FanView admitted = Poll(room, "evt_a", fans[0]);
+  ASSERT_EQ(admitted.state, FanState::kAdmitted);
+  EXPECT_EQ(admitted.sequence, 1u);
+  EXPECT_EQ(admitted.admitted_as, 1u);
+  EXPECT_EQ(Poll(room, "evt_a", fans[2]).state, FanState::kWaiting);
+
+  ASSERT_TRUE(room.VerifyAccess("evt_a", fans[0].session_id, admitted.access_token).ok());
+  room.OrderConfirmed("evt_a", fans[0].session_id, admitted.access_token);
+  EXPECT_EQ(room.Stats("evt_a")->active, 1u);
+  EXPECT_EQ(room.Stats("evt_a")->released_ordered, 1u);
+  Run(room, milliseconds(100));
+  EXPECT_EQ(room.Stats("evt_a")->active, 2u);
+  EXPECT_EQ(Poll(room, "evt_a", fans[2]).state, FanState::kAdmitted);
+
+  const FanView spent = Poll(room, "evt_a", fans[0]);
+  EXPECT_EQ(spent.state, FanState::kClosed);
+  EXPECT_EQ(spent.access_released, AccessRelease::kOrdered);
+  const Status refused = room.VerifyAccess("evt_a", fans[0].session_id, admitted.access_token);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "invalid_access_token");
+  EXPECT_EQ(refused.error().details.at("access_released").as_string(), "ordered");
+
+  Result<FanView> again = room.Join("evt_a", FanIdentity{fans[0].session_id, "", ""});
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->created);
+  EXPECT_EQ(again->sequence, 6u);
+  EXPECT_EQ(again->state, FanState::kWaiting);
+}
+
+// An operator may let buyers shop on: the order then counts as activity, not as the end.
+TEST_F(WaitingRoomTest, OrdersNeedNotEndAccess) {
+  WaitingRoom room(store_, clock_, kSecret);
+  EventDefinition event = MakeEvent("evt_a", 100, 2);
+  event.queue.order_ends_access = false;
+  Attach(room, event);
+  const Fan fan = Join(room, "evt_a", 0);
+  Run(room, seconds(1));
+  const std::string token = Poll(room, "evt_a", fan).access_token;
+  room.OrderConfirmed("evt_a", fan.session_id, token);
+  EXPECT_TRUE(room.VerifyAccess("evt_a", fan.session_id, token).ok());
+  EXPECT_EQ(room.Stats("evt_a")->active, 1u);
+  EXPECT_EQ(room.Stats("evt_a")->released_ordered, 0u);
+}
+
+// A fan who makes no hold or order call for idle_release_s gives the slot to the next fan; if
+// they come back their token still works and they count as active again.
+TEST_F(WaitingRoomTest, AnIdleFanGivesTheSlotBackAndMayResume) {
+  WaitingRoom room(store_, clock_, kSecret);
+  EventDefinition event = MakeEvent("evt_a", 100, 1);
+  event.queue.idle_release_s = 10;
+  Attach(room, event);
+  const Fan first = Join(room, "evt_a", 0);
+  const Fan second = Join(room, "evt_a", 1);
+  const Fan third = Join(room, "evt_a", 2);
+  Run(room, seconds(1));
+  const std::string token = Poll(room, "evt_a", first).access_token;
+  ASSERT_FALSE(token.empty());
+  // Still polling (waiting fans must, or they are passed over), but no inventory call.
+  for (int second_elapsed = 0; second_elapsed < 11; ++second_elapsed) {
+    Run(room, seconds(1));
+    Poll(room, "evt_a", second);
+    Poll(room, "evt_a", third);
+  }
+  EXPECT_EQ(room.Stats("evt_a")->released_idle, 1u);
+  const FanView next = Poll(room, "evt_a", second);
+  ASSERT_EQ(next.state, FanState::kAdmitted);
+  EXPECT_EQ(Poll(room, "evt_a", first).state, FanState::kAdmitted);  // the token still admits
+
+  EXPECT_TRUE(room.VerifyAccess("evt_a", first.session_id, token).ok());
+  EXPECT_EQ(room.Stats("evt_a")->resumed, 1u);
+  EXPECT_EQ(room.Stats("evt_a")->active, 2u);
+  // An active fan's calls keep the slot: one every 5 s for 30 s never goes idle.
+  for (int i = 0; i < 6; ++i) {
+    Run(room, seconds(5));
+    Poll(room, "evt_a", third);
+    ASSERT_TRUE(room.VerifyAccess("evt_a", second.session_id, next.access_token).ok());
+  }
+  EXPECT_EQ(room.Stats("evt_a")->released_idle, 2u);                // the first fan, idle again
+  EXPECT_EQ(Poll(room, "evt_a", third).state, FanState::kWaiting);  // the second holds the slot
+}
+
+// Leaving gives up a place in line (the counter skips it, the waiting count drops at once) or
+// an active slot; it is idempotent and ends the fan's access.
+TEST_F(WaitingRoomTest, LeavingGivesUpThePlaceOrTheSlot) {
+  WaitingRoom room(store_, clock_, kSecret);
+  EventDefinition event = MakeEvent("evt_a", 100, 10);
+  event.queue.paused = true;
+  Attach(room, event);
+  std::vector<Fan> fans;
+  for (int i = 0; i < 4; ++i) fans.push_back(Join(room, "evt_a", i));
+  ASSERT_TRUE(room.Leave("evt_a", fans[1].session_id, fans[1].ticket).ok());
+  ASSERT_TRUE(room.Leave("evt_a", fans[1].session_id, fans[1].ticket).ok());
+  EXPECT_EQ(room.Stats("evt_a")->waiting, 3u);
+  EXPECT_EQ(room.Stats("evt_a")->left_waiting, 1u);
+  EXPECT_FALSE(room.Leave("evt_a", fans[2].session_id, fans[1].ticket).ok());  // not theirs
+
+  room.Control("evt_a", QueueControls{std::nullopt, std::nullopt, false}, [](auto) {});
+  Run(room, seconds(1));
+  EXPECT_EQ(room.Stats("evt_a")->admitted, 3u);
+  EXPECT_EQ(room.Stats("evt_a")->abandoned, 0u);
+  EXPECT_EQ(room.Stats("evt_a")->waiting, 0u);
+  const FanView left = Poll(room, "evt_a", fans[1]);
+  EXPECT_EQ(left.state, FanState::kClosed);
+  EXPECT_EQ(left.access_released, AccessRelease::kLeft);
+
+  const std::string token = Poll(room, "evt_a", fans[0]).access_token;
+  ASSERT_TRUE(room.Leave("evt_a", fans[0].session_id, fans[0].ticket).ok());
+  EXPECT_EQ(room.Stats("evt_a")->active, 2u);
+  EXPECT_EQ(room.Stats("evt_a")->released_left, 1u);
+  EXPECT_FALSE(room.VerifyAccess("evt_a", fans[0].session_id, token).ok());
+}
+
+// Access that runs out is counted as such, and the slot refilled.
+TEST_F(WaitingRoomTest, ExpiredAccessIsCountedAndRefilled) {
+  WaitingRoom room(store_, clock_, kSecret);
+  EventDefinition event = MakeEvent("evt_a", 100, 1);
+  event.queue.access_ttl_s = 60;
+  event.queue.idle_release_s = 3'600;
+  Attach(room, event);
+  const Fan first = Join(room, "evt_a", 0);
+  const Fan second = Join(room, "evt_a", 1);
+  Run(room, seconds(1));
+  for (int i = 0; i < 61; ++i) {
+    Run(room, seconds(1));
+    Poll(room, "evt_a", second);
+  }
+  EXPECT_EQ(room.Stats("evt_a")->released_expired, 1u);
+  EXPECT_EQ(Poll(room, "evt_a", first).access_released, AccessRelease::kExpired);
+  EXPECT_EQ(Poll(room, "evt_a", second).state, FanState::kAdmitted);
+}
+
+// A token signed before a restart is honoured and its holder counted active again, with its
+// own expiry.
+TEST_F(WaitingRoomTest, ATokenFromBeforeARestartIsTakenOn) {
+  std::string token;
+  Fan fan;
+  EventDefinition event = MakeEvent("evt_a", 100, 10);
+  event.queue.idle_release_s = 3'600;
+  {
+    WaitingRoom room(store_, clock_, kSecret);
+    Attach(room, event);
+    fan = Join(room, "evt_a", 0);
+    Run(room, seconds(1));
+    token = Poll(room, "evt_a", fan).access_token;
+  }
+  clock_.Advance(seconds(300));
+  WaitingRoom restarted(store_, clock_, kSecret);
+  Attach(restarted, event, true);
+  ASSERT_TRUE(restarted.VerifyAccess("evt_a", fan.session_id, token).ok());
+  EXPECT_EQ(restarted.Stats("evt_a")->active, 1u);
+  Run(restarted, seconds(301));
+  EXPECT_EQ(restarted.Stats("evt_a")->active, 0u);
+  EXPECT_EQ(restarted.Stats("evt_a")->released_expired, 1u);
+}
+
 // A join that outruns the durable reservation of sequence numbers is refused, not risked.
 TEST_F(WaitingRoomTest, QueueLengthIsBounded) {
   WaitingRoomOptions options;

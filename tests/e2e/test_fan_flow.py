@@ -92,5 +92,71 @@ class DemoShopTest(unittest.TestCase):
                              or "".join(server.stderr_lines[-20:]))
 
 
+class ClosedLoopAdmissionTest(unittest.TestCase):
+    def test_an_order_or_leaving_frees_the_slot_for_the_next_fan(self):
+        """With one active slot: the buyer's order hands it to the next fan at once and spends
+        the buyer's access; the next fan leaving hands it on again; stats and metrics count
+        each cause."""
+        with Server(extra_args=["--demo"]) as server:
+            flow = FanFlowTest()
+            flow.server = server
+            event = small_event(queue={"enabled": True, "admission_rate_per_s": 100,
+                                       "max_active": 1, "access_ttl_s": 600})
+            event_id = server.request("POST", "/v1/events", body=event,
+                                      headers=server.operator()).json()["id"]
+            buyer, second, third = flow.session(), flow.session(), flow.session()
+            buyer_access = {**buyer, "X-Access-Token": flow.admitted(event_id, buyer)}
+            tickets = {}
+            for name, fan in (("second", second), ("third", third)):
+                joined = server.request("POST", f"/v1/events/{event_id}/queue", headers=fan)
+                self.assertEqual(joined.status, 201, joined.body)
+                tickets[name] = {**fan, "X-Queue-Ticket": joined.json()["queue_ticket"]}
+            status = f"/v1/events/{event_id}/queue/status"
+            self.assertEqual(server.request("GET", status, headers=tickets["second"])
+                             .json()["state"], "waiting")
+
+            hold = server.request("POST", f"/v1/events/{event_id}/holds",
+                                  body={"best_available": {"quantity": 2}}, headers=buyer_access)
+            self.assertEqual(hold.status, 201, hold.body)
+            order = server.request("POST", "/v1/orders", headers=buyer_access, body={
+                "hold_id": hold.json()["hold_id"], "email": "fan@example.com",
+                "payment": {"token": "tok_visa"}})
+            self.assertEqual(order.status, 201, order.body)
+
+            second_view = wait_for(
+                lambda: (lambda v: v["state"] == "admitted" and v)(
+                    server.request("GET", status, headers=tickets["second"]).json()),
+                "the next fan's admission into the freed slot")
+            self.assertEqual(second_view["sequence"], 2)
+            self.assertEqual(second_view["admitted_as"], 2)
+            again = server.request("POST", f"/v1/events/{event_id}/holds",
+                                   body={"best_available": {"quantity": 1}}, headers=buyer_access)
+            self.assertEqual(again.status, 401, again.body)
+            self.assertEqual(again.json()["error"]["details"]["access_released"], "ordered")
+
+            left = server.request("DELETE", f"/v1/events/{event_id}/queue",
+                                  headers=tickets["second"])
+            self.assertEqual(left.status, 204, left.body)
+            self.assertEqual(server.request("DELETE", f"/v1/events/{event_id}/queue",
+                                            headers=tickets["second"]).status, 204)
+            wait_for(lambda: server.request("GET", status, headers=tickets["third"])
+                     .json()["state"] == "admitted", "the third fan's admission")
+            closed = server.request("GET", status, headers=tickets["second"]).json()
+            self.assertEqual((closed["state"], closed["access_released"]), ("closed", "left"))
+            rejoined = server.request("POST", f"/v1/events/{event_id}/queue", headers=second)
+            self.assertEqual(rejoined.status, 201, rejoined.body)
+            self.assertEqual(rejoined.json()["sequence"], 4)
+
+            stats = server.request("GET", f"/v1/events/{event_id}/stats",
+                                   headers=server.operator()).json()["queue"]
+            self.assertEqual(stats["released"], {"ordered": 1, "left": 1, "idle": 0,
+                                                 "expired": 0})
+            metrics = server.request("GET", "/metrics").body.decode()
+            self.assertIn(f'boxoffice_queue_released_total{{event_id="{event_id}",'
+                          f'cause="ordered"}} 1', metrics)
+            self.assertEqual(server.stop(), 0, sanitizer_report(server.stderr_lines)
+                             or "".join(server.stderr_lines[-20:]))
+
+
 if __name__ == "__main__":
     unittest.main()

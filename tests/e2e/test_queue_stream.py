@@ -122,9 +122,13 @@ class QueueStreamTest(unittest.TestCase):
             events.append(event)
         stream.close()
 
-        waiting = [e["position"] for e in events if e["state"] == "waiting"]
-        self.assertEqual(waiting, sorted(set(waiting), reverse=True))  # each a change, falling
-        self.assertGreaterEqual(len(waiting), 2)  # at one admission a second, 3 → 2 is seen
+        # Each event is a change: of position, or of `paused` (the resume is news in itself).
+        shown = [(e["position"], e.get("paused", False)) for e in events if e["state"] == "waiting"]
+        self.assertEqual(len(shown), len(set(shown)))
+        self.assertEqual(shown[0], (3, True))
+        waiting = [position for position, _ in shown]
+        self.assertEqual(waiting, sorted(waiting, reverse=True))  # falling
+        self.assertGreaterEqual(len(set(waiting)), 2)  # at one admission a second, 3 → 2 is seen
         last = events[-1]
         self.assertEqual(last["state"], "admitted")
         self.assertEqual(last["position"], 0)
