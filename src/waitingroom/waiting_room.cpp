@@ -11,7 +11,7 @@
 #include "common/check.hpp"
 #include "common/crypto.hpp"
 #include "common/time.hpp"
-#include "waitingroom/poll_budget.hpp"
+#include "waitingroom/event_queue.hpp"
 #include "waitingroom/shuffle.hpp"
 
 namespace boxoffice {
@@ -22,45 +22,11 @@ using std::chrono::duration_cast;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-// Bounds the work of one tick when the counter passes a long run of fans who left (or of
-// numbers a crash skipped), so a tick never stalls the other events.
-constexpr std::uint64_t kSkipsPerTickMax = 1'000'000;
-constexpr std::uint32_t kRetryAfterMaxS = 30;
-constexpr std::int64_t kFanMicros = 1'000'000;  // one admission in the budget's unit
 constexpr std::size_t kSeedBytes = 32;
-constexpr double kOutflowSmoothing = 0.3;  // weight of the newest one-second sample
-constexpr auto kMeasureWindow = seconds(1);
 constexpr auto kTickGapMax = seconds(1);
 // Sold-out detection lags by at most this much; fans are told within a poll or two.
 constexpr auto kInventoryProbeEvery =
     milliseconds(500);  // a stalled ticker must not release a burst
-
-// A fan's slot: the top three bits hold the state, the low 29 a second since the queue's base
-// time: when the fan was last seen (waiting), admitted (admitted, idle) or let go (the rest).
-enum SlotState : std::uint32_t {
-  kSlotUnknown = 0,  // not seen since a restart (or a number a crash skipped)
-  kSlotWaiting = 1,
-  kSlotAdmitted = 2,   // shopping: has an entry in `active`
-  kSlotAbandoned = 3,  // passed by the counter while away
-  kSlotIdle = 4,       // admitted, slot given back for idleness; the token still admits
-  kSlotOrdered = 5,    // access spent by an order
-  kSlotLeft = 6,       // left the queue
-  kSlotExpired = 7,    // access expired
-};
-constexpr int kSlotStateShift = 29;
-constexpr std::uint32_t kSlotTimeMask = (1u << kSlotStateShift) - 1;
-
-std::uint32_t PackSlot(SlotState state, std::uint32_t second) {
-  return (static_cast<std::uint32_t>(state) << kSlotStateShift) | (second & kSlotTimeMask);
-}
-SlotState SlotStateOf(std::uint32_t slot) {
-  return static_cast<SlotState>(slot >> kSlotStateShift);
-}
-// A place whose access ended for good: a new join takes a new place.
-bool IsSpent(SlotState state) {
-  return state == kSlotOrdered || state == kSlotLeft || state == kSlotExpired;
-}
-std::uint32_t SlotSecond(std::uint32_t slot) { return slot & kSlotTimeMask; }
 
 std::optional<std::uint64_t> ParseUint(std::string_view text) {
   std::uint64_t value = 0;
@@ -78,19 +44,6 @@ Error EventNotFound(std::string_view id) {
 
 Error InvalidTicket(std::string message) {
   return Error::Make(ErrorKind::kUnauthenticated, "invalid_queue_ticket", std::move(message));
-}
-
-Error InvalidAccess(std::string message) {
-  return Error::Make(ErrorKind::kUnauthenticated, "invalid_access_token", std::move(message));
-}
-
-Error AccessEnded(AccessRelease release, std::string message) {
-  return Error::Make(ErrorKind::kUnauthenticated, "invalid_access_token", std::move(message),
-                     {{"access_released", AccessReleaseName(release)}});
-}
-
-std::int64_t Millis(TimePoint time) {
-  return duration_cast<milliseconds>(time.time_since_epoch()).count();
 }
 
 }  // namespace
@@ -124,292 +77,6 @@ std::string_view AccessReleaseName(AccessRelease release) {
   }
   return "expired";
 }
-
-// One event's queue. Every field is guarded by `mutex` but the two atomics, which the store's
-// completion callbacks set without taking it.
-class WaitingRoom::EventQueue {
- public:
-  std::string id;
-  std::mutex mutex;
-  QueueSettings settings;
-  std::optional<TimePoint> onsale_at;
-  InventoryProbe inventory;
-
-  std::string seed;  // hex; empty for FIFO events
-  bool opened = false;
-  std::uint32_t opened_second = 0;
-  std::uint64_t prequeue_size = 0;  // numbers 1..prequeue_size are shuffled at opening
-  std::unique_ptr<Shuffle> shuffle;
-
-  std::uint64_t next = 1;      // the next number to hand out
-  std::uint64_t reserved = 0;  // the high-water mark requested from the store
-  std::atomic<std::uint64_t> durable_high_water{0};
-  std::atomic<bool> reserving{false};
-
-  std::uint64_t serving = 0;  // the counter: every sequence <= serving has been passed
-  std::uint64_t serving_persisted = 0;
-  std::uint64_t issued_persisted = 0;  // next - 1 as last written, once a second
-  std::vector<std::uint32_t> slots;    // by number - 1
-  std::deque<std::uint64_t> returned;  // numbers of fans who came back after being passed
-  struct ActiveFan {
-    std::uint32_t last_active_second = 0;  // the last hold or order call
-    std::uint64_t admitted_as = 0;         // the admission's ordinal; 0: unknown
-  };
-  std::unordered_map<std::uint64_t, ActiveFan> active;  // by number: the fans shopping now
-  // (expiry, number) of every admission, sorted by expiry.
-  std::deque<std::pair<TimePoint, std::uint64_t>> access_expiry;
-  std::unordered_map<std::uint64_t, std::uint64_t> identities;  // hash of identity -> number
-  // Fans who left and are still counted in Waiting() (not yet passed by the counter).
-  std::uint64_t left_pending = 0;
-  std::uint32_t idle_swept_second = 0;
-
-  TimePoint base;  // slot seconds count from here
-  TimePoint last_tick;
-  // Admissions earned but not yet spent, in millionths of a fan: integer, so ten 100 ms ticks at
-  // 1/s make exactly one admission.
-  std::int64_t budget = 0;
-  TimePoint window_start;
-  std::uint64_t window_admitted = 0;
-  double outflow_per_s = 0;  // EWMA of admissions per second
-  bool outflow_measured = false;
-
-  std::uint64_t joined = 0;
-  std::uint64_t admitted = 0;
-  std::uint64_t abandoned = 0;
-  std::uint64_t released_ordered = 0;
-  std::uint64_t released_left = 0;
-  std::uint64_t released_idle = 0;
-  std::uint64_t released_expired = 0;
-  std::uint64_t resumed = 0;
-  std::uint64_t left_waiting = 0;
-  InventoryLevel inventory_level{1, 0};
-  TimePoint inventory_probed_at;  // epoch: the first tick probes
-  bool sold_out = false;
-
-  std::uint32_t Second(TimePoint now) const {
-    const auto elapsed = duration_cast<seconds>(now - base).count();
-    return static_cast<std::uint32_t>(std::clamp<std::int64_t>(elapsed, 0, kSlotTimeMask));
-  }
-  std::uint64_t Effective(std::uint64_t number) const {
-    return number <= prequeue_size && shuffle ? shuffle->Permute(number - 1) + 1 : number;
-  }
-  std::uint64_t NumberAt(std::uint64_t sequence) const {
-    return sequence <= prequeue_size && shuffle ? shuffle->Unpermute(sequence - 1) + 1 : sequence;
-  }
-  std::uint32_t& Slot(std::uint64_t number) {
-    if (slots.size() < number) slots.resize(number, PackSlot(kSlotUnknown, 0));
-    return slots[number - 1];
-  }
-  std::uint64_t Waiting() const {
-    const std::uint64_t issued = next - 1;
-    return (issued > serving ? issued - serving : 0) + returned.size() - left_pending;
-  }
-  PollLoad Load() const { return {Waiting(), Outflow(), settings.poll_budget_per_s}; }
-  double Outflow() const {
-    return outflow_measured && outflow_per_s > 0
-               ? outflow_per_s
-               : static_cast<double>(settings.admission_rate_per_s);
-  }
-  // Opens the on-sale: fixes the pre-queue (numbers handed out so far) and, for a shuffled
-  // event, its draw. Returns whether it opened now.
-  bool OpenIfDue(TimePoint now, QueueStore& store) {
-    if (opened || (onsale_at && now < *onsale_at)) return false;
-    opened = true;
-    opened_second = Second(now);
-    if (settings.policy == QueuePolicy::kShufflePrequeue) {
-      prequeue_size = next - 1;
-      shuffle = std::make_unique<Shuffle>(seed, prequeue_size);
-      store.Put(id, "prequeue_size", std::to_string(prequeue_size), nullptr);
-    }
-    return true;
-  }
-  TimePoint AccessExpiry(std::uint32_t admitted_second) const {
-    return base + seconds(admitted_second) + seconds(settings.access_ttl_s);
-  }
-  // Admits as many fans as the budget earned over `gap` and the free active slots allow,
-  // passing over those who have gone quiet for longer than `abandon_after_s`. Returns how many it
-  // admitted.
-  std::uint64_t Admit(TimePoint now, TimePoint::duration gap, std::uint32_t abandon_after_s) {
-    if (!settings.enabled || settings.paused || sold_out) {
-      budget = 0;
-      return 0;
-    }
-    const std::int64_t rate = settings.admission_rate_per_s;
-    const std::int64_t gap_us = std::chrono::duration_cast<std::chrono::microseconds>(gap).count();
-    budget =
-        std::min(budget + rate * gap_us, std::max<std::int64_t>(kFanMicros, rate * kFanMicros));
-    const std::uint32_t now_second = Second(now);
-    std::uint64_t admitted_now = 0;
-    auto admit = [&](std::uint64_t number) {
-      Slot(number) = PackSlot(kSlotAdmitted, now_second);
-      active[number] = ActiveFan{now_second, ++admitted};
-      access_expiry.emplace_back(AccessExpiry(now_second), number);
-      budget -= kFanMicros;
-      ++admitted_now;
-    };
-    std::uint64_t skips = 0;
-    while (budget >= kFanMicros && active.size() < settings.max_active) {
-      if (!returned.empty()) {
-        const std::uint64_t number = returned.front();
-        returned.pop_front();
-        const SlotState state = SlotStateOf(Slot(number));
-        if (state == kSlotWaiting) admit(number);
-        if (state == kSlotLeft) --left_pending;
-        continue;
-      }
-      if (serving >= next - 1 || skips >= kSkipsPerTickMax) break;
-      const std::uint64_t number = NumberAt(++serving);
-      const std::uint32_t slot = Slot(number);
-      const std::uint32_t seen = std::max(SlotSecond(slot), opened_second);
-      const SlotState state = SlotStateOf(slot);
-      if (state == kSlotWaiting && now_second - std::min(now_second, seen) <= abandon_after_s) {
-        admit(number);
-        continue;
-      }
-      ++skips;
-      if (state == kSlotWaiting || state == kSlotUnknown) {
-        // Gone quiet (or unknown since a restart): no active slot is spent on them; they get the
-        // next free one if they come back.
-        Slot(number) = PackSlot(kSlotAbandoned, SlotSecond(slot));
-        ++abandoned;
-      } else if (state == kSlotLeft) {
-        --left_pending;
-      }
-      // Otherwise taken on from a token after a restart, before the counter got here: done.
-    }
-    BOXOFFICE_CHECK(serving <= next - 1,
-                    "the serving counter never passes the last sequence handed out");
-    // Nobody left to admit: unused budget must not pile up into a burst.
-    if (returned.empty() && serving >= next - 1) budget = std::min(budget, kFanMicros);
-    return admitted_now;
-  }
-
-  // Gives an admitted fan's active slot back. From kSlotIdle (slot already given back) the place
-  // only changes state, and nothing is counted twice.
-  void Release(std::uint64_t number, AccessRelease cause, std::uint32_t now_second) {
-    std::uint32_t& slot = Slot(number);
-    const SlotState state = SlotStateOf(slot);
-    if (state != kSlotAdmitted && state != kSlotIdle) return;
-    const bool was_active = state == kSlotAdmitted;
-    if (was_active) active.erase(number);
-    switch (cause) {
-      case AccessRelease::kIdle:
-        if (!was_active) return;
-        slot = PackSlot(kSlotIdle, SlotSecond(slot));  // keeps the admission second: the expiry
-        ++released_idle;
-        return;
-      case AccessRelease::kOrdered:
-        slot = PackSlot(kSlotOrdered, now_second);
-        released_ordered += was_active;
-        return;
-      case AccessRelease::kLeft:
-        slot = PackSlot(kSlotLeft, now_second);
-        released_left += was_active;
-        return;
-      case AccessRelease::kExpired:
-        slot = PackSlot(kSlotExpired, now_second);
-        released_expired += was_active;
-        return;
-    }
-  }
-
-  // Ends the access that expired by `now`, and once a second gives back the slots of fans idle
-  // for `idle_release_s`.
-  void Sweep(TimePoint now) {
-    const std::uint32_t now_second = Second(now);
-    while (!access_expiry.empty() && access_expiry.front().first <= now) {
-      Release(access_expiry.front().second, AccessRelease::kExpired, now_second);
-      access_expiry.pop_front();
-    }
-    if (now_second == idle_swept_second) return;
-    idle_swept_second = now_second;
-    std::vector<std::uint64_t> idle;
-    for (const auto& [number, fan] : active) {
-      if (now_second - std::min(now_second, fan.last_active_second) >= settings.idle_release_s) {
-        idle.push_back(number);
-      }
-    }
-    for (std::uint64_t number : idle) Release(number, AccessRelease::kIdle, now_second);
-  }
-
-  // The fan gives up their place or their slot.
-  void Leave(std::uint64_t number, std::uint32_t now_second) {
-    std::uint32_t& slot = Slot(number);
-    const SlotState state = SlotStateOf(slot);
-    if (state == kSlotAdmitted || state == kSlotIdle) {
-      Release(number, AccessRelease::kLeft, now_second);
-      return;
-    }
-    if (IsSpent(state)) return;
-    const bool counted = Effective(number) > serving ||
-                         std::find(returned.begin(), returned.end(), number) != returned.end();
-    slot = PackSlot(kSlotLeft, now_second);
-    ++left_waiting;
-    left_pending += counted;
-  }
-
-  // An inventory or checkout call with a valid access token for place `number`, expiring at
-  // `expires_at`: the fan is active now, or is told why their access ended.
-  Status Touch(std::uint64_t number, TimePoint expires_at, TimePoint now) {
-    if (number == 0) return {};  // admitted at once: the queue was off when they joined
-    if (number >= next) return InvalidAccess("The access token is not valid.");
-    const std::uint32_t now_second = Second(now);
-    std::uint32_t& slot = Slot(number);
-    switch (SlotStateOf(slot)) {
-      case kSlotAdmitted:
-        active[number].last_active_second = now_second;
-        return {};
-      case kSlotIdle:
-        active.emplace(number, ActiveFan{now_second, 0});
-        slot = PackSlot(kSlotAdmitted, SlotSecond(slot));
-        ++resumed;
-        return {};
-      case kSlotOrdered:
-        return AccessEnded(AccessRelease::kOrdered,
-                           "Your order used this access; join the queue again to buy more.");
-      case kSlotLeft:
-        return AccessEnded(AccessRelease::kLeft, "You left the queue; join it again to shop.");
-      case kSlotExpired:
-        return AccessEnded(AccessRelease::kExpired,
-                           "The access token has expired; join the queue again.");
-      case kSlotWaiting:
-      case kSlotUnknown:
-      case kSlotAbandoned:
-        break;
-    }
-    // Admitted before a restart (the room forgot): the signature and expiry vouch for it.
-    slot = PackSlot(kSlotAdmitted, Second(expires_at - seconds(settings.access_ttl_s)));
-    active.emplace(number, ActiveFan{now_second, 0});
-    const auto at =
-        std::upper_bound(access_expiry.begin(), access_expiry.end(), expires_at,
-                         [](TimePoint expiry, const auto& entry) { return expiry < entry.first; });
-    access_expiry.emplace(at, expires_at, number);
-    return {};
-  }
-
-  // Once a measuring window has passed: the smoothed admissions per second, and the counters
-  // that changed since they were last written (set in `serving_to_persist`, `issued_to_persist`).
-  void MeasureOutflow(TimePoint now, std::optional<std::uint64_t>& serving_to_persist,
-                      std::optional<std::uint64_t>& issued_to_persist) {
-    if (now - window_start < kMeasureWindow) return;
-    const double sample = static_cast<double>(window_admitted) /
-                          std::chrono::duration<double>(now - window_start).count();
-    outflow_per_s = outflow_measured
-                        ? kOutflowSmoothing * sample + (1 - kOutflowSmoothing) * outflow_per_s
-                        : sample;
-    outflow_measured = outflow_measured || window_admitted > 0;
-    window_start = now;
-    window_admitted = 0;
-    if (serving != serving_persisted) {
-      serving_persisted = serving;
-      serving_to_persist = serving;
-    }
-    if (next - 1 != issued_persisted) {
-      issued_persisted = next - 1;
-      issued_to_persist = issued_persisted;
-    }
-  }
-};
 
 WaitingRoom::WaitingRoom(QueueStore& store, const Clock& clock, std::string_view server_secret,
                          WaitingRoomOptions options)
@@ -549,103 +216,7 @@ std::vector<std::string> WaitingRoom::EventIds() const {
   return ids;
 }
 
-namespace {
-
-// The fan's view for ticket `number` (0: admitted at once, the queue being disabled). Runs with
-// the queue's lock held; marks the fan as seen.
-template <typename Queue>
-FanView ViewLocked(Queue& queue, std::uint64_t number, TimePoint now,
-                   const TokenSigner& access_signer, std::string_view session_id) {
-  FanView view;
-  auto admit_view = [&](TimePoint expires_at) {
-    view.state = FanState::kAdmitted;
-    view.position = 0;
-    view.eta_s = 0;
-    view.access_expires_at = expires_at;
-    view.access_token =
-        access_signer.Sign({queue.id, std::string(session_id), std::to_string(Millis(expires_at)),
-                            std::to_string(number)});
-    // An admitted fan polls only to pick up the token; nothing changes until it expires.
-    view.retry_after_s = kRetryAfterMaxS;
-  };
-  if (!queue.settings.enabled || number == 0) {
-    admit_view(now + seconds(queue.settings.access_ttl_s));
-    return view;
-  }
-  view.sequence = number;
-  const std::uint32_t now_second = queue.Second(now);
-  std::uint32_t& slot = queue.Slot(number);
-  if (!queue.opened && !IsSpent(SlotStateOf(slot))) {
-    slot = PackSlot(kSlotWaiting, now_second);
-    view.state = FanState::kPrequeue;
-    if (!queue.shuffle && queue.settings.policy == QueuePolicy::kFifo) view.position = number;
-    const auto until_open =
-        queue.onsale_at ? duration_cast<seconds>(*queue.onsale_at - now).count() : 0;
-    view.eta_s = static_cast<std::uint64_t>(std::max<std::int64_t>(until_open, 0));
-    view.retry_after_s =
-        PrequeuePollIntervalS(*view.eta_s, queue.next - 1, queue.settings.poll_budget_per_s);
-    return view;
-  }
-  const SlotState state = SlotStateOf(slot);
-  if (state == kSlotAdmitted || state == kSlotIdle) {
-    const TimePoint expires_at = queue.AccessExpiry(SlotSecond(slot));
-    if (now < expires_at) {
-      admit_view(expires_at);
-      if (auto active = queue.active.find(number);
-          active != queue.active.end() && active->second.admitted_as != 0) {
-        view.admitted_as = active->second.admitted_as;
-      }
-      return view;
-    }
-    queue.Release(number, AccessRelease::kExpired, now_second);
-  }
-  if (IsSpent(SlotStateOf(slot))) {
-    // The shopping window is over, or the fan left: the place is spent.
-    view.state = FanState::kClosed;
-    view.retry_after_s = kRetryAfterMaxS;
-    const SlotState spent = SlotStateOf(slot);
-    view.access_released = spent == kSlotOrdered ? AccessRelease::kOrdered
-                           : spent == kSlotLeft  ? AccessRelease::kLeft
-                                                 : AccessRelease::kExpired;
-    return view;
-  }
-  std::uint64_t position = 0;
-  const std::uint64_t sequence = queue.Effective(number);
-  if (sequence > queue.serving) {
-    slot = PackSlot(kSlotWaiting, now_second);
-    position = sequence - queue.serving + queue.returned.size();
-  } else {
-    // The counter passed this fan while away (or before a restart): back in at the next free
-    // slot, ahead of everyone behind.
-    auto found = std::find(queue.returned.begin(), queue.returned.end(), number);
-    if (found == queue.returned.end()) {
-      queue.returned.push_back(number);
-      found = queue.returned.end() - 1;
-    }
-    slot = PackSlot(kSlotWaiting, now_second);
-    position = static_cast<std::uint64_t>(found - queue.returned.begin()) + 1;
-  }
-  view.state = queue.sold_out ? FanState::kSoldOut : FanState::kWaiting;
-  view.position = position;
-  const PollLoad load = queue.Load();
-  const auto eta =
-      static_cast<std::uint64_t>(std::ceil(static_cast<double>(position) / load.outflow_per_s));
-  view.eta_s = eta;
-  if (queue.settings.paused && !queue.sold_out) {
-    // Nobody moves while the operator holds the doors: no time can be promised.
-    view.paused = true;
-    view.eta_s.reset();
-  }
-  // Near the front poll every second; far back, rarely, within the event's poll budget.
-  view.retry_after_s =
-      queue.sold_out ? PollIntervalCapS(load) : PollIntervalS(position, eta, sequence, load);
-  if (!queue.sold_out && queue.inventory_level.available == 0 && queue.inventory_level.held > 0) {
-    view.seats_held = queue.inventory_level.held;
-  }
-  return view;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 Result<FanView> WaitingRoom::Join(std::string_view event_id, const FanIdentity& fan) {
   std::shared_ptr<EventQueue> queue = Find(event_id);
@@ -705,7 +276,7 @@ Result<FanView> WaitingRoom::Join(std::string_view event_id, const FanIdentity& 
       for (std::uint64_t key : keys) queue->identities.emplace(key, 0);
     }
   }
-  FanView view = ViewLocked(*queue, number, now, access_signer_, fan.session_id);
+  FanView view = queue->View(number, now, access_signer_, fan.session_id);
   lock.unlock();
   if (mark) WriteMark(store_, queue, *mark);
   view.created = created;
@@ -739,7 +310,7 @@ Result<FanView> WaitingRoom::Poll(std::string_view event_id, std::string_view se
   const TimePoint now = clock_.Now();
   std::lock_guard lock(queue->mutex);
   if (*number >= queue->next && *number != 0) return InvalidTicket("The queue ticket is unknown.");
-  FanView view = ViewLocked(*queue, *number, now, access_signer_, session_id);
+  FanView view = queue->View(*number, now, access_signer_, session_id);
   view.queue_ticket = std::string(queue_ticket);
   return view;
 }
