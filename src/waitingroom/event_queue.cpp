@@ -42,7 +42,9 @@ bool WaitingRoom::EventQueue::OpenIfDue(TimePoint now, QueueStore& store) {
 
 std::uint64_t WaitingRoom::EventQueue::Admit(TimePoint now, TimePoint::duration gap,
                                              std::uint32_t abandon_after_s) {
-  if (!settings.enabled || settings.paused || sold_out) {
+  // Nothing on sale (sold out, or every seat left held): an admitted fan would find nothing to
+  // buy and only keep a slot from the fan behind, so nobody is admitted until holds return seats.
+  if (!settings.enabled || settings.paused || sold_out || inventory_level.available == 0) {
     budget = 0;
     return 0;
   }

@@ -289,6 +289,23 @@ TEST_F(WaitingRoomTest, RestartKeepsPlaces) {
   EXPECT_EQ(Poll(restarted, "evt_a", fans[4]).state, FanState::kWaiting);
 }
 
+// While every seat left is held, nobody is admitted: they would find nothing to buy and keep a
+// slot from the fans behind. Admission resumes when a hold returns seats.
+TEST_F(WaitingRoomTest, NobodyIsAdmittedWhileEverySeatIsHeld) {
+  WaitingRoom room(store_, clock_, kSecret);
+  Attach(room, MakeEvent("evt_a", 100, 100));
+  const Fan fan = Join(room, "evt_a", 0);
+  inventory_ = InventoryLevel{0, 4};
+  Run(room, seconds(2));
+  EXPECT_EQ(room.Stats("evt_a")->admitted, 0u);
+  const FanView waiting = Poll(room, "evt_a", fan);
+  EXPECT_EQ(waiting.state, FanState::kWaiting);
+  EXPECT_EQ(waiting.seats_held, 4u);
+  inventory_ = InventoryLevel{2, 2};
+  Run(room, seconds(1));
+  EXPECT_EQ(Poll(room, "evt_a", fan).state, FanState::kAdmitted);
+}
+
 // Closed-loop admission: an order gives the slot back at once, the next tick fills it, and the
 // buyer's access is spent: they see why, and a new join is a new place at the back.
 TEST_F(WaitingRoomTest, AConfirmedOrderFreesTheSlotAtOnce) {
