@@ -8,6 +8,7 @@
 #include "common/log.hpp"
 #include "tools/botsim.hpp"
 #include "tools/gateway_sim.hpp"
+#include "tools/onsale.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -31,7 +32,19 @@ int main(int argc, char** argv) {
       "Drive a running server with simulated fans and bots; evaluate or train the risk model");
   boxoffice::tools::AddBotsimOptions(*botsim, botsim_options);
 
-  CLI11_PARSE(app, argc, argv);
+  boxoffice::tools::OnsaleOptions onsale_options;
+  CLI::App* onsale = app.add_subcommand(
+      "onsale",
+      "Play an on-sale of N simulated fans against a running server, audit it, write a report");
+  boxoffice::tools::AddOnsaleOptions(*onsale, onsale_options);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    const int code = app.exit(error);
+    // onsale promises 2 for unusable options, as scripts running benchmarks test for it.
+    return code != 0 && onsale->parsed() ? 2 : code;
+  }
 
   boxoffice::InitCrypto();
   if (gateway_sim->parsed()) {
@@ -41,6 +54,10 @@ int main(int argc, char** argv) {
   if (botsim->parsed()) {
     boxoffice::SetupLogging("warn");
     return boxoffice::tools::RunBotsim(botsim_options);
+  }
+  if (onsale->parsed()) {
+    boxoffice::SetupLogging("warn");
+    return boxoffice::tools::RunOnsale(onsale_options);
   }
   boxoffice::SetupLogging(serve_config.log_level);
   if (serve->parsed()) return boxoffice::app::RunServe(serve_config);

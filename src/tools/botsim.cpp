@@ -30,22 +30,18 @@
 #include "defense/risk.hpp"
 #include "defense/risk_training.hpp"
 #include "tools/botsim_agent.hpp"
-#include "tools/botsim_client.hpp"
 #include "tools/botsim_population.hpp"
 #include "tools/botsim_report.hpp"
+#include "tools/http_client.hpp"
 
 namespace boxoffice::tools {
 namespace {
 
 using botsim::AgentOutcome;
 using botsim::AgentPlan;
-using botsim::Connection;
-using botsim::Headers;
 using botsim::Kind;
 using botsim::KindName;
 using botsim::kKinds;
-using botsim::Reply;
-using botsim::SteadyClock;
 namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
 namespace json = boost::json;
@@ -310,7 +306,7 @@ double RunAgents(asio::io_context& io, botsim::Shared& shared, const std::vector
         [&, w]() -> awaitable<void> {
           // Arrivals ramp up rather than all at once: a simultaneous start would slow the
           // server's first answers and make every first agent's rhythm look irregular.
-          co_await botsim::Sleep(w * kRampStepS);
+          co_await Sleep(w * kRampStepS);
           while (next < plans.size()) {
             const std::size_t index = next++;
             const auto agent_started = SteadyClock::now();

@@ -12,7 +12,7 @@
 #include <utility>
 
 #include "defense/challenge.hpp"
-#include "tools/botsim_client.hpp"
+#include "tools/http_client.hpp"
 
 // GCC 12 at -O1 (the sanitizer builds) inlines the allocation of Agent::Run's coroutine frame
 // and then warns that Asio's frame delete does not match Asio's aligned new, which it does: a

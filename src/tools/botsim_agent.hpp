@@ -12,8 +12,8 @@
 #include <string_view>
 
 #include "tools/botsim.hpp"
-#include "tools/botsim_client.hpp"
 #include "tools/botsim_population.hpp"
+#include "tools/http_client.hpp"
 
 namespace boxoffice::tools::botsim {
 
