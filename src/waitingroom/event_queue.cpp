@@ -297,7 +297,7 @@ FanView WaitingRoom::EventQueue::View(std::uint64_t number, TimePoint now,
   }
   // Near the front poll every second; far back, rarely, within the event's poll budget.
   view.retry_after_s =
-      sold_out ? PollIntervalCapS(load) : PollIntervalS(position, eta, sequence, load);
+      sold_out ? PollIntervalCapS(load) : PollIntervalS(position, sequence, load);
   if (!sold_out && inventory_level.available == 0 && inventory_level.held > 0) {
     view.seats_held = inventory_level.held;
   }

@@ -22,13 +22,12 @@ std::uint32_t PollIntervalCapS(const PollLoad& load) {
       std::clamp<std::uint64_t>(spread, kPollIntervalFloorCapS, kPollIntervalCeilingS));
 }
 
-std::uint32_t PollIntervalS(std::uint64_t position, std::uint64_t eta_s, std::uint64_t sequence,
-                            const PollLoad& load) {
+std::uint32_t PollIntervalS(std::uint64_t position, std::uint64_t sequence, const PollLoad& load) {
   const std::uint32_t cap = PollIntervalCapS(load);
   const double ramp = std::max(
       static_cast<double>(load.budget_per_s) / (2 * (1 + std::log(static_cast<double>(cap)))),
       load.outflow_per_s);
-  const std::uint64_t interval = std::max(CeilDiv(static_cast<double>(position), ramp), eta_s / 10);
+  const std::uint64_t interval = CeilDiv(static_cast<double>(position), ramp);
   if (interval < cap) return Clamp(interval, cap);
   // At the cap: spread over its last tenth.
   return cap - static_cast<std::uint32_t>(sequence % (cap / 10 + 1));

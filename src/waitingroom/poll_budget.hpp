@@ -7,9 +7,11 @@
 // k = max(B / (2 (1 + ln C)), r), which costs about k (1 + ln C) polls a second (so the budget
 // holds whenever B >= 2 r (1 + ln C); below that the front's rhythm wins). The other half
 // goes to the tail, where every fan polls at the cap C = max(30, 2 W / B) seconds, which costs
-// W / C <= B / 2. A fan never polls more often than its ETA / 10 requires either, and fans at
-// the cap are spread over its last tenth by their sequence number, so a burst of joins does not
-// come back as a burst of polls.
+// W / C <= B / 2. Fans at the cap are spread over its last tenth by their sequence number, so a
+// burst of joins does not come back as a burst of polls. The interval depends on the position
+// only, never on the ETA: when admission is held back by max_active the measured outflow drops
+// near zero, and an ETA-based interval would leave the fans at the front polling at the cap,
+// hearing of their admission a minute late.
 #pragma once
 
 #include <cstdint>
@@ -28,10 +30,9 @@ struct PollLoad {
 // C: the longest interval any fan is told, for this load.
 std::uint32_t PollIntervalCapS(const PollLoad& load);
 
-// The interval for the fan at `position` (1 = next in line) whose ETA is `eta_s`; `sequence`
-// only spreads fans at the cap.
-std::uint32_t PollIntervalS(std::uint64_t position, std::uint64_t eta_s, std::uint64_t sequence,
-                            const PollLoad& load);
+// The interval for the fan at `position` (1 = next in line); `sequence` only spreads fans at the
+// cap.
+std::uint32_t PollIntervalS(std::uint64_t position, std::uint64_t sequence, const PollLoad& load);
 
 // The interval for a fan in the pre-queue, `until_open_s` before the on-sale opens, with
 // `prequeue` fans waiting for it: as the opening nears, no faster than the budget allows for

@@ -10,8 +10,7 @@ double PollsPerSecond(std::uint64_t waiting, double outflow_per_s, std::uint32_t
   const PollLoad load{waiting, outflow_per_s, budget_per_s};
   double total = 0;
   for (std::uint64_t position = 1; position <= waiting; ++position) {
-    const auto eta = static_cast<std::uint64_t>(static_cast<double>(position) / outflow_per_s);
-    total += 1.0 / PollIntervalS(position, eta, position, load);
+    total += 1.0 / PollIntervalS(position, position, load);
   }
   return total;
 }
@@ -34,7 +33,7 @@ TEST(PollBudget, EveryQueueLengthStaysWithinTheBudget) {
 // the next second still poll every second.
 TEST(PollBudget, TheFrontWinsOverABudgetTooSmallForTheRate) {
   const PollLoad load{1'000'000, 200, 1'000};
-  EXPECT_EQ(PollIntervalS(200, 1, 200, load), 1u);
+  EXPECT_EQ(PollIntervalS(200, 200, load), 1u);
   EXPECT_GT(PollsPerSecond(1'000'000, 200, 1'000), 1'000);
 }
 
@@ -42,22 +41,24 @@ TEST(PollBudget, TheFrontWinsOverABudgetTooSmallForTheRate) {
 TEST(PollBudget, TheFrontPollsEverySecond) {
   const PollLoad load{10'000'000, 1'000, 20'000};
   for (std::uint64_t position = 1; position <= 1'000; ++position) {
-    EXPECT_EQ(PollIntervalS(position, position / 1'000, position, load), 1u) << position;
+    EXPECT_EQ(PollIntervalS(position, position, load), 1u) << position;
   }
   // At a high admission rate the front is as wide as a second of admissions.
   const PollLoad fast{10'000'000, 5'000, 20'000};
-  EXPECT_EQ(PollIntervalS(5'000, 1, 5'000, fast), 1u);
+  EXPECT_EQ(PollIntervalS(5'000, 5'000, fast), 1u);
 }
 
-// A short queue keeps the old rhythm: a tenth of the ETA, capped at 30 s.
-TEST(PollBudget, AShortQueueIsCappedAtThirtySeconds) {
-  const PollLoad load{1'000, 2, 20'000};
-  EXPECT_EQ(PollIntervalCapS(load), 30u);
-  EXPECT_EQ(PollIntervalS(1, 1, 1, load), 1u);
-  EXPECT_EQ(PollIntervalS(100, 50, 100, load), 5u);
+// A queue the budget's front covers polls every second, whatever its pace; far back in a long
+// one, fans are spread over the cap's last tenth.
+TEST(PollBudget, AShortQueuePollsEverySecondAndTheCapIsSpread) {
+  const PollLoad slow{1'000, 0.01, 20'000};  // admission held back by max_active
+  EXPECT_EQ(PollIntervalCapS(slow), 30u);
+  EXPECT_EQ(PollIntervalS(1, 1, slow), 1u);
+  EXPECT_EQ(PollIntervalS(1'000, 1'000, slow), 1u);
+  const PollLoad load{100'000, 100, 20'000};
   for (std::uint64_t sequence = 0; sequence < 10; ++sequence) {
-    const std::uint32_t interval = PollIntervalS(1'000, 500, sequence, load);
-    EXPECT_GE(interval, 27u);  // spread over the cap's last tenth
+    const std::uint32_t interval = PollIntervalS(90'000, sequence, load);
+    EXPECT_GE(interval, 27u);
     EXPECT_LE(interval, 30u);
   }
 }
