@@ -40,8 +40,14 @@ build-tsan: bootstrap build-tsan/build.ninja
 web: bootstrap
 	@scripts/web-build
 
+# The demo trusts X-Forwarded-For from loopback only, so that `boxoffice onsale` and `botsim`,
+# run on this machine, can play many fans each with their own address (README, "Watch an
+# on-sale"); clients from elsewhere are still seen as their own address.
+TRUSTED_PROXIES ?= 127.0.0.1/32
+
 run: build web
-	build/boxoffice serve --listen $(LISTEN) --data-dir $(DATA_DIR) --demo
+	build/boxoffice serve --listen $(LISTEN) --data-dir $(DATA_DIR) --demo \
+	  --trusted-proxies $(TRUSTED_PROXIES)
 
 # The stages of `make test`, in order; scripts/stages prints each one's duration at the end.
 TEST_STAGES = format-check build web ctest-release build-asan ctest-asan build-tsan ctest-tsan
