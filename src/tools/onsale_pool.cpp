@@ -67,7 +67,7 @@ void ConnectionPool::SetArrivals(FanId count, ArrivalTime arrival) {
 void ConnectionPool::At(SteadyClock::time_point when, FanId fan) {
   if (stopped_) return;
   if (when <= SteadyClock::now()) {
-    MakeReady(fan);
+    MakeReady(fan, false);
     return;
   }
   heap_.push(Due{when, fan});
@@ -108,9 +108,8 @@ awaitable<void> ConnectionPool::Work(std::size_t index) {
   for (;;) {
     if (stopped_) co_return;
     FanId fan = 0;
-    if (!down_ && !ready_.empty()) {
-      fan = ready_.front();
-      ready_.pop_front();
+    if (std::optional<FanId> next = down_ ? std::nullopt : TakeReady()) {
+      fan = *next;
     } else {
       worker.assigned.reset();
       idle_.push_back(index);
@@ -179,13 +178,13 @@ void ConnectionPool::MoveDue(SteadyClock::time_point now) {
                               (heap_.empty() || arrival_time_(next_arrival_) <= heap_.top().when);
     if (arrival_next) {
       if (arrival_time_(next_arrival_) > now) return;
-      MakeReady(next_arrival_++);
+      MakeReady(next_arrival_++, true);
       continue;
     }
     if (heap_.empty() || heap_.top().when > now) return;
     const FanId fan = heap_.top().fan;
     heap_.pop();
-    MakeReady(fan);
+    MakeReady(fan, false);
   }
 }
 
@@ -199,23 +198,32 @@ std::optional<SteadyClock::time_point> ConnectionPool::NextDue() const {
   return next;
 }
 
-void ConnectionPool::MakeReady(FanId fan) {
-  if (!down_ && !idle_.empty() && ready_.empty()) {
+void ConnectionPool::MakeReady(FanId fan, bool arriving) {
+  if (!down_ && !idle_.empty() && ready_.empty() && arriving_.empty()) {
     Worker& worker = *workers_[idle_.back()];
     idle_.pop_back();
     worker.assigned = fan;
     worker.wake.cancel();
     return;
   }
-  ready_.push_back(fan);
+  (arriving ? arriving_ : ready_).push_back(fan);
+}
+
+std::optional<FanId> ConnectionPool::TakeReady() {
+  std::deque<FanId>& queue = ready_.empty() ? arriving_ : ready_;
+  if (queue.empty()) return std::nullopt;
+  const FanId fan = queue.front();
+  queue.pop_front();
+  return fan;
 }
 
 void ConnectionPool::HandReadyToIdle() {
-  while (!down_ && !idle_.empty() && !ready_.empty()) {
+  while (!down_ && !idle_.empty()) {
+    std::optional<FanId> fan = TakeReady();
+    if (!fan) return;
     Worker& worker = *workers_[idle_.back()];
     idle_.pop_back();
-    worker.assigned = ready_.front();
-    ready_.pop_front();
+    worker.assigned = *fan;
     worker.wake.cancel();
   }
 }

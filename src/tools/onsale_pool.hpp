@@ -61,7 +61,7 @@ class ConnectionPool {
   std::size_t connections() const { return workers_.size(); }
   std::size_t busy() const { return busy_; }
   // Fans whose time has come, waiting for a free connection.
-  std::size_t borrowers_waiting() const { return ready_.size(); }
+  std::size_t borrowers_waiting() const { return ready_.size() + arriving_.size(); }
   // Fans waiting for their time (arrivals not counted).
   std::size_t scheduled() const { return heap_.size(); }
 
@@ -81,14 +81,19 @@ class ConnectionPool {
   // Moves every fan whose time has come into the FIFO (or straight to an idle worker).
   void MoveDue(SteadyClock::time_point now);
   std::optional<SteadyClock::time_point> NextDue() const;
-  void MakeReady(FanId fan);
+  // `arriving`: the fan's first request. Fans on their way go first: a real fan has a connection
+  // of its own, and in a shared pool a burst of arrivals must not starve the holds and orders of
+  // the fans already admitted.
+  void MakeReady(FanId fan, bool arriving);
+  std::optional<FanId> TakeReady();
   void HandReadyToIdle();
 
   boost::asio::any_io_executor executor_;
   boost::asio::ip::tcp::resolver::results_type endpoints_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::size_t> idle_;  // workers waiting for a fan (a stack: warm ones first)
-  std::deque<FanId> ready_;        // due fans waiting for a connection, oldest first
+  std::deque<FanId> ready_;        // due fans on their way waiting for a connection, oldest first
+  std::deque<FanId> arriving_;     // due arrivals waiting for a connection, oldest first
   std::priority_queue<Due, std::vector<Due>, std::greater<>> heap_;
   FanId arrivals_ = 0;
   FanId next_arrival_ = 0;

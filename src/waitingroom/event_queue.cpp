@@ -80,7 +80,9 @@ std::uint64_t WaitingRoom::EventQueue::Admit(TimePoint now, TimePoint::duration 
       continue;
     }
     ++skips;
-    if (state == kSlotWaiting || state == kSlotUnknown) {
+    if (state == kSlotUnknown && InUnissuedGap(number)) {
+      --unissued;  // a number nobody was given: nothing to count
+    } else if (state == kSlotWaiting || state == kSlotUnknown) {
       // Gone quiet (or unknown since a restart): no active slot is spent on them; they get the
       // next free one if they come back.
       Slot(number) = PackSlot(kSlotAbandoned, SlotSecond(slot));
@@ -271,6 +273,7 @@ FanView WaitingRoom::EventQueue::View(std::uint64_t number, TimePoint now,
   std::uint64_t position = 0;
   const std::uint64_t sequence = Effective(number);
   if (sequence > serving) {
+    if (SlotStateOf(slot) == kSlotUnknown && InUnissuedGap(number)) --unissued;  // it was issued
     slot = PackSlot(kSlotWaiting, now_second);
     position = sequence - serving + returned.size();
   } else {
@@ -296,8 +299,7 @@ FanView WaitingRoom::EventQueue::View(std::uint64_t number, TimePoint now,
     view.eta_s.reset();
   }
   // Near the front poll every second; far back, rarely, within the event's poll budget.
-  view.retry_after_s =
-      sold_out ? PollIntervalCapS(load) : PollIntervalS(position, sequence, load);
+  view.retry_after_s = sold_out ? PollIntervalCapS(load) : PollIntervalS(position, sequence, load);
   if (!sold_out && inventory_level.available == 0 && inventory_level.held > 0) {
     view.seats_held = inventory_level.held;
   }

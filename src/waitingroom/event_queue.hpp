@@ -96,6 +96,15 @@ class WaitingRoom::EventQueue {
   std::unordered_map<std::uint64_t, std::uint64_t> identities;  // hash of identity -> number
   // Fans who left and are still counted in Waiting() (not yet passed by the counter).
   std::uint64_t left_pending = 0;
+  // After a restart: numbers in (unissued_after, unissued_upto] were reserved but most likely
+  // never handed out; `unissued` of them are still unknown and ahead of the counter, and do not
+  // count as waiting.
+  std::uint64_t unissued_after = 0;
+  std::uint64_t unissued_upto = 0;
+  std::uint64_t unissued = 0;
+  bool InUnissuedGap(std::uint64_t number) const {
+    return number > unissued_after && number <= unissued_upto;
+  }
   std::uint32_t idle_swept_second = 0;
 
   TimePoint base;  // slot seconds count from here
@@ -137,7 +146,7 @@ class WaitingRoom::EventQueue {
   }
   std::uint64_t Waiting() const {
     const std::uint64_t issued = next - 1;
-    return (issued > serving ? issued - serving : 0) + returned.size() - left_pending;
+    return (issued > serving ? issued - serving : 0) + returned.size() - left_pending - unissued;
   }
   PollLoad Load() const { return {Waiting(), Outflow(), settings.poll_budget_per_s}; }
   double Outflow() const {

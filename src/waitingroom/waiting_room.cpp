@@ -159,6 +159,9 @@ void WaitingRoom::Attach(const EventDefinition& event, InventoryProbe inventory,
       std::fill(queue->slots.begin(), queue->slots.begin() + static_cast<std::ptrdiff_t>(known),
                 PackSlot(kSlotWaiting, queue->Second(now)));
       queue->issued_persisted = known;
+      queue->unissued_after = known;
+      queue->unissued_upto = queue->slots.size();
+      queue->unissued = queue->unissued_upto - known;
     }
     if (auto settings = read("settings")) {
       boost::system::error_code error;

@@ -278,6 +278,8 @@ TEST_F(WaitingRoomTest, RestartKeepsPlaces) {
   EXPECT_EQ(restarted.Settings("evt_a")->max_active, 77u);
   EXPECT_TRUE(restarted.Settings("evt_a")->paused);
   EXPECT_EQ(Poll(restarted, "evt_a", fans[9]).position, last_number_position);
+  // The numbers reserved ahead but never handed out are nobody waiting.
+  EXPECT_EQ(restarted.Stats("evt_a")->waiting, 8u);
   EXPECT_TRUE(restarted.VerifyAccess("evt_a", fans[0].session_id, access_token).ok());
   const Fan newcomer = Join(restarted, "evt_a", 100);
   EXPECT_GT(*Poll(restarted, "evt_a", newcomer).position, last_number_position);
