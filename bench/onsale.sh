@@ -114,7 +114,7 @@ if [ "$SCENARIO" = chaos ]; then
   wait "$onsale_pid"
   status=$?
 else
-  restarted_at=null
+  restarted_at=None
   "$BINARY" onsale "${onsale_args[@]}"
   status=$?
 fi
