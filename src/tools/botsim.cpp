@@ -32,6 +32,7 @@
 #include "tools/botsim_agent.hpp"
 #include "tools/botsim_population.hpp"
 #include "tools/botsim_report.hpp"
+#include "tools/coroutine_frame_warning.hpp"
 #include "tools/http_client.hpp"
 
 namespace boxoffice::tools {

@@ -12,14 +12,8 @@
 #include <utility>
 
 #include "defense/challenge.hpp"
+#include "tools/coroutine_frame_warning.hpp"
 #include "tools/http_client.hpp"
-
-// GCC 12 at -O1 (the sanitizer builds) inlines the allocation of Agent::Run's coroutine frame
-// and then warns that Asio's frame delete does not match Asio's aligned new, which it does: a
-// false positive of GCC's -Wmismatched-new-delete with coroutines, which -Werror would make fatal.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
 
 namespace boxoffice::tools::botsim {
 namespace {

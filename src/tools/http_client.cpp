@@ -1,4 +1,5 @@
 #include "tools/http_client.hpp"
+#include "tools/coroutine_frame_warning.hpp"
 
 #include <algorithm>
 #include <boost/asio/post.hpp>

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common/time.hpp"
+#include "tools/coroutine_frame_warning.hpp"
 #include "tools/http_client.hpp"
 #include "tools/onsale_audit.hpp"
 #include "tools/onsale_event.hpp"

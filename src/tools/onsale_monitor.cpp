@@ -1,4 +1,5 @@
 #include "tools/onsale_monitor.hpp"
+#include "tools/coroutine_frame_warning.hpp"
 
 #include <sys/resource.h>
 

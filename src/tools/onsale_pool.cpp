@@ -1,4 +1,5 @@
 #include "tools/onsale_pool.hpp"
+#include "tools/coroutine_frame_warning.hpp"
 
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>

@@ -1,4 +1,5 @@
 #include "tools/onsale_readback.hpp"
+#include "tools/coroutine_frame_warning.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

@@ -1,4 +1,5 @@
 #include "tools/onsale_run.hpp"
+#include "tools/coroutine_frame_warning.hpp"
 
 #include <pthread.h>
 #include <unistd.h>
