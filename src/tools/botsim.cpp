@@ -165,21 +165,6 @@ std::string Today() {
   return text;
 }
 
-// Runs `body` as a coroutine on `io` until it finishes; rethrows what it threw.
-template <typename T>
-T RunToEnd(asio::io_context& io, awaitable<T> body) {
-  std::optional<T> result;
-  std::exception_ptr failure;
-  asio::co_spawn(io, std::move(body), [&](std::exception_ptr error, T value) {
-    failure = error;
-    if (!error) result = std::move(value);
-  });
-  io.restart();
-  io.run();
-  if (failure) std::rethrow_exception(failure);
-  return std::move(*result);
-}
-
 int Train(const BotsimOptions& options, const std::vector<AgentPlan>& plans,
           const Decisions& decisions, const std::string& event_id, const json::object& report) {
   const std::string prefix = "bs" + std::to_string(options.seed) + "-";

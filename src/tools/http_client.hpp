@@ -5,6 +5,8 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -14,6 +16,7 @@
 #include <boost/json/value.hpp>
 #include <chrono>
 #include <cstddef>
+#include <exception>
 #include <functional>
 #include <optional>
 #include <string>
@@ -128,6 +131,22 @@ boost::asio::awaitable<void> Sleep(double seconds);
 // Solves a proof of work on `pool` and resumes the awaiting coroutine on its own executor.
 boost::asio::awaitable<std::optional<std::string>> SolveOn(boost::asio::thread_pool& pool,
                                                            Challenge challenge);
+
+// Runs `body` as a coroutine on `io` until it finishes; rethrows what it threw. For the tools'
+// setup and read-back calls, made one at a time from a plain thread.
+template <typename T>
+T RunToEnd(boost::asio::io_context& io, boost::asio::awaitable<T> body) {
+  std::optional<T> result;
+  std::exception_ptr failure;
+  boost::asio::co_spawn(io, std::move(body), [&](std::exception_ptr error, T value) {
+    failure = error;
+    if (!error) result = std::move(value);
+  });
+  io.restart();
+  io.run();
+  if (failure) std::rethrow_exception(failure);
+  return std::move(*result);
+}
 
 // The ALTCHA challenge in a 403 challenge_required answer (`error.details.challenge`); nullopt
 // when the answer holds none or it is malformed.

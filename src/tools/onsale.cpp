@@ -119,21 +119,6 @@ bool CheckOptions(const OnsaleOptions& options) {
   return problems.empty();
 }
 
-// Runs `body` as a coroutine on `io` until it finishes; rethrows what it threw.
-template <typename T>
-T RunToEnd(asio::io_context& io, awaitable<T> body) {
-  std::optional<T> result;
-  std::exception_ptr failure;
-  asio::co_spawn(io, std::move(body), [&](std::exception_ptr error, T value) {
-    failure = error;
-    if (!error) result = std::move(value);
-  });
-  io.restart();
-  io.run();
-  if (failure) std::rethrow_exception(failure);
-  return std::move(*result);
-}
-
 awaitable<Reply> Call(asio::any_io_executor executor, const tcp::resolver::results_type& endpoints,
                       bhttp::verb method, std::string target, std::string body, Headers headers) {
   Connection connection(executor, endpoints);

@@ -10,12 +10,6 @@
 #include <memory>
 #include <numeric>
 
-// GCC 12 at -O1 (the sanitizer builds) warns that Asio's coroutine frame delete does not match
-// its aligned new, which it does (see botsim_agent.cpp).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-
 namespace boxoffice::tools::onsale {
 namespace {
 
