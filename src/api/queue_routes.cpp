@@ -322,7 +322,7 @@ void AttachEventQueue(ApiContext& context, const std::shared_ptr<Event>& event, 
   context.waiting_room->Attach(
       event->definition(),
       [event, &inventory] {
-        const SeatCounts counts = inventory.Scan();
+        const SeatCounts counts = inventory.Counts();
         return InventoryLevel{counts.available, counts.held};
       },
       restore,

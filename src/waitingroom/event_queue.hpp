@@ -127,7 +127,10 @@ class WaitingRoom::EventQueue {
   std::uint64_t resumed = 0;
   std::uint64_t left_waiting = 0;
   InventoryLevel inventory_level{1, 0};
-  TimePoint inventory_probed_at;  // epoch: the first tick probes
+  // `released_ordered` when `inventory_level` was read: a buyer's slot freed since then is not
+  // given to anyone before the level is read again, since that buyer's seats may have been the
+  // last (hold and order inside one tick).
+  std::uint64_t inventory_probed_orders = 0;
   bool sold_out = false;
 
   std::uint32_t Second(TimePoint now) const {

@@ -24,9 +24,6 @@ using std::chrono::seconds;
 
 constexpr std::size_t kSeedBytes = 32;
 constexpr auto kTickGapMax = seconds(1);
-// Sold-out detection lags by at most this much; fans are told within a poll or two.
-constexpr auto kInventoryProbeEvery =
-    milliseconds(500);  // a stalled ticker must not release a burst
 
 std::optional<std::uint64_t> ParseUint(std::string_view text) {
   std::uint64_t value = 0;
@@ -433,14 +430,13 @@ void WaitingRoom::Tick() {
   }
   for (const std::shared_ptr<EventQueue>& queue : queues) {
     const TimePoint now = clock_.Now();
-    // A count scans the whole seat table, so it is taken at most every kInventoryProbeEvery,
-    // only for queues in use, and outside the queue's lock.
+    // The seat counts are read every tick, for queues in use, outside the queue's lock.
     bool probe = false;
+    std::uint64_t orders_at_probe = 0;
     {
       std::lock_guard lock(queue->mutex);
-      probe = queue->inventory && queue->settings.enabled &&
-              now - queue->inventory_probed_at >= kInventoryProbeEvery;
-      if (probe) queue->inventory_probed_at = now;
+      probe = queue->inventory && queue->settings.enabled;
+      orders_at_probe = queue->released_ordered;
     }
     const std::optional<InventoryLevel> level =
         probe ? std::optional<InventoryLevel>(queue->inventory()) : std::nullopt;
@@ -451,6 +447,7 @@ void WaitingRoom::Tick() {
       std::lock_guard lock(queue->mutex);
       if (level) {
         queue->inventory_level = *level;
+        queue->inventory_probed_orders = orders_at_probe;
         queue->sold_out = level->available == 0 && level->held == 0;
       }
       const auto gap = std::clamp<TimePoint::duration>(now - queue->last_tick,
@@ -461,7 +458,13 @@ void WaitingRoom::Tick() {
         if (!opened_now) continue;
       }
       queue->Sweep(now);
-      queue->window_admitted += queue->Admit(now, gap, options_.abandon_after_s);
+      // A slot a buyer freed after the counts were read may be the one whose hold and order
+      // emptied the event since the last tick; it waits for the next tick's counts.
+      const bool level_current =
+          !queue->inventory || queue->released_ordered == queue->inventory_probed_orders;
+      if (level_current) {
+        queue->window_admitted += queue->Admit(now, gap, options_.abandon_after_s);
+      }
       queue->MeasureOutflow(now, serving_to_persist, issued_to_persist);
     }
     if (serving_to_persist) {

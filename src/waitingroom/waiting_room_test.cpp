@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include "common/crypto.hpp"
 #include "store/memory/memory_queue_store.hpp"
@@ -344,6 +346,40 @@ TEST_F(WaitingRoomTest, AConfirmedOrderFreesTheSlotAtOnce) {
   EXPECT_TRUE(again->created);
   EXPECT_EQ(again->sequence, 6u);
   EXPECT_EQ(again->state, FanState::kWaiting);
+}
+
+// The last seats held and sold between two reads of the seat counts: the slot their buyer frees
+// must not go to the fan behind, who would be admitted into a sold-out event; that fan is told
+// it sold out instead.
+TEST_F(WaitingRoomTest, TheLastBuyersSlotWaitsForFreshCounts) {
+  WaitingRoom room(store_, clock_, kSecret);
+  std::function<void()> while_counting;
+  room.Attach(
+      MakeEvent("evt_a", 100, 1),
+      [this, &while_counting] {
+        const InventoryLevel level = inventory_.load();
+        if (while_counting) std::exchange(while_counting, nullptr)();
+        return level;
+      },
+      false);
+  const Fan buyer = Join(room, "evt_a", 0);
+  const Fan behind = Join(room, "evt_a", 1);
+  inventory_ = InventoryLevel{2, 0};
+  Run(room, milliseconds(100));
+  const FanView admitted = Poll(room, "evt_a", buyer);
+  ASSERT_EQ(admitted.state, FanState::kAdmitted);
+
+  // The counts this tick reads still show both seats; the buyer holds and buys them while the
+  // tick runs.
+  while_counting = [&] {
+    inventory_ = InventoryLevel{0, 0};
+    room.OrderConfirmed("evt_a", buyer.session_id, admitted.access_token);
+  };
+  Run(room, milliseconds(100));
+  EXPECT_EQ(room.Stats("evt_a")->admitted, 1u);
+  Run(room, milliseconds(100));
+  EXPECT_EQ(room.Stats("evt_a")->admitted, 1u);
+  EXPECT_EQ(Poll(room, "evt_a", behind).state, FanState::kSoldOut);
 }
 
 // An operator may let buyers shop on: the order then counts as activity, not as the end.
