@@ -79,6 +79,10 @@ std::string FanViewJson(const FanView& view) {
     AppendJsonString(out, FormatRfc3339(view.access_expires_at));
   }
   if (view.paused) out += ",\"paused\":true"sv;
+  if (!view.message.empty()) {
+    out += ",\"message\":"sv;
+    AppendJsonString(out, view.message);
+  }
   if (view.seats_held) {
     // No seat is for sale now, but holds could still return some: worth waiting.
     out += ",\"seats_left\":0,\"seats_held\":"sv;
@@ -180,11 +184,12 @@ class QueueStreamSource {
       if (!polled) return http::StreamStep::End();
       view = std::move(polled).value();
     }
-    Shown shown{view.state, view.paused, view.position, view.seats_held};
+    Shown shown{view.state, view.paused, view.position, view.seats_held, view.message};
     ++ticks_since_event_;
     if (last_ && *last_ == shown) return http::StreamStep::NoChange();
     const bool only_moved = last_ && last_->state == shown.state && last_->paused == shown.paused &&
-                            last_->seats_held == shown.seats_held;
+                            last_->seats_held == shown.seats_held &&
+                            last_->message == shown.message;
     if (only_moved && ticks_since_event_ < view.retry_after_s) return http::StreamStep::NoChange();
     last_ = shown;
     ticks_since_event_ = 0;
@@ -197,6 +202,7 @@ class QueueStreamSource {
     bool paused;
     std::optional<std::uint64_t> position;
     std::optional<std::uint32_t> seats_held;
+    std::string message;
     bool operator==(const Shown&) const = default;
   };
 
@@ -242,6 +248,38 @@ Status ReadControl(const json::object& body, std::string_view field, std::uint32
   return {};
 }
 
+// The operator's message to fans in line: a string of at most kQueueMessageMaxChars characters
+// without control characters (it is shown as one paragraph on every waiting fan's page); "" takes
+// it down, absent or null leaves it as it is.
+Status ReadMessage(const json::object& body, std::optional<std::string>& out) {
+  const json::value* value = body.if_contains("message");
+  if (value == nullptr || value->is_null()) return {};
+  auto invalid = [](std::string message) {
+    return Error::Make(ErrorKind::kUnprocessable, "validation_failed", std::move(message),
+                       {{"field", "message"}});
+  };
+  if (!value->is_string()) return invalid("Field 'message' must be a string.");
+  const std::string_view text = value->get_string();
+  std::size_t characters = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    // The JSON parser has checked the UTF-8, so a character starts at every non-continuation
+    // byte; C1 controls (U+0080..U+009F) are encoded C2 80..C2 9F.
+    if ((byte & 0xC0) != 0x80) ++characters;
+    const bool c1 =
+        byte == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) <= 0x9F;
+    if (byte < 0x20 || byte == 0x7F || c1) {
+      return invalid("Field 'message' must not contain control characters or line breaks.");
+    }
+  }
+  if (characters > kQueueMessageMaxChars) {
+    return invalid("Field 'message' must be at most " + std::to_string(kQueueMessageMaxChars) +
+                   " characters.");
+  }
+  out = std::string(text);
+  return {};
+}
+
 void PatchQueue(ApiContext& context, const http::Request& request, Reply reply) {
   if (Status allowed = RequireOperator(request, context.admin_key); !allowed) {
     return reply(allowed.error());
@@ -270,6 +308,7 @@ void PatchQueue(ApiContext& context, const http::Request& request, Reply reply) 
     }
     controls.paused = paused->get_bool();
   }
+  if (Status read = ReadMessage(object, controls.message); !read) return reply(read.error());
   context.waiting_room->Control(
       event_id, controls, [&context, event_id, reply](Result<QueueSettings> settings) {
         if (!settings) return reply(settings.error());

@@ -31,6 +31,7 @@ inline constexpr std::uint32_t kHoldTtlMinS = 30;
 inline constexpr std::uint32_t kHoldTtlMaxS = 3'600;
 inline constexpr std::uint32_t kAdmissionRateMaxPerS = 1'000'000;
 inline constexpr std::uint32_t kMaxActiveMax = 10'000'000;
+inline constexpr std::size_t kQueueMessageMaxChars = 280;  // the operator's message to the line
 inline constexpr std::uint32_t kIdleReleaseMinS = 10;
 inline constexpr std::uint32_t kIdleReleaseMaxS = 86'400;
 inline constexpr std::uint32_t kPollBudgetMinPerS = 10;
@@ -80,6 +81,9 @@ struct QueueSettings {
   std::uint32_t poll_budget_per_s = 20'000;
   // A confirmed order spends the fan's access (and frees the slot); false lets them buy again.
   bool order_ends_access = true;
+  // The operator's word to fans in line ("Doors reopen at 10:15"), set live by PATCH, shown in
+  // every waiting fan's status and stream; empty: none.
+  std::string message;
 };
 
 struct EventDefinition {

@@ -242,6 +242,7 @@ FanView WaitingRoom::EventQueue::View(std::uint64_t number, TimePoint now,
   if (!opened && !IsSpent(SlotStateOf(slot))) {
     slot = PackSlot(kSlotWaiting, now_second);
     view.state = FanState::kPrequeue;
+    view.message = settings.message;
     if (!shuffle && settings.policy == QueuePolicy::kFifo) view.position = number;
     const auto until_open = onsale_at ? duration_cast<seconds>(*onsale_at - now).count() : 0;
     view.eta_s = static_cast<std::uint64_t>(std::max<std::int64_t>(until_open, 0));
@@ -289,6 +290,7 @@ FanView WaitingRoom::EventQueue::View(std::uint64_t number, TimePoint now,
   }
   view.state = sold_out ? FanState::kSoldOut : FanState::kWaiting;
   view.position = position;
+  if (!sold_out) view.message = settings.message;
   const PollLoad load = Load();
   const auto eta =
       static_cast<std::uint64_t>(std::ceil(static_cast<double>(position) / load.outflow_per_s));

@@ -174,6 +174,9 @@ void WaitingRoom::Attach(const EventDefinition& event, InventoryProbe inventory,
         if (auto* paused = object.if_contains("paused"); paused && paused->is_bool()) {
           queue->settings.paused = paused->get_bool();
         }
+        if (auto* message = object.if_contains("message"); message && message->is_string()) {
+          queue->settings.message = message->get_string();
+        }
       }
     }
     if (auto seed = read("seed")) queue->seed = *seed;
@@ -341,11 +344,13 @@ void WaitingRoom::Control(std::string_view event_id, const QueueControls& contro
     }
     if (controls.max_active) queue->settings.max_active = *controls.max_active;
     if (controls.paused) queue->settings.paused = *controls.paused;
+    if (controls.message) queue->settings.message = *controls.message;
     settings = queue->settings;
   }
   const json::object stored{{"admission_rate_per_s", settings.admission_rate_per_s},
                             {"max_active", settings.max_active},
-                            {"paused", settings.paused}};
+                            {"paused", settings.paused},
+                            {"message", settings.message}};
   store_.Put(event_id, "settings", json::serialize(stored),
              [this, settings, id = std::string(event_id), done = std::move(done)](Status written) {
                if (!written) return done(written.error());
@@ -366,15 +371,17 @@ Result<boost::json::object> WaitingRoom::PublicQueueJson(std::string_view event_
   if (!queue) return EventNotFound(event_id);
   std::lock_guard lock(queue->mutex);
   const QueueSettings& settings = queue->settings;
-  json::object out{{"enabled", settings.enabled},
-                   {"policy", QueuePolicyName(settings.policy)},
-                   {"admission_rate_per_s", settings.admission_rate_per_s},
-                   {"max_active", settings.max_active},
-                   {"access_ttl_s", settings.access_ttl_s},
-                   {"paused", settings.paused},
-                   {"idle_release_s", settings.idle_release_s},
-                   {"poll_budget_per_s", settings.poll_budget_per_s},
-                   {"order_ends_access", settings.order_ends_access}};
+  json::object out{
+      {"enabled", settings.enabled},
+      {"policy", QueuePolicyName(settings.policy)},
+      {"admission_rate_per_s", settings.admission_rate_per_s},
+      {"max_active", settings.max_active},
+      {"access_ttl_s", settings.access_ttl_s},
+      {"paused", settings.paused},
+      {"message", settings.message.empty() ? json::value(nullptr) : json::value(settings.message)},
+      {"idle_release_s", settings.idle_release_s},
+      {"poll_budget_per_s", settings.poll_budget_per_s},
+      {"order_ends_access", settings.order_ends_access}};
   if (!queue->seed.empty()) {
     // The commitment is public from the start; the seed itself only once the draw is fixed.
     out["seed_sha256"] = Sha256Hex(queue->seed);

@@ -82,6 +82,7 @@ struct FanView {
   // While no seat is available but holds could still return some: how many are held.
   std::optional<std::uint32_t> seats_held;
   bool paused = false;   // waiting while the operator has paused admissions (eta_s is absent)
+  std::string message;   // in line (waiting or pre-queue): the operator's message, if any
   bool created = false;  // the join made a new place (201) rather than finding one (200)
 };
 
@@ -97,6 +98,7 @@ struct QueueControls {
   std::optional<std::uint32_t> admission_rate_per_s;
   std::optional<std::uint32_t> max_active;
   std::optional<bool> paused;
+  std::optional<std::string> message;  // "" takes the message down
 };
 
 struct QueueStats {

@@ -133,7 +133,7 @@ TEST_F(WaitingRoomTest, AbandonedFanIsSkippedAndReturnsAheadOfOthers) {
   options.abandon_after_s = 30;
   WaitingRoom room(store_, clock_, kSecret, options);
   Attach(room, MakeEvent("evt_a", 1, 1000));
-  room.Control("evt_a", QueueControls{std::nullopt, std::nullopt, true}, [](auto) {});
+  room.Control("evt_a", QueueControls{std::nullopt, std::nullopt, true, std::nullopt}, [](auto) {});
   std::vector<Fan> fans;
   for (int i = 0; i < 5; ++i) fans.push_back(Join(room, "evt_a", i));
   // Everyone but fan 0 keeps polling for a minute while the queue is paused.
@@ -141,7 +141,8 @@ TEST_F(WaitingRoomTest, AbandonedFanIsSkippedAndReturnsAheadOfOthers) {
     Run(room, seconds(1));
     for (int i = 1; i < 5; ++i) Poll(room, "evt_a", fans[i]);
   }
-  room.Control("evt_a", QueueControls{std::nullopt, std::nullopt, false}, [](auto) {});
+  room.Control("evt_a", QueueControls{std::nullopt, std::nullopt, false, std::nullopt},
+               [](auto) {});
   Run(room, milliseconds(1000));
   EXPECT_EQ(room.Stats("evt_a")->abandoned, 1u);
   EXPECT_EQ(Poll(room, "evt_a", fans[1]).state, FanState::kAdmitted);
@@ -162,16 +163,17 @@ TEST_F(WaitingRoomTest, PauseAndResume) {
   WaitingRoom room(store_, clock_, kSecret);
   Attach(room, MakeEvent("evt_a", 10, 1000));
   std::vector<Fan> fans;
-  for (int i = 0; i < 30; ++i) fans.push_back(Join(room, "evt_a", i));
+  for (int i = 0; i < 40; ++i) fans.push_back(Join(room, "evt_a", i));
   Run(room, seconds(1));
   EXPECT_FALSE(Poll(room, "evt_a", fans[29]).paused);
   const std::uint64_t before = Admitted(room, "evt_a");
   EXPECT_NEAR(static_cast<double>(before), 10.0, 1.0);
   Result<QueueSettings> paused = Error::Internal("no answer");
-  room.Control("evt_a", QueueControls{std::nullopt, std::nullopt, true},
+  room.Control("evt_a", QueueControls{std::nullopt, std::nullopt, true, "Back at 10:15"},
                [&paused](Result<QueueSettings> settings) { paused = std::move(settings); });
   ASSERT_TRUE(paused.ok());
   EXPECT_TRUE(paused->paused);
+  EXPECT_EQ(paused->message, "Back at 10:15");
   Run(room, seconds(5));
   EXPECT_EQ(Admitted(room, "evt_a"), before);
   // Waiting fans are told the doors are held, and promised no time.
@@ -179,10 +181,18 @@ TEST_F(WaitingRoomTest, PauseAndResume) {
   EXPECT_EQ(held.state, FanState::kWaiting);
   EXPECT_TRUE(held.paused);
   EXPECT_FALSE(held.eta_s);
-  room.Control("evt_a", QueueControls{20, std::nullopt, false}, [](auto) {});
+  EXPECT_EQ(held.message, "Back at 10:15");
+  // The message is for the line: an admitted fan's view does not carry it.
+  EXPECT_EQ(Poll(room, "evt_a", fans[0]).state, FanState::kAdmitted);
+  EXPECT_EQ(Poll(room, "evt_a", fans[0]).message, "");
+  // Resuming leaves the message up until the operator takes it down with "".
+  room.Control("evt_a", QueueControls{20, std::nullopt, false, std::nullopt}, [](auto) {});
   Run(room, seconds(1));
   EXPECT_NEAR(static_cast<double>(Admitted(room, "evt_a")), before + 20.0, 1.0);
   EXPECT_FALSE(Poll(room, "evt_a", fans[29]).paused);
+  EXPECT_EQ(Poll(room, "evt_a", fans[39]).message, "Back at 10:15");
+  room.Control("evt_a", QueueControls{std::nullopt, std::nullopt, std::nullopt, ""}, [](auto) {});
+  EXPECT_EQ(Poll(room, "evt_a", fans[39]).message, "");
 }
 
 // With nothing available and nothing held, waiting fans are told sold_out at once; while holds
@@ -272,13 +282,15 @@ TEST_F(WaitingRoomTest, RestartKeepsPlaces) {
     Run(room, seconds(1));
     access_token = Poll(room, "evt_a", fans[0]).access_token;
     ASSERT_FALSE(access_token.empty());
-    room.Control("evt_a", QueueControls{std::nullopt, 77, true}, [](auto) {});
+    room.Control("evt_a", QueueControls{std::nullopt, 77, true, "Paused for a moment"},
+                 [](auto) {});
     last_number_position = *Poll(room, "evt_a", fans[9]).position;
   }
   WaitingRoom restarted(store_, clock_, kSecret);
   Attach(restarted, MakeEvent("evt_a", 2, 1000), true);
   EXPECT_EQ(restarted.Settings("evt_a")->max_active, 77u);
   EXPECT_TRUE(restarted.Settings("evt_a")->paused);
+  EXPECT_EQ(restarted.Settings("evt_a")->message, "Paused for a moment");
   EXPECT_EQ(Poll(restarted, "evt_a", fans[9]).position, last_number_position);
   // The numbers reserved ahead but never handed out are nobody waiting.
   EXPECT_EQ(restarted.Stats("evt_a")->waiting, 8u);
@@ -286,7 +298,8 @@ TEST_F(WaitingRoomTest, RestartKeepsPlaces) {
   const Fan newcomer = Join(restarted, "evt_a", 100);
   EXPECT_GT(*Poll(restarted, "evt_a", newcomer).position, last_number_position);
   // Fans who have not polled since the restart are not skipped: admission resumes in order.
-  restarted.Control("evt_a", QueueControls{std::nullopt, std::nullopt, false}, [](auto) {});
+  restarted.Control("evt_a", QueueControls{std::nullopt, std::nullopt, false, std::nullopt},
+                    [](auto) {});
   Run(restarted, seconds(1));
   EXPECT_EQ(restarted.Stats("evt_a")->abandoned, 0u);
   EXPECT_EQ(Poll(restarted, "evt_a", fans[3]).state, FanState::kAdmitted);
@@ -449,7 +462,8 @@ TEST_F(WaitingRoomTest, LeavingGivesUpThePlaceOrTheSlot) {
   EXPECT_EQ(room.Stats("evt_a")->left_waiting, 1u);
   EXPECT_FALSE(room.Leave("evt_a", fans[2].session_id, fans[1].ticket).ok());  // not theirs
 
-  room.Control("evt_a", QueueControls{std::nullopt, std::nullopt, false}, [](auto) {});
+  room.Control("evt_a", QueueControls{std::nullopt, std::nullopt, false, std::nullopt},
+               [](auto) {});
   Run(room, seconds(1));
   EXPECT_EQ(room.Stats("evt_a")->admitted, 3u);
   EXPECT_EQ(room.Stats("evt_a")->abandoned, 0u);
@@ -538,7 +552,7 @@ TEST_F(WaitingRoomTest, ShufflesThePrequeueVerifiably) {
     EXPECT_EQ(Poll(room, "evt_s", fans.back()).state, FanState::kPrequeue);
   }
   clock_.Advance(seconds(60));
-  room.Control("evt_s", QueueControls{std::nullopt, std::nullopt, true}, [](auto) {});
+  room.Control("evt_s", QueueControls{std::nullopt, std::nullopt, true, std::nullopt}, [](auto) {});
   room.Tick();
   const boost::json::object revealed = *room.PublicQueueJson("evt_s");
   const std::string seed(revealed.at("seed").as_string());
@@ -563,7 +577,8 @@ TEST_F(WaitingRoomTest, ShufflesThePrequeueVerifiably) {
   EXPECT_LT(unmoved, 20);
 
   // Admission follows the draw.
-  room.Control("evt_s", QueueControls{std::nullopt, std::nullopt, false}, [](auto) {});
+  room.Control("evt_s", QueueControls{std::nullopt, std::nullopt, false, std::nullopt},
+               [](auto) {});
   Run(room, milliseconds(100));
   for (int i = 0; i < 200; ++i) {
     const FanView view = Poll(room, "evt_s", fans[i]);

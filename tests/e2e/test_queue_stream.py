@@ -140,6 +140,43 @@ class QueueStreamTest(unittest.TestCase):
                                headers=dict(fan, **{"X-Access-Token": last["access_token"]}))
         self.assertEqual(status, 201, hold)
 
+    def test_the_operators_message_reaches_the_line_at_once(self):
+        """A message set with PATCH is in the next status and pushed to an open stream, and
+        taking it down ("") is pushed too; the fan far back hears it without waiting for their
+        poll interval."""
+        port = self.server.port
+        event_id = create_event(self.server)
+        fan = join(port, event_id)
+        stream = Stream(port, f"/v1/events/{event_id}/queue/stream", fan)
+        first = stream.next_event()
+        self.assertNotIn("message", first)
+
+        message = "Doors reopen at 10:15 — you keep your place"
+        status, body = request(port, "PATCH", f"/v1/events/{event_id}/queue",
+                               {"message": message}, headers=self.server.operator())
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["message"], message)
+        self.assertTrue(body["paused"])  # a message alone leaves the other controls as they are
+        self.assertEqual(stream.next_event()["message"], message)
+        status, polled = request(port, "GET", f"/v1/events/{event_id}/queue/status", headers=fan)
+        self.assertEqual((status, polled["message"]), (200, message))
+
+        status, body = request(port, "PATCH", f"/v1/events/{event_id}/queue", {"message": ""},
+                               headers=self.server.operator())
+        self.assertEqual((status, body["message"]), (200, None))
+        self.assertNotIn("message", stream.next_event())
+        stream.close()
+
+        for bad in ("line\nbreak", "x" * 281, 42, "bell\u0007", "c1\u0085"):
+            status, body = request(port, "PATCH", f"/v1/events/{event_id}/queue",
+                                   {"message": bad}, headers=self.server.operator())
+            self.assertEqual(status, 422, bad)
+            self.assertEqual(body["error"]["details"]["field"], "message")
+        # 280 characters, most of them two bytes: counted as characters, not bytes.
+        status, body = request(port, "PATCH", f"/v1/events/{event_id}/queue",
+                               {"message": "ü" * 280}, headers=self.server.operator())
+        self.assertEqual(status, 200, body)
+
     def test_bad_credentials_are_401_before_any_stream(self):
         """A forged ticket, another session's ticket, no ticket or no session: 401 as JSON."""
         port = self.server.port

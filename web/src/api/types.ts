@@ -86,6 +86,8 @@ export interface QueueStatus {
   seats_held?: number;
   /** Set while the operator has paused admissions; `eta_s` is null then. */
   paused?: boolean;
+  /** The organiser's message to the line, while one is up (waiting and pre-queue). */
+  message?: string;
 }
 
 export interface SeatRef {

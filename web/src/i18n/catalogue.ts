@@ -47,6 +47,7 @@ const en = {
   queue_keep_place: 'You keep your place if you reload or come back to this page.',
   queue_paused:
     'The sale is paused by the organiser. You keep your place; the line moves on when it resumes.',
+  queue_message: 'From the organiser:',
   queue_admitted: 'It is your turn. Taking you to the seats…',
   queue_sold_out: 'Sold out: there are no tickets left for this event.',
   queue_seats_held: (n: number) =>
@@ -220,6 +221,7 @@ const de: Messages = {
     'Sie behalten Ihren Platz, auch wenn Sie die Seite neu laden oder später zurückkehren.',
   queue_paused:
     'Der Veranstalter hat den Verkauf angehalten. Sie behalten Ihren Platz; es geht weiter, sobald er fortgesetzt wird.',
+  queue_message: 'Vom Veranstalter:',
   queue_admitted: 'Sie sind an der Reihe. Es geht weiter zu den Plätzen…',
   queue_sold_out: 'Ausverkauft: Für diese Veranstaltung gibt es keine Tickets mehr.',
   queue_seats_held: (n) =>

@@ -192,6 +192,14 @@ function QueueView(props: {
             : t.queue_prequeue_position(position)
           : t.queue_position(position ?? 0)}
       </p>
+      {/* Its own live region: the page's one status is the place in line. */}
+      <div aria-live="polite">
+        {status.message && (
+          <p class="notice notice-message">
+            <strong>{t.queue_message}</strong> {status.message}
+          </p>
+        )}
+      </div>
       {paused ? (
         <p class="notice notice-paused">{t.queue_paused}</p>
       ) : (
