@@ -16,6 +16,7 @@ void RegisterRoutes(http::Router& router, ApiContext& context) {
   RegisterQueueRoutes(router, context);
   if (context.orders != nullptr) RegisterOrderRoutes(router, context);
   if (context.check_in != nullptr) RegisterCheckInRoutes(router, context);
+  RegisterOperatorRoutes(router, context);
   RegisterWebRoutes(router, context);
 }
 

@@ -13,6 +13,8 @@
 #include "http/router.hpp"
 #include "http/static_site.hpp"
 #include "inventory/hold_service.hpp"
+#include "operators/audit_trail.hpp"
+#include "operators/operator_keys.hpp"
 #include "orders/order_service.hpp"
 #include "ports/admission.hpp"
 #include "tickets/check_in.hpp"
@@ -21,12 +23,14 @@
 
 namespace boxoffice::api {
 
+class StatsSeries;
+
 struct ApiContext {
   Catalog& catalog;
   Accounts& accounts;
   Defense& defense;
   MetricsRegistry& metrics;
-  std::string admin_key;
+  std::string admin_key;        // the operator key: every operator route, every right
   std::function<bool()> ready;  // /readyz: the server accepts and its stores answer
   std::string openapi_yaml;     // served at GET /v1/openapi.yaml
   // Seats and holds: every event's SeatInventory, behind the hold routes and every seat read.
@@ -43,6 +47,14 @@ struct ApiContext {
   const http::StaticSite* site = nullptr;
   // Card tokens a fan may pay with here (the demo's gateway simulator's), shown by the page.
   std::vector<std::string> test_cards = {};
+  // The per-event history of stats samples (stats_series.hpp) behind the stats series and
+  // stream routes; null: those routes are not served.
+  const StatsSeries* stats_series = nullptr;
+  // The keys the operator mints (viewer keys) and checks beside the operator key; null: only the
+  // operator key is accepted, and /v1/operator-keys is not served.
+  OperatorKeys* operator_keys = nullptr;
+  // Where the operator's controls are recorded; null: they are not, and /v1/audit is not served.
+  AuditTrail* audit = nullptr;
 };
 
 // How the order service renders its answers: the order JSON of API.md and the API's errors.

@@ -14,8 +14,9 @@ RouteClass ClassifyRoute(Method method, std::string_view pattern) {
     return RouteClass::kExempt;
   }
   const bool write = method != Method::kGet && method != Method::kHead;
-  if (pattern.starts_with("/v1/defense") || pattern.ends_with("/stats") ||
+  if (pattern.starts_with("/v1/defense") || pattern.starts_with("/v1/events/{id}/stats") ||
       pattern.ends_with("/refund") || pattern.ends_with("/checkin") ||
+      pattern.starts_with("/v1/operator-keys") || pattern == "/v1/audit" ||
       (write && pattern == "/v1/events") ||
       (method == Method::kPatch && pattern.ends_with("/queue"))) {
     return RouteClass::kOperator;

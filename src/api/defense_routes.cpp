@@ -8,10 +8,13 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <limits>
+#include <optional>
+#include <vector>
 
 #include "api/defense_middleware.hpp"
 #include "api/routes.hpp"
 #include "api/support.hpp"
+#include "common/cidr.hpp"
 #include "common/time.hpp"
 
 namespace boxoffice::api {
@@ -30,10 +33,24 @@ json::object EntryJson(const CidrEntry& entry) {
 
 enum class ListKind { kBlock, kAllow };
 
-void AddEntry(ApiContext& context, ListKind kind, const http::Request& request, Reply reply) {
-  if (Status allowed = RequireOperator(request, context.admin_key); !allowed) {
-    return reply(allowed.error());
+// The runtime entry `cidr` has in the list now, in canonical form, for the audit's state before a
+// change; nullopt when the range is not listed (or not a range: the change then fails anyway).
+std::optional<json::object> ListedEntryJson(const ApiContext& context, ListKind kind,
+                                            std::string_view cidr) {
+  Result<Cidr> range = Cidr::Parse(cidr);
+  if (!range) return std::nullopt;
+  const std::string canonical = range->ToString();
+  const std::vector<CidrEntry> entries =
+      kind == ListKind::kBlock ? context.defense.Blocks() : context.defense.Allows();
+  for (const CidrEntry& entry : entries) {
+    if (entry.cidr == canonical) return EntryJson(entry);
   }
+  return std::nullopt;
+}
+
+void AddEntry(ApiContext& context, ListKind kind, const http::Request& request, Reply reply) {
+  Result<OperatorIdentity> caller = RequireOperator(context, request, OperatorScope::kOperator);
+  if (!caller) return reply(caller.error());
   Result<json::value> body = ParseJsonBody(request);
   if (!body) return reply(body.error());
   const json::object* object = body->if_object();
@@ -55,9 +72,19 @@ void AddEntry(ApiContext& context, ListKind kind, const http::Request& request, 
     }
     ttl_s = value->get_int64();
   }
-  auto done = [reply](Result<CidrEntry> entry) {
+  // Adding a listed range replaces its entry: the audit shows the one replaced. Read when the
+  // request arrived; a change of the same range by someone else at the same moment may fall in
+  // between.
+  std::optional<json::object> before = ListedEntryJson(context, kind, cidr->get_string());
+  auto done = [&context, kind, caller = std::move(caller).value(), before = std::move(before),
+               reply](Result<CidrEntry> entry) mutable {
     if (!entry) return reply(entry.error());
-    reply(JsonResponse(201, EntryJson(*entry)));
+    json::object after = EntryJson(*entry);
+    AuditEntry audit{
+        kind == ListKind::kBlock ? audit_action::kDefenseBlock : audit_action::kDefenseAllow,
+        entry->cidr, std::move(before), after};
+    RecordControl(context, caller, std::move(audit),
+                  [reply, after] { reply(JsonResponse(201, after)); });
   };
   if (kind == ListKind::kBlock) {
     context.defense.Block(cidr->get_string(), std::move(reason), ttl_s, std::move(done));
@@ -67,8 +94,9 @@ void AddEntry(ApiContext& context, ListKind kind, const http::Request& request, 
 }
 
 void ListEntries(ApiContext& context, ListKind kind, const http::Request& request, Reply reply) {
-  if (Status allowed = RequireOperator(request, context.admin_key); !allowed) {
-    return reply(allowed.error());
+  if (Result<OperatorIdentity> caller = RequireOperator(context, request, OperatorScope::kViewer);
+      !caller) {
+    return reply(caller.error());
   }
   json::array items;
   if (kind == ListKind::kBlock) {
@@ -91,18 +119,26 @@ void ListEntries(ApiContext& context, ListKind kind, const http::Request& reques
 }
 
 void RemoveEntry(ApiContext& context, ListKind kind, const http::Request& request, Reply reply) {
-  if (Status allowed = RequireOperator(request, context.admin_key); !allowed) {
-    return reply(allowed.error());
-  }
+  Result<OperatorIdentity> caller = RequireOperator(context, request, OperatorScope::kOperator);
+  if (!caller) return reply(caller.error());
   const std::optional<std::string_view> cidr = request.Query("cidr");
   if (!cidr) {
     return reply(Error::Make(ErrorKind::kMalformed, "invalid_parameter",
                              "Query parameter 'cidr' names the range to remove.",
                              {{"parameter", "cidr"}}));
   }
-  auto done = [reply](Status status) {
+  // Read when the request arrived, as for an addition.
+  std::optional<json::object> before = ListedEntryJson(context, kind, *cidr);
+  Result<Cidr> range = Cidr::Parse(*cidr);
+  std::string target = range ? range->ToString() : std::string(*cidr);
+  auto done = [&context, kind, caller = std::move(caller).value(), before = std::move(before),
+               target = std::move(target), reply](Status status) mutable {
     if (!status.ok()) return reply(status.error());
-    reply(JsonResponse(204, std::string()));
+    AuditEntry audit{
+        kind == ListKind::kBlock ? audit_action::kDefenseUnblock : audit_action::kDefenseDisallow,
+        std::move(target), std::move(before), std::nullopt};
+    RecordControl(context, caller, std::move(audit),
+                  [reply] { reply(JsonResponse(204, std::string())); });
   };
   if (kind == ListKind::kBlock) {
     context.defense.Unblock(*cidr, std::move(done));
@@ -134,8 +170,9 @@ json::object DecisionJson(const ScoredDecision& decision) {
 }
 
 void ListDecisions(ApiContext& context, const http::Request& request, Reply reply) {
-  if (Status allowed = RequireOperator(request, context.admin_key); !allowed) {
-    return reply(allowed.error());
+  if (Result<OperatorIdentity> caller = RequireOperator(context, request, OperatorScope::kViewer);
+      !caller) {
+    return reply(caller.error());
   }
   Result<std::int64_t> after =
       QueryInteger(request, "after", 0, 0, std::numeric_limits<std::int64_t>::max());

@@ -59,24 +59,36 @@ json::object SeatJson(const Event& event, std::uint32_t index, const SeatState& 
                       {"version", state.version}};
 }
 
+// The last step of a creation, once the event's queue can take fans: the audit entry, then 201.
+void AnswerCreated(ApiContext& context, const OperatorIdentity& caller,
+                   const std::shared_ptr<Event>& created, Reply reply) {
+  // The summary, not the seat map: an entry stays small however large the venue, and the seat
+  // map is the event's own to show.
+  AuditEntry audit{audit_action::kEventCreate, created->definition().id, std::nullopt,
+                   EventSummary(context, *created)};
+  RecordControl(context, caller, std::move(audit), [&context, reply, created] {
+    http::Response response = JsonResponse(201, EventBody(context, *created));
+    response.SetHeader("Location", "/v1/events/" + created->definition().id);
+    reply(std::move(response));
+  });
+}
+
 void CreateEvent(ApiContext& context, const http::Request& request, Reply reply) {
-  if (Status allowed = RequireOperator(request, context.admin_key); !allowed) {
-    return reply(allowed.error());
-  }
+  Result<OperatorIdentity> caller = RequireOperator(context, request, OperatorScope::kOperator);
+  if (!caller) return reply(caller.error());
   Result<json::value> body = ParseJsonBody(request);
   if (!body) return reply(body.error());
   Result<EventDefinition> definition = ParseEventDefinition(*body);
   if (!definition) return reply(definition.error());
   context.catalog.Create(
-      std::move(definition).value(), [&context, reply](Result<std::shared_ptr<Event>> event) {
+      std::move(definition).value(),
+      [&context, caller = std::move(caller).value(), reply](Result<std::shared_ptr<Event>> event) {
         if (!event) return reply(event.error());
         // Answer once the queue can take fans: its first sequence numbers are durable.
         std::shared_ptr<Event> created = *event;
-        AttachEventQueue(context, created, false, [&context, reply, created](Status ready) {
+        AttachEventQueue(context, created, false, [&context, caller, reply, created](Status ready) {
           if (!ready) return reply(ready.error());
-          http::Response response = JsonResponse(201, EventBody(context, *created));
-          response.SetHeader("Location", "/v1/events/" + created->definition().id);
-          reply(std::move(response));
+          AnswerCreated(context, caller, created, reply);
         });
       });
 }

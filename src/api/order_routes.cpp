@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <cstdlib>
 #include <functional>
@@ -102,42 +103,45 @@ void PlaceOrder(ApiContext& context, const http::Request& request, Reply reply) 
                         [reply](RenderedAnswer answer) { reply(ToHttp(std::move(answer))); });
 }
 
-// Who reads an order or a ticket: the operator, or a fan's session (and its customer).
+// Who reads an order or a ticket: the operator (or a viewer key), or a fan's session (and its
+// customer).
 struct Reader {
   bool as_operator = false;
+  // Ticket codes admit their bearer at the door, so only the operator key and the buyer see them:
+  // a viewer key reads an order without its codes.
+  bool sees_codes = true;
   std::string session_id;
   std::string customer_id;
 };
 
-// Answers 401 and returns nothing when the request carries neither credential.
+// An operator key of at least `operator_scope`, else a session. Answers and returns nothing for
+// neither (401), or for an operator key of too narrow a scope (403: it is plainly an operator's
+// call, and trying it as a session would only say 401).
 std::optional<Reader> IdentifyReader(ApiContext& context, const http::Request& request,
-                                     const Reply& reply) {
+                                     OperatorScope operator_scope, const Reply& reply) {
   Reader reader;
-  reader.as_operator = RequireOperator(request, context.admin_key).ok();
-  if (!reader.as_operator) {
-    Result<Session> session = RequireSession(request, context.accounts);
-    if (!session) {
-      reply(session.error());
-      return std::nullopt;
-    }
-    reader.session_id = session->session_id;
-    reader.customer_id = session->customer_id;
+  Result<OperatorIdentity> caller = RequireOperator(context, request, operator_scope);
+  if (!caller && caller.error().kind == ErrorKind::kForbidden) {
+    reply(caller.error());
+    return std::nullopt;
   }
+  if (caller) {
+    reader.as_operator = true;
+    reader.sees_codes = caller->scope == OperatorScope::kOperator;
+    return reader;
+  }
+  Result<Session> session = RequireSession(request, context.accounts);
+  if (!session) {
+    reply(session.error());
+    return std::nullopt;
+  }
+  reader.session_id = session->session_id;
+  reader.customer_id = session->customer_id;
   return reader;
 }
 
-// Runs a ledger read on an order worker, so that an I/O thread never waits on disk; 503 when the
-// workers' queue is full.
-void RunOnOrderWorker(ApiContext& context, const Reply& reply, std::function<void()> task) {
-  if (context.orders->Run(std::move(task))) return;
-  Error busy =
-      Error::Make(ErrorKind::kUnavailable, "overloaded", "Too many requests; try again shortly.");
-  busy.retry_after_s = 1;
-  reply(busy);
-}
-
 void GetOrder(ApiContext& context, const http::Request& request, Reply reply) {
-  std::optional<Reader> reader = IdentifyReader(context, request, reply);
+  std::optional<Reader> reader = IdentifyReader(context, request, OperatorScope::kViewer, reply);
   if (!reader) return;
   RunOnOrderWorker(context, reply,
                    [&context, order_id = std::string(request.PathParam("id")),
@@ -145,14 +149,18 @@ void GetOrder(ApiContext& context, const http::Request& request, Reply reply) {
                      Result<OrderRecord> order = context.orders->Get(
                          order_id, reader.session_id, reader.customer_id, reader.as_operator);
                      if (!order) return reply(order.error());
+                     if (!reader.sees_codes) {
+                       for (TicketRecord& ticket : order->tickets) ticket.code.clear();
+                     }
                      reply(JsonResponse(200, OrderJson(*order)));
                    });
 }
 
 // GET /v1/tickets/{id}/qr.svg: the ticket's signed code as a QR code, for its owner or the
-// operator. The code is a bearer credential, so the image is never cached by the way.
+// operator (not a viewer key: the code is the ticket). The code is a bearer credential, so the
+// image is never cached by the way.
 void GetTicketQr(ApiContext& context, const http::Request& request, Reply reply) {
-  std::optional<Reader> reader = IdentifyReader(context, request, reply);
+  std::optional<Reader> reader = IdentifyReader(context, request, OperatorScope::kOperator, reply);
   if (!reader) return;
   RunOnOrderWorker(
       context, reply,
@@ -199,10 +207,23 @@ Status ReadIdempotencyKey(const http::Request& request, std::string& key) {
   return {};
 }
 
-void RefundOrder(ApiContext& context, const http::Request& request, Reply reply) {
-  if (Status allowed = RequireOperator(request, context.admin_key); !allowed) {
-    return reply(allowed.error());
+// The audit's state after a refund, from the refunded order's answer: what became of the order
+// and its payment. Empty when the body is not an order (it always is; the entry then has none).
+std::optional<json::object> RefundedStateJson(std::string_view body) {
+  std::error_code error;
+  const json::value order = json::parse(body, error);
+  const json::object* object = order.if_object();
+  if (error || object == nullptr) return std::nullopt;
+  json::object state;
+  for (std::string_view field : {"status", "payment", "total_cents", "currency"}) {
+    if (const json::value* value = object->if_contains(field)) state[field] = *value;
   }
+  return state;
+}
+
+void RefundOrder(ApiContext& context, const http::Request& request, Reply reply) {
+  Result<OperatorIdentity> caller = RequireOperator(context, request, OperatorScope::kOperator);
+  if (!caller) return reply(caller.error());
   Result<json::value> body = ParseJsonBody(request);  // unused, but refused if it holds a card
   if (!body) return reply(body.error());
   RefundRequest refund;
@@ -212,11 +233,29 @@ void RefundOrder(ApiContext& context, const http::Request& request, Reply reply)
   }
   refund.request_hash =
       Sha256Hex("POST /v1/orders/" + refund.order_id + "/refund\n" + request.body);
-  context.orders->Refund(std::move(refund),
-                         [reply](RenderedAnswer answer) { reply(ToHttp(std::move(answer))); });
+  std::string order_id = refund.order_id;
+  context.orders->Refund(std::move(refund), [&context, caller = std::move(caller).value(),
+                                             order_id = std::move(order_id),
+                                             reply](RenderedAnswer answer) mutable {
+    // A replay repeats the first refund's answer and refunds nothing: only the first is audited.
+    if (answer.status != 200 || answer.replayed) return reply(ToHttp(std::move(answer)));
+    AuditEntry audit{audit_action::kOrderRefund, std::move(order_id), std::nullopt,
+                     RefundedStateJson(answer.body)};
+    RecordControl(context, caller, std::move(audit), [reply, answer = std::move(answer)]() mutable {
+      reply(ToHttp(std::move(answer)));
+    });
+  });
 }
 
 }  // namespace
+
+void RunOnOrderWorker(ApiContext& context, const Reply& reply, std::function<void()> task) {
+  if (context.orders != nullptr && context.orders->Run(std::move(task))) return;
+  Error busy =
+      Error::Make(ErrorKind::kUnavailable, "overloaded", "Too many requests; try again shortly.");
+  busy.retry_after_s = 1;
+  reply(busy);
+}
 
 OrderRendering MakeOrderRendering() {
   const auto order_answer = [](int status) {
@@ -238,11 +277,16 @@ OrderRendering MakeOrderRendering() {
 Result<json::object> OrderStatsJson(ApiContext& context, std::string_view event_id) {
   Result<OrderCounts> counts = context.orders->CountOrders(std::string(event_id));
   if (!counts) return counts.error();
-  return json::object{
-      {"confirmed", counts->confirmed},         {"completed", counts->completed},
-      {"refunded", counts->refunded},           {"tickets_sold", counts->tickets_sold},
-      {"revenue_cents", counts->revenue_cents}, {"outbox_pending", counts->outbox_pending},
-      {"outbox_dead", counts->outbox_dead}};
+  // `placed` counts every order the event ever confirmed, whatever became of it since: a running
+  // total, where `confirmed` (not captured yet) and `completed` move as orders move on.
+  return json::object{{"placed", counts->confirmed + counts->completed + counts->refunded},
+                      {"confirmed", counts->confirmed},
+                      {"completed", counts->completed},
+                      {"refunded", counts->refunded},
+                      {"tickets_sold", counts->tickets_sold},
+                      {"revenue_cents", counts->revenue_cents},
+                      {"outbox_pending", counts->outbox_pending},
+                      {"outbox_dead", counts->outbox_dead}};
 }
 
 void RegisterOrderRoutes(http::Router& router, ApiContext& context) {

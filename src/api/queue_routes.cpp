@@ -280,10 +280,19 @@ Status ReadMessage(const json::object& body, std::optional<std::string>& out) {
   return {};
 }
 
+// The settings PATCH controls, as the audit log records them before and after a change: the rest
+// of the queue object cannot change after creation, so a reader compares these four.
+json::object ControlledSettingsJson(const QueueSettings& settings) {
+  return json::object{
+      {"admission_rate_per_s", settings.admission_rate_per_s},
+      {"max_active", settings.max_active},
+      {"paused", settings.paused},
+      {"message", settings.message.empty() ? json::value(nullptr) : json::value(settings.message)}};
+}
+
 void PatchQueue(ApiContext& context, const http::Request& request, Reply reply) {
-  if (Status allowed = RequireOperator(request, context.admin_key); !allowed) {
-    return reply(allowed.error());
-  }
+  Result<OperatorIdentity> caller = RequireOperator(context, request, OperatorScope::kOperator);
+  if (!caller) return reply(caller.error());
   if (context.waiting_room == nullptr) return reply(NoWaitingRoom());
   const std::string event_id(request.PathParam("id"));
   if (!context.catalog.Find(event_id)) {
@@ -310,11 +319,17 @@ void PatchQueue(ApiContext& context, const http::Request& request, Reply reply) 
   }
   if (Status read = ReadMessage(object, controls.message); !read) return reply(read.error());
   context.waiting_room->Control(
-      event_id, controls, [&context, event_id, reply](Result<QueueSettings> settings) {
-        if (!settings) return reply(settings.error());
+      event_id, controls,
+      [&context, event_id, caller = std::move(caller).value(), reply](Result<QueueChange> change) {
+        if (!change) return reply(change.error());
         Result<json::object> queue = context.waiting_room->PublicQueueJson(event_id);
         if (!queue) return reply(queue.error());
-        reply(JsonResponse(200, *queue));
+        AuditEntry audit{audit_action::kQueueUpdate, event_id,
+                         ControlledSettingsJson(change->before),
+                         ControlledSettingsJson(change->after)};
+        RecordControl(context, caller, std::move(audit), [reply, queue = std::move(queue).value()] {
+          reply(JsonResponse(200, queue));
+        });
       });
 }
 

@@ -15,13 +15,17 @@ namespace boxoffice::api {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
-// `headers` names are lower case, as the server stores them.
+using QueryParameters = std::vector<std::pair<std::string, std::string>>;
+
+// `headers` names are lower case, as the server stores them; `query` is as the server decodes
+// it (the target is then only the path).
 inline http::Response CallRoute(const http::Router& router, http::Method method, std::string path,
-                                std::string body, Headers headers) {
+                                std::string body, Headers headers, QueryParameters query = {}) {
   http::Request request;
   request.method = method;
   request.path = path;
   request.target = path;
+  request.query = std::move(query);
   request.body = std::move(body);
   request.headers = std::move(headers);
   http::RouteMatch match = router.Match(method, path);

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "api/api.hpp"
 #include "common/crypto.hpp"
 #include "common/log.hpp"
 #include "payments/card_number.hpp"
@@ -138,13 +139,34 @@ std::optional<std::string_view> BearerToken(const http::Request& request) {
   return header->substr(kScheme.size());
 }
 
-Status RequireOperator(const http::Request& request, const std::string& admin_key) {
+namespace {
+
+Error InvalidAdminKey() {
+  return Error::Make(ErrorKind::kUnauthenticated, "invalid_admin_key",
+                     "This call needs the operator key or a key minted with it: "
+                     "Authorization: Bearer KEY.");
+}
+
+}  // namespace
+
+Result<OperatorIdentity> RequireOperator(const ApiContext& context, const http::Request& request,
+                                         OperatorScope needed) {
   const std::optional<std::string_view> token = BearerToken(request);
-  if (!token || !SecretsEqual(*token, admin_key)) {
-    return Error::Make(ErrorKind::kUnauthenticated, "invalid_admin_key",
-                       "This call needs the operator key: Authorization: Bearer ADMIN_KEY.");
+  if (!token) return InvalidAdminKey();
+  std::optional<OperatorIdentity> identity;
+  if (SecretsEqual(*token, context.admin_key)) {
+    identity = OperatorIdentity{std::string(kAdminKeyId), OperatorScope::kOperator};
+  } else if (context.operator_keys != nullptr) {
+    identity = context.operator_keys->Verify(*token);
   }
-  return {};
+  if (!identity) return InvalidAdminKey();
+  if (!Grants(identity->scope, needed)) {
+    return Error::Make(
+        ErrorKind::kForbidden, "insufficient_scope",
+        "This key may only read; this call needs the operator key.",
+        {{"required", OperatorScopeName(needed)}, {"scope", OperatorScopeName(identity->scope)}});
+  }
+  return std::move(identity).value();
 }
 
 Result<Session> RequireSession(const http::Request& request, const Accounts& accounts) {

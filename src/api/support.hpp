@@ -12,8 +12,11 @@
 #include "api/reply.hpp"
 #include "common/result.hpp"
 #include "http/message.hpp"
+#include "operators/operator_keys.hpp"
 
 namespace boxoffice::api {
+
+struct ApiContext;  // api.hpp
 
 // 400 malformed_json unless the body is one JSON value (an empty body reads as {}); 400
 // raw_card_number when any string in it holds a card number (payments/card_number.hpp).
@@ -40,8 +43,16 @@ Result<std::int64_t> QueryInteger(const http::Request& request, std::string_view
 // The token of "Authorization: Bearer TOKEN", if any.
 std::optional<std::string_view> BearerToken(const http::Request& request);
 
-// 401 unless the request carries the operator key.
-Status RequireOperator(const http::Request& request, const std::string& admin_key);
+// The one check of every operator route, stating what the route needs: kViewer for a route that
+// only reads, kOperator for a control. 401 invalid_admin_key unless the request carries the
+// operator key or a live minted key (operators/operator_keys.hpp); 403 insufficient_scope
+// (details.required, details.scope) when that key's scope does not grant `needed`. The identity
+// names the caller in the audit log. A comparison and a MAC in memory: any thread may call it.
+//
+//   Result<OperatorIdentity> caller = RequireOperator(context, request, OperatorScope::kViewer);
+//   if (!caller) return reply(caller.error());
+Result<OperatorIdentity> RequireOperator(const ApiContext& context, const http::Request& request,
+                                         OperatorScope needed);
 // 401 unless the request carries a valid session token.
 Result<Session> RequireSession(const http::Request& request, const Accounts& accounts);
 

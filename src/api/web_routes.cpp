@@ -1,5 +1,6 @@
-// The fan page (web/, built into --web-dir): its files, the page routes that all answer its
-// index.html (the page routes itself on the client), and the security headers every page carries.
+// The fan page and the operator console (web/, built into --web-dir): their files, the page
+// routes that answer index.html or console.html (each routes itself on the client), and the
+// security headers every page carries.
 // Also GET /v1/config, what the page needs to know about this server before a fan pays.
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -24,9 +25,11 @@ constexpr std::string_view kContentSecurityPolicy =
     "connect-src 'self'; worker-src 'self' blob:; font-src 'self'; object-src 'none'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-// The client-side routes of web/src (its router): each answers index.html.
+// The client-side routes of web/src (its routers): the fan's answer index.html, the operator
+// console's and the door scanner's console.html.
 constexpr std::string_view kPageRoutes[] = {"/", "/events/{id}", "/events/{id}/{page}",
                                             "/orders/{id}"};
+constexpr std::string_view kConsoleRoutes[] = {"/console", "/console/events/{id}", "/scan"};
 
 void AddSecurityHeaders(http::Response& response) {
   response.SetHeader("Content-Security-Policy", std::string(kContentSecurityPolicy));
@@ -54,13 +57,20 @@ void RegisterWebRoutes(http::Router& router, ApiContext& context) {
   if (context.site == nullptr) return;
   for (const http::StaticFile& file : context.site->files()) {
     // A name with a brace would read as a route parameter; a web build has none.
-    if (file.path == "/index.html" || file.path.find_first_of("{}") != std::string::npos) {
+    if (file.path == "/index.html" || file.path == "/console.html" ||
+        file.path.find_first_of("{}") != std::string::npos) {
       continue;
     }
     router.Add(Method::kGet, file.path, ServeFile(file));
   }
   const http::StaticFile* index = context.site->Find("/index.html");
   for (std::string_view route : kPageRoutes) router.Add(Method::kGet, route, ServeFile(*index));
+  // A web build from before the console has none; the fan's pages are served all the same.
+  if (const http::StaticFile* console = context.site->Find("/console.html")) {
+    for (std::string_view route : kConsoleRoutes) {
+      router.Add(Method::kGet, route, ServeFile(*console));
+    }
+  }
 }
 
 }  // namespace boxoffice::api

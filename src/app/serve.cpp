@@ -17,6 +17,7 @@
 #include "api/api.hpp"
 #include "api/defense_middleware.hpp"
 #include "api/routes.hpp"
+#include "api/stats_series.hpp"
 #include "app/data_dir.hpp"
 #include "app/mail_setup.hpp"
 #include "app/openapi.hpp"
@@ -32,6 +33,8 @@
 #include "http/static_site.hpp"
 #include "inventory/hold_service.hpp"
 #include "inventory/hold_table.hpp"
+#include "operators/audit_trail.hpp"
+#include "operators/operator_keys.hpp"
 #include "orders/order_service.hpp"
 #include "orders/outbox_worker.hpp"
 #include "ports/clock.hpp"
@@ -113,6 +116,37 @@ class AdmissionTicker {
             room.Tick();
             std::unique_lock lock(mutex_);
             wake_.wait_for(lock, stop, kQueueTick, [] { return false; });
+          }
+        }) {}
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable_any wake_;
+  std::jthread thread_;  // last: starts after the members it uses, stops and joins first
+};
+
+// Takes the stats history's sample at each whole second of the wall clock, on a thread of its own:
+// a pass reads every sampled event's stats, the orders' from the ledger, which no I/O thread may
+// wait on. The time stamp is the second itself, so samples are one second apart in the series
+// whatever a pass costs; a pass that overran skips the seconds it missed rather than crowding
+// them.
+class StatsTicker {
+ public:
+  StatsTicker(api::StatsSampler& sampler, const Clock& clock)
+      : thread_([this, &sampler, &clock](std::stop_token stop) {
+          using std::chrono::seconds;
+          std::int64_t last_sampled_s = 0;
+          while (!stop.stop_requested()) {
+            const TimePoint now = clock.Now();
+            const std::int64_t second = std::chrono::floor<seconds>(now).time_since_epoch().count();
+            // A wake-up just before the second's boundary sees the same second again.
+            if (second != last_sampled_s) {
+              sampler.Sample(second);
+              last_sampled_s = second;
+            }
+            const TimePoint next = TimePoint(seconds(last_sampled_s + api::kStatsSeriesIntervalS));
+            std::unique_lock lock(mutex_);
+            wake_.wait_for(lock, stop, next - clock.Now(), [] { return false; });
           }
         }) {}
 
@@ -372,10 +406,17 @@ int RunServe(const ServeConfig& config) {
   if (Status loaded = defense.Load(); !loaded) {
     return Fail("cannot load the block and allow lists", loaded.error());
   }
+  // Minted keys are signed with the server secret, as sessions are, and checked in memory.
+  OperatorKeys operator_keys(ledger, clock, secrets->server);
+  if (Status loaded = operator_keys.Load(); !loaded) {
+    return Fail("cannot load the operator keys", loaded.error());
+  }
+  AuditTrail audit(ledger, clock, metrics);
 
   Result<std::optional<http::StaticSite>> site = LoadWebPages(config);
   if (!site) return Fail("cannot load the fan page", site.error());
 
+  api::StatsSeries stats_series;
   http::Router router;
   router.Use(api::DefenseMiddleware(defense, accounts, catalog, metrics));
   http::Server* server_for_ready = nullptr;
@@ -397,7 +438,10 @@ int RunServe(const ServeConfig& config) {
                           .tickets = &ticket_signer,
                           .check_in = &check_in,
                           .site = *site ? &**site : nullptr,
-                          .test_cards = TestCards(*payments)};
+                          .test_cards = TestCards(*payments),
+                          .stats_series = &stats_series};
+  context.operator_keys = &operator_keys;
+  context.audit = &audit;
   waiting_room.SetPublicChangeHook(
       [&context](const std::string& event_id) { api::RefreshEventJson(context, event_id); });
   // The demo event is created before the queues are attached, so that its queue works on the
@@ -426,11 +470,13 @@ int RunServe(const ServeConfig& config) {
   server_for_ready = &server;
   AnnounceListening(BaseUrl(*server_options, server.port()), config.data_dir, demo_event_id);
 
+  api::StatsSampler stats_sampler(context, stats_series);
   {
     AdmissionTicker ticker(waiting_room);
+    StatsTicker stats_ticker(stats_sampler, clock);
     outbox.Start();
     server.Run();
-  }  // the ticker stops here, before the outbox and the ledger
+  }  // the tickers stop here, before the outbox and the ledger the stats read
   outbox.Stop();
   LogInfo("ledger_flushing");
   ledger.Flush();

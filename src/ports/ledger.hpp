@@ -1,10 +1,12 @@
 // The `Ledger`: the durable truth of the embedded deployment, every ledger port in one store
 // (DESIGN.md, "State and where it lives"): events, customers, settings, the defence lists, the
-// hold journal, the checkout and the door. The SQLite adapter (store/sqlite/) and the in-memory
-// adapter of the tests (store/memory/) implement all of it; the domain only ever sees the one
-// port it owns, so another adapter (PostgreSQL) can implement the ports one by one.
+// hold journal, the checkout, the door, and the operator's minted keys and audit log. The SQLite
+// adapter (store/sqlite/) and the in-memory adapter of the tests (store/memory/) implement all of
+// it; the domain only ever sees the one port it owns, so another adapter (PostgreSQL) can
+// implement the ports one by one.
 #pragma once
 
+#include "ports/audit_log.hpp"
 #include "ports/check_in_ledger.hpp"
 #include "ports/checkout_ledger.hpp"
 #include "ports/customer_store.hpp"
@@ -12,6 +14,7 @@
 #include "ports/durable.hpp"
 #include "ports/event_store.hpp"
 #include "ports/hold_journal.hpp"
+#include "ports/operator_key_store.hpp"
 #include "ports/settings_store.hpp"
 
 namespace boxoffice {
@@ -22,7 +25,9 @@ class Ledger : public EventStore,
                public DefenseListStore,
                public HoldJournal,
                public CheckoutLedger,
-               public CheckInLedger {
+               public CheckInLedger,
+               public OperatorKeyStore,
+               public AuditLog {
  public:
   using Done = DurableDone;
 

@@ -97,6 +97,8 @@ class HoldJournalConformance : public LedgerConformance {};
 class CheckoutLedgerConformance : public LedgerConformance {};
 class CheckInLedgerConformance : public LedgerConformance {};
 class DefenseListStoreConformance : public LedgerConformance {};
+class OperatorKeyStoreConformance : public LedgerConformance {};
+class AuditLogConformance : public LedgerConformance {};
 
 // Records and blocking wrappers the suites share.
 
@@ -253,4 +255,8 @@ inline Status CheckInAndWait(Ledger& ledger, std::string ticket_id, std::string 
   INSTANTIATE_TEST_SUITE_P(prefix, CheckInLedgerConformance, ::testing::Values factory,    \
                            LedgerFactoryName);                                             \
   INSTANTIATE_TEST_SUITE_P(prefix, DefenseListStoreConformance, ::testing::Values factory, \
+                           LedgerFactoryName);                                             \
+  INSTANTIATE_TEST_SUITE_P(prefix, OperatorKeyStoreConformance, ::testing::Values factory, \
+                           LedgerFactoryName);                                             \
+  INSTANTIATE_TEST_SUITE_P(prefix, AuditLogConformance, ::testing::Values factory,         \
                            LedgerFactoryName)

@@ -333,12 +333,14 @@ Status WaitingRoom::Leave(std::string_view event_id, std::string_view session_id
 }
 
 void WaitingRoom::Control(std::string_view event_id, const QueueControls& controls,
-                          std::function<void(Result<QueueSettings>)> done) {
+                          std::function<void(Result<QueueChange>)> done) {
   std::shared_ptr<EventQueue> queue = Find(event_id);
   if (!queue) return done(EventNotFound(event_id));
+  QueueSettings before;
   QueueSettings settings;
   {
     std::lock_guard lock(queue->mutex);
+    before = queue->settings;
     if (controls.admission_rate_per_s) {
       queue->settings.admission_rate_per_s = *controls.admission_rate_per_s;
     }
@@ -352,10 +354,11 @@ void WaitingRoom::Control(std::string_view event_id, const QueueControls& contro
                             {"paused", settings.paused},
                             {"message", settings.message}};
   store_.Put(event_id, "settings", json::serialize(stored),
-             [this, settings, id = std::string(event_id), done = std::move(done)](Status written) {
+             [this, change = QueueChange{std::move(before), settings}, id = std::string(event_id),
+              done = std::move(done)](Status written) {
                if (!written) return done(written.error());
                NotifyPublicChange(id);
-               done(settings);
+               done(change);
              });
 }
 

@@ -101,6 +101,14 @@ struct QueueControls {
   std::optional<std::string> message;  // "" takes the message down
 };
 
+// What a Control call changed: the settings just before it and as now in force, read under the
+// same lock as the change, so a record of it (the audit log) is exact even when two operators
+// change one queue at once.
+struct QueueChange {
+  QueueSettings before;
+  QueueSettings after;
+};
+
 struct QueueStats {
   std::uint64_t joined = 0;
   std::uint64_t waiting = 0;
@@ -142,9 +150,10 @@ class WaitingRoom final : public AdmissionCheck {
   Status Leave(std::string_view event_id, std::string_view session_id,
                std::string_view queue_ticket);
 
-  // Applies the operator's controls; `done` gets the settings in force once they are durable.
+  // Applies the operator's controls; `done` gets the settings before and in force once they are
+  // durable.
   void Control(std::string_view event_id, const QueueControls& controls,
-               std::function<void(Result<QueueSettings>)> done);
+               std::function<void(Result<QueueChange>)> done);
   Result<QueueSettings> Settings(std::string_view event_id) const;
 
   // The event's public `queue` object: its settings in force plus `seed_sha256` (shuffled

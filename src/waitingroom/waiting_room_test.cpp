@@ -168,12 +168,15 @@ TEST_F(WaitingRoomTest, PauseAndResume) {
   EXPECT_FALSE(Poll(room, "evt_a", fans[29]).paused);
   const std::uint64_t before = Admitted(room, "evt_a");
   EXPECT_NEAR(static_cast<double>(before), 10.0, 1.0);
-  Result<QueueSettings> paused = Error::Internal("no answer");
+  Result<QueueChange> paused = Error::Internal("no answer");
   room.Control("evt_a", QueueControls{std::nullopt, std::nullopt, true, "Back at 10:15"},
-               [&paused](Result<QueueSettings> settings) { paused = std::move(settings); });
+               [&paused](Result<QueueChange> change) { paused = std::move(change); });
   ASSERT_TRUE(paused.ok());
-  EXPECT_TRUE(paused->paused);
-  EXPECT_EQ(paused->message, "Back at 10:15");
+  // The change reports the settings it replaced as well as those now in force.
+  EXPECT_FALSE(paused->before.paused);
+  EXPECT_EQ(paused->before.message, "");
+  EXPECT_TRUE(paused->after.paused);
+  EXPECT_EQ(paused->after.message, "Back at 10:15");
   Run(room, seconds(5));
   EXPECT_EQ(Admitted(room, "evt_a"), before);
   // Waiting fans are told the doors are held, and promised no time.

@@ -5,42 +5,7 @@ import json
 import signal
 import unittest
 
-from harness import Server, small_event, wait_for
-
-
-class Stream:
-    """One stream, read with http.client (which undoes the chunked coding) line by line."""
-
-    def __init__(self, port, path, headers, timeout=15):
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-        self.connection.request("GET", path, headers=headers)
-        self.response = self.connection.getresponse()
-        self.comments = 0
-
-    def header(self, name):
-        return self.response.getheader(name)
-
-    def next_event(self):
-        """The next event's data as JSON; None once the stream has ended."""
-        data = []
-        while True:
-            line = self.response.readline()
-            if not line:
-                return None
-            line = line.decode().rstrip("\n")
-            if line == "":
-                if data:
-                    return json.loads("\n".join(data))
-                continue
-            if line.startswith(":"):
-                self.comments += 1
-                continue
-            field, _, value = line.partition(":")
-            if field == "data":
-                data.append(value[1:] if value.startswith(" ") else value)
-
-    def close(self):
-        self.connection.close()
+from harness import Server, Stream, small_event, wait_for
 
 
 def request(port, method, path, body=None, headers=None):

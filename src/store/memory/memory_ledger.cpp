@@ -44,6 +44,13 @@ struct MemoryLedgerData {
   std::map<std::string, CheckInRecord> check_ins;                 // by ticket id
   std::map<std::string, ScannerKeyRecord> scanner_keys;           // by id
   std::map<std::string, std::string> scanner_key_hashes;          // hash -> id
+  struct OperatorKey {
+    OperatorKeyRecord record;
+    bool revoked = false;
+  };
+  std::vector<OperatorKey> operator_keys;                 // mint order, revoked ones kept
+  std::map<std::string, std::size_t> operator_key_index;  // id -> position in operator_keys
+  std::vector<AuditRecord> audit;                         // audit[i].id == i + 1
 };
 
 namespace {
@@ -570,6 +577,67 @@ Result<std::optional<ScannerKeyRecord>> MemoryLedger::FindScannerKey(const std::
   const auto id = data_->scanner_key_hashes.find(key_hash);
   if (id == data_->scanner_key_hashes.end()) return std::optional<ScannerKeyRecord>();
   return std::optional<ScannerKeyRecord>(data_->scanner_keys.at(id->second));
+}
+
+// ---- Operator keys and the audit log ------------------------------------------------------------
+
+void MemoryLedger::InsertOperatorKey(OperatorKeyRecord key, Done done) {
+  Submit(
+      [key = std::move(key)](MemoryLedgerData& data) -> Status {
+        if (data.operator_key_index.contains(key.id)) {
+          return Conflict("operator_key_exists", "An operator key with id " + key.id + " exists.");
+        }
+        data.operator_key_index.emplace(key.id, data.operator_keys.size());
+        data.operator_keys.push_back(MemoryLedgerData::OperatorKey{key, false});
+        return {};
+      },
+      std::move(done));
+}
+
+void MemoryLedger::RevokeOperatorKey(std::string id, std::int64_t /*revoked_at_ms*/, Done done) {
+  Submit(
+      [id = std::move(id)](MemoryLedgerData& data) -> Status {
+        const auto found = data.operator_key_index.find(id);
+        if (found == data.operator_key_index.end() || data.operator_keys[found->second].revoked) {
+          return Error::Make(ErrorKind::kNotFound, "operator_key_not_found",
+                             "No live operator key has this id.", {{"id", id}});
+        }
+        data.operator_keys[found->second].revoked = true;
+        return {};
+      },
+      std::move(done));
+}
+
+Result<std::vector<OperatorKeyRecord>> MemoryLedger::LoadLiveOperatorKeys() {
+  std::lock_guard lock(data_->mutex);
+  std::vector<OperatorKeyRecord> live;
+  for (const MemoryLedgerData::OperatorKey& key : data_->operator_keys) {
+    if (!key.revoked) live.push_back(key.record);
+  }
+  return live;
+}
+
+void MemoryLedger::AppendAudit(AuditRecord record, Done done) {
+  Submit(
+      [record = std::move(record)](MemoryLedgerData& data) mutable -> Status {
+        record.id = static_cast<std::int64_t>(data.audit.size()) + 1;
+        data.audit.push_back(std::move(record));
+        return {};
+      },
+      std::move(done));
+}
+
+Result<AuditPage> MemoryLedger::LoadAudit(std::int64_t after_id, std::size_t limit) {
+  std::lock_guard lock(data_->mutex);
+  AuditPage page;
+  page.latest_id = static_cast<std::int64_t>(data_->audit.size());
+  // Ids are positions plus one, so the first entry above `after_id` is at index `after_id`.
+  const std::size_t first =
+      after_id <= 0 ? 0 : std::min(static_cast<std::size_t>(after_id), data_->audit.size());
+  const std::size_t end = first + std::min(limit, data_->audit.size() - first);
+  page.entries.assign(data_->audit.begin() + static_cast<std::ptrdiff_t>(first),
+                      data_->audit.begin() + static_cast<std::ptrdiff_t>(end));
+  return page;
 }
 
 }  // namespace boxoffice

@@ -75,6 +75,12 @@ class MemoryLedger final : public Ledger {
   void InsertScannerKey(ScannerKeyRecord key, Done done) override;
   Result<std::optional<ScannerKeyRecord>> FindScannerKey(const std::string& key_hash) override;
 
+  void InsertOperatorKey(OperatorKeyRecord key, Done done) override;
+  void RevokeOperatorKey(std::string id, std::int64_t revoked_at_ms, Done done) override;
+  Result<std::vector<OperatorKeyRecord>> LoadLiveOperatorKeys() override;
+  void AppendAudit(AuditRecord record, Done done) override;
+  Result<AuditPage> LoadAudit(std::int64_t after_id, std::size_t limit) override;
+
   // Must not be called inside a `done`: the writer would wait for itself.
   void Flush() override;
 

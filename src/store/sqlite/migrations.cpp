@@ -142,6 +142,31 @@ CREATE TABLE scanner_keys (
   created_at_ms BIGINT NOT NULL
 );
 )sql"},
+    // The operator's minted keys (never the key: it is a MAC the server recomputes) and the audit
+    // log of operator controls. A revoked key keeps its row, so its id is never handed out again
+    // and the audit's entries about it still name a key the ledger knows. The audit's id is its
+    // order of writing (MAX(id) + 1 by the one writer), which is also the order pages follow.
+    {4, "operator keys, audit log",
+     R"sql(
+CREATE TABLE operator_keys (
+  id TEXT PRIMARY KEY,
+  seq BIGINT NOT NULL UNIQUE,
+  scope TEXT NOT NULL,
+  label TEXT NOT NULL,
+  created_at_ms BIGINT NOT NULL,
+  revoked_at_ms BIGINT
+);
+CREATE TABLE audit_log (
+  id BIGINT PRIMARY KEY,
+  at_ms BIGINT NOT NULL,
+  actor_key_id TEXT NOT NULL,
+  actor_scope TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  before_json TEXT NOT NULL,
+  after_json TEXT NOT NULL
+);
+)sql"},
 };
 
 constexpr std::string_view kCreateMigrationsTable =

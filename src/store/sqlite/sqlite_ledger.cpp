@@ -351,6 +351,7 @@ Status SqliteLedger::Apply(const WriteRequest& request) {
     return Error::Make(ErrorKind::kNotFound, "hold_not_found", "No hold has this id.",
                        {{"hold_id", end->hold_id}});
   }
+  if (std::optional<Status> applied = ApplyOperators(request)) return std::move(*applied);
   return ApplyCheckout(request);
 }
 

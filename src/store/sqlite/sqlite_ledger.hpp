@@ -88,6 +88,11 @@ class SqliteLedger final : public Ledger {
   Result<std::vector<PaymentAttemptRecord>> LoadPendingPayments() override;
   Result<std::vector<OutboxRecord>> LoadDueOutbox(std::int64_t now_ms, std::size_t limit) override;
   Result<OrderCounts> CountOrders(const std::string& event_id) override;
+  void InsertOperatorKey(OperatorKeyRecord key, Done done) override;
+  void RevokeOperatorKey(std::string id, std::int64_t revoked_at_ms, Done done) override;
+  Result<std::vector<OperatorKeyRecord>> LoadLiveOperatorKeys() override;
+  void AppendAudit(AuditRecord record, Done done) override;
+  Result<AuditPage> LoadAudit(std::int64_t after_id, std::size_t limit) override;
 
   // Must not be called inside a `done`: the writer would wait for itself.
   void Flush() override;
@@ -111,11 +116,16 @@ class SqliteLedger final : public Ledger {
     PaymentAttemptRecord attempt;
     IdempotencyRecord in_flight;
   };
+  struct OperatorKeyRevocation {
+    std::string id;
+    std::int64_t revoked_at_ms = 0;
+  };
   struct WriteRequest {
     // monostate: refused at submission, only `done` is kept.
     std::variant<std::monostate, EventRecord, CustomerRecord, SettingWrite, HoldRecord, HoldEnd,
                  PaymentBegin, PaymentSettlement, ConfirmOrderRecord, CompleteOrderRecord,
-                 OutboxRetryRecord, RefundOrderRecord, CheckInRecord, ScannerKeyRecord>
+                 OutboxRetryRecord, RefundOrderRecord, CheckInRecord, ScannerKeyRecord,
+                 OperatorKeyRecord, OperatorKeyRevocation, AuditRecord>
         payload;
     Done done;
     std::optional<Error> refusal;
@@ -131,6 +141,9 @@ class SqliteLedger final : public Ledger {
   Status Apply(const WriteRequest& request);
   // The checkout's writes (sqlite_ledger_checkout.cpp), on the writer thread.
   Status ApplyCheckout(const WriteRequest& request);
+  // The operator keys' and the audit log's writes (sqlite_ledger_operators.cpp); nullopt when
+  // `request` is not one of them.
+  std::optional<Status> ApplyOperators(const WriteRequest& request);
 
   Result<std::unique_ptr<sqlite::Connection>> AcquireReader();
   void ReleaseReader(std::unique_ptr<sqlite::Connection> reader);
