@@ -270,6 +270,30 @@ export async function screenshots(t, page, name) {
   }
 }
 
+const kAxe = join(repo_root, 'web/node_modules/axe-core/axe.min.js');
+
+/**
+ * Runs axe-core on the page as it is now and adds every serious or critical violation to
+ * `failures`, labelled `where`. The page's context needs bypassCSP: axe is a script the page did
+ * not ship, which its own policy rightly refuses.
+ */
+export async function audit(page, where, failures) {
+  await page.addScriptTag({ path: kAxe });
+  const result = await page.evaluate(() =>
+    window.axe.run(document, { resultTypes: ['violations'] }),
+  );
+  for (const violation of result.violations) {
+    if (violation.impact !== 'serious' && violation.impact !== 'critical') continue;
+    const targets = violation.nodes
+      .slice(0, 3)
+      .map((node) => node.target.join(' '))
+      .join('; ');
+    failures.push(
+      `${where}: ${violation.id} (${violation.impact}): ${violation.help} at ${targets}`,
+    );
+  }
+}
+
 /** Fails with `message` unless `condition`. */
 export function check(condition, message) {
   if (!condition) throw new Error(message);

@@ -73,9 +73,12 @@ export function useLocation(): Location {
 
 /**
  * Turns clicks on same-origin links into History API moves. One listener on the document serves
- * every <a>, so links stay plain anchors (they open in a new tab, copy and read as links).
+ * every <a>, so links stay plain anchors (they open in a new tab, copy and read as links). Links
+ * to paths `isPage` does not own (the fan page's by default) load as usual.
  */
-export function interceptLinks(): void {
+export function interceptLinks(
+  isPage: (pathname: string) => boolean = (pathname) => matchRoute(pathname).page !== 'not_found',
+): void {
   document.addEventListener('click', (event) => {
     if (event.defaultPrevented || event.button !== 0) return;
     if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
@@ -86,7 +89,7 @@ export function interceptLinks(): void {
       url.pathname === window.location.pathname && url.search === window.location.search;
     // A jump within the page (the skip link) is the browser's to do.
     if (same_page && url.hash) return;
-    if (url.origin !== window.location.origin || matchRoute(url.pathname).page === 'not_found') {
+    if (url.origin !== window.location.origin || !isPage(url.pathname)) {
       return;
     }
     event.preventDefault();

@@ -1,0 +1,94 @@
+// The latest operator actions on every event (GET /v1/audit): who (key and scope), when, what,
+// on what, and what changed. Read again every few seconds and after an action of this console.
+
+import { useEffect, useState } from 'preact/hooks';
+import { call, describe } from '../api';
+import type { AuditEntry } from '../types';
+
+const kRefresh_ms = 5000;
+const kShown = 20;
+
+function change(entry: AuditEntry): string {
+  const before = entry.before as Record<string, unknown> | undefined;
+  const after = entry.after as Record<string, unknown> | undefined;
+  if (!after || typeof after !== 'object') return '';
+  const keys = Object.keys(after).filter(
+    (key) => !before || JSON.stringify(before[key]) !== JSON.stringify(after[key]),
+  );
+  return keys
+    .map((key) =>
+      before && key in before
+        ? `${key}: ${JSON.stringify(before[key])} → ${JSON.stringify(after[key])}`
+        : `${key}: ${JSON.stringify(after[key])}`,
+    )
+    .join('; ');
+}
+
+export function AuditPanel(props: { version: number }) {
+  const [entries, setEntries] = useState<AuditEntry[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    const controller = new AbortController();
+    let timer = 0;
+    const load = async () => {
+      try {
+        // The log pages oldest first; `latest` says where the newest kShown begin.
+        const head = await call<{ latest: number | null }>('/v1/audit?limit=1', {
+          signal: controller.signal,
+        });
+        const after = Math.max(0, (head.latest ?? 0) - kShown);
+        const page = await call<{ items: AuditEntry[] }>(
+          `/v1/audit?after=${after}&limit=${kShown}`,
+          { signal: controller.signal },
+        );
+        setEntries([...page.items].reverse());
+        setError(null);
+      } catch (failure) {
+        if (!controller.signal.aborted) setError(describe(failure));
+      }
+      if (!controller.signal.aborted) timer = window.setTimeout(load, kRefresh_ms);
+    };
+    void load();
+    return () => {
+      controller.abort();
+      window.clearTimeout(timer);
+    };
+  }, [props.version]);
+
+  const shown = entries ?? [];
+  return (
+    <section class="card" aria-labelledby="audit-title">
+      <h2 id="audit-title">Audit log</h2>
+      {error && <p class="notice notice-error">{error}</p>}
+      {entries !== null && shown.length === 0 && <p>No operator action yet.</p>}
+      {shown.length > 0 && (
+        <div class="table-scroll" tabIndex={0} role="region" aria-label="Audit log entries">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Who</th>
+                <th scope="col">Action</th>
+                <th scope="col">Target</th>
+                <th scope="col">Change</th>
+              </tr>
+            </thead>
+            <tbody>
+              {shown.map((entry) => (
+                <tr key={entry.id}>
+                  <td>{new Date(entry.at).toLocaleTimeString('en-GB')}</td>
+                  <td>
+                    {entry.actor.key_id} ({entry.actor.scope})
+                  </td>
+                  <td>{entry.action}</td>
+                  <td>{entry.target}</td>
+                  <td>{change(entry)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}

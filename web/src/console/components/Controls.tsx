@@ -1,0 +1,151 @@
+// The andon cord: the admission rate and max active, and pause and resume with a message that
+// every fan in line sees (PATCH /v1/events/{id}/queue). Pausing asks for confirmation first.
+
+import { useEffect, useState } from 'preact/hooks';
+import { call, describe } from '../api';
+import type { QueueSettings } from '../types';
+import { ConfirmDialog } from './ConfirmDialog';
+
+const kRateMax = 1_000_000;
+const kMaxActiveMax = 10_000_000;
+const kMessageMaxChars = 280;
+
+type Outcome = { ok: true; text: string } | { ok: false; text: string } | null;
+
+export function Controls(props: {
+  event_id: string;
+  queue: QueueSettings;
+  onChanged: (queue: QueueSettings) => void;
+}) {
+  const { queue } = props;
+  const [rate, setRate] = useState(String(queue.admission_rate_per_s));
+  const [max_active, setMaxActive] = useState(String(queue.max_active));
+  const [message, setMessage] = useState(queue.message ?? '');
+  const [confirming, setConfirming] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [outcome, setOutcome] = useState<Outcome>(null);
+  // Another operator's change, read back by the dashboard, shows here too.
+  useEffect(() => setMessage(queue.message ?? ''), [queue.message]);
+
+  const send = async (body: Record<string, unknown>, done: (queue: QueueSettings) => string) => {
+    setBusy(true);
+    try {
+      const now = await call<QueueSettings>(`/v1/events/${encodeURIComponent(props.event_id)}/queue`, {
+        method: 'PATCH',
+        body,
+      });
+      props.onChanged(now);
+      setOutcome({ ok: true, text: done(now) });
+    } catch (error) {
+      setOutcome({ ok: false, text: describe(error) });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const apply = (event: Event) => {
+    event.preventDefault();
+    const rate_value = Number(rate);
+    const max_value = Number(max_active);
+    if (!Number.isInteger(rate_value) || rate_value < 1 || rate_value > kRateMax) {
+      setOutcome({ ok: false, text: `Admission rate must be a whole number from 1 to ${kRateMax}.` });
+      return;
+    }
+    if (!Number.isInteger(max_value) || max_value < 1 || max_value > kMaxActiveMax) {
+      setOutcome({ ok: false, text: `Max active must be a whole number from 1 to ${kMaxActiveMax}.` });
+      return;
+    }
+    void send(
+      { admission_rate_per_s: rate_value, max_active: max_value },
+      (now) => `Applied: ${now.admission_rate_per_s} fans a second, at most ${now.max_active} active.`,
+    );
+  };
+  const pause = () => {
+    setConfirming(false);
+    void send({ paused: true, message }, () =>
+      message ? 'Paused. Fans in line see your message.' : 'Paused.',
+    );
+  };
+  const resume = () =>
+    void send({ paused: false, message }, () =>
+      message ? 'Resumed. Your message stays up.' : 'Resumed.',
+    );
+
+  return (
+    <section class="card controls" aria-labelledby="controls-title">
+      <h2 id="controls-title">Controls</h2>
+      <p>
+        Doors: <strong>{queue.paused ? 'paused' : 'open'}</strong>
+        {queue.message ? (
+          <>
+            {' '}
+            · message up: “{queue.message}”
+          </>
+        ) : null}
+      </p>
+      <form class="control-row" onSubmit={apply} noValidate>
+        <label>
+          <span>Admission rate</span>
+          <input
+            type="number"
+            min={1}
+            max={kRateMax}
+            step={1}
+            inputMode="numeric"
+            value={rate}
+            onInput={(event) => setRate(event.currentTarget.value)}
+          />
+          <span class="hint">fans a second</span>
+        </label>
+        <label>
+          <span>Max active</span>
+          <input
+            type="number"
+            min={1}
+            max={kMaxActiveMax}
+            step={1}
+            inputMode="numeric"
+            value={max_active}
+            onInput={(event) => setMaxActive(event.currentTarget.value)}
+          />
+          <span class="hint">fans shopping at once</span>
+        </label>
+        <button type="submit" disabled={busy}>
+          Apply
+        </button>
+      </form>
+      <div class="control-row">
+        <label class="wide">
+          <span>Message</span>
+          <input
+            type="text"
+            maxLength={kMessageMaxChars}
+            value={message}
+            onInput={(event) => setMessage(event.currentTarget.value)}
+          />
+          <span class="hint">shown to every fan in line; empty takes it down</span>
+        </label>
+        <button type="button" disabled={busy} onClick={() => setConfirming(true)}>
+          Pause
+        </button>
+        <button type="button" disabled={busy} onClick={resume}>
+          Resume
+        </button>
+      </div>
+      <p role="status" class={outcome && !outcome.ok ? 'notice notice-error' : 'outcome'}>
+        {outcome?.text ?? ''}
+      </p>
+      <ConfirmDialog
+        open={confirming}
+        title="Pause admissions?"
+        onConfirm={pause}
+        onCancel={() => setConfirming(false)}
+      >
+        <p>
+          Nobody more is let in until you resume. Fans in line keep their places
+          {message ? ' and see your message.' : '.'}
+        </p>
+      </ConfirmDialog>
+    </section>
+  );
+}
