@@ -7,7 +7,6 @@
 // /v1/telemetry (the page's behaviour counts for the risk score).
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
-#include <limits>
 #include <optional>
 #include <vector>
 
@@ -174,18 +173,14 @@ void ListDecisions(ApiContext& context, const http::Request& request, Reply repl
       !caller) {
     return reply(caller.error());
   }
-  Result<std::int64_t> after =
-      QueryInteger(request, "after", 0, 0, std::numeric_limits<std::int64_t>::max());
-  if (!after) return reply(after.error());
-  Result<std::int64_t> limit =
-      QueryInteger(request, "limit", kDecisionsPageDefault, 1, kDecisionsPageMax);
-  if (!limit) return reply(limit.error());
-  const DecisionLog::Page page = context.defense.decision_log().After(
-      static_cast<std::uint64_t>(*after), static_cast<std::size_t>(*limit));
+  Result<PageQuery> query = ReadPageQuery(request, kDecisionsPageDefault, kDecisionsPageMax);
+  if (!query) return reply(query.error());
+  const auto after = static_cast<std::uint64_t>(query->after);
+  const DecisionLog::Page page =
+      context.defense.decision_log().After(after, static_cast<std::size_t>(query->limit));
   json::array items;
   for (const ScoredDecision& decision : page.items) items.push_back(DecisionJson(decision));
-  const std::uint64_t next_after =
-      page.items.empty() ? static_cast<std::uint64_t>(*after) : page.items.back().sequence;
+  const std::uint64_t next_after = page.items.empty() ? after : page.items.back().sequence;
   reply(JsonResponse(200, json::object{{"items", std::move(items)},
                                        {"next_after", next_after},
                                        {"oldest", page.oldest},

@@ -5,7 +5,6 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
-#include <limits>
 #include <optional>
 
 #include "api/routes.hpp"
@@ -125,13 +124,10 @@ void ListAudit(ApiContext& context, const http::Request& request, Reply reply) {
       !caller) {
     return reply(caller.error());
   }
-  Result<std::int64_t> after =
-      QueryInteger(request, "after", 0, 0, std::numeric_limits<std::int64_t>::max());
-  if (!after) return reply(after.error());
-  Result<std::int64_t> limit = QueryInteger(request, "limit", kAuditPageDefault, 1, kAuditPageMax);
-  if (!limit) return reply(limit.error());
+  Result<PageQuery> query = ReadPageQuery(request, kAuditPageDefault, kAuditPageMax);
+  if (!query) return reply(query.error());
   // A ledger read: on an order worker, never on an I/O thread.
-  RunOnOrderWorker(context, reply, [&context, after = *after, limit = *limit, reply] {
+  RunOnOrderWorker(context, reply, [&context, after = query->after, limit = query->limit, reply] {
     // One entry more than asked says whether another page follows.
     Result<AuditPage> page = context.audit->Read(after, static_cast<std::size_t>(limit) + 1);
     if (!page) return reply(page.error());

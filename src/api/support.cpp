@@ -5,6 +5,7 @@
 #include <boost/json/serialize.hpp>
 #include <charconv>
 #include <cstring>
+#include <limits>
 
 #include "api/api.hpp"
 #include "common/crypto.hpp"
@@ -90,6 +91,16 @@ Result<std::int64_t> QueryInteger(const http::Request& request, std::string_view
                        {{"parameter", name}});
   }
   return value;
+}
+
+Result<PageQuery> ReadPageQuery(const http::Request& request, std::int64_t limit_default,
+                                std::int64_t limit_max) {
+  Result<std::int64_t> after =
+      QueryInteger(request, "after", 0, 0, std::numeric_limits<std::int64_t>::max());
+  if (!after) return after.error();
+  Result<std::int64_t> limit = QueryInteger(request, "limit", limit_default, 1, limit_max);
+  if (!limit) return limit.error();
+  return PageQuery{*after, *limit};
 }
 
 // Escaped bytes are copied in runs. Every poll answers with its fan's 143-character ticket, which

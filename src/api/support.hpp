@@ -40,6 +40,15 @@ void AppendJsonString(std::string& out, std::string_view text);
 Result<std::int64_t> QueryInteger(const http::Request& request, std::string_view name,
                                   std::int64_t fallback, std::int64_t min, std::int64_t max);
 
+// `?after=ID&limit=N` of a log read page by page: `after` from 0 (the default) up, `limit` within
+// [1, limit_max], `limit_default` when absent; 400 invalid_parameter otherwise.
+struct PageQuery {
+  std::int64_t after = 0;
+  std::int64_t limit = 0;
+};
+Result<PageQuery> ReadPageQuery(const http::Request& request, std::int64_t limit_default,
+                                std::int64_t limit_max);
+
 // The token of "Authorization: Bearer TOKEN", if any.
 std::optional<std::string_view> BearerToken(const http::Request& request);
 

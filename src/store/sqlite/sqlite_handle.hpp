@@ -128,4 +128,19 @@ Status RunWrite(Connection& connection, std::string_view sql, int& result_code,
   return MakeError(connection.Handle(), result_code, sql);
 }
 
+// Runs one cached query with `values` bound and calls `row(statement)` for every row.
+template <typename Row, typename... Values>
+Status Select(Connection& connection, std::string_view sql, Row&& row, const Values&... values) {
+  auto statement = connection.Prepare(sql);
+  if (!statement.ok()) return std::move(statement).error();
+  ResetOnExit reset(**statement);
+  if (auto bound = (*statement)->Bind(values...); !bound.ok()) return bound;
+  for (;;) {
+    const int result_code = (*statement)->Step();
+    if (result_code == SQLITE_DONE) return {};
+    if (result_code != SQLITE_ROW) return MakeError(connection.Handle(), result_code, sql);
+    row(static_cast<const Statement&>(**statement));
+  }
+}
+
 }  // namespace boxoffice::sqlite

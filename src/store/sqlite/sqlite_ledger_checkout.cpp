@@ -125,22 +125,6 @@ bool IsUniqueViolation(int result_code) {
   return result_code == SQLITE_CONSTRAINT_PRIMARYKEY || result_code == SQLITE_CONSTRAINT_UNIQUE;
 }
 
-// Calls `row(statement)` for every row of a cached query.
-template <typename Row, typename... Values>
-Status Select(sqlite::Connection& connection, std::string_view sql, Row&& row,
-              const Values&... values) {
-  auto statement = connection.Prepare(sql);
-  if (!statement.ok()) return std::move(statement).error();
-  sqlite::ResetOnExit reset(**statement);
-  if (auto bound = (*statement)->Bind(values...); !bound.ok()) return bound;
-  for (;;) {
-    const int result_code = (*statement)->Step();
-    if (result_code == SQLITE_DONE) return {};
-    if (result_code != SQLITE_ROW) return sqlite::MakeError(connection.Handle(), result_code, sql);
-    row(static_cast<const sqlite::Statement&>(**statement));
-  }
-}
-
 Status StoreResponse(sqlite::Connection& connection, const IdempotencyRecord& record) {
   int code = SQLITE_OK;
   return sqlite::RunWrite(connection, kStoreIdempotencyResponse, code, record.scope, record.key,
@@ -192,7 +176,7 @@ Status Write(sqlite::Connection& connection, const PaymentSettlement& settlement
   }
   if (sqlite3_changes(connection.Handle()) == 0) {
     bool exists = false;
-    if (Status read = Select(
+    if (Status read = sqlite::Select(
             connection, kAttemptState, [&exists](const sqlite::Statement&) { exists = true; },
             settlement.payment_key);
         !read) {
@@ -303,7 +287,7 @@ Status Write(sqlite::Connection& connection, const RefundOrderRecord& refund) {
   }
   if (sqlite3_changes(connection.Handle()) == 0) {
     bool exists = false;
-    if (Status read = Select(
+    if (Status read = sqlite::Select(
             connection, kOrderStatus, [&exists](const sqlite::Statement&) { exists = true; },
             refund.order_id);
         !read) {
@@ -333,7 +317,7 @@ Status Write(sqlite::Connection& connection, const RefundOrderRecord& refund) {
 Status Write(sqlite::Connection& connection, const CheckInRecord& check_in) {
   int code = SQLITE_OK;
   std::optional<std::int64_t> revoked_at_ms;
-  if (Status read = Select(
+  if (Status read = sqlite::Select(
           connection, kTicketLive,
           [&revoked_at_ms](const sqlite::Statement& row) { revoked_at_ms = row.ColumnInt64(0); },
           check_in.ticket_id, check_in.event_id);
@@ -350,7 +334,7 @@ Status Write(sqlite::Connection& connection, const CheckInRecord& check_in) {
                                      check_in.event_id, check_in.at_ms, check_in.scanner_key_id);
   if (IsUniqueViolation(code)) {
     std::int64_t first_ms = 0;
-    if (Status read = Select(
+    if (Status read = sqlite::Select(
             connection, kFirstCheckIn,
             [&first_ms](const sqlite::Statement& row) { first_ms = row.ColumnInt64(0); },
             check_in.ticket_id);
@@ -448,7 +432,7 @@ Result<std::optional<IdempotencyRecord>> SqliteLedger::FindIdempotency(const std
   return WithReader(
       [&](sqlite::Connection& connection) -> Result<std::optional<IdempotencyRecord>> {
         std::optional<IdempotencyRecord> found;
-        Status read = Select(
+        Status read = sqlite::Select(
             connection, kFindIdempotency,
             [&found](const sqlite::Statement& row) {
               found = IdempotencyRecord{row.ColumnText(0),
@@ -468,7 +452,7 @@ Result<std::optional<IdempotencyRecord>> SqliteLedger::FindIdempotency(const std
 Result<std::optional<OrderRecord>> SqliteLedger::FindOrder(const std::string& order_id) {
   return WithReader([&](sqlite::Connection& connection) -> Result<std::optional<OrderRecord>> {
     std::optional<OrderRecord> found;
-    Status read = Select(
+    Status read = sqlite::Select(
         connection, kFindOrder,
         [&found](const sqlite::Statement& row) {
           OrderRecord order;
@@ -493,7 +477,7 @@ Result<std::optional<OrderRecord>> SqliteLedger::FindOrder(const std::string& or
     if (!found) return found;
     // Both reads run in one connection between statements; an order's tickets are written in
     // the order's own transaction, so they are all there once the order is.
-    read = Select(
+    read = sqlite::Select(
         connection, kOrderTickets,
         [&found](const sqlite::Statement& row) {
           found->tickets.push_back(TicketRecord{
@@ -509,10 +493,11 @@ Result<std::optional<OrderRecord>> SqliteLedger::FindOrder(const std::string& or
 Result<std::vector<SoldSeatRecord>> SqliteLedger::LoadSoldSeats() {
   return WithReader([](sqlite::Connection& connection) -> Result<std::vector<SoldSeatRecord>> {
     std::vector<SoldSeatRecord> seats;
-    Status read = Select(connection, kLoadSoldSeats, [&seats](const sqlite::Statement& row) {
-      seats.push_back(SoldSeatRecord{row.ColumnText(0), row.ColumnText(1), row.ColumnText(2),
-                                     row.ColumnText(3)});
-    });
+    Status read =
+        sqlite::Select(connection, kLoadSoldSeats, [&seats](const sqlite::Statement& row) {
+          seats.push_back(SoldSeatRecord{row.ColumnText(0), row.ColumnText(1), row.ColumnText(2),
+                                         row.ColumnText(3)});
+        });
     if (!read) return std::move(read).error();
     return seats;
   });
@@ -522,7 +507,7 @@ Result<std::vector<PaymentAttemptRecord>> SqliteLedger::LoadPendingPayments() {
   return WithReader(
       [](sqlite::Connection& connection) -> Result<std::vector<PaymentAttemptRecord>> {
         std::vector<PaymentAttemptRecord> attempts;
-        Status read = Select(
+        Status read = sqlite::Select(
             connection, kLoadPendingAttempts,
             [&attempts](const sqlite::Statement& row) { attempts.push_back(AttemptFromRow(row)); });
         if (!read) return std::move(read).error();
@@ -534,7 +519,7 @@ Result<std::vector<OutboxRecord>> SqliteLedger::LoadDueOutbox(std::int64_t now_m
                                                               std::size_t limit) {
   return WithReader([&](sqlite::Connection& connection) -> Result<std::vector<OutboxRecord>> {
     std::vector<OutboxRecord> rows;
-    Status read = Select(
+    Status read = sqlite::Select(
         connection, kLoadDueOutbox,
         [&rows](const sqlite::Statement& row) {
           rows.push_back(OutboxRecord{row.ColumnInt64(0), row.ColumnText(1), row.ColumnText(2),
@@ -550,7 +535,7 @@ Result<std::vector<OutboxRecord>> SqliteLedger::LoadDueOutbox(std::int64_t now_m
 Result<OrderCounts> SqliteLedger::CountOrders(const std::string& event_id) {
   return WithReader([&](sqlite::Connection& connection) -> Result<OrderCounts> {
     OrderCounts counts;
-    Status read = Select(
+    Status read = sqlite::Select(
         connection, kCountOrders,
         [&counts](const sqlite::Statement& row) {
           const std::string status = row.ColumnText(0);
@@ -562,12 +547,12 @@ Result<OrderCounts> SqliteLedger::CountOrders(const std::string& event_id) {
         },
         event_id);
     if (!read) return std::move(read).error();
-    read = Select(
+    read = sqlite::Select(
         connection, kCountSoldSeats,
         [&counts](const sqlite::Statement& row) { counts.tickets_sold = row.ColumnInt64(0); },
         event_id);
     if (!read) return std::move(read).error();
-    read = Select(
+    read = sqlite::Select(
         connection, kCountOutbox,
         [&counts](const sqlite::Statement& row) {
           counts.outbox_pending = row.ColumnInt64(0);
@@ -582,7 +567,7 @@ Result<OrderCounts> SqliteLedger::CountOrders(const std::string& event_id) {
 Result<std::optional<ScannerKeyRecord>> SqliteLedger::FindScannerKey(const std::string& key_hash) {
   return WithReader([&](sqlite::Connection& connection) -> Result<std::optional<ScannerKeyRecord>> {
     std::optional<ScannerKeyRecord> found;
-    Status read = Select(
+    Status read = sqlite::Select(
         connection, kFindScannerKey,
         [&found](const sqlite::Statement& row) {
           found = ScannerKeyRecord{row.ColumnText(0), row.ColumnText(1), row.ColumnText(2),
@@ -597,7 +582,7 @@ Result<std::optional<ScannerKeyRecord>> SqliteLedger::FindScannerKey(const std::
 Result<std::optional<TicketRecord>> SqliteLedger::FindTicket(const std::string& ticket_id) {
   return WithReader([&](sqlite::Connection& connection) -> Result<std::optional<TicketRecord>> {
     std::optional<TicketRecord> found;
-    Status read = Select(
+    Status read = sqlite::Select(
         connection, kFindTicket,
         [&found](const sqlite::Statement& row) {
           found = TicketRecord{row.ColumnText(0), row.ColumnText(1),  row.ColumnText(2),

@@ -28,22 +28,6 @@ constexpr std::string_view kLoadAudit =
     "FROM audit_log WHERE id > ? ORDER BY id LIMIT ?";
 constexpr std::string_view kLatestAudit = "SELECT COALESCE(MAX(id), 0) FROM audit_log";
 
-// Calls `row(statement)` for every row of a cached query.
-template <typename Row, typename... Values>
-Status Select(sqlite::Connection& connection, std::string_view sql, Row&& row,
-              const Values&... values) {
-  auto statement = connection.Prepare(sql);
-  if (!statement.ok()) return std::move(statement).error();
-  sqlite::ResetOnExit reset(**statement);
-  if (auto bound = (*statement)->Bind(values...); !bound.ok()) return bound;
-  for (;;) {
-    const int result_code = (*statement)->Step();
-    if (result_code == SQLITE_DONE) return {};
-    if (result_code != SQLITE_ROW) return sqlite::MakeError(connection.Handle(), result_code, sql);
-    row(static_cast<const sqlite::Statement&>(**statement));
-  }
-}
-
 }  // namespace
 
 std::optional<Status> SqliteLedger::ApplyOperators(const WriteRequest& request) {
@@ -88,10 +72,11 @@ void SqliteLedger::RevokeOperatorKey(std::string id, std::int64_t revoked_at_ms,
 Result<std::vector<OperatorKeyRecord>> SqliteLedger::LoadLiveOperatorKeys() {
   return WithReader([](sqlite::Connection& connection) -> Result<std::vector<OperatorKeyRecord>> {
     std::vector<OperatorKeyRecord> keys;
-    Status read = Select(connection, kLoadLiveOperatorKeys, [&keys](const sqlite::Statement& row) {
-      keys.push_back(OperatorKeyRecord{row.ColumnText(0), row.ColumnText(1), row.ColumnText(2),
-                                       row.ColumnInt64(3)});
-    });
+    Status read =
+        sqlite::Select(connection, kLoadLiveOperatorKeys, [&keys](const sqlite::Statement& row) {
+          keys.push_back(OperatorKeyRecord{row.ColumnText(0), row.ColumnText(1), row.ColumnText(2),
+                                           row.ColumnInt64(3)});
+        });
     if (!read) return std::move(read).error();
     return keys;
   });
@@ -104,7 +89,7 @@ void SqliteLedger::AppendAudit(AuditRecord record, Done done) {
 Result<AuditPage> SqliteLedger::LoadAudit(std::int64_t after_id, std::size_t limit) {
   return WithReader([after_id, limit](sqlite::Connection& connection) -> Result<AuditPage> {
     AuditPage page;
-    Status read = Select(
+    Status read = sqlite::Select(
         connection, kLoadAudit,
         [&page](const sqlite::Statement& row) {
           page.entries.push_back(AuditRecord{
@@ -114,8 +99,9 @@ Result<AuditPage> SqliteLedger::LoadAudit(std::int64_t after_id, std::size_t lim
         after_id, static_cast<std::int64_t>(limit));
     if (!read) return std::move(read).error();
     // Read after the entries, so that it is never below the newest of them.
-    read = Select(connection, kLatestAudit,
-                  [&page](const sqlite::Statement& row) { page.latest_id = row.ColumnInt64(0); });
+    read = sqlite::Select(connection, kLatestAudit, [&page](const sqlite::Statement& row) {
+      page.latest_id = row.ColumnInt64(0);
+    });
     if (!read) return std::move(read).error();
     return page;
   });

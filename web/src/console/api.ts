@@ -1,9 +1,10 @@
 // How the console talks to boxoffice: every call carries the key the operator signed in with,
-// and every non-success answer becomes the fan page's ApiError (the server's code and message).
+// and goes through the fan page's client, so a non-success answer is its ApiError (the server's
+// code and message).
 // The key lives in this tab's sessionStorage (or only in memory where storage is refused): never
 // in a URL, a cookie or localStorage, so it goes when the tab does.
 
-import { ApiError, toError } from '../api/client';
+import { ApiError, request } from '../api/client';
 
 const kKeyStorage = 'boxoffice.console.key';
 let key_in_memory: string | null = null;
@@ -36,36 +37,18 @@ export interface CallOptions {
   key?: string;
 }
 
-/** One call with the operator's key; resolves to the body (undefined for 204). */
-export async function call<T>(path: string, options: CallOptions = {}): Promise<T> {
+/**
+ * One call with the operator's key, through the fan page's client (its JSON handling, its
+ * waits on 429/503 and its ApiError); resolves to the body (undefined for 204).
+ */
+export function call<T>(path: string, options: CallOptions = {}): Promise<T> {
   const key = options.key ?? operatorKey.get();
-  const headers: Record<string, string> = { Accept: 'application/json', ...options.headers };
-  if (key) headers.Authorization = `Bearer ${key}`;
-  let body: string | undefined;
-  if (options.body !== undefined) {
-    headers['Content-Type'] = 'application/json';
-    body = JSON.stringify(options.body);
-  }
-  let response: Response;
-  try {
-    response = await fetch(path, {
-      method: options.method ?? 'GET',
-      headers,
-      body,
-      signal: options.signal,
-      cache: 'no-store',
-      credentials: 'omit',
-    });
-  } catch (error) {
-    if (options.signal?.aborted) throw error;
-    throw new ApiError(0, 'network_error', 'The server did not answer.');
-  }
-  let parsed: unknown = undefined;
-  if (response.status !== 204 && (response.headers.get('Content-Type') ?? '').includes('json')) {
-    parsed = await response.json().catch(() => undefined);
-  }
-  if (!response.ok) throw toError(response, parsed);
-  return parsed as T;
+  return request<T>(path, {
+    method: options.method,
+    body: options.body,
+    signal: options.signal,
+    headers: { ...options.headers, ...(key ? { Authorization: `Bearer ${key}` } : {}) },
+  });
 }
 
 /** Plain words for an error the console shows; the server's own message says the most. */

@@ -10,6 +10,36 @@ const kRateMax = 1_000_000;
 const kMaxActiveMax = 10_000_000;
 const kMessageMaxChars = 280;
 
+/** The whole number in `text` when it is within [1, max]; null otherwise. */
+function wholeNumber(text: string, max: number): number | null {
+  const value = Number(text);
+  return Number.isInteger(value) && value >= 1 && value <= max ? value : null;
+}
+
+function WholeNumberField(props: {
+  label: string;
+  hint: string;
+  max: number;
+  value: string;
+  onInput: (value: string) => void;
+}) {
+  return (
+    <label>
+      <span>{props.label}</span>
+      <input
+        type="number"
+        min={1}
+        max={props.max}
+        step={1}
+        inputMode="numeric"
+        value={props.value}
+        onInput={(event) => props.onInput(event.currentTarget.value)}
+      />
+      <span class="hint">{props.hint}</span>
+    </label>
+  );
+}
+
 type Outcome = { ok: true; text: string } | { ok: false; text: string } | null;
 
 export function Controls(props: {
@@ -45,13 +75,13 @@ export function Controls(props: {
 
   const apply = (event: Event) => {
     event.preventDefault();
-    const rate_value = Number(rate);
-    const max_value = Number(max_active);
-    if (!Number.isInteger(rate_value) || rate_value < 1 || rate_value > kRateMax) {
+    const rate_value = wholeNumber(rate, kRateMax);
+    const max_value = wholeNumber(max_active, kMaxActiveMax);
+    if (rate_value === null) {
       setOutcome({ ok: false, text: `Admission rate must be a whole number from 1 to ${kRateMax}.` });
       return;
     }
-    if (!Number.isInteger(max_value) || max_value < 1 || max_value > kMaxActiveMax) {
+    if (max_value === null) {
       setOutcome({ ok: false, text: `Max active must be a whole number from 1 to ${kMaxActiveMax}.` });
       return;
     }
@@ -84,32 +114,20 @@ export function Controls(props: {
         ) : null}
       </p>
       <form class="control-row" onSubmit={apply} noValidate>
-        <label>
-          <span>Admission rate</span>
-          <input
-            type="number"
-            min={1}
-            max={kRateMax}
-            step={1}
-            inputMode="numeric"
-            value={rate}
-            onInput={(event) => setRate(event.currentTarget.value)}
-          />
-          <span class="hint">fans a second</span>
-        </label>
-        <label>
-          <span>Max active</span>
-          <input
-            type="number"
-            min={1}
-            max={kMaxActiveMax}
-            step={1}
-            inputMode="numeric"
-            value={max_active}
-            onInput={(event) => setMaxActive(event.currentTarget.value)}
-          />
-          <span class="hint">fans shopping at once</span>
-        </label>
+        <WholeNumberField
+          label="Admission rate"
+          hint="fans a second"
+          max={kRateMax}
+          value={rate}
+          onInput={setRate}
+        />
+        <WholeNumberField
+          label="Max active"
+          hint="fans shopping at once"
+          max={kMaxActiveMax}
+          value={max_active}
+          onInput={setMaxActive}
+        />
         <button type="submit" disabled={busy}>
           Apply
         </button>
