@@ -47,7 +47,8 @@ await runTest('scanner', async (t) => {
   const result = page.getByRole('status');
   await page.getByLabel('Ticket code').fill(code);
   await page.getByRole('button', { name: 'Check in' }).click();
-  await result.filter({ hasText: 'Valid' }).waitFor();
+  // Anchored: "valid" is also in "Invalid" and in the refusal's "a valid key".
+  await result.filter({ hasText: /^Valid/ }).waitFor();
   check(
     (await result.textContent()).includes(order.tickets[0].seat_id),
     'the result does not name the seat',

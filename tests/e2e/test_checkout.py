@@ -291,8 +291,15 @@ class GatewayFaultsTest(unittest.TestCase):
                             outcomes["hold %d" % hold.status] += 1
                         continue
                     response = shop.order(auth, hold.json()["hold_id"], key=str(uuid.uuid4()))
+                    # A refusal is counted with its code, so a failure says which it was.
+                    outcome = response.status
+                    if outcome != 201:
+                        try:
+                            outcome = (outcome, response.json()["error"]["code"])
+                        except (ValueError, KeyError, TypeError):
+                            outcome = (outcome, response.body[:80])
                     with lock:
-                        outcomes[response.status] += 1
+                        outcomes[outcome] += 1
 
             threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
             for thread in threads:

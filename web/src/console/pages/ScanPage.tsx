@@ -132,7 +132,13 @@ export function ScanPage(props: {
             {result.text}
           </p>
         )}
-        <ScannerSignIn onSignIn={(key) => props.onSignIn(key)} />
+        <ScannerSignIn
+          onSignIn={(key) => {
+            // The refusal that brought the staff here is not the next ticket's answer.
+            setResult(null);
+            props.onSignIn(key);
+          }}
+        />
       </>
     );
   }
