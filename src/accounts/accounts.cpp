@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "common/crypto.hpp"
+#include "common/mail_address.hpp"
 #include "common/time.hpp"
 
 namespace boxoffice {
@@ -147,8 +148,10 @@ Result<Session> Accounts::Authenticate(std::string_view token) const {
 
 void Accounts::Register(std::string_view email, std::string_view password,
                         std::function<void(Result<Customer>)> done) {
+  // A new account's address must also be one the mailer sends to (common/mail_address.hpp). Only
+  // here, not at login: an account registered before the rule keeps signing in.
   std::optional<std::string> normalized = NormalizeEmail(email);
-  if (!normalized) {
+  if (!normalized || !IsPlainMailAddress(*normalized)) {
     done(Error::Make(ErrorKind::kUnprocessable, "invalid_email", "The email address is not valid.",
                      {{"field", "email"}}));
     return;

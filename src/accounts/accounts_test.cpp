@@ -85,6 +85,19 @@ TEST_F(AccountsTest, RefusesWeakPasswordsAndBadEmails) {
   EXPECT_EQ(Register("a b@example.com", "a long passphrase 42").error().code, "invalid_email");
 }
 
+// An address the mailer would refuse (a display name, quotes, non-ASCII) is no account's email.
+TEST_F(AccountsTest, RefusesEmailsTheMailerWouldRefuse) {
+  for (const char* email :
+       {"\"x\"<a@example.com>", "Fan<fan@example.com>", "f\xc3\xa4n@example.com", "a;b@example.com",
+        "a(comment)@example.com"}) {
+    Result<Customer> customer = Register(email, "a long passphrase 42");
+    ASSERT_FALSE(customer) << email;
+    EXPECT_EQ(customer.error().code, "invalid_email") << email;
+    EXPECT_EQ(customer.error().details.at("field").as_string(), "email") << email;
+  }
+  EXPECT_TRUE(Register("fan+tag@example.co.uk", "a long passphrase 42"));
+}
+
 // A token signed under another secret, or for another purpose, does not authenticate.
 TEST_F(AccountsTest, RejectsForeignTokens) {
   WorkerPool pool(1, 1);

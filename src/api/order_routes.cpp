@@ -11,6 +11,7 @@
 #include "api/routes.hpp"
 #include "api/support.hpp"
 #include "common/crypto.hpp"
+#include "common/mail_address.hpp"
 #include "common/time.hpp"
 #include "tickets/qr_svg.hpp"
 
@@ -80,9 +81,13 @@ void PlaceOrder(ApiContext& context, const http::Request& request, Reply reply) 
   Result<std::string> hold_id = RequiredString(*object, "hold_id", 128, "hold_id");
   if (!hold_id) return reply(hold_id.error());
   order.hold_id = std::move(hold_id).value();
+  // The mailer's own rule: an address it would refuse must not be taken, or the fan pays for
+  // tickets that can never be mailed (a CR/LF, a display name or a list never gets this far).
   Result<std::string> email = RequiredString(*object, "email", kEmailMaxChars, "email");
-  if (!email || email->find('@') == std::string::npos) {
-    return reply(FieldError("email", "'email' must be an email address."));
+  if (!email || !IsPlainMailAddress(*email)) {
+    return reply(FieldError("email",
+                            "'email' must be one plain address such as fan@example.com: ASCII, "
+                            "no display name, spaces or line breaks, at most 254 characters."));
   }
   order.email = std::move(email).value();
   const json::value* payment = object->if_contains("payment");
@@ -191,10 +196,13 @@ void GetTicketQr(ApiContext& context, const http::Request& request, Reply reply)
       });
 }
 
-// Reads an optional Idempotency-Key header into `key`; 400 when it is not a usable key.
+// Reads an optional Idempotency-Key header into `key`; 400 when it is not a usable key, and 400
+// raw_card_number when it holds a card number: the key is stored in the ledger (the idempotency
+// record and the payment attempt), so it is checked as a body is.
 Status ReadIdempotencyKey(const http::Request& request, std::string& key) {
   const std::optional<std::string_view> header = request.Header("idempotency-key");
   if (!header) return {};
+  if (Status card = RefuseCardNumberInHeader(request, "Idempotency-Key"); !card) return card;
   const bool printable = std::all_of(header->begin(), header->end(), [](char c) {
     return static_cast<unsigned char>(c) > 0x20 && static_cast<unsigned char>(c) < 0x7f;
   });

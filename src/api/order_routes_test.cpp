@@ -232,6 +232,67 @@ TEST_F(OrderRoutesTest, InvalidRequestsNameTheField) {
   EXPECT_EQ(gateway_.authorize_calls(), 0);
 }
 
+// An email the mailer would refuse (a header smuggled in, a display name, a list) is 422
+// validation_failed naming `email` before the card is charged; the hold stays for a retry.
+TEST_F(OrderRoutesTest, EmailTheMailerWouldRefuseIs422BeforePaying) {
+  const std::string event_id = CreateEvent();
+  auto [auth, hold_id] = Holding(event_id, 1);
+  for (const char* email :
+       {"fan@example.com\r\nBcc: x@y", "\"x\" <a@b>, c@d", "Fan <fan@example.com>",
+        " fan@example.com", "f\xc3\xa4n@example.com"}) {
+    const std::string body = json::serialize(
+        json::object{{"hold_id", hold_id}, {"email", email}, {"payment", {{"token", "tok_visa"}}}});
+    http::Response refused = Call(http::Method::kPost, "/v1/orders", body, {auth});
+    ASSERT_EQ(refused.status, 422) << email;
+    const json::value error = json::parse(refused.body).at("error");
+    EXPECT_EQ(error.at("code").as_string(), "validation_failed") << email;
+    EXPECT_EQ(error.at("details").at("field").as_string(), "email") << email;
+  }
+  EXPECT_EQ(gateway_.authorize_calls(), 0) << "nobody paid for tickets that cannot be mailed";
+  EXPECT_EQ(Call(http::Method::kPost, "/v1/orders", OrderBody(hold_id), {auth}).status, 201);
+}
+
+// A card number in Idempotency-Key (which the ledger stores, in two tables) is refused as one in
+// the body is: 400 raw_card_number naming the header, never the value, and nothing is stored.
+TEST_F(OrderRoutesTest, CardNumberInIdempotencyKeyIsRefusedAndNeverLogged) {
+  const std::string event_id = CreateEvent();
+  auto [auth, hold_id] = Holding(event_id, 1);
+  std::ostringstream captured;
+  auto previous = spdlog::default_logger();
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(captured);
+  auto logger = std::make_shared<spdlog::logger>("capture", sink);
+  logger->set_pattern("%v");
+  logger->set_level(spdlog::level::trace);
+  spdlog::set_default_logger(logger);
+  std::vector<http::Response> refused;
+  for (const char* key : {"4111111111111111", "order-4111-1111-1111-1111", "k_4242424242424242"}) {
+    refused.push_back(Call(http::Method::kPost, "/v1/orders", OrderBody(hold_id),
+                           {auth, {"idempotency-key", key}}));
+  }
+  http::Response refund =
+      Call(http::Method::kPost, "/v1/orders/ord_x/refund", "",
+           {{"authorization", "Bearer admin"}, {"idempotency-key", "4111111111111111"}});
+  spdlog::set_default_logger(previous);
+  refused.push_back(refund);
+  for (const http::Response& response : refused) {
+    ASSERT_EQ(response.status, 400) << response.body;
+    const json::value error = json::parse(response.body).at("error");
+    EXPECT_EQ(error.at("code").as_string(), "raw_card_number");
+    EXPECT_EQ(error.at("details").at("field").as_string(), "Idempotency-Key");
+    EXPECT_EQ(response.body.find("1111"), std::string::npos) << response.body;
+    EXPECT_EQ(response.body.find("4242"), std::string::npos) << response.body;
+  }
+  const std::string log = captured.str();
+  EXPECT_NE(log.find("card number"), std::string::npos) << "the refusal is logged";
+  EXPECT_EQ(log.find("1111"), std::string::npos) << log;
+  EXPECT_EQ(log.find("4242"), std::string::npos) << log;
+  EXPECT_EQ(gateway_.authorize_calls(), 0);
+  // A key of digits that is no card number (Luhn fails, or too short) is still a key.
+  http::Response placed = Call(http::Method::kPost, "/v1/orders", OrderBody(hold_id),
+                               {auth, {"idempotency-key", "4111111111111112"}});
+  EXPECT_EQ(placed.status, 201) << placed.body;
+}
+
 // GET /v1/events/{id} publishes the event's ticket key; the stats carry an orders block.
 TEST_F(OrderRoutesTest, EventShowsTicketKeyAndStatsShowOrders) {
   const std::string event_id = CreateEvent();

@@ -50,6 +50,21 @@ Result<json::value> ParseJsonBody(const http::Request& request) {
   return value;
 }
 
+Status RefuseCardNumberInHeader(const http::Request& request, std::string_view header) {
+  std::string name(header);  // Request::headers holds names in lower case
+  for (char& c : name) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + ('a' - 'A'));
+  }
+  // Every value, not only the first a handler reads: a repeated header is no way round the check.
+  for (const auto& [key, value] : request.headers) {
+    if (key != name || !ContainsCardNumber(value)) continue;
+    LogWarn("request refused: a header holds a card number",
+            {{"field", header}, {"path", request.path}, {"request_id", request.request_id}});
+    return RawCardNumberError(std::string(header));
+  }
+  return {};
+}
+
 Result<json::object> ParseJsonObjectBody(const http::Request& request) {
   Result<json::value> body = ParseJsonBody(request);
   if (!body) return std::move(body).error();

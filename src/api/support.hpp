@@ -21,6 +21,11 @@ struct ApiContext;  // api.hpp
 // 400 malformed_json unless the body is one JSON value (an empty body reads as {}); 400
 // raw_card_number when any string in it holds a card number (payments/card_number.hpp).
 Result<boost::json::value> ParseJsonBody(const http::Request& request);
+// 400 raw_card_number naming `header` (as the docs spell it, "Idempotency-Key") when a value of
+// that header holds a card number, as ParseJsonBody refuses one in a body: every header a fan
+// controls whose value is stored or logged passes here before anything keeps it. The refusal is
+// logged by the header's name, never its value.
+Status RefuseCardNumberInHeader(const http::Request& request, std::string_view header);
 // ParseJsonBody, and 422 validation_failed unless the body is a JSON object.
 Result<boost::json::object> ParseJsonObjectBody(const http::Request& request);
 

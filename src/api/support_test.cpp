@@ -69,5 +69,21 @@ TEST(BearerTokenTest, AnythingElseIsNoToken) {
   EXPECT_EQ(BearerToken(WithAuthorization("Bearerxabc")), std::nullopt);
 }
 
+// A header holding a card number is 400 raw_card_number naming the header, whichever of its
+// values holds it; other headers and other digits pass.
+TEST(RefuseCardNumberInHeaderTest, NamesTheHeaderNeverTheValue) {
+  http::Request request;
+  request.headers = {{"idempotency-key", "k-1"}, {"x-other", "4111111111111111"}};
+  EXPECT_TRUE(RefuseCardNumberInHeader(request, "Idempotency-Key"));
+  request.headers.emplace_back("idempotency-key", "key 4111 1111 1111 1111");
+  Status refused = RefuseCardNumberInHeader(request, "Idempotency-Key");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, "raw_card_number");
+  EXPECT_EQ(refused.error().details.at("field").as_string(), "Idempotency-Key");
+  EXPECT_EQ(refused.error().message.find("4111"), std::string::npos);
+  request.headers = {{"idempotency-key", "4111111111111112"}};  // fails the Luhn check
+  EXPECT_TRUE(RefuseCardNumberInHeader(request, "Idempotency-Key"));
+}
+
 }  // namespace
 }  // namespace boxoffice::api

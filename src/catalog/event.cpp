@@ -128,7 +128,10 @@ std::optional<TimePoint> ReadTime(const json::object& object, std::string_view k
   std::optional<std::string> text = ReadString(object, key, path, problems, false, 64);
   if (!text) return std::nullopt;
   std::optional<TimePoint> time = ParseRfc3339(*text);
-  if (!time) problems.Add(path, "must be an RFC 3339 time such as 2027-05-01T19:00:00Z");
+  if (!time) {
+    problems.Add(path, "must be an RFC 3339 time from " + std::string(kEarliestTimeText) + " to " +
+                           std::string(kLatestTimeText) + ", such as 2027-05-01T19:00:00Z");
+  }
   return time;
 }
 

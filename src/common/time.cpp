@@ -1,10 +1,20 @@
 #include "common/time.hpp"
 
 #include <cctype>
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 
 namespace boxoffice {
+
+// The bounds of time.hpp name the dates they say, and the end fits a TimePoint.
+static_assert(std::chrono::sys_days(std::chrono::year(2262) / 1 / 1).time_since_epoch().count() *
+                  86'400 ==
+              kEndUnixSeconds);
+static_assert(
+    kEndUnixSeconds <
+    std::chrono::floor<std::chrono::seconds>(TimePoint::max().time_since_epoch()).count());
+
 namespace {
 
 bool ReadDigits(std::string_view text, std::size_t& at, std::size_t count, int& out) {
@@ -83,7 +93,11 @@ std::optional<TimePoint> ParseRfc3339(std::string_view text) {
   tm.tm_hour = hour;
   tm.tm_min = minute;
   tm.tm_sec = second;
-  const std::time_t seconds = timegm(&tm) - offset_s;
+  // timegm counts in a 64-bit time_t, which holds every year of four digits, so only the
+  // conversion to a TimePoint could wrap, and the bound is checked before it.
+  static_assert(sizeof(std::time_t) >= sizeof(std::int64_t));
+  const std::int64_t seconds = static_cast<std::int64_t>(timegm(&tm)) - offset_s;
+  if (seconds < kEarliestUnixSeconds || seconds >= kEndUnixSeconds) return std::nullopt;
   return TimePoint(std::chrono::seconds(seconds)) + std::chrono::microseconds(micros);
 }
 

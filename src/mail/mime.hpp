@@ -16,7 +16,6 @@
 
 namespace boxoffice::mail {
 
-inline constexpr std::size_t kAddressBytesMax = 254;    // RFC 5321's path limit, less the <>
 inline constexpr std::size_t kMessageIdBytesMax = 250;  // leaves room on the 998-byte line
 inline constexpr std::size_t kSubjectBytesMax = 900;    // before encoding
 inline constexpr std::size_t kDisplayNameBytesMax = 200;
@@ -32,7 +31,8 @@ struct Sender {
 };
 
 // Unprocessable `mail_header_injection` when a header field holds CR or LF, `invalid_address`
-// for anything but a plain ASCII local@domain (no display name, no comments, no spaces).
+// for anything but a plain ASCII local@domain (no display name, no comments, no spaces): the rule
+// of common/mail_address.hpp, which the API applies to the addresses fans give.
 Status ValidateAddress(std::string_view address);
 
 // The message id in its header form "<left@right>"; the angle brackets are optional on input.

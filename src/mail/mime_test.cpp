@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/crypto.hpp"
+#include "common/mail_address.hpp"
 #include "mail/mail_test_support.hpp"
 
 namespace boxoffice::mail {
@@ -285,6 +286,20 @@ TEST_F(MimeTest, ValidatesAddresses) {
     EXPECT_EQ(status.error().code, "invalid_address") << bad;
   }
   EXPECT_FALSE(ValidateAddress(std::string(250, 'a') + "@b.cd"));
+}
+
+// The mailer's rule is the one the API checks a fan's address with (common/mail_address.hpp):
+// whatever the API took, the mailer sends to, and the other way round.
+TEST_F(MimeTest, AddressRuleIsTheOneTheApiApplies) {
+  for (const char* address :
+       {"fan@example.com", "fan+tag@example.co.uk", "a@b", "fan@example.com\r\nBcc: x@y",
+        "\"x\" <a@b>, c@d", "Fan <fan@example.com>", "f\xc3\xa4n@example.com",
+        "fan @example.com"}) {
+    EXPECT_EQ(static_cast<bool>(ValidateAddress(address)), IsPlainMailAddress(address)) << address;
+  }
+  Status injected = ValidateAddress("fan@example.com\r\nBcc: x@y");
+  ASSERT_FALSE(injected);
+  EXPECT_EQ(injected.error().code, "mail_header_injection");
 }
 
 // Message ids get their angle brackets; malformed ones are refused.

@@ -261,6 +261,56 @@ class OrdersTest(unittest.TestCase):
         self.assertNotIn("4242 4242", logs)
         self.assertNotIn("4242424242424242", logs)
 
+    def test_card_number_in_idempotency_key_is_refused_and_not_stored(self):
+        """A card number in Idempotency-Key is 400 naming the header; no log line or ledger file
+        (the idempotency record, the payment attempt) holds it, and the hold is still buyable."""
+        shop = self.shop
+        event_id = shop.event()
+        auth = shop.session()
+        hold = shop.hold(event_id, auth, quantity=1)
+        intents_before = len(self.sim.intents()["payment_intents"])
+        for key in ("4111111111111111", "order-4111-1111-1111-1111"):
+            response = shop.order(auth, hold["hold_id"], key=key)
+            self.assertEqual(response.status, 400, response.body)
+            error = response.json()["error"]
+            self.assertEqual(error["code"], "raw_card_number")
+            self.assertEqual(error["details"]["field"], "Idempotency-Key")
+            self.assertNotIn(b"1111", response.body)
+        self.assertEqual(len(self.sim.intents()["payment_intents"]), intents_before,
+                         "the gateway was asked to authorize")
+        bought = shop.order(auth, hold["hold_id"], key=str(uuid.uuid4()))
+        self.assertEqual(bought.status, 201, bought.body)
+        logs = "".join(self.server.stdout_lines + self.server.stderr_lines)
+        self.assertNotIn("4111111111111111", logs)
+        self.assertNotIn("4111-1111", logs)
+        for directory, _, files in os.walk(self.server.data_dir):
+            for name in files:
+                with open(os.path.join(directory, name), "rb") as stored:
+                    data = stored.read()
+                self.assertNotIn(b"4111111111111111", data, name)
+                self.assertNotIn(b"4111-1111-1111-1111", data, name)
+
+    def test_email_the_mailer_would_refuse_is_422_before_paying(self):
+        """A CR/LF, a display name or a list in `email` is 422 naming the field before the card
+        is authorized (the mailer would refuse it after the fan paid); the hold stays."""
+        shop = self.shop
+        event_id = shop.event()
+        auth = shop.session()
+        hold = shop.hold(event_id, auth, quantity=1)
+        intents_before = len(self.sim.intents()["payment_intents"])
+        for email in ("fan@example.com\r\nBcc: x@y", '"x" <a@b>, c@d', "Fan <fan@example.com>"):
+            response = shop.order(auth, hold["hold_id"], key=str(uuid.uuid4()), email=email)
+            self.assertEqual(response.status, 422, (email, response.body))
+            error = response.json()["error"]
+            self.assertEqual(error["code"], "validation_failed")
+            self.assertEqual(error["details"]["field"], "email")
+        self.assertEqual(len(self.sim.intents()["payment_intents"]), intents_before,
+                         "a fan paid for tickets that cannot be mailed")
+        still = self.server.request("GET", "/v1/holds/" + hold["hold_id"], headers=auth)
+        self.assertEqual(still.json()["status"], "held")
+        bought = shop.order(auth, hold["hold_id"], key=str(uuid.uuid4()))
+        self.assertEqual(bought.status, 201, bought.body)
+
 
 class GatewayFaultsTest(unittest.TestCase):
     def test_breaker_opens_and_orders_still_succeed(self):

@@ -173,6 +173,28 @@ class EventsTest(SharedServerTest):
         self.assertEqual(malformed.status, 400)
         self.assertEqual(malformed.json()["error"]["code"], "malformed_json")
 
+    def test_times_outside_the_bounds_are_422(self):
+        """Times a nanosecond clock cannot hold, or before 1970, are 422 naming the field, never
+        stored as another instant (2262-04-12 used to wrap to 1677: on sale at once)."""
+        for text in ("0000-01-01T00:00:00Z", "1500-06-01T00:00:00Z", "2262-04-12T00:00:00Z",
+                     "9999-12-31T23:59:59Z"):
+            for field in ("onsale_at", "starts_at"):
+                response = self.create(small_event(**{field: text}))
+                self.assertEqual(response.status, 422, (field, text, response.body))
+                error = response.json()["error"]
+                self.assertEqual(error["code"], "validation_failed")
+                self.assertEqual(error["details"]["field"], field, text)
+        latest = self.create(small_event(onsale_at="2261-12-31T23:59:59Z",
+                                         queue={"enabled": False}))
+        self.assertEqual(latest.status, 201, latest.body)
+        self.assertEqual(latest.json()["onsale_at"], "2261-12-31T23:59:59Z")
+        held = self.server.request("POST", "/v1/sessions", body={})
+        auth = {"Authorization": "Bearer " + held.json()["session_token"]}
+        hold = self.server.request("POST", "/v1/events/%s/holds" % latest.json()["id"],
+                                   body={"best_available": {"quantity": 1}}, headers=auth)
+        self.assertEqual(hold.status, 403, hold.body)
+        self.assertEqual(hold.json()["error"]["code"], "not_on_sale")
+
     def test_seat_map_and_filters(self):
         """The seat map lists every seat available at version 0, filtered by section and status."""
         event = self.create().json()
