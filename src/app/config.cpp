@@ -5,6 +5,9 @@
 #include <cstdlib>
 #include <set>
 
+#include "common/cidr.hpp"
+#include "common/text.hpp"
+#include "http/cors.hpp"
 #include "mail/mime.hpp"
 
 namespace boxoffice::app {
@@ -61,6 +64,11 @@ void AddServeOptions(CLI::App& command, ServeConfig& config) {
       .add_option("--trusted-proxies", config.trusted_proxies,
                   "Comma-separated CIDRs whose X-Forwarded-For names the client")
       ->envname("BOXOFFICE_TRUSTED_PROXIES");
+  command
+      .add_option("--cors-origins", config.cors_origins,
+                  "Comma-separated origins of front ends served elsewhere that may call the API "
+                  "from a browser (https://tickets.example.com); none by default")
+      ->envname("BOXOFFICE_CORS_ORIGINS");
   command.add_option("--log-level", config.log_level, "trace, debug, info, warn, error or off")
       ->envname("BOXOFFICE_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
@@ -305,15 +313,15 @@ Result<http::ServerOptions> ToServerOptions(const ServeConfig& config) {
   options.idle_timeout_s = std::chrono::seconds(config.idle_timeout_s);
   options.drain_timeout_s = std::chrono::seconds(config.drain_timeout_s);
   options.access_log = config.access_log;
-  std::size_t start = 0;
-  while (start < config.trusted_proxies.size()) {
-    std::size_t comma = config.trusted_proxies.find(',', start);
-    if (comma == std::string::npos) comma = config.trusted_proxies.size();
-    std::string cidr = config.trusted_proxies.substr(start, comma - start);
-    cidr.erase(0, cidr.find_first_not_of(' '));
-    cidr.erase(cidr.find_last_not_of(' ') + 1);
-    if (!cidr.empty()) options.trusted_proxies.push_back(std::move(cidr));
-    start = comma + 1;
+  options.trusted_proxies = SplitList(config.trusted_proxies);
+  if (auto cidrs = CidrList::Parse(options.trusted_proxies); !cidrs) {
+    return Error::Make(ErrorKind::kMalformed, "invalid_trusted_proxies",
+                       "--trusted-proxies: " + cidrs.error().message);
+  }
+  options.cors_origins = SplitList(config.cors_origins);
+  if (auto cors = http::CorsPolicy::Parse(options.cors_origins); !cors) {
+    return Error::Make(ErrorKind::kMalformed, "invalid_cors_origins",
+                       "--cors-origins: " + cors.error().message);
   }
   return options;
 }

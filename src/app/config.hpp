@@ -41,6 +41,7 @@ struct ServeConfig {
   unsigned idle_timeout_s = 60;
   unsigned drain_timeout_s = 25;
   std::string trusted_proxies;  // comma-separated CIDRs
+  std::string cors_origins;     // comma-separated origins (http/cors.hpp)
   std::string log_level = "info";
   bool access_log = false;
   bool demo = false;
@@ -83,7 +84,8 @@ void AddServeOptions(CLI::App& command, ServeConfig& config);
 // The mail options alone (AddServeOptions includes them).
 void AddMailOptions(CLI::App& command, MailConfig& config);
 
-// The HTTP server's options from the config; fails on a bad --listen or --trusted-proxies.
+// The HTTP server's options from the config; fails on a bad --listen, --trusted-proxies or
+// --cors-origins.
 Result<http::ServerOptions> ToServerOptions(const ServeConfig& config);
 
 }  // namespace boxoffice::app

@@ -76,6 +76,26 @@ TEST(ConfigTest, SplitsTrustedProxies) {
             (std::vector<std::string>{"10.0.0.0/8", "192.168.1.1/32", "::1/128"}));
 }
 
+// CORS origins are split the same way, and one that is not an origin is refused at start-up.
+TEST(ConfigTest, ReadsCorsOrigins) {
+  ServeConfig config;
+  config.cors_origins = "https://tickets.example.com, http://localhost:5173";
+  Result<http::ServerOptions> options = ToServerOptions(config);
+  ASSERT_TRUE(options);
+  EXPECT_EQ(options->cors_origins,
+            (std::vector<std::string>{"https://tickets.example.com", "http://localhost:5173"}));
+  for (const char* bad : {"tickets.example.com", "https://tickets.example.com/", "*",
+                          "https://Tickets.example.com"}) {
+    config.cors_origins = bad;
+    Result<http::ServerOptions> refused = ToServerOptions(config);
+    ASSERT_FALSE(refused) << bad;
+    EXPECT_EQ(refused.error().code, "invalid_cors_origins");
+  }
+  config.cors_origins.clear();
+  config.trusted_proxies = "10.0.0.0/33";
+  EXPECT_FALSE(ToServerOptions(config));
+}
+
 // A gateway spec with every setting parses; the defaults fill what is left out.
 TEST(ConfigTest, ParsesGatewaySpecs) {
   Result<GatewayConfig> full = ParseGatewaySpec(

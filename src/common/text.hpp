@@ -1,7 +1,9 @@
 // Small text helpers for parsing what people and protocols write.
 #pragma once
 
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace boxoffice {
 
@@ -10,6 +12,19 @@ inline std::string_view TrimBlanks(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
   return text;
+}
+
+// The items of a comma-separated list, each trimmed of blanks; empty items are dropped
+// ("a, b,,c " is a, b, c). For settings, not for per-request parsing: it allocates.
+inline std::vector<std::string> SplitList(std::string_view text) {
+  std::vector<std::string> items;
+  while (!text.empty()) {
+    const auto comma = text.find(',');
+    const std::string_view item = TrimBlanks(text.substr(0, comma));
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+    if (!item.empty()) items.emplace_back(item);
+  }
+  return items;
 }
 
 }  // namespace boxoffice

@@ -10,8 +10,10 @@
 #include <thread>
 #include <utility>
 
+#include "common/card_digits.hpp"
 #include "common/log.hpp"
 #include "http/ascii.hpp"
+#include "http/compression.hpp"
 #include "http/error_response.hpp"
 #include "http/request_target.hpp"
 #include "http/response_writer.hpp"
@@ -21,7 +23,8 @@ namespace {
 
 // Bytes asked of the kernel per read; a typical request fits in one.
 constexpr std::size_t kReadChunkBytes = 16 * 1024;
-// A client's X-Request-Id longer than this (or with other than visible ASCII) is replaced.
+// A client's X-Request-Id longer than this (or with other than visible ASCII, or a card number)
+// is replaced.
 constexpr std::size_t kRequestIdBytesMax = 128;
 // After a final answer (413, 503, Connection: close) the server half-closes and drains what the
 // client still sends, so the client reads the answer instead of a reset; bounded both ways.
@@ -37,7 +40,9 @@ bool IsSaneRequestId(std::string_view id) {
   for (char c : id) {
     if (c < 0x21 || c > 0x7e) return false;  // visible ASCII only: it goes into logs and headers
   }
-  return true;
+  // It is logged with every line about the request and kept in the defence's decision log: a
+  // card number pasted there must reach neither.
+  return !ContainsCardNumber(id);
 }
 
 // 16 hex digits from a per-thread SplitMix64: unique enough to find a request in the logs, and
@@ -68,6 +73,28 @@ Response InternalErrorResponse() {
   return ErrorResponse(Error::Internal("The server failed to answer this request."));
 }
 
+// What `OPTIONS *` answers; Method::kOther is not among them (501).
+constexpr Method kImplementedMethods[] = {Method::kGet,    Method::kHead,  Method::kPost,
+                                          Method::kPut,    Method::kPatch, Method::kDelete,
+                                          Method::kOptions};
+
+// OPTIONS among a path's methods: the server answers it wherever a route serves the path.
+void WithOptions(std::vector<Method>& allowed) {
+  if (std::find(allowed.begin(), allowed.end(), Method::kOptions) == allowed.end()) {
+    allowed.push_back(Method::kOptions);
+  }
+}
+
+// A request refused before routing, with a status no ErrorKind has (414, 431, 501); the body keeps
+// the API's error shape.
+Response RefusedResponse(int status, std::string code, std::string message,
+                         boost::json::object details = {}) {
+  Response response = ErrorResponse(
+      Error::Make(ErrorKind::kMalformed, std::move(code), std::move(message), std::move(details)));
+  response.status = status;
+  return response;
+}
+
 // The connection whose handler this thread is calling right now (Connection::Route), if any. Its
 // answer is written at once; an answer for any other connection, even one on this thread, is
 // posted to it, so that answering never runs another connection's code (its event stream, say)
@@ -78,6 +105,9 @@ thread_local const Connection* dispatching_connection = nullptr;
 
 bool Answer(Exchange& exchange, Response response) {
   if (exchange.answered.exchange(true, std::memory_order_acq_rel)) return false;
+  // Here, on the answering thread (a worker's, when the handler answered later), rather than on
+  // the I/O thread that writes it.
+  MaybeCompress(exchange.request, response);
   WithConnection(exchange, [&](Connection& connection) {
     connection.Deliver(exchange.sequence, std::move(response));
   });
@@ -198,7 +228,7 @@ void Connection::ReadMore() {
       // No request may follow, but a stream's client is still watched for hanging up.
       if (!stream_ || peer_eof_) return;
     } else if (!parser_) {
-      if (slots_.size() >= server_.options().pipeline_limit) {
+      if (Backlogged()) {
         SetReadDeadline(kNoDeadline);  // paused until answers drain; resumed by OnWrite
         return;
       }
@@ -251,15 +281,28 @@ void Connection::ParseBuffered() {
   now_ns_ = server_.NowNs();
   while (!closed_ && !read_closed_ && buffer_.size() > 0) {
     if (!parser_) {
-      if (slots_.size() >= server_.options().pipeline_limit) break;  // resumed by OnWrite
+      if (Backlogged()) break;  // resumed by OnWrite
       StartRequest();
     }
     beast::error_code ec;
     const std::size_t used = parser_->put(buffer_.data(), ec);
     buffer_.consume(used);
-    if (ec == bhttp::error::need_more) break;
+    if (ec == bhttp::error::need_more) {
+      // Inside a body Beast consumes data as it comes, so what it leaves buffered is a chunk-size
+      // line or the trailer, which it would otherwise wait for however long it grew.
+      if (parser_->is_header_done() && buffer_.size() > server_.options().header_limit_bytes) {
+        boost::json::object details;
+        details["limit_bytes"] = server_.options().header_limit_bytes;
+        FailRequest(
+            RefusedResponse(400, "chunk_line_too_large",
+                            "A chunk-size line or the trailer of the chunked body is too large.",
+                            std::move(details)));
+        return;
+      }
+      break;
+    }
     if (ec) {
-      FailRequest(ec);
+      FailRequest(RefusalResponse(ec));
       return;
     }
     if (parser_->is_done()) {
@@ -288,35 +331,63 @@ void Connection::FinishRequest() {
   Route(slot);
 }
 
-void Connection::FailRequest(const beast::error_code& ec) {
+// The answer to a request the parser refused; the connection closes after it.
+Response Connection::RefusalResponse(const beast::error_code& ec) const {
+  const auto& options = server_.options();
+  switch (parser_->refusal()) {
+    case Refusal::kBadFraming:
+      return RefusedResponse(
+          400, "bad_transfer_encoding",
+          "Transfer-Encoding must end in chunked, name it once, and not be sent by "
+          "HTTP/1.0 (RFC 9112 section 6).");
+    case Refusal::kUnsupportedCoding:
+      return RefusedResponse(501, "unsupported_transfer_coding",
+                             "This server implements no transfer coding but chunked.");
+    case Refusal::kBadHost:
+      return RefusedResponse(400, "bad_host",
+                             "An HTTP/1.1 request carries exactly one Host header.");
+    case Refusal::kTargetTooLong: {
+      boost::json::object details;
+      details["limit_bytes"] = kRequestTargetBytesMax;
+      return RefusedResponse(414, "uri_too_long", "The request target is too long.",
+                             std::move(details));
+    }
+    case Refusal::kNone:
+      break;
+  }
+  if (ec == bhttp::error::body_limit) {
+    boost::json::object details;
+    details["limit_bytes"] = options.body_limit_bytes;
+    return ErrorResponse(Error::Make(
+        ErrorKind::kPayloadTooLarge, "payload_too_large",
+        "The request body is larger than " + std::to_string(options.body_limit_bytes) + " bytes.",
+        std::move(details)));
+  }
+  if (ec == bhttp::error::header_limit && !parser_->has_request_line()) {
+    // The limit was reached inside the request line: the target is what is too long.
+    boost::json::object details;
+    details["limit_bytes"] = std::min(kRequestTargetBytesMax, options.header_limit_bytes);
+    return RefusedResponse(414, "uri_too_long", "The request target is too long.",
+                           std::move(details));
+  }
+  if (ec == bhttp::error::header_limit) {
+    boost::json::object details;
+    details["limit_bytes"] = options.header_limit_bytes;
+    details["limit_fields"] = kHeaderFieldsMax;
+    return RefusedResponse(431, "header_too_large", "The request header is too large.",
+                           std::move(details));  // RFC 6585
+  }
+  return RefusedResponse(400, "malformed_request",
+                         "The request is not valid HTTP/1.1: " + ec.message() + ".");
+}
+
+void Connection::FailRequest(Response response) {
   Slot& slot = PushSlot(std::move(parser_->request()), parser_->version(), true);
   parser_.reset();
   read_closed_ = true;
   buffer_.consume(buffer_.size());
   SetReadDeadline(kNoDeadline);
-
   slot.linger = true;
-  const auto& options = server_.options();
-  Response response;
-  if (ec == bhttp::error::body_limit) {
-    boost::json::object details;
-    details["limit_bytes"] = options.body_limit_bytes;
-    response = ErrorResponse(Error::Make(
-        ErrorKind::kPayloadTooLarge, "payload_too_large",
-        "The request body is larger than " + std::to_string(options.body_limit_bytes) + " bytes.",
-        std::move(details)));
-  } else if (ec == bhttp::error::header_limit) {
-    boost::json::object details;
-    details["limit_bytes"] = options.header_limit_bytes;
-    details["limit_fields"] = kHeaderFieldsMax;
-    response = ErrorResponse(Error::Make(ErrorKind::kMalformed, "header_too_large",
-                                         "The request header is too large.", std::move(details)));
-    response.status = 431;  // RFC 6585; the body still has the API's error shape
-  } else {
-    response =
-        ErrorResponse(Error::Make(ErrorKind::kMalformed, "malformed_request",
-                                  "The request is not valid HTTP/1.1: " + ec.message() + "."));
-  }
   Complete(slot, std::move(response));
   MaybeWrite();
 }
@@ -357,14 +428,38 @@ Connection::Slot& Connection::PushSlot(Request&& request, int version, bool clos
 void Connection::Route(Slot& slot) {
   Exchange& exchange = *slot.exchange;
   Request& request = exchange.request;
-  if (!ParseRequestTarget(request.target, request.path, request.query)) {
+  if (request.method == Method::kOther) {
+    // RFC 9110 section 9.1: a method the server does not implement is 501 wherever it is sent
+    // (405 is for a method it knows that the path does not take).
+    Complete(slot, RefusedResponse(501, "not_implemented",
+                                   "This server implements GET, HEAD, POST, PUT, PATCH, DELETE "
+                                   "and OPTIONS only."));
+    MaybeWrite();
+    return;
+  }
+  if (request.method == Method::kOptions && request.target == "*") {
+    Complete(slot, server_.cors().Options(
+                       request, {std::begin(kImplementedMethods), std::end(kImplementedMethods)}));
+    MaybeWrite();
+    return;
+  }
+  std::string_view encoded_path;
+  if (!ParseRequestTarget(request.target, request.path, request.query, &encoded_path)) {
     Complete(slot, ErrorResponse(Error::Make(ErrorKind::kMalformed, "malformed_request",
                                              "The request target is not a valid path.")));
     MaybeWrite();
     return;
   }
 
-  RouteMatch match = server_.router().Match(request.method, request.path);
+  RouteMatch match = server_.router().Match(request.method, encoded_path);
+  if (match.outcome == RouteMatch::Outcome::kMethodNotAllowed &&
+      request.method == Method::kOptions) {
+    // No route answers OPTIONS itself: the server does, from the methods the path takes.
+    WithOptions(match.allowed);
+    Complete(slot, server_.cors().Options(request, match.allowed));
+    MaybeWrite();
+    return;
+  }
   if (match.outcome == RouteMatch::Outcome::kNotFound) {
     Complete(slot, ErrorResponse(Error::Make(ErrorKind::kNotFound, "not_found",
                                              "There is nothing at " + request.path + ".")));
@@ -372,6 +467,7 @@ void Connection::Route(Slot& slot) {
     return;
   }
   if (match.outcome == RouteMatch::Outcome::kMethodNotAllowed) {
+    WithOptions(match.allowed);  // the server answers it on every route's path
     std::string allow;
     boost::json::array allowed;
     for (Method method : match.allowed) {
@@ -470,8 +566,10 @@ void Connection::Complete(Slot& slot, Response response) {
       response = ErrorResponse(error);
     }
   }
+  server_.cors().Decorate(slot.exchange->request, response);
   slot.response = std::move(response);
   slot.ready = true;
+  answer_bytes_waiting_ += slot.response.body.size();
 
   const Request& request = slot.exchange->request;
   // Read here rather than at the I/O event: the handler's own time is what the histogram shows.
@@ -581,6 +679,7 @@ void Connection::OnWrite(const boost::system::error_code& ec) {
     return;
   }
   for (std::size_t i = 0; i < slots_in_write_; ++i) {
+    answer_bytes_waiting_ -= slots_.front().response.body.size();
     slots_.pop_front();
     ++first_sequence_;
   }

@@ -5,7 +5,7 @@
 //
 //   socket ─► read chunk ─► parser ─► Route ─► handler ─ Respond (any thread) ─┐
 //                 ▲            │                                               │
-//                 └─ paused while `pipeline_limit` answers are outstanding     ▼
+//                 └─ paused while `pipeline_limit` answers (or 4 MiB) wait     ▼
 //   socket ◄─ one gathered write of every ready answer at the front, in order ◄─ slot
 //
 // Answers are owed in request order: each request gets a slot in `slots_` when it is read, the
@@ -34,6 +34,10 @@
 
 namespace boxoffice::http::internal {
 
+// Bytes of answers written ahead of a client's reading, beyond which its requests wait (see
+// Connection::Backlogged). Far above what any one API answer but the whole seat list of a large
+// event needs.
+constexpr std::size_t kAnswerBytesWaitingMax = 4 << 20;
 // A client that does not take its answer within this is dropped.
 constexpr auto kWriteTimeoutS = std::chrono::seconds(30);
 
@@ -119,7 +123,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void ParseBuffered();
   void StartRequest();
   void FinishRequest();
-  void FailRequest(const beast::error_code& ec);
+  // The answer to a request the parser refused (ec and parser_->refusal()), and sending it.
+  Response RefusalResponse(const beast::error_code& ec) const;
+  void FailRequest(Response response);
   void MaybeQueueContinue();
   Slot& PushSlot(Request&& request, int version, bool close);
   void Route(Slot& slot);
@@ -135,6 +141,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string ClientAddress(const Request& request) const;
   void SetReadDeadline(std::int64_t deadline_ns) {
     read_deadline_ns_.store(deadline_ns, std::memory_order_relaxed);
+  }
+  // True while answers wait to be written: pipeline_limit of them, or kAnswerBytesWaitingMax of
+  // their bodies. No further request is read then, so a client that pipelines requests for large
+  // answers and reads none holds one answer's worth of memory, not one per request.
+  bool Backlogged() const {
+    return slots_.size() >= server_.options().pipeline_limit ||
+           answer_bytes_waiting_ >= kAnswerBytesWaitingMax;
   }
   // The deadline while waiting for a request to begin: idle if nothing is outstanding; none
   // while answers are pending, because then the client is waiting for us, not we for it.
@@ -172,6 +185,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::optional<net::steady_timer> stream_timer_;  // made for the first stream, then reused
   std::uint64_t stream_generation_ = 0;  // a tick of an earlier stream must not drive this one
   std::size_t slots_in_write_ = 0;
+  std::size_t answer_bytes_waiting_ = 0;  // bodies of the ready answers in slots_
   bool close_after_write_ = false;
   bool linger_after_write_ = false;
 

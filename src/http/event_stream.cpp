@@ -173,7 +173,8 @@ void Connection::FinishStream() {
   stream_.reset();
   ++stream_generation_;
   if (stream_timer_) stream_timer_->cancel();
-  slots_.pop_front();  // gives back its lease
+  answer_bytes_waiting_ -= slots_.front().response.body.size();  // a stream's is never sent
+  slots_.pop_front();                                            // gives back its lease
   ++first_sequence_;
   if (!chunked) {
     CloseAfterFinalAnswer(false);

@@ -6,6 +6,7 @@
 #include <limits>
 #include <string>
 
+#include "common/text.hpp"
 #include "http/ascii.hpp"
 
 namespace boxoffice::http::internal {
@@ -49,29 +50,76 @@ RequestParser::RequestParser(std::size_t header_limit_bytes, std::size_t body_li
   request_.headers.reserve(kHeaderFieldsReserved);
 }
 
+void RequestParser::Refuse(Refusal refusal, beast::error_code& ec) {
+  refusal_ = refusal;
+  ec = bhttp::error::bad_field;
+}
+
 void RequestParser::on_request_impl(bhttp::verb method, beast::string_view /*method_text*/,
-                                    beast::string_view target, int version, beast::error_code&) {
+                                    beast::string_view target, int version, beast::error_code& ec) {
+  has_request_line_ = true;
   request_.method = FromVerb(method);
-  request_.target.assign(target.data(), target.size());
   version_ = version;
+  if (target.size() > kRequestTargetBytesMax) {
+    Refuse(Refusal::kTargetTooLong, ec);
+    return;
+  }
+  request_.target.assign(target.data(), target.size());
 }
 
 void RequestParser::on_response_impl(int, beast::string_view, int, beast::error_code& ec) {
   ec = bhttp::error::bad_method;  // unreachable for a request parser
 }
 
+void RequestParser::NoteTransferCodings(std::string_view value) {
+  // transfer-coding = token *( OWS ";" OWS transfer-parameter ), in a comma-separated list whose
+  // empty elements are ignored (RFC 9110 section 5.6.1). A coding with parameters is never the
+  // plain `chunked` this server implements.
+  while (!value.empty()) {
+    const auto comma = value.find(',');
+    std::string_view coding = TrimBlanks(value.substr(0, comma));
+    value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
+    if (coding.empty()) continue;
+    ++codings_;
+    last_coding_chunked_ = EqualsIgnoreCase(coding, "chunked");
+    if (last_coding_chunked_) ++chunked_codings_;
+  }
+}
+
 void RequestParser::on_field_impl(bhttp::field field, beast::string_view name,
                                   beast::string_view value, beast::error_code& ec) {
-  if (request_.headers.size() >= kHeaderFieldsMax) {
+  if (++fields_ > kHeaderFieldsMax) {
     ec = bhttp::error::header_limit;
     return;
   }
-  if (field == bhttp::field::expect && EqualsIgnoreCase(std::string_view(value), "100-continue")) {
+  if (header_done_) return;  // a trailer field: counted, never believed (see the header)
+  const std::string_view text(value.data(), value.size());
+  if (field == bhttp::field::host) {
+    ++host_fields_;
+  } else if (field == bhttp::field::transfer_encoding) {
+    NoteTransferCodings(text);
+  } else if (field == bhttp::field::expect && version_ >= 11 &&
+             EqualsIgnoreCase(text, "100-continue")) {
+    // An HTTP/1.0 client cannot know 100 Continue, so its Expect is ignored (RFC 9110 10.1.1).
     expect_continue_ = true;
   }
-  auto& header = request_.headers.emplace_back(std::string(name.data(), name.size()),
-                                               std::string(value.data(), value.size()));
+  auto& header =
+      request_.headers.emplace_back(std::string(name.data(), name.size()), std::string(text));
   for (char& c : header.first) c = LowerAscii(c);
+}
+
+void RequestParser::on_header_impl(beast::error_code& ec) {
+  header_done_ = true;
+  if (host_fields_ > 1 || (version_ >= 11 && host_fields_ == 0)) {
+    Refuse(Refusal::kBadHost, ec);
+    return;
+  }
+  if (codings_ == 0) return;
+  if (version_ < 11 || !last_coding_chunked_ || chunked_codings_ > 1) {
+    Refuse(Refusal::kBadFraming, ec);
+  } else if (codings_ > 1) {
+    Refuse(Refusal::kUnsupportedCoding, ec);
+  }
 }
 
 void RequestParser::on_body_init_impl(const boost::optional<std::uint64_t>& content_length,

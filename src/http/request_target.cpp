@@ -72,7 +72,8 @@ bool ParseFormUrlEncoded(std::string_view text, QueryPairs& pairs, std::size_t p
   return true;
 }
 
-bool ParseRequestTarget(std::string_view target, std::string& path, QueryPairs& query) {
+bool ParseRequestTarget(std::string_view target, std::string& path, QueryPairs& query,
+                        std::string_view* encoded_path) {
   // Absolute-form (RFC 9112 section 3.2.2) must be accepted by servers; only its path matters
   // here, so the authority is skipped unread, whatever it holds.
   for (std::string_view scheme : {std::string_view("http://"), std::string_view("https://")}) {
@@ -94,6 +95,7 @@ bool ParseRequestTarget(std::string_view target, std::string& path, QueryPairs& 
   const std::string_view raw_path = target.substr(0, question);
   if (raw_path.empty() || raw_path.front() != '/') return false;
   if (!PercentDecode(raw_path, PlusSign::kLiteral, path)) return false;
+  if (encoded_path != nullptr) *encoded_path = raw_path;
   if (question == std::string_view::npos) return true;
   return ParseFormUrlEncoded(target.substr(question + 1), query);
 }

@@ -40,7 +40,10 @@ bool ParseFormUrlEncoded(std::string_view text, QueryPairs& pairs,
 // ParseFormUrlEncoded), replacing `path` and appending to `query`. Accepts the origin-form
 // ("/path?query") and the absolute-form ("http://host/path?query", RFC 9112 section 3.2.2, whose
 // scheme and authority are ignored); a fragment ("#...") is dropped. False when the target is
-// neither, its path does not start with '/', or a part is malformed.
-bool ParseRequestTarget(std::string_view target, std::string& path, QueryPairs& query);
+// neither, its path does not start with '/', or a part is malformed. `encoded_path`, when given,
+// is set to the path as sent (a view into `target`): the router splits that one into segments, so
+// that an escaped slash ("%2F") is data inside a segment, never a separator.
+bool ParseRequestTarget(std::string_view target, std::string& path, QueryPairs& query,
+                        std::string_view* encoded_path = nullptr);
 
 }  // namespace boxoffice::http

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "http/request_target.hpp"
+
 namespace boxoffice::http {
 namespace {
 
@@ -67,6 +69,15 @@ struct TrieNode {
     return nullptr;
   }
 
+  // The child for a segment as sent: compared decoded, so "%65vents" is "events" but
+  // "v1%2Fevents" is one segment that no literal (which never holds a '/') equals.
+  TrieNode* EncodedLiteral(std::string_view encoded) const {
+    if (encoded.find('%') == std::string_view::npos) return Literal(encoded);
+    std::string decoded;
+    if (!PercentDecode(encoded, PlusSign::kLiteral, decoded)) return nullptr;
+    return Literal(decoded);
+  }
+
   const Route* RouteFor(Method method) const {
     if (const auto& route = routes[Index(method)]) return route.get();
     // HEAD is GET without the body; the server drops the body when it writes the answer.
@@ -81,7 +92,7 @@ const TrieNode::Route* Find(const TrieNode& node, std::string_view path, bool at
                             ParamValues& values) {
   if (at_end) return node.RouteFor(method);
   const Segment segment = NextSegment(path);
-  if (const TrieNode* child = node.Literal(segment.text)) {
+  if (const TrieNode* child = node.EncodedLiteral(segment.text)) {
     if (const auto* route = Find(*child, segment.rest, segment.last, method, values)) return route;
   }
   // A parameter never matches an empty segment: "/events//seats" is not "/events/{id}/seats".
@@ -105,7 +116,7 @@ void CollectAllowed(const TrieNode& node, std::string_view path, bool at_end, un
     return;
   }
   const Segment segment = NextSegment(path);
-  if (const TrieNode* child = node.Literal(segment.text)) {
+  if (const TrieNode* child = node.EncodedLiteral(segment.text)) {
     CollectAllowed(*child, segment.rest, segment.last, allowed);
   }
   if (node.parameter && !segment.text.empty()) {
@@ -185,7 +196,9 @@ RouteMatch Router::Match(Method method, std::string_view path) const {
     match.pattern = route->pattern;
     match.params.reserve(values.count);
     for (std::size_t i = 0; i < values.count; ++i) {
-      match.params.emplace_back(route->param_names[i], std::string(values.values[i]));
+      std::string value;
+      if (!PercentDecode(values.values[i], PlusSign::kLiteral, value)) return RouteMatch{};
+      match.params.emplace_back(route->param_names[i], std::move(value));
     }
     return match;
   }

@@ -1,9 +1,11 @@
-// Maps a method and a decoded path to a handler. Patterns are literal segments and `{name}`
-// parameters, e.g. "/v1/events/{id}/seats"; a literal segment wins over a parameter. A path that
-// matches a pattern under another method is a 405 with the methods that would have matched.
-// Paths match exactly, with no normalising: "/v1/events/" is not "/v1/events" (404), and an empty
-// segment never fills a parameter. Match() is const and safe from many threads once routes are
-// added; registration is for start-up only.
+// Maps a method and a path as sent (still percent-encoded) to a handler. The path is split into
+// segments before anything is decoded, so an escaped slash is data inside a segment ("%2F" never
+// separates); literal segments are compared decoded and parameters are handed over decoded.
+// Patterns are literal segments and `{name}` parameters, e.g. "/v1/events/{id}/seats"; a literal
+// segment wins over a parameter. A path that matches a pattern under another method is a 405 with
+// the methods that would have matched. Paths match exactly, with no normalising: "/v1/events/" is
+// not "/v1/events" (404), and an empty segment never fills a parameter. Match() is const and safe
+// from many threads once routes are added; registration is for start-up only.
 #pragma once
 
 #include <functional>
@@ -43,7 +45,8 @@ class Router {
 
   // Registering the same method and pattern twice is a programming error (asserts).
   void Add(Method method, std::string_view pattern, Handler handler);
-  // HEAD is answered by a GET route when no HEAD route exists.
+  // HEAD is answered by a GET route when no HEAD route exists. `path` is percent-encoded (see
+  // above); one with a malformed escape matches nothing.
   RouteMatch Match(Method method, std::string_view path) const;
 
  private:

@@ -138,11 +138,26 @@ TEST_F(RouterTest, HeadFallsBackToGet) {
             RouteMatch::Outcome::kMethodNotAllowed);
 }
 
-// Parameter values are taken verbatim: the router sees the decoded path, so any byte but '/'.
-TEST_F(RouterTest, ParameterValuesAreVerbatim) {
-  const auto match = router_.Match(Method::kGet, "/v1/events/a b%ü{}");
+// The router reads the path as sent: it splits on '/' first and decodes each segment after, so
+// parameter values arrive decoded, and an escaped slash is a byte of a segment, never a separator.
+TEST_F(RouterTest, SegmentsAreSplitBeforeTheyAreDecoded) {
+  auto match = router_.Match(Method::kGet, "/v1/events/a%20b%25%C3%BC{}");
   ASSERT_EQ(match.outcome, RouteMatch::Outcome::kFound);
-  EXPECT_EQ(match.params[0].second, "a b%ü{}");
+  EXPECT_EQ(match.params[0].second, "a b%\xC3\xBC{}");
+
+  match = router_.Match(Method::kGet, "/v1/events/a%2Fb");
+  ASSERT_EQ(match.outcome, RouteMatch::Outcome::kFound);
+  EXPECT_EQ(match.pattern, "/v1/events/{id}");
+  EXPECT_EQ(match.params[0].second, "a/b");
+
+  // "/v1%2Fevents" is one segment, "v1/events", which no literal equals.
+  EXPECT_EQ(router_.Match(Method::kGet, "/v1%2Fevents").outcome, RouteMatch::Outcome::kNotFound);
+  EXPECT_EQ(router_.Match(Method::kGet, "/v1/events%2F42").outcome, RouteMatch::Outcome::kNotFound);
+  EXPECT_EQ(router_.Match(Method::kGet, "/v1/events/42%2Fseats").pattern, "/v1/events/{id}");
+  // An escaped letter is the letter: literals compare decoded.
+  EXPECT_EQ(Invoke(router_.Match(Method::kGet, "/v1/%65vents")), "list events");
+  // A malformed escape matches nothing (the server refuses such a target before routing).
+  EXPECT_EQ(router_.Match(Method::kGet, "/v1/events/a%2").outcome, RouteMatch::Outcome::kNotFound);
 }
 
 // An empty router answers 404 for everything, including "/".

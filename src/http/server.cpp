@@ -34,6 +34,12 @@ CidrList ParseTrustedProxies(const std::vector<std::string>& items) {
   return std::move(parsed).value();
 }
 
+CorsPolicy ParseCorsOrigins(const std::vector<std::string>& origins) {
+  auto parsed = CorsPolicy::Parse(origins);
+  if (!parsed) throw std::invalid_argument("cors_origins: " + parsed.error().message);
+  return std::move(parsed).value();
+}
+
 // Per-thread cache of metric references, so that the registry's mutex is taken once per
 // (route, method, status) per thread instead of once per request.
 struct MetricKey {
@@ -64,6 +70,7 @@ ServerCore::ServerCore(ServerOptions options, const Router& router, MetricsRegis
       metrics_(metrics),
       clock_(clock),
       trusted_proxies_(ParseTrustedProxies(options_.trusted_proxies)),
+      cors_(ParseCorsOrigins(options_.cors_origins)),
       server_id_(next_server_id.fetch_add(1)),
       connections_open_(
           metrics.GetGauge("boxoffice_http_connections_open", "HTTP connections open now.")),

@@ -39,7 +39,10 @@ struct ServerOptions {
   std::size_t max_connections = 10'000;      // more are answered 503 and closed
   std::size_t pipeline_limit = 16;           // requests read ahead of their answers
   std::vector<std::string> trusted_proxies;  // CIDRs whose X-Forwarded-For names the client
-  bool access_log = false;                   // one JSON log line per request
+  // Origins of front ends served elsewhere that may call the API from a browser (cors.hpp);
+  // empty: same-origin pages only.
+  std::vector<std::string> cors_origins;
+  bool access_log = false;  // one JSON log line per request
   // Open event streams; a stream asked for beyond it is answered 503 overloaded (Retry-After).
   // Each holds a connection, so the default leaves most of max_connections to polling clients.
   std::size_t max_streams = 5'000;

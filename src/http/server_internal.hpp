@@ -39,6 +39,7 @@
 
 #include "common/cidr.hpp"
 #include "common/metrics.hpp"
+#include "http/cors.hpp"
 #include "http/message.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
@@ -108,6 +109,7 @@ class ServerCore {
   std::int64_t NowNs() const { return ToNs(clock_.Now()); }
   const Router& router() const { return router_; }
   const CidrList& trusted_proxies() const { return trusted_proxies_; }
+  const CorsPolicy& cors() const { return cors_; }
   const std::shared_ptr<ServerLife>& life() const { return life_; }
   bool hard_stopped() const { return hard_stopped_.load(std::memory_order_acquire); }
   void OnConnectionClosed(Connection* connection, bool counted);
@@ -133,6 +135,7 @@ class ServerCore {
   MetricsRegistry& metrics_;
   const Clock& clock_;
   CidrList trusted_proxies_;
+  CorsPolicy cors_;
   // Tells this server's entries apart in the thread-local metric cache (a registry address may
   // be reused by a later server in the same process; an id never is).
   const std::uint64_t server_id_;

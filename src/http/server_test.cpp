@@ -95,10 +95,10 @@ TEST_F(ServerTest, NotFoundAndMethodNotAllowedUseTheErrorShape) {
   answer = client.Request("DELETE /hello HTTP/1.1\r\nHost: t\r\n\r\n");
   ASSERT_TRUE(answer);
   EXPECT_EQ(answer->status, 405);
-  EXPECT_EQ(answer->Header("allow"), "GET, HEAD");
+  EXPECT_EQ(answer->Header("allow"), "GET, HEAD, OPTIONS");
   EXPECT_EQ(answer->ErrorCode(), "method_not_allowed");
   EXPECT_EQ(boost::json::parse(answer->body).at("error").at("details").at("allowed"),
-            boost::json::parse(R"(["GET","HEAD"])"));
+            boost::json::parse(R"(["GET","HEAD","OPTIONS"])"));
   // A trailing slash is another path.
   answer = client.Request(Get("/hello/"));
   ASSERT_TRUE(answer);

@@ -11,6 +11,7 @@
 #include "common/crypto.hpp"
 #include "common/text.hpp"
 #include "http/ascii.hpp"
+#include "http/compression.hpp"
 
 namespace boxoffice::http {
 namespace {
@@ -70,31 +71,6 @@ bool MatchesEtag(std::string_view if_none_match, std::string_view etag) {
 }
 
 }  // namespace
-
-bool AcceptsEncoding(std::string_view accept_encoding, std::string_view coding) {
-  bool wildcard = false;
-  while (!accept_encoding.empty()) {
-    const std::size_t comma = accept_encoding.find(',');
-    const std::string_view item = accept_encoding.substr(0, comma);
-    accept_encoding =
-        comma == std::string_view::npos ? std::string_view() : accept_encoding.substr(comma + 1);
-    const std::size_t semicolon = item.find(';');
-    const std::string_view name = TrimBlanks(item.substr(0, semicolon));
-    bool allowed = true;
-    if (semicolon != std::string_view::npos) {
-      // "q=0", "q=0.0", "q=0.000" refuse; any other weight accepts.
-      std::string_view parameter = TrimBlanks(item.substr(semicolon + 1));
-      if (parameter.size() >= 2 && internal::LowerAscii(parameter[0]) == 'q' &&
-          parameter[1] == '=') {
-        parameter.remove_prefix(2);
-        allowed = parameter.find_first_not_of("0.") != std::string_view::npos;
-      }
-    }
-    if (internal::EqualsIgnoreCase(name, coding)) return allowed;
-    if (name == "*") wildcard = allowed;
-  }
-  return wildcard;
-}
 
 Result<StaticSite> StaticSite::Load(const std::string& dir) {
   std::error_code error;

@@ -54,8 +54,4 @@ class StaticSite {
   std::size_t bytes_ = 0;
 };
 
-// Whether an Accept-Encoding header value accepts `coding` ("gzip", "br"): named, or `*`, with a
-// q-value above 0.
-bool AcceptsEncoding(std::string_view accept_encoding, std::string_view coding);
-
 }  // namespace boxoffice::http

@@ -125,18 +125,5 @@ TEST_F(StaticSiteTest, PagesRevalidateAndAMatchingTagIs304) {
   EXPECT_NE(rebuilt.Find("/index.html")->etag, index.etag);
 }
 
-TEST(AcceptsEncodingTest, ReadsNamesWeightsAndTheWildcard) {
-  EXPECT_TRUE(AcceptsEncoding("gzip", "gzip"));
-  EXPECT_TRUE(AcceptsEncoding("deflate, GZIP;q=0.5", "gzip"));
-  EXPECT_FALSE(AcceptsEncoding("gzip;q=0", "gzip"));
-  EXPECT_FALSE(AcceptsEncoding("gzip; q=0.000", "gzip"));
-  EXPECT_TRUE(AcceptsEncoding("gzip;q=0.001", "gzip"));
-  EXPECT_TRUE(AcceptsEncoding("*", "br"));
-  EXPECT_FALSE(AcceptsEncoding("*, br;q=0", "br"));
-  EXPECT_FALSE(AcceptsEncoding("*;q=0", "gzip"));
-  EXPECT_FALSE(AcceptsEncoding("", "gzip"));
-  EXPECT_FALSE(AcceptsEncoding("gzip-ish, xgzip", "gzip"));
-}
-
 }  // namespace
 }  // namespace boxoffice::http

@@ -1,0 +1,20 @@
+// What looks like a card number: a run of 13 to 19 digits, where single spaces or dashes may
+// separate digits ("4111 1111 1111 1111", "4111-1111-1111-1111"), that passes the Luhn check.
+// Longer digit runs are not card numbers (they are ids or numbers of another kind). The API
+// refuses requests that carry one (payments/card_number.hpp); the HTTP server never logs one.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+namespace boxoffice {
+
+inline constexpr std::size_t kCardDigitsMin = 13;
+inline constexpr std::size_t kCardDigitsMax = 19;
+
+// True when `digits` (digits only) passes the Luhn check.
+bool PassesLuhn(std::string_view digits);
+// True when `text` holds a card number anywhere in it.
+bool ContainsCardNumber(std::string_view text);
+
+}  // namespace boxoffice
