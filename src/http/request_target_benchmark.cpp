@@ -133,7 +133,12 @@ void RunParser(benchmark::State& state, Parser parse, std::string_view target) {
 }
 
 void BM_RequestTargetHandWritten(benchmark::State& state, std::string_view target) {
-  RunParser(state, &ParseRequestTarget, target);
+  RunParser(
+      state,
+      [](std::string_view text, std::string& path, QueryPairs& query) {
+        return ParseRequestTarget(text, path, query);
+      },
+      target);
 }
 void BM_RequestTargetBoostUrl(benchmark::State& state, std::string_view target) {
   RunParser(state, &ParseWithBoostUrl, target);

@@ -21,7 +21,6 @@ namespace json = boost::json;
 
 constexpr std::string_view kHoldPrefix = "hld_";
 constexpr std::string_view kEventPrefix = "evt_";
-constexpr std::size_t kHoldIdSuffixChars = 16;  // as in hold_table.cpp
 
 Error HoldNotFound(std::string_view hold_id) {
   return Error::Make(ErrorKind::kNotFound, "hold_not_found", "No hold of yours has this id.",

@@ -18,8 +18,8 @@ namespace json = boost::json;
 
 // A hold id carries its event's id and its slot, so GET /v1/holds/{id} finds the event and the
 // hold without an index: "hld_" + the 16 characters after "evt_" + the slot in 7 base-36 digits
-// + 9 characters from a per-run seed (so a slot reused by a later run makes a different id).
-constexpr std::size_t kHoldIdSuffixChars = 16;
+// + 9 characters from a per-run seed (so a slot reused by a later run makes a different id): the
+// last two are the kHoldIdSuffixChars of hold_table.hpp.
 constexpr std::size_t kSlotChars = 7;  // 36^7 > 2^32
 constexpr char kAlphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
 

@@ -39,6 +39,10 @@
 
 namespace boxoffice {
 
+// The characters that end a hold id, after its event's: the slot and a per-run seed
+// (hold_table.cpp says how). HoldService reads the event id back out of what comes before.
+inline constexpr std::size_t kHoldIdSuffixChars = 16;
+
 // Ended holds remembered per event so GET /v1/holds/{id} can still say "expired" or "released".
 // Few: a fan looks at a hold soon after it ends, and a large map of them would cost every release
 // a cache miss or two.

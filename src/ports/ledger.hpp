@@ -6,6 +6,7 @@
 // implement the ports one by one.
 #pragma once
 
+#include "common/error.hpp"
 #include "ports/audit_log.hpp"
 #include "ports/check_in_ledger.hpp"
 #include "ports/checkout_ledger.hpp"
@@ -37,5 +38,14 @@ class Ledger : public EventStore,
   // flush for every part).
   void Flush() override = 0;
 };
+
+// What every adapter answers a write handed to it after Close() began: 503 ledger_closed, retry
+// in a second (another node, or this one restarted, will take it).
+inline Error LedgerClosedError() {
+  Error error =
+      Error::Make(ErrorKind::kUnavailable, "ledger_closed", "The ledger is shutting down.");
+  error.retry_after_s = 1;
+  return error;
+}
 
 }  // namespace boxoffice

@@ -34,6 +34,7 @@
 #include "tools/botsim_report.hpp"
 #include "tools/coroutine_frame_warning.hpp"
 #include "tools/http_client.hpp"
+#include "tools/report_file.hpp"
 
 namespace boxoffice::tools {
 namespace {
@@ -131,18 +132,6 @@ awaitable<std::optional<Decisions>> FetchDecisions(Operator& op, std::uint64_t a
 // ---------------------------------------------------------------------------------------------
 // Reports.
 
-bool WriteFileAtomically(const std::string& path, const std::string& text) {
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << text << "\n";
-    if (!out.flush()) return false;
-  }
-  std::error_code error;
-  std::filesystem::rename(temporary, path, error);
-  return !error;
-}
-
 std::optional<std::string> ReadOperatorKey(const BotsimOptions& options) {
   if (!options.operator_key_file.empty()) {
     std::ifstream file(options.operator_key_file);
@@ -214,7 +203,7 @@ int Train(const BotsimOptions& options, const std::vector<AgentPlan>& plans,
     return 1;
   }
   const std::string path = options.data_dir + "/risk-model.json";
-  if (!WriteFileAtomically(path, text)) {
+  if (!WriteFileAtomically(path, text + "\n")) {
     std::cerr << "botsim: cannot write " << path << "\n";
     return 1;
   }
@@ -413,7 +402,8 @@ int RunBotsim(const BotsimOptions& options) {
       botsim::Report(options, plans, outcomes, event_id, decisions->model_version, duration_s);
   report["run"].as_object()["scored_decisions"] = decisions->items.size();
   botsim::PrintSummary(report);
-  if (!options.report.empty() && !WriteFileAtomically(options.report, json::serialize(report))) {
+  if (!options.report.empty() &&
+      !WriteFileAtomically(options.report, json::serialize(report) + "\n")) {
     std::cerr << "botsim: cannot write " << options.report << "\n";
     return 1;
   }

@@ -32,6 +32,7 @@
 #include "tools/onsale_readback.hpp"
 #include "tools/onsale_report.hpp"
 #include "tools/onsale_run.hpp"
+#include "tools/report_file.hpp"
 
 namespace boxoffice::tools {
 namespace {
@@ -123,18 +124,6 @@ awaitable<Reply> Call(asio::any_io_executor executor, const tcp::resolver::resul
                       bhttp::verb method, std::string target, std::string body, Headers headers) {
   Connection connection(executor, endpoints);
   co_return co_await connection.Send(method, std::move(target), std::move(body), headers);
-}
-
-bool WriteFileAtomically(const std::string& path, const std::string& text) {
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << text;
-    if (!out.flush()) return false;
-  }
-  std::error_code error;
-  std::filesystem::rename(temporary, path, error);
-  return !error;
 }
 
 // The simulator's resident memory now (from /proc), and at its peak (getrusage).

@@ -39,7 +39,7 @@ Error EventNotFound(std::string_view id) {
                      {{"event_id", id}});
 }
 
-Error InvalidTicket(std::string message) {
+Error InvalidQueueTicket(std::string message) {
   return Error::Make(ErrorKind::kUnauthenticated, "invalid_queue_ticket", std::move(message));
 }
 
@@ -296,11 +296,12 @@ Result<std::uint64_t> WaitingRoom::TicketNumber(std::string_view event_id,
                        "This call needs the queue ticket: X-Queue-Ticket: TICKET.");
   }
   std::optional<TokenFields> fields = ticket_signer_.VerifyFields(queue_ticket);
-  if (!fields || fields->size() != 4) return InvalidTicket("The queue ticket is not valid.");
-  if ((*fields)[0] != event_id) return InvalidTicket("The queue ticket is for another event.");
-  if ((*fields)[2] != session_id) return InvalidTicket("The queue ticket is another session's.");
+  if (!fields || fields->size() != 4) return InvalidQueueTicket("The queue ticket is not valid.");
+  if ((*fields)[0] != event_id) return InvalidQueueTicket("The queue ticket is for another event.");
+  if ((*fields)[2] != session_id)
+    return InvalidQueueTicket("The queue ticket is another session's.");
   std::optional<std::uint64_t> number = ParseUint((*fields)[1]);
-  if (!number) return InvalidTicket("The queue ticket is not valid.");
+  if (!number) return InvalidQueueTicket("The queue ticket is not valid.");
   return *number;
 }
 
@@ -312,7 +313,8 @@ Result<FanView> WaitingRoom::Poll(std::string_view event_id, std::string_view se
   if (!number) return number.error();
   const TimePoint now = clock_.Now();
   std::lock_guard lock(queue->mutex);
-  if (*number >= queue->next && *number != 0) return InvalidTicket("The queue ticket is unknown.");
+  if (*number >= queue->next && *number != 0)
+    return InvalidQueueTicket("The queue ticket is unknown.");
   FanView view = queue->View(*number, now, access_signer_, session_id);
   view.queue_ticket = std::string(queue_ticket);
   return view;
@@ -327,7 +329,7 @@ Status WaitingRoom::Leave(std::string_view event_id, std::string_view session_id
   const TimePoint now = clock_.Now();
   std::lock_guard lock(queue->mutex);
   if (*number == 0) return {};  // admitted at once: no place to give up
-  if (*number >= queue->next) return InvalidTicket("The queue ticket is unknown.");
+  if (*number >= queue->next) return InvalidQueueTicket("The queue ticket is unknown.");
   queue->Leave(*number, queue->Second(now));
   return {};
 }

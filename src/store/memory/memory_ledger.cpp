@@ -59,13 +59,6 @@ Error Conflict(std::string code, std::string message, boost::json::object detail
   return Error::Make(ErrorKind::kConflict, std::move(code), std::move(message), std::move(details));
 }
 
-Error ClosedError() {
-  Error error =
-      Error::Make(ErrorKind::kUnavailable, "ledger_closed", "The ledger is shutting down.");
-  error.retry_after_s = 1;
-  return error;
-}
-
 // Stores a response under its key, "done", whether or not an in-flight record was written.
 void StoreResponse(MemoryLedgerData& data, const IdempotencyRecord& record) {
   auto [at, inserted] = data.idempotency.try_emplace({record.scope, record.key}, record);
@@ -197,7 +190,7 @@ void MemoryLedger::Submit(Write write, Done done) {
   {
     std::lock_guard lock(queue_mutex_);
     // Refused writes travel through the queue too, so their `done` runs on the writer thread.
-    if (closing_) write = [](MemoryLedgerData&) -> Status { return ClosedError(); };
+    if (closing_) write = [](MemoryLedgerData&) -> Status { return LedgerClosedError(); };
     queue_.push_back(Queued{std::move(write), std::move(done)});
     ++submitted_;
   }

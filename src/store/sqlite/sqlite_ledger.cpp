@@ -53,13 +53,6 @@ constexpr std::string_view kLoadLiveHolds =
     "SELECT id, event_id, session_id, customer_id, seats_json, total_cents, created_at_ms, "
     "expires_at_ms FROM holds WHERE ended_at_ms IS NULL ORDER BY seq";
 
-Error ClosedError() {
-  Error error =
-      Error::Make(ErrorKind::kUnavailable, "ledger_closed", "The ledger is shutting down.");
-  error.retry_after_s = 1;
-  return error;
-}
-
 Error OverloadedError() {
   Error error = Error::Make(ErrorKind::kUnavailable, "ledger_overloaded",
                             "Too many writes are waiting for the ledger.");
@@ -181,13 +174,13 @@ void SqliteLedger::Submit(WriteRequest request) {
     // Only a caller racing the destructor from another thread gets here; no thread is left to
     // complete the write on, so it completes on the caller's stack as the lesser evil.
     lock.unlock();
-    if (request.done) request.done(ClosedError());
+    if (request.done) request.done(LedgerClosedError());
     return;
   }
   // A refused write still travels through the queue, so its `done` runs on the writer thread
   // (never on the caller's stack, as the port promises) and in order for Flush.
   if (closing_.load(std::memory_order_relaxed)) {
-    request.refusal = ClosedError();
+    request.refusal = LedgerClosedError();
   } else if (queued_writes_ >= options_.queue_max) {
     request.refusal = OverloadedError();
   }
