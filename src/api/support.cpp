@@ -57,7 +57,7 @@ Status RefuseCardNumberInHeader(const http::Request& request, std::string_view h
   }
   // Every value, not only the first a handler reads: a repeated header is no way round the check.
   for (const auto& [key, value] : request.headers) {
-    if (key != name || !ContainsCardNumber(value)) continue;
+    if (key != name || IsCanonicalUuid(value) || !ContainsCardNumber(value)) continue;
     LogWarn("request refused: a header holds a card number",
             {{"field", header}, {"path", request.path}, {"request_id", request.request_id}});
     return RawCardNumberError(std::string(header));

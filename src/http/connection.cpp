@@ -42,7 +42,7 @@ bool IsSaneRequestId(std::string_view id) {
   }
   // It is logged with every line about the request and kept in the defence's decision log: a
   // card number pasted there must reach neither.
-  return !ContainsCardNumber(id);
+  return IsCanonicalUuid(id) || !ContainsCardNumber(id);
 }
 
 // 16 hex digits from a per-thread SplitMix64: unique enough to find a request in the logs, and

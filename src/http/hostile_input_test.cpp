@@ -256,6 +256,11 @@ TEST_F(HostileInputTest, ACardNumberIsNeverTakenAsTheRequestId) {
     EXPECT_EQ(answer->Header("x-request-id")->size(), 16u) << id;
     EXPECT_EQ(answer->body.find("1111"), std::string::npos) << id;
   }
+  // A UUID is never a card number, even one whose digits joined by its dashes pass for one.
+  auto uuid =
+      client.Request(Get("/request-id", "X-Request-Id: 15810140-2271-411c-9592-2ff366b879b6\r\n"));
+  ASSERT_TRUE(uuid);
+  EXPECT_EQ(uuid->Header("x-request-id"), "15810140-2271-411c-9592-2ff366b879b6");
   // Digits that fail the Luhn check are an id like any other.
   const auto answer = client.Request(Get("/request-id", "X-Request-Id: 4111111111111112\r\n"));
   ASSERT_TRUE(answer);

@@ -38,6 +38,15 @@ TEST(CardNumber, LeavesOtherTextAlone) {
   EXPECT_FALSE(ContainsCardNumber(""));
 }
 
+// A run too long to be a card ends where any run ends, so a card after it is still found; before
+// the fix (found by fuzz/text_formats_fuzzer.cpp) everything up to the next letter was skipped.
+TEST(CardNumber, FindsACardAfterARunTooLongToBeOne) {
+  EXPECT_TRUE(ContainsCardNumber("12345678901234567890  4111 1111 1111 1111"));
+  EXPECT_TRUE(ContainsCardNumber("12345678901234567890 - 4111-1111-1111-1111"));
+  EXPECT_TRUE(ContainsCardNumber("1234-5678-9012-3456-7890--4111111111111111"));
+  EXPECT_FALSE(ContainsCardNumber("12345678901234567890 4111111111111111"));  // one run, too long
+}
+
 // The JSON walk names the field that holds the number, in keys and nested values.
 TEST(CardNumber, NamesTheFieldInAJsonBody) {
   EXPECT_EQ(FindCardNumber(boost::json::parse(
