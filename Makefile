@@ -5,7 +5,8 @@ LISTEN ?= 127.0.0.1:8080
 CMAKE_FLAGS ?=
 
 .PHONY: all bootstrap build build-asan build-tsan web run test test-release test-asan test-tsan \
-        ctest-release ctest-asan ctest-tsan format format-check bench clean
+        ctest-release ctest-asan ctest-tsan format format-check bench clean \
+        build-fuzz fuzz fuzz-check
 
 # Tests that prove a concurrency claim carry one of these words in their name and run again under
 # ThreadSanitizer.
@@ -36,6 +37,27 @@ build-tsan/build.ninja:
 build-tsan: bootstrap build-tsan/build.ninja
 	cmake --build build-tsan -j $(JOBS) --target boxoffice_tests
 
+# The libFuzzer targets of fuzz/ (fuzz/README.md), with clang. `make test` runs each over its
+# checked-in corpus and then FUZZ_CHECK_SECONDS of fresh inputs; `make fuzz` runs each for
+# FUZZ_SECONDS and keeps what it finds in build-fuzz/corpus/ (scripts/fuzz merge adds it to
+# fuzz/corpus/). A crash's input goes to build-fuzz/artifacts/.
+FUZZ_SECONDS ?= 600
+FUZZ_CHECK_SECONDS ?= 10
+FUZZ_TARGETS ?=
+
+build-fuzz/build.ninja:
+	CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DBOXOFFICE_FUZZ=ON \
+	  $(CMAKE_FLAGS)
+
+build-fuzz: bootstrap build-fuzz/build.ninja
+	cmake --build build-fuzz -j $(JOBS)
+
+fuzz-check: build-fuzz
+	@scripts/fuzz check $(FUZZ_CHECK_SECONDS) $(FUZZ_TARGETS)
+
+fuzz: build-fuzz
+	@scripts/fuzz grow $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 # The fan page, from web/package-lock.json (scripts/web-build says when it rebuilds).
 web: bootstrap
 	@scripts/web-build
@@ -50,7 +72,8 @@ run: build web
 	  --trusted-proxies $(TRUSTED_PROXIES)
 
 # The stages of `make test`, in order; scripts/stages prints each one's duration at the end.
-TEST_STAGES = format-check build web ctest-release build-asan ctest-asan build-tsan ctest-tsan
+TEST_STAGES = format-check build web ctest-release build-asan ctest-asan build-tsan ctest-tsan \
+              build-fuzz fuzz-check
 
 test: bootstrap
 	@scripts/stages $(TEST_STAGES)
@@ -93,4 +116,4 @@ bench: build
 	bench/botsim.sh
 
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-tsan build-fuzz

@@ -187,9 +187,11 @@ void RegisterHoldMetrics(MetricsRegistry& metrics, Catalog& catalog, HoldService
       {"boxoffice_holds_limit_exceeded_total", &HoldCounters::limit_exceeded},
       {"boxoffice_holds_released_total", &HoldCounters::released},
       {"boxoffice_holds_expired_total", &HoldCounters::expired}};
+  // `field = field` rather than `field`: clang before 16 cannot capture a structured binding,
+  // and the fuzz build (fuzz/CMakeLists.txt) compiles this file with clang 14.
   for (const auto& [name, field] : outcomes) {
     metrics.AddSampledFamily(name, "Seat holds, by outcome, since start.", MetricType::kCounter,
-                             [&holds, field](const MetricEmit& emit) {
+                             [&holds, field = field](const MetricEmit& emit) {
                                std::uint64_t total = 0;
                                holds.ForEachInventory([&](const Event&, SeatInventory& inventory) {
                                  total += inventory.counters().*field;
@@ -204,7 +206,7 @@ void RegisterHoldMetrics(MetricsRegistry& metrics, Catalog& catalog, HoldService
       {"boxoffice_seats_sold", "Seats sold, per event.", &SeatCounts::sold}};
   for (const auto& [name, help, field] : levels) {
     metrics.AddSampledFamily(
-        name, help, MetricType::kGauge, [&catalog, &holds, field](const MetricEmit& emit) {
+        name, help, MetricType::kGauge, [&catalog, &holds, field = field](const MetricEmit& emit) {
           for (std::optional<std::string> cursor;;) {
             Result<EventPage> page = catalog.List(kEventsMax, cursor);
             if (!page) break;

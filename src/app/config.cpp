@@ -174,6 +174,7 @@ namespace {
 
 constexpr std::size_t kGatewaysMax = 16;
 constexpr std::size_t kGatewayNameMax = 32;
+constexpr std::size_t kEnvironmentNameMax = 128;
 
 Error InvalidGateway(std::string message) {
   return Error::Make(ErrorKind::kUnprocessable, "invalid_gateway", std::move(message));
@@ -263,6 +264,20 @@ Result<GatewayConfig> ParseGatewaySpec(std::string_view spec) {
     return InvalidGateway(who + "give exactly one of key (the secret) and key_env (a variable).");
   }
   if (!key_env.empty()) {
+    // A variable's name, checked before it is read or named in an error: "key_env=STRIPE
+    // key=sk_live_..." (a blank where a comma belongs) holds the secret, and the message naming
+    // the variable repeated it; a NUL cut the name short and read another variable (found by
+    // fuzz/config_fuzzer.cpp).
+    const bool variable_name = key_env.size() <= kEnvironmentNameMax &&
+                               !(key_env[0] >= '0' && key_env[0] <= '9') &&
+                               key_env.find_first_not_of(
+                                   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                   "0123456789_") == std::string::npos;
+    if (!variable_name) {
+      return InvalidGateway(who +
+                            "key_env must name an environment variable: letters, digits and "
+                            "'_', not starting with a digit.");
+    }
     const char* secret = std::getenv(key_env.c_str());
     if (secret == nullptr || *secret == '\0') {
       return InvalidGateway(who + "the environment variable " + key_env + " is not set.");

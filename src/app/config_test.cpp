@@ -154,6 +154,23 @@ TEST(ConfigTest, RejectsBadGatewaySpecs) {
   EXPECT_TRUE(ParseGateways({"name=a,url=http://x,key=k,weight=0", "name=b,url=http://y,key=k"}));
 }
 
+// key_env names a variable: anything else is refused without being repeated, so a secret typed
+// into it (a blank where a comma belongs) stays out of the message; before the fix (found by
+// fuzz/config_fuzzer.cpp) the message named the "variable", secret and all.
+TEST(ConfigTest, GatewayKeyEnvMustNameAVariable) {
+  for (const std::string& bad :
+       {std::string("name=a,url=http://x,key_env=STRIPE key=sk_secret_value"),
+        std::string("name=a,url=http://x,key_env=STRIPE\tkey=sk_secret_value"),
+        std::string("name=a,url=http://x,key_env=HOME") + '\0' + "key=sk_secret_value",
+        std::string("name=a,url=http://x,key_env=1sk_secret_value")}) {
+    Result<GatewayConfig> parsed = ParseGatewaySpec(bad);
+    ASSERT_FALSE(parsed) << bad;
+    EXPECT_EQ(parsed.error().code, "invalid_gateway");
+    EXPECT_EQ(parsed.error().message.find("sk_secret_value"), std::string::npos)
+        << parsed.error().message;
+  }
+}
+
 // --gateway repeats on the command line; BOXOFFICE_GATEWAYS separates specs with ';'.
 TEST(ConfigTest, GatewaysFromFlagsAndEnvironment) {
   const ServeConfig flags = Parse({"--gateway", "name=a,url=http://x,key=k,weight=70", "--gateway",

@@ -161,6 +161,47 @@ TEST(EventDefinitionTest, StoredJsonRoundTrips) {
   EXPECT_EQ(json::serialize(EventToJson(*loaded)), json::serialize(stored));
 }
 
+// An integer field given a double is read only when the double is a whole number that an int64
+// holds: 1e300, -1e300, 2^63 and the inf Boost.JSON reads "2E5000" as are refused, where the cast
+// that tested them was undefined behaviour (found by fuzz/json_documents_fuzzer.cpp under clang's
+// UBSan; its corpus keeps the input, fuzz/corpus/json_documents/price-inf).
+TEST(EventDefinitionTest, DoublesOutsideInt64AreNotIntegers) {
+  for (const char* price : {"1e300", "-1e300", "2E5000", "9223372036854775808.0", "1500.5"}) {
+    json::value event = ValidEvent();
+    std::string text = json::serialize(event);
+    const std::string tier = "\"price_cents\":25000";
+    text.replace(text.find(tier), tier.size(), std::string("\"price_cents\":") + price);
+    Result<EventDefinition> parsed = ParseEventDefinition(json::parse(text));
+    ASSERT_FALSE(parsed) << price;
+    EXPECT_EQ(parsed.error().details.at("field").as_string(), "price_tiers[0].price_cents");
+  }
+  json::value event = ValidEvent();
+  event.as_object()["price_tiers"].as_array()[0].as_object()["price_cents"] = 1500.0;
+  Result<EventDefinition> whole = ParseEventDefinition(event);
+  ASSERT_TRUE(whole);
+  EXPECT_EQ(whole->price_tiers[0].price_cents, 1500);
+}
+
+// A stored row whose seat count is no whole unsigned number is an internal error, not an
+// exception out of the catalog's load (found by fuzz/json_documents_fuzzer.cpp).
+TEST(EventDefinitionTest, StoredJsonWithAnImpossibleSeatCountIsAnError) {
+  Result<EventDefinition> event = ParseEventDefinition(ValidEvent());
+  ASSERT_TRUE(event);
+  event->id = "evt_test";
+  event->created_at = TimePoint(std::chrono::seconds(1800000000));
+  for (const json::value& count : {json::value(-1), json::value(35.5), json::value(1e300),
+                                   json::value(-35.0), json::value("35")}) {
+    json::object stored = EventToJson(*event);
+    stored["seat_count"] = count;
+    Result<EventDefinition> loaded = EventFromStoredJson(stored);
+    ASSERT_FALSE(loaded) << json::serialize(count);
+    EXPECT_EQ(loaded.error().kind, ErrorKind::kInternal);
+  }
+  json::object stored = EventToJson(*event);
+  stored["seat_count"] = 35.0;  // a whole number written as a double still counts
+  EXPECT_TRUE(EventFromStoredJson(stored));
+}
+
 // Seat ids map to indices and back; malformed or unknown ids are not found.
 TEST(SeatMapTest, FindsSeatsById) {
   Result<EventDefinition> event = ParseEventDefinition(ValidEvent());

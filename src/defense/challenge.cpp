@@ -19,6 +19,9 @@ constexpr std::string_view kAlgorithm = "SHA-256";
 constexpr std::size_t kSaltRandomBytes = 12;
 // Decay time constant of the issue rate: a burst of challenges counts as load for ~10 s.
 constexpr double kRateTauS = 10.0;
+// How far ahead of this server's clock another node's may be: a challenge issued there may
+// expire up to this much later than one issued here.
+constexpr std::int64_t kExpirySkewMaxS = 60;
 
 std::string Sha256(std::string_view text) {
   std::string digest(crypto_hash_sha256_BYTES, '\0');
@@ -225,6 +228,15 @@ Status ProofOfWork::Verify(std::string_view x_altcha) {
   if (expected.size() != challenge->size() ||
       sodium_memcmp(expected.data(), challenge->data(), expected.size()) != 0) {
     return Failed("wrong_number", "The number does not solve the challenge.");
+  }
+  // The signature covers SHA-256(salt + number), not where the salt ends: digits moved from the
+  // front of the number to the end of the salt ("...?expires=1800000303", 42 becomes
+  // "...?expires=18000003034", 2) leave the hash as it was and push the expiry out ten times, so a
+  // solution could be kept and used long after, and its slot in the store of used solutions would
+  // never be freed. No challenge this server issued expires later than its lifetime from now
+  // (found by fuzz/tokens_fuzzer.cpp).
+  if (*expires_s > now_s + options_.ttl.count() + kExpirySkewMaxS) {
+    return Failed("malformed", "The challenge's expiry is later than this server issues.");
   }
   // The challenge's bytes are the store key: the signature check above means they are a
   // server-made SHA-256, not a value an attacker chose to collide in the table.

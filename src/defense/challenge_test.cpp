@@ -108,6 +108,29 @@ TEST_F(ProofOfWorkTest, ExpiredChallengeFails) {
   EXPECT_EQ(Reason(pow_.Verify(Header(extended, number))), "wrong_number");
 }
 
+// Digits moved from the number to the end of the salt keep SHA-256(salt + number) and multiply the
+// expiry by ten or more: such a solution is refused, so none outlives the challenge's lifetime
+// (found by fuzz/tokens_fuzzer.cpp; before the fix it verified, expiring centuries later).
+TEST_F(ProofOfWorkTest, SpliceIntoTheSaltCannotExtendTheExpiry) {
+  Challenge challenge;
+  std::uint64_t number = 0;
+  do {  // a number whose second digit is not 0, so that its tail is a number on its own
+    challenge = pow_.IssueWithMaxnumber(5'000);
+    number = Solve(challenge);
+  } while (number < 10 || std::to_string(number)[1] == '0');
+  const std::string digits = std::to_string(number);
+  Challenge spliced = challenge;
+  spliced.salt += digits.substr(0, 1);
+  const std::uint64_t rest = std::stoull(digits.substr(1));
+  ASSERT_EQ(Sha256Hex(spliced.salt + std::to_string(rest)), challenge.challenge);
+  EXPECT_EQ(Reason(pow_.Verify(Header(spliced, rest))), "malformed");
+  clock_.Advance(std::chrono::hours(24 * 365));
+  EXPECT_EQ(Reason(pow_.Verify(Header(spliced, rest))), "malformed");
+  // The solution as issued is still good (until it expires).
+  clock_.Set(FakeClock().Now());
+  EXPECT_EQ(Reason(pow_.Verify(Header(challenge, number))), "ok");
+}
+
 // A challenge not signed with this server's key fails, whatever its number.
 TEST_F(ProofOfWorkTest, BadSignatureFails) {
   const Challenge challenge = pow_.IssueWithMaxnumber(2'000);

@@ -165,11 +165,24 @@ void WaitingRoom::Attach(const EventDefinition& event, InventoryProbe inventory,
       json::value parsed = json::parse(*settings, error);
       if (!error && parsed.is_object()) {
         const json::object& object = parsed.get_object();
-        if (auto* rate = object.if_contains("admission_rate_per_s"); rate && rate->is_number()) {
-          queue->settings.admission_rate_per_s = rate->to_number<std::uint32_t>();
+        // A count as PATCH wrote it, within the bounds it checks; anything else in the store (a
+        // row edited by hand, 1e30) leaves the definition's setting. to_number without an error
+        // code threw out of the restore at start for a number no uint32 holds (found by
+        // fuzz/json_documents_fuzzer.cpp).
+        auto stored_count = [&object](std::string_view field,
+                                      std::uint32_t max) -> std::optional<std::uint32_t> {
+          const json::value* value = object.if_contains(field);
+          if (value == nullptr || !value->is_number()) return std::nullopt;
+          boost::system::error_code not_a_count;
+          const auto count = value->to_number<std::uint32_t>(not_a_count);
+          if (not_a_count || count < 1 || count > max) return std::nullopt;
+          return count;
+        };
+        if (auto rate = stored_count("admission_rate_per_s", kAdmissionRateMaxPerS)) {
+          queue->settings.admission_rate_per_s = *rate;
         }
-        if (auto* max = object.if_contains("max_active"); max && max->is_number()) {
-          queue->settings.max_active = max->to_number<std::uint32_t>();
+        if (auto max = stored_count("max_active", kMaxActiveMax)) {
+          queue->settings.max_active = *max;
         }
         if (auto* paused = object.if_contains("paused"); paused && paused->is_bool()) {
           queue->settings.paused = paused->get_bool();

@@ -526,6 +526,28 @@ TEST_F(WaitingRoomTest, ATokenFromBeforeARestartIsTakenOn) {
 }
 
 // A join that outruns the durable reservation of sequence numbers is refused, not risked.
+// Live settings read back from the store are taken only as PATCH writes them: a count no
+// uint32 holds, or one outside PATCH's bounds, leaves the definition's setting. The restore threw
+// for 1e30 before (found by fuzz/json_documents_fuzzer.cpp), so the server could not start.
+TEST_F(WaitingRoomTest, RestoredSettingsOutOfRangeAreIgnored) {
+  for (const char* stored :
+       {R"({"admission_rate_per_s": 1e30, "max_active": -1})",
+        R"({"admission_rate_per_s": 5333333333333333333333333330, "max_active": 2.5})",
+        R"({"admission_rate_per_s": 0, "max_active": 4294967295})"}) {
+    store_.Put("evt_a", "settings", stored, nullptr);
+    WaitingRoom restarted(store_, clock_, kSecret);
+    Attach(restarted, MakeEvent("evt_a", 2, 1000), true);
+    ASSERT_TRUE(restarted.Settings("evt_a").ok()) << stored;
+    EXPECT_EQ(restarted.Settings("evt_a")->admission_rate_per_s, 2u) << stored;
+    EXPECT_EQ(restarted.Settings("evt_a")->max_active, 1000u) << stored;
+  }
+  store_.Put("evt_a", "settings", R"({"admission_rate_per_s": 30, "max_active": 40.0})", nullptr);
+  WaitingRoom restarted(store_, clock_, kSecret);
+  Attach(restarted, MakeEvent("evt_a", 2, 1000), true);
+  EXPECT_EQ(restarted.Settings("evt_a")->admission_rate_per_s, 30u);
+  EXPECT_EQ(restarted.Settings("evt_a")->max_active, 40u);
+}
+
 TEST_F(WaitingRoomTest, QueueLengthIsBounded) {
   WaitingRoomOptions options;
   options.queue_length_max = 3;
