@@ -320,8 +320,15 @@ std::string RiskModel::Explain(const RiskFeatures& features) const {
   for (std::size_t i = 0; i < 3 && contributions[i].first > 0; ++i) {
     if (!out.empty()) out += ',';
     char value[16];
-    const auto end = std::to_chars(value, value + sizeof value, contributions[i].first,
-                                   std::chars_format::fixed, 2);
+    auto end = std::to_chars(value, value + sizeof value, contributions[i].first,
+                             std::chars_format::fixed, 2);
+    // A contribution too large for the buffer (a weight of 1e300 in a model file) is written in
+    // scientific notation, not as the buffer's leftover bytes (found by
+    // fuzz/risk_model_fuzzer.cpp).
+    if (end.ec != std::errc()) {
+      end = std::to_chars(value, value + sizeof value, contributions[i].first,
+                          std::chars_format::scientific, 2);
+    }
     out +=
         std::string(RiskFeatureName(contributions[i].second)) + "=" + std::string(value, end.ptr);
   }

@@ -138,6 +138,19 @@ TEST_F(RiskModelFileTest, ScoresFromAFixedWeightsFile) {
   EXPECT_EQ(model->Explain(features), "ua_automation=3.00,timing_regular=1.00");
 }
 
+// A contribution with more digits than fit (a weight of 1e300) is explained in scientific
+// notation; it was the buffer's leftover bytes before (found by fuzz/risk_model_fuzzer.cpp).
+TEST(RiskModelTest, ExplainsHugeContributions) {
+  Result<RiskModel> model = RiskModel::Parse(
+      R"({"version": "huge", "bias": 0, "weights": {"ua_other": 1e300, "ua_missing": 12345678.9},
+          "thresholds": {"challenge": 0.5, "block": 0.9}})");
+  ASSERT_TRUE(model) << model.error().message;
+  RiskFeatures features{};
+  features[kUaOther] = 1;
+  features[kUaMissing] = 1;
+  EXPECT_EQ(model->Explain(features), "ua_other=1.00e+300,ua_missing=12345678.90");
+}
+
 // Thresholds split the score into allow / challenge / block, at the boundaries exactly.
 TEST_F(RiskModelFileTest, ThresholdsDecide) {
   Result<RiskModel> model = LoadRiskModel(Write(kFixedModel));
