@@ -100,12 +100,12 @@ thread_local LastVerifiedSession last_verified_session;
 
 }  // namespace
 
-Accounts::Accounts(CustomerStore& customers, const Clock& clock, std::string_view server_secret,
+Accounts::Accounts(CustomerStore& customers, const Clock& clock, const SigningSecrets& secrets,
                    std::chrono::seconds session_ttl, WorkerPool& hashing_pool)
     : customers_(customers),
       clock_(clock),
       id_(next_accounts_id.fetch_add(1)),
-      signer_(server_secret, "session"),
+      signer_(secrets, "session"),
       session_ttl_(session_ttl),
       hashing_pool_(hashing_pool),
       dummy_hash_(HashPassword(RandomBytes(16)).value_or("")) {}

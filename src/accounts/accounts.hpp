@@ -46,7 +46,7 @@ std::optional<std::string> PasswordWeakness(std::string_view password, std::stri
 class Accounts {
  public:
   // `hashing_pool` runs Argon2id; it and the ledger must outlive this object.
-  Accounts(CustomerStore& customers, const Clock& clock, std::string_view server_secret,
+  Accounts(CustomerStore& customers, const Clock& clock, const SigningSecrets& secrets,
            std::chrono::seconds session_ttl, WorkerPool& hashing_pool);
 
   IssuedSession CreateGuestSession();

@@ -30,7 +30,9 @@ struct ApiContext {
   Accounts& accounts;
   Defense& defense;
   MetricsRegistry& metrics;
-  std::string admin_key;        // the operator key: every operator route, every right
+  // The operator keys, each with every right on every operator route: more than one while a
+  // rotation is under way (docs/security.md).
+  std::vector<std::string> admin_keys;
   std::function<bool()> ready;  // /readyz: the server accepts and its stores answer
   std::string openapi_yaml;     // served at GET /v1/openapi.yaml
   // Seats and holds: every event's SeatInventory, behind the hold routes and every seat read.

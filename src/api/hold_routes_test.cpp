@@ -29,7 +29,7 @@ class HoldRoutesTest : public ::testing::Test {
         accounts_(*ledger_, clock_, "test secret", std::chrono::hours(1), pool_),
         holds_(catalog_, *ledger_, clock_),
         defense_(*ledger_, clock_, DefenseOptions{1024, CidrList{}, true}),
-        context_{catalog_, accounts_, defense_,   metrics_, "admin", [] { return true; },
+        context_{catalog_, accounts_, defense_,   metrics_, {"admin"}, [] { return true; },
                  "",       &holds_,   &admission_} {
     RegisterRoutes(router_, context_);
   }

@@ -48,7 +48,7 @@ class OperatorRoutesTest : public ::testing::Test {
         room_(queue_store_, clock_, kSecret),
         keys_(*ledger_, clock_, kSecret),
         audit_(*ledger_, clock_, metrics_),
-        context_{catalog_, accounts_, defense_,   metrics_, "admin", [] { return true; },
+        context_{catalog_, accounts_, defense_,   metrics_, {"admin"}, [] { return true; },
                  "",       &holds_,   &admission_} {
     context_.waiting_room = &room_;
     context_.orders = &orders_;

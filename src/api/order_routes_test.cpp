@@ -41,7 +41,7 @@ class OrderRoutesTest : public ::testing::Test {
         orders_(catalog_, holds_, *ledger_, &gateway_, &admission_, clock_, metrics_,
                 MakeOrderRendering(), OrderServiceOptions{4, 64}),
         check_in_(*ledger_, signer_, clock_),
-        context_{catalog_, accounts_, defense_,   metrics_, "admin", [] { return true; },
+        context_{catalog_, accounts_, defense_,   metrics_, {"admin"}, [] { return true; },
                  "",       &holds_,   &admission_} {
     context_.orders = &orders_;
     context_.tickets = &signer_;

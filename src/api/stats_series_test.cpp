@@ -51,7 +51,7 @@ class StatsSeriesRoutesTest : public ::testing::Test {
                  .accounts = accounts_,
                  .defense = defense_,
                  .metrics = metrics_,
-                 .admin_key = "admin",
+                 .admin_keys = {"admin"},
                  .ready = [] { return true; },
                  .openapi_yaml = "",
                  .holds = &holds_,

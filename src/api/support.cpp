@@ -1,5 +1,6 @@
 #include "api/support.hpp"
 
+#include <algorithm>
 #include <array>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -180,7 +181,9 @@ Result<OperatorIdentity> RequireOperator(const ApiContext& context, const http::
   const std::optional<std::string_view> token = BearerToken(request);
   if (!token) return InvalidAdminKey();
   std::optional<OperatorIdentity> identity;
-  if (SecretsEqual(*token, context.admin_key)) {
+  const bool admin = std::any_of(context.admin_keys.begin(), context.admin_keys.end(),
+                                 [&](const std::string& key) { return SecretsEqual(*token, key); });
+  if (admin) {
     identity = OperatorIdentity{std::string(kAdminKeyId), OperatorScope::kOperator};
   } else if (context.operator_keys != nullptr) {
     identity = context.operator_keys->Verify(*token);

@@ -4,11 +4,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 
 #include "common/crypto.hpp"
 
@@ -23,16 +26,54 @@ Status EnsureDataDir(const std::string& path) {
   return {};
 }
 
-Result<StoredSecret> LoadOrCreateSecret(const std::string& file, const char* env_value,
-                                        std::size_t bytes) {
-  if (env_value != nullptr && *env_value != '\0') return StoredSecret{env_value, false};
+namespace {
+
+// The secrets in `text`, split at `separator`, each trimmed of blanks; `source` names it in errors.
+Result<std::vector<std::string>> SplitSecrets(std::string_view text, char separator,
+                                              const std::string& source) {
+  std::vector<std::string> values;
+  while (!text.empty()) {
+    const std::size_t end = text.find(separator);
+    std::string_view item = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
+    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.front()))) {
+      item.remove_prefix(1);
+    }
+    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.back()))) {
+      item.remove_suffix(1);
+    }
+    if (item.empty() || item.front() == '#') continue;
+    if (std::find(values.begin(), values.end(), item) != values.end()) {
+      return Error::Internal(source + " holds one secret twice");
+    }
+    values.emplace_back(item);
+  }
+  if (values.empty()) return Error::Internal(source + " holds no secret");
+  if (values.size() > kSecretsMax) {
+    return Error::Internal(source + " holds " + std::to_string(values.size()) +
+                           " secrets; at most " + std::to_string(kSecretsMax) +
+                           ": retire the oldest");
+  }
+  return values;
+}
+
+}  // namespace
+
+Result<StoredSecrets> LoadOrCreateSecrets(const std::string& file, const char* env_value,
+                                          std::size_t bytes) {
+  if (env_value != nullptr && *env_value != '\0') {
+    Result<std::vector<std::string>> values =
+        SplitSecrets(env_value, ',', "the environment's secret list");
+    if (!values) return values.error();
+    return StoredSecrets{std::move(values).value(), false};
+  }
   if (std::ifstream in(file); in) {
     std::ostringstream content;
     content << in.rdbuf();
-    std::string value = content.str();
-    while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
-    if (value.empty()) return Error::Internal(file + " is empty; delete it to generate a new one");
-    return StoredSecret{std::move(value), false};
+    Result<std::vector<std::string>> values =
+        SplitSecrets(content.str(), '\n', file + " (delete it to generate a new one)");
+    if (!values) return values.error();
+    return StoredSecrets{std::move(values).value(), false};
   }
   std::string value = HexEncode(RandomBytes(bytes));
   // O_EXCL: two processes starting on one data dir must not both believe they created it.
@@ -43,7 +84,7 @@ Result<StoredSecret> LoadOrCreateSecret(const std::string& file, const char* env
                        ::fsync(fd) == 0;
   ::close(fd);
   if (!written) return Error::Internal("cannot write " + file + ": " + std::strerror(errno));
-  return StoredSecret{std::move(value), true};
+  return StoredSecrets{{std::move(value)}, true};
 }
 
 }  // namespace boxoffice::app

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "common/result.hpp"
 
@@ -12,14 +13,19 @@ namespace boxoffice::app {
 // Creates the folder (mode 0700) when missing.
 Status EnsureDataDir(const std::string& path);
 
-struct StoredSecret {
-  std::string value;
-  bool generated = false;  // true only on the start that created the file
+// A node keeps at most this many secrets of one kind (server secrets, operator keys).
+inline constexpr std::size_t kSecretsMax = 8;
+
+struct StoredSecrets {
+  std::vector<std::string> values;  // newest first; never empty
+  bool generated = false;           // true only on the start that created the file
 };
 
-// `env_value` wins when non-empty; else the file's content; else `bytes` random bytes, hex
-// encoded, written to `file` with mode 0600.
-Result<StoredSecret> LoadOrCreateSecret(const std::string& file, const char* env_value,
-                                        std::size_t bytes);
+// The secrets of one kind, newest first, for rotation (docs/security.md, "Rotating keys"):
+// `env_value` wins when non-empty, its secrets separated by commas; else the file's, one per
+// line (blank lines and lines starting with '#' skipped); else `bytes` random bytes, hex encoded,
+// written to `file` with mode 0600. Refused: more than kSecretsMax, or one given twice.
+Result<StoredSecrets> LoadOrCreateSecrets(const std::string& file, const char* env_value,
+                                          std::size_t bytes);
 
 }  // namespace boxoffice::app

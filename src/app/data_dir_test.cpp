@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "support/temp_dir.hpp"
 
@@ -28,26 +29,58 @@ TEST_F(DataDirTest, CreatesPrivateFolder) {
 // A generated secret is stored 0600 and returned unchanged, not regenerated, on later loads.
 TEST_F(DataDirTest, GeneratesSecretOnceAndKeepsIt) {
   const std::string file = root_ + "/admin.key";
-  Result<StoredSecret> first = LoadOrCreateSecret(file, nullptr, 24);
+  Result<StoredSecrets> first = LoadOrCreateSecrets(file, nullptr, 24);
   ASSERT_TRUE(first);
   EXPECT_TRUE(first->generated);
-  EXPECT_EQ(first->value.size(), 48u);
+  ASSERT_EQ(first->values.size(), 1u);
+  EXPECT_EQ(first->values[0].size(), 48u);
   struct stat info {};
   ASSERT_EQ(::stat(file.c_str(), &info), 0);
   EXPECT_EQ(info.st_mode & 0777, 0600u);
-  Result<StoredSecret> second = LoadOrCreateSecret(file, "", 24);
+  Result<StoredSecrets> second = LoadOrCreateSecrets(file, "", 24);
   ASSERT_TRUE(second);
   EXPECT_FALSE(second->generated);
-  EXPECT_EQ(second->value, first->value);
+  EXPECT_EQ(second->values, first->values);
+}
+
+// A rotated file: one secret per line, newest first; comments and blank lines skipped. A secret
+// given twice, or more than kSecretsMax, is refused.
+TEST_F(DataDirTest, ReadsRotatedSecretsNewestFirst) {
+  const std::string file = root_ + "/secret.key";
+  {
+    std::ofstream out(file);
+    out << "# newest first\nnewer\n\n  older  \n";
+  }
+  Result<StoredSecrets> secrets = LoadOrCreateSecrets(file, nullptr, 32);
+  ASSERT_TRUE(secrets);
+  EXPECT_EQ(secrets->values, (std::vector<std::string>{"newer", "older"}));
+  {
+    std::ofstream out(file);
+    out << "one\none\n";
+  }
+  EXPECT_FALSE(LoadOrCreateSecrets(file, nullptr, 32));
+  {
+    std::ofstream out(file);
+    for (std::size_t i = 0; i <= kSecretsMax; ++i) out << "secret" << i << "\n";
+  }
+  EXPECT_FALSE(LoadOrCreateSecrets(file, nullptr, 32));
+  {
+    std::ofstream out(file);
+    out << "# nothing\n\n";
+  }
+  EXPECT_FALSE(LoadOrCreateSecrets(file, nullptr, 32));
 }
 
 // The environment's value wins and nothing is written.
 TEST_F(DataDirTest, EnvironmentWins) {
   const std::string file = root_ + "/secret.key";
-  Result<StoredSecret> secret = LoadOrCreateSecret(file, "from-env", 32);
+  Result<StoredSecrets> secret = LoadOrCreateSecrets(file, "from-env", 32);
   ASSERT_TRUE(secret);
-  EXPECT_EQ(secret->value, "from-env");
+  EXPECT_EQ(secret->values, std::vector<std::string>{"from-env"});
   EXPECT_FALSE(std::filesystem::exists(file));
+  Result<StoredSecrets> rotated = LoadOrCreateSecrets(file, "newer, from-env", 32);
+  ASSERT_TRUE(rotated);
+  EXPECT_EQ(rotated->values, (std::vector<std::string>{"newer", "from-env"}));
 }
 
 }  // namespace

@@ -26,6 +26,7 @@
 #include "catalog/demo_event.hpp"
 #include "common/cidr.hpp"
 #include "common/log.hpp"
+#include "common/token.hpp"
 #include "common/worker_pool.hpp"
 #include "defense/defense.hpp"
 #include "http/router.hpp"
@@ -157,25 +158,29 @@ class StatsTicker {
 };
 
 struct Secrets {
-  std::string server;  // signs tokens
-  std::string admin;   // the operator key
+  std::vector<std::string> server;  // sign tokens and challenges, newest first
+  std::vector<std::string> admin;   // the operator keys
 };
 
 // The data dir, and the secrets in it (or from the environment); a generated operator key is
 // printed once, on the start that generated it.
 Result<Secrets> LoadSecrets(const ServeConfig& config) {
   if (Status made = EnsureDataDir(config.data_dir); !made) return made.error();
-  Result<StoredSecret> secret = LoadOrCreateSecret(
+  Result<StoredSecrets> secret = LoadOrCreateSecrets(
       config.data_dir + "/secret.key", std::getenv("BOXOFFICE_SECRET"), kServerSecretBytes);
   if (!secret) return secret.error();
-  Result<StoredSecret> admin_key = LoadOrCreateSecret(
+  Result<StoredSecrets> admin_key = LoadOrCreateSecrets(
       config.data_dir + "/admin.key", std::getenv("BOXOFFICE_ADMIN_KEY"), kAdminKeyBytes);
   if (!admin_key) return admin_key.error();
   if (admin_key->generated) {
     std::cout << "boxoffice: generated operator key (stored in " << config.data_dir
-              << "/admin.key): " << admin_key->value << std::endl;
+              << "/admin.key): " << admin_key->values.front() << std::endl;
   }
-  return Secrets{secret->value, admin_key->value};
+  // Ids only: which key signs, and how many more verify, tell a rotation's progress.
+  LogInfo("keys", {{"signing_key_id", KeyId(secret->values.front())},
+                   {"verifying_keys", std::to_string(secret->values.size())},
+                   {"operator_keys", std::to_string(admin_key->values.size())}});
+  return Secrets{std::move(secret->values), std::move(admin_key->values)};
 }
 
 struct Payments {
@@ -232,13 +237,14 @@ Status RestoreSales(OrderService& orders, HoldService& holds) {
   return {};
 }
 
-Result<DefenseOptions> LoadDefenseOptions(const ServeConfig& config, const std::string& secret) {
+Result<DefenseOptions> LoadDefenseOptions(const ServeConfig& config,
+                                          const std::vector<std::string>& secrets) {
   Result<CidrList> allowlist = CidrList::Parse(config.defense_allowlist);
   if (!allowlist) return allowlist.error();
   Result<RiskModel> risk_model = LoadRiskModel(config.data_dir + "/risk-model.json");
   if (!risk_model) return risk_model.error();
   LogInfo("risk_model", {{"version", risk_model->version()}});
-  return DefenseOptions{config.rate_limit_slots, *allowlist, config.rate_limits, secret,
+  return DefenseOptions{config.rate_limit_slots, *allowlist, config.rate_limits, secrets,
                         *risk_model};
 }
 
@@ -389,7 +395,9 @@ int RunServe(const ServeConfig& config) {
   Result<Payments> payments = StartPayments(config, clock, metrics);
   if (!payments) return Fail("cannot set up the payment gateways", payments.error());
   std::unique_ptr<Mailer> mailer = BuildMailer(config.mail, config.data_dir);
-  TicketSigner ticket_signer(secrets->server);
+  // Ticket keys come from the oldest secret, never rotated: printed tickets and offline scanners
+  // hold them for the event's life (docs/security.md, "Rotating keys").
+  TicketSigner ticket_signer(secrets->server.back());
   OrderService orders(catalog, holds, ledger, payments->router.get(), &waiting_room, clock, metrics,
                       api::MakeOrderRendering());
   if (Status restored = RestoreSales(orders, holds); !restored) {
@@ -424,7 +432,7 @@ int RunServe(const ServeConfig& config) {
                           .accounts = accounts,
                           .defense = defense,
                           .metrics = metrics,
-                          .admin_key = secrets->admin,
+                          .admin_keys = secrets->admin,
                           .ready =
                               [&server_for_ready] {
                                 return server_for_ready != nullptr && server_for_ready->accepting();

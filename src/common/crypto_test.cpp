@@ -160,17 +160,23 @@ TEST(TokenTest, SignedTokenRoundTripsAndResistsTampering) {
   EXPECT_FALSE(signer.Verify(std::string(5000, 'a')));
 }
 
-// Format 2 carries the fields as they are; empty fields and no fields round-trip.
-TEST(TokenTest, FormatTwoCarriesTheFieldsInTheClear) {
+// Format 3 names the signing key and carries the fields as they are; empty fields and no fields
+// round-trip.
+TEST(TokenTest, FormatThreeNamesTheKeyAndCarriesTheFieldsInTheClear) {
   const TokenSigner signer("server secret", "session");
   const std::string token = signer.Sign({"ses_1", "", "1800000000"});
-  ASSERT_TRUE(token.starts_with("2.ses_1..1800000000.")) << token;
-  EXPECT_EQ(token.size(), std::string_view("2.ses_1..1800000000.").size() + 22);  // 16-byte MAC
+  const std::string id = KeyId("server secret");
+  EXPECT_EQ(id.size(), 8u);
+  const std::string head = "3." + id + ".ses_1..1800000000.";
+  ASSERT_TRUE(token.starts_with(head)) << token;
+  EXPECT_EQ(token.size(), head.size() + 22);  // 16-byte MAC
   EXPECT_EQ(signer.Verify(signer.Sign({})), std::vector<std::string>{});
   EXPECT_EQ(signer.Verify(signer.Sign({""})), std::vector<std::string>{""});
   EXPECT_EQ(signer.Verify(signer.Sign({"", ""})), (std::vector<std::string>{"", ""}));
-  EXPECT_FALSE(signer.Verify("2."));
-  EXPECT_FALSE(signer.Verify("2.ses_1."));
+  EXPECT_FALSE(signer.Verify("3."));
+  EXPECT_FALSE(signer.Verify("3." + id));
+  EXPECT_FALSE(signer.Verify("3." + id + "."));
+  EXPECT_FALSE(signer.Verify("3." + id + ".ses_1."));
   // A field that would split differently is refused when signing, in every build.
   EXPECT_THROW(signer.Sign({"a.b"}), std::invalid_argument);
   EXPECT_THROW(signer.Sign({"ses_1", "a\nb"}), std::invalid_argument);
@@ -180,12 +186,52 @@ TEST(TokenTest, FormatTwoCarriesTheFieldsInTheClear) {
 // newline inside a field, or fields merged or split at a '.', never verify.
 TEST(TokenTest, FieldBoundariesCannotBeMoved) {
   const TokenSigner signer("server secret", "session");
-  const std::string token = signer.Sign({"a", "b"});  // "2.a.b." + MAC, payload "session\na\nb"
+  const std::string token = signer.Sign({"a", "b"});  // "3.ID.a.b." + MAC, payload "session\na\nb"
+  const std::string head = "3." + KeyId("server secret") + ".";
   const std::string mac = token.substr(token.rfind('.') + 1);
-  EXPECT_TRUE(signer.Verify("2.a.b." + mac));
-  EXPECT_FALSE(signer.Verify("2.a\nb." + mac));
-  EXPECT_FALSE(signer.Verify("2.ab." + mac));
-  EXPECT_FALSE(signer.Verify("2.a.b.." + mac));
+  EXPECT_TRUE(signer.Verify(head + "a.b." + mac));
+  EXPECT_FALSE(signer.Verify(head + "a\nb." + mac));
+  EXPECT_FALSE(signer.Verify(head + "ab." + mac));
+  EXPECT_FALSE(signer.Verify(head + "a.b.." + mac));
+}
+
+// Format 2 (format 3 without the key id), which builds before key rotation signed, still
+// verifies, under any of the signer's secrets.
+TEST(TokenTest, FormatTwoTokensStillVerify) {
+  const std::string payload = "session\nses_1\n\n1800000000";
+  const MacKey key(DeriveKey("server secret", "boxoffice token-2 session"), 16);
+  const std::string format2 = "2.ses_1..1800000000." + Base64UrlEncode(key.Mac(payload));
+  const std::vector<std::string> fields{"ses_1", "", "1800000000"};
+  EXPECT_EQ(TokenSigner("server secret", "session").Verify(format2), fields);
+  const std::vector<std::string> rotated{"newer secret", "server secret"};
+  EXPECT_EQ(TokenSigner(rotated, "session").Verify(format2), fields);
+  EXPECT_FALSE(TokenSigner("newer secret", "session").Verify(format2));
+  EXPECT_FALSE(TokenSigner("server secret", "session")
+                   .Verify("2.ses_2..1800000000." + Base64UrlEncode(key.Mac(payload))));
+}
+
+// A rotation: the newest secret signs, every secret verifies, so no holder of a token is logged
+// out; a token of a retired secret, or one naming a key it was not signed with, does not verify.
+TEST(TokenTest, RotatedKeysVerifyUntilRetired) {
+  const std::vector<std::string> before{"first secret"};
+  const std::vector<std::string> rotated{"second secret", "first secret"};
+  const std::vector<std::string> retired{"second secret"};
+  const std::string old_token = TokenSigner(before, "session").Sign({"ses_1"});
+  const TokenSigner signer(rotated, "session");
+  const std::string new_token = signer.Sign({"ses_2"});
+  EXPECT_TRUE(new_token.starts_with("3." + KeyId("second secret") + ".")) << new_token;
+  EXPECT_EQ(signer.Verify(old_token), std::vector<std::string>{"ses_1"});
+  EXPECT_EQ(signer.Verify(new_token), std::vector<std::string>{"ses_2"});
+  EXPECT_FALSE(TokenSigner(retired, "session").Verify(old_token));
+  EXPECT_TRUE(TokenSigner(retired, "session").Verify(new_token));
+  // The old token relabelled with the new key's id: the id picks the key, the MAC fails under it.
+  std::string relabelled = old_token;
+  relabelled.replace(2, 8, KeyId("second secret"));
+  EXPECT_FALSE(signer.Verify(relabelled));
+  // A signer needs one secret at least, none empty, none twice.
+  EXPECT_THROW(TokenSigner(std::vector<std::string>{}, "session"), std::invalid_argument);
+  EXPECT_THROW(TokenSigner(std::vector<std::string>{"a", ""}, "session"), std::invalid_argument);
+  EXPECT_THROW(TokenSigner(std::vector<std::string>{"a", "a"}, "session"), std::invalid_argument);
 }
 
 // Tokens that builds before format 2 signed (base64url(payload) "." base64url(MAC)) still verify,
@@ -197,6 +243,8 @@ TEST(TokenTest, FormatOneTokensStillVerify) {
   const std::string format1 = Base64UrlEncode(payload) + "." + Base64UrlEncode(key.Mac(payload));
   EXPECT_EQ(signer.Verify(format1),
             (std::vector<std::string>{"evt_1", "42", "ses_1", "1800000000000"}));
+  const std::vector<std::string> rotated{"newer secret", "server secret"};
+  EXPECT_EQ(TokenSigner(rotated, "queue_ticket").Verify(format1), signer.Verify(format1));
   EXPECT_EQ(signer.Verify(format1),
             signer.Verify(signer.Sign({"evt_1", "42", "ses_1", "1800000000000"})));
   std::string tampered = format1;

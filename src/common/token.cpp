@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <stdexcept>
+#include <vector>
 
 namespace boxoffice {
 namespace {
@@ -13,18 +14,42 @@ constexpr std::size_t kMacDecodedBytesMax = 64;
 // How a format-2 token begins. A format-1 token begins with the base64url of its payload: two
 // characters or more before its only '.', so never this.
 constexpr std::string_view kFormat2Prefix = "2.";
+constexpr std::string_view kFormat3Prefix = "3.";
+// A key id is this many bytes of a hash, base64url: 8 characters.
+constexpr std::size_t kKeyIdDigestBytes = 6;
 
 }  // namespace
 
-TokenSigner::TokenSigner(std::string_view server_secret, std::string kind)
+std::string KeyId(std::string_view secret) {
+  const SecretKey digest = DeriveKey(secret, "boxoffice key id");
+  return Base64UrlEncode(
+      std::string_view(reinterpret_cast<const char*>(digest.data()), kKeyIdDigestBytes));
+}
+
+TokenSigner::TokenSigner(const SigningSecrets& signing_secrets, std::string kind)
+    : kind_(std::move(kind)) {
+  const std::span<const std::string> secrets = signing_secrets.list();
+  if (secrets.empty()) throw std::invalid_argument("a token signer needs a secret");
+  keys_.reserve(secrets.size());
+  for (const std::string& secret : secrets) {
+    if (secret.empty()) throw std::invalid_argument("a token signer's secret is empty");
+    std::string id = KeyId(secret);
+    for (const Key& key : keys_) {
+      if (key.id == id)
+        throw std::invalid_argument("two of a token signer's secrets are one: " + id);
+    }
     // "token-2 " cannot be "token " + a kind: the two formats' keys never coincide.
-    : key_(DeriveKey(server_secret, "boxoffice token-2 " + kind), 16),
-      format1_key_(DeriveKey(server_secret, "boxoffice token " + kind)),
-      kind_(std::move(kind)) {}
+    keys_.push_back(Key{std::move(id), MacKey(DeriveKey(secret, "boxoffice token-2 " + kind_), 16),
+                        MacKey(DeriveKey(secret, "boxoffice token " + kind_))});
+  }
+}
 
 std::string TokenSigner::Sign(const std::vector<std::string>& fields) const {
+  const Key& signing = keys_.front();
   std::string payload = kind_;
-  std::string token(kFormat2Prefix);
+  std::string token(kFormat3Prefix);
+  token += signing.id;
+  token += '.';
   for (const std::string& field : fields) {
     // A token with such a field would never verify: every fan holding one would be turned away.
     if (field.find_first_of("\n.") != std::string::npos) {
@@ -35,14 +60,34 @@ std::string TokenSigner::Sign(const std::vector<std::string>& fields) const {
     token += field;
     token += '.';
   }
-  return token + Base64UrlEncode(key_.Mac(payload));
+  return token + Base64UrlEncode(signing.key.Mac(payload));
 }
 
 std::optional<TokenFields> TokenSigner::VerifyFields(std::string_view token) const {
   if (token.size() > kTokenMaxBytes) return std::nullopt;
-  if (!token.starts_with(kFormat2Prefix)) return VerifyFormat1(token);
+  if (token.starts_with(kFormat3Prefix)) {
+    const std::string_view rest = token.substr(kFormat3Prefix.size());
+    const std::size_t id_end = rest.find('.');
+    if (id_end == std::string_view::npos) return std::nullopt;
+    const std::string_view id = rest.substr(0, id_end);
+    for (const Key& key : keys_) {
+      if (key.id == id) return VerifyBody(key, rest.substr(id_end + 1));
+    }
+    return std::nullopt;  // a retired key's, or another server's
+  }
+  // Older formats name no key: each is tried, newest first (the oldest signed them, but a ring
+  // of a few keys costs a few MACs, and only until those tokens expire).
+  const bool format2 = token.starts_with(kFormat2Prefix);
+  for (const Key& key : keys_) {
+    std::optional<TokenFields> fields =
+        format2 ? VerifyBody(key, token.substr(kFormat2Prefix.size())) : VerifyFormat1(key, token);
+    if (fields) return fields;
+  }
+  return std::nullopt;
+}
+
+std::optional<TokenFields> TokenSigner::VerifyBody(const Key& key, std::string_view rest) const {
   // Every field ends with '.', so the MAC starts after the last one (at 0 when there is none).
-  const std::string_view rest = token.substr(kFormat2Prefix.size());
   const std::size_t mac_start = rest.rfind('.') + 1;
   const std::string_view fields_text = rest.substr(0, mac_start);
   // A newline in a field would move a field boundary inside the signed payload.
@@ -72,18 +117,19 @@ std::optional<TokenFields> TokenSigner::VerifyFields(std::string_view token) con
       start = end + 1;
     }
   }
-  if (!key_.Verify(payload, std::string_view(mac, *mac_size))) return std::nullopt;
+  if (!key.key.Verify(payload, std::string_view(mac, *mac_size))) return std::nullopt;
   return fields;
 }
 
-std::optional<TokenFields> TokenSigner::VerifyFormat1(std::string_view token) const {
+std::optional<TokenFields> TokenSigner::VerifyFormat1(const Key& key,
+                                                      std::string_view token) const {
   const std::size_t dot = token.find('.');
   if (dot == std::string_view::npos) return std::nullopt;
   char mac[kMacDecodedBytesMax];
   const std::optional<std::size_t> mac_size = Base64UrlDecodeTo(token.substr(dot + 1), mac);
   if (!mac_size) return std::nullopt;
   std::optional<std::string> payload = Base64UrlDecode(token.substr(0, dot));
-  if (!payload || !format1_key_.Verify(*payload, std::string_view(mac, *mac_size))) {
+  if (!payload || !key.format1_key.Verify(*payload, std::string_view(mac, *mac_size))) {
     return std::nullopt;
   }
 

@@ -1,18 +1,24 @@
-// Signed, self-contained tokens (session tokens, queue tickets, access tokens): the holder
-// carries the state and the server keeps only its key, so a token stays valid across restarts
-// and costs no lookup. Format: "2." then the fields, each followed by ".", then
-// base64url(MAC(payload)), where the payload is the token's kind and its fields separated by
-// newlines and the MAC is keyed BLAKE2b-128. The MAC key is derived per kind (and per format), so
-// a token of one kind never verifies as another.
+// Signed, self-contained tokens (session tokens, queue tickets, access tokens, minted operator
+// keys): the holder carries the state and the server keeps only its keys, so a token stays valid
+// across restarts and costs no lookup. Format 3: "3.", the signing key's id and ".", then the
+// fields, each followed by ".", then base64url(MAC(payload)), where the payload is the token's
+// kind and its fields separated by newlines and the MAC is keyed BLAKE2b-128. The MAC key is
+// derived per kind from one server secret, so a token of one kind never verifies as another.
 //
-// Tokens signed by builds before format 2 are base64url(payload) "." base64url(MAC(payload)) with
-// a 32-byte MAC (MacKey), and still verify, so an upgrade in the middle of a sale keeps every
-// fan's session and place. Format 2 carries the fields as they are (ids and numbers) and a
-// 16-byte MAC, which spares every request decoding two tokens and makes each 40% shorter.
+// A signer holds several secrets, newest first (docs/security.md, "Rotating keys"): it signs with
+// the first and verifies with any, so a rotation logs nobody out, and a retired secret's tokens
+// stop verifying. The key id in a token (KeyId) picks the one secret to try.
+//
+// Older formats still verify, under any of the secrets, so an upgrade in the middle of a sale
+// keeps every fan's session and place: format 2 is format 3 without the key id ("2." then the
+// fields and the MAC); before it, base64url(payload) "." base64url(MAC(payload)) with a 32-byte
+// MAC (MacKey). Format 2 carried the fields as they are and a 16-byte MAC, which spared every
+// request decoding two tokens and made each 40% shorter.
 #pragma once
 
 #include <array>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -40,9 +46,29 @@ class TokenFields {
   std::size_t count_ = 0;
 };
 
+// A secret's id: 8 base64url characters of a hash of it. Derived, not assigned, so that nodes
+// given the same secrets agree on the ids with nothing stored; it reveals nothing of the secret.
+std::string KeyId(std::string_view secret);
+
+// The server's secrets as whatever signs with them takes them: newest first, the first signing and
+// every one verifying. One secret converts to a list of one.
+class SigningSecrets {
+ public:
+  SigningSecrets(const char* secret) : list_{std::string(secret)} {}       // NOLINT: implicit
+  SigningSecrets(std::string_view secret) : list_{std::string(secret)} {}  // NOLINT
+  SigningSecrets(const std::string& secret) : list_{secret} {}             // NOLINT
+  SigningSecrets(std::vector<std::string> secrets) : list_(std::move(secrets)) {}  // NOLINT
+
+  std::span<const std::string> list() const { return list_; }
+
+ private:
+  std::vector<std::string> list_;
+};
+
 class TokenSigner {
  public:
-  TokenSigner(std::string_view server_secret, std::string kind);
+  // At least one secret, none empty, no two with the same id (std::invalid_argument).
+  TokenSigner(const SigningSecrets& secrets, std::string kind);
 
   // Fields must not contain '\n' or '.' (std::invalid_argument; callers pass ids and numbers).
   std::string Sign(const std::vector<std::string>& fields) const;
@@ -52,11 +78,17 @@ class TokenSigner {
   std::optional<TokenFields> VerifyFields(std::string_view token) const;
 
  private:
+  struct Key {
+    std::string id;      // KeyId of the secret
+    MacKey key;          // formats 2 and 3
+    MacKey format1_key;  // format 1
+  };
+  // `token` past its format prefix: fields and MAC, as formats 2 and 3 write them.
+  std::optional<TokenFields> VerifyBody(const Key& key, std::string_view body) const;
   // Tokens signed before format 2 (see the top of this file).
-  std::optional<TokenFields> VerifyFormat1(std::string_view token) const;
+  std::optional<TokenFields> VerifyFormat1(const Key& key, std::string_view token) const;
 
-  MacKey key_;          // format 2
-  MacKey format1_key_;  // format 1
+  std::vector<Key> keys_;  // newest first; the first signs
   std::string kind_;
 };
 

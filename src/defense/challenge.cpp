@@ -9,6 +9,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <stdexcept>
 
 namespace boxoffice {
 namespace {
@@ -136,9 +137,13 @@ std::uint64_t ChallengeDifficulty(const ChallengeOptions& options, double risk, 
   return std::min(options.maxnumber_max, static_cast<std::uint64_t>(scaled));
 }
 
-ProofOfWork::ProofOfWork(std::string_view server_secret, const Clock& clock,
+ProofOfWork::ProofOfWork(const SigningSecrets& secrets, const Clock& clock,
                          ChallengeOptions options)
-    : key_(DeriveKey(server_secret, "boxoffice-altcha-hmac")), clock_(clock), options_(options) {
+    : clock_(clock), options_(options) {
+  if (secrets.list().empty()) throw std::invalid_argument("proof of work needs a secret");
+  for (const std::string& secret : secrets.list()) {
+    keys_.push_back(DeriveKey(secret, "boxoffice-altcha-hmac"));
+  }
   const std::size_t buckets = std::bit_ceil(std::max<std::size_t>(1, options_.store_slots / kWays));
   bucket_mask_ = buckets - 1;
   slots_ = std::make_unique<Slot[]>(buckets * kWays);
@@ -168,7 +173,7 @@ Challenge ProofOfWork::IssueWithMaxnumber(std::uint64_t maxnumber) {
   out.salt = HexEncode(RandomBytes(kSaltRandomBytes)) + "?expires=" + std::to_string(expires_s);
   const std::uint32_t number = randombytes_uniform(static_cast<std::uint32_t>(out.maxnumber + 1));
   out.challenge = HexEncode(Sha256(out.salt + std::to_string(number)));
-  out.signature = HexEncode(HmacSha256(key_, out.challenge));
+  out.signature = HexEncode(HmacSha256(keys_.front(), out.challenge));
   return out;
 }
 
@@ -210,10 +215,14 @@ Status ProofOfWork::Verify(std::string_view x_altcha) {
   // The signature first, compared in constant time: nothing else of the payload is trusted
   // before it.
   const std::optional<std::string> signature_bytes = HexDecode(*signature);
+  auto signed_with = [&](const std::array<unsigned char, 32>& key) {
+    return crypto_auth_hmacsha256_verify(
+               reinterpret_cast<const unsigned char*>(signature_bytes->data()),
+               reinterpret_cast<const unsigned char*>(challenge->data()), challenge->size(),
+               key.data()) == 0;
+  };
   if (!signature_bytes || signature_bytes->size() != crypto_auth_hmacsha256_BYTES ||
-      crypto_auth_hmacsha256_verify(reinterpret_cast<const unsigned char*>(signature_bytes->data()),
-                                    reinterpret_cast<const unsigned char*>(challenge->data()),
-                                    challenge->size(), key_.data()) != 0) {
+      std::none_of(keys_.begin(), keys_.end(), signed_with)) {
     return Failed("bad_signature", "The challenge was not signed by this server.");
   }
   const std::optional<std::int64_t> expires_s = SaltExpiry(*salt);

@@ -24,9 +24,11 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/crypto.hpp"
 #include "common/result.hpp"
+#include "common/token.hpp"
 #include "ports/clock.hpp"
 
 namespace boxoffice {
@@ -63,9 +65,10 @@ std::uint64_t ChallengeDifficulty(const ChallengeOptions& options, double risk, 
 
 class ProofOfWork {
  public:
-  // The HMAC key is derived from the server secret (as the token keys are), so challenges stay
-  // verifiable across a restart.
-  ProofOfWork(std::string_view server_secret, const Clock& clock, ChallengeOptions options = {});
+  // The HMAC keys are derived from the server secrets (as the token keys are), so challenges stay
+  // verifiable across a restart; `secrets` newest first, at least one: the first signs, any
+  // verifies, so a challenge handed out just before a key rotation can still be solved.
+  ProofOfWork(const SigningSecrets& secrets, const Clock& clock, ChallengeOptions options = {});
 
   // A fresh challenge with maxnumber from ChallengeDifficulty; counts towards the load.
   Challenge Issue(double risk);
@@ -92,7 +95,7 @@ class ProofOfWork {
   enum class Consume { kConsumed, kReplayed, kFull };
   Consume ConsumeOnce(std::string_view digest, std::int64_t expires_s, std::int64_t now_s);
 
-  std::array<unsigned char, 32> key_;
+  std::vector<std::array<unsigned char, 32>> keys_;  // newest first; the first signs
   const Clock& clock_;
   ChallengeOptions options_;
   std::size_t bucket_mask_;

@@ -152,6 +152,21 @@ TEST_F(ProofOfWorkTest, BadSignatureFails) {
   EXPECT_EQ(Reason(pow_.Verify(Header(theirs, Solve(theirs)))), "bad_signature");
 }
 
+// After a key rotation (the new secret first), a challenge handed out under the old key can still
+// be solved; new challenges are signed with the new key, which the old ring does not know; a
+// retired key's challenges fail.
+TEST_F(ProofOfWorkTest, ChallengesOfARotatedKeyStillVerify) {
+  const Challenge before = pow_.IssueWithMaxnumber(100);
+  ProofOfWork rotated(std::vector<std::string>{"newer-secret", std::string(kSecret)}, clock_);
+  EXPECT_EQ(Reason(rotated.Verify(Header(before, Solve(before)))), "ok");
+  const Challenge after = rotated.IssueWithMaxnumber(100);
+  EXPECT_EQ(Reason(pow_.Verify(Header(after, Solve(after)))), "bad_signature");
+  ProofOfWork retired("newer-secret", clock_);
+  const Challenge again = pow_.IssueWithMaxnumber(100);
+  EXPECT_EQ(Reason(retired.Verify(Header(again, Solve(again)))), "bad_signature");
+  EXPECT_EQ(Reason(retired.Verify(Header(after, Solve(after)))), "ok");
+}
+
 // Garbage headers fail as malformed, never crash.
 TEST_F(ProofOfWorkTest, MalformedHeadersFail) {
   for (const std::string& header :

@@ -215,8 +215,9 @@ Defense::Defense(DefenseListStore& lists, const Clock& clock, DefenseOptions opt
       allows_(lists, clock, {"allow", "allowlist"}),
       // The risk tables follow the limiter's size: an eighth as many keys, ~17 MiB by default.
       risk_tracker_(std::max<std::size_t>(options_.limiter_slots / 8, 64)),
-      proof_of_work_(options_.secret.empty() ? RandomBytes(32) : options_.secret, clock,
-                     options_.challenge),
+      proof_of_work_(
+          options_.secrets.empty() ? std::vector<std::string>{RandomBytes(32)} : options_.secrets,
+          clock, options_.challenge),
       decision_log_(options_.decision_log_entries) {}
 
 Status Defense::Load() {

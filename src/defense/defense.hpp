@@ -111,8 +111,9 @@ struct DefenseOptions {
   std::size_t limiter_slots = 1 << 20;  // 24 MiB; see docs/defense.md
   CidrList allowlist;
   bool rate_limits = true;
-  // Keys the challenge signatures; empty: a random key (challenges die with the process).
-  std::string secret = {};
+  // Key the challenge signatures, newest first (the first signs); empty: a random key
+  // (challenges die with the process).
+  std::vector<std::string> secrets = {};
   RiskModel risk_model = RiskModel::Default();
   ChallengeOptions challenge = {};
   // Entries of the log of scored decisions (GET /v1/defense/decisions).

@@ -69,8 +69,8 @@ bool Grants(OperatorScope held, OperatorScope needed) {
 }
 
 OperatorKeys::OperatorKeys(OperatorKeyStore& store, const Clock& clock,
-                           std::string_view server_secret)
-    : store_(store), clock_(clock), signer_(server_secret, std::string(kTokenKind)) {}
+                           const SigningSecrets& secrets)
+    : store_(store), clock_(clock), signer_(secrets, std::string(kTokenKind)) {}
 
 Status OperatorKeys::Load() {
   Result<std::vector<OperatorKeyRecord>> stored = store_.LoadLiveOperatorKeys();

@@ -68,7 +68,7 @@ struct MintedOperatorKey {
 class OperatorKeys {
  public:
   // `store` and `clock` must outlive this object.
-  OperatorKeys(OperatorKeyStore& store, const Clock& clock, std::string_view server_secret);
+  OperatorKeys(OperatorKeyStore& store, const Clock& clock, const SigningSecrets& secrets);
 
   // Reads the live keys from the store; once, at start, before any Verify.
   Status Load();

@@ -75,13 +75,13 @@ std::string_view AccessReleaseName(AccessRelease release) {
   return "expired";
 }
 
-WaitingRoom::WaitingRoom(QueueStore& store, const Clock& clock, std::string_view server_secret,
+WaitingRoom::WaitingRoom(QueueStore& store, const Clock& clock, const SigningSecrets& secrets,
                          WaitingRoomOptions options)
     : store_(store),
       clock_(clock),
       options_(options),
-      ticket_signer_(server_secret, "queue_ticket"),
-      access_signer_(server_secret, "access_token") {}
+      ticket_signer_(secrets, "queue_ticket"),
+      access_signer_(secrets, "access_token") {}
 
 WaitingRoom::~WaitingRoom() = default;
 

@@ -129,7 +129,7 @@ struct QueueStats {
 class WaitingRoom final : public AdmissionCheck {
  public:
   // `store` and `clock` must outlive the room.
-  WaitingRoom(QueueStore& store, const Clock& clock, std::string_view server_secret,
+  WaitingRoom(QueueStore& store, const Clock& clock, const SigningSecrets& secrets,
               WaitingRoomOptions options = {});
   ~WaitingRoom() override;
 
