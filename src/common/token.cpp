@@ -35,8 +35,9 @@ TokenSigner::TokenSigner(const SigningSecrets& signing_secrets, std::string kind
     if (secret.empty()) throw std::invalid_argument("a token signer's secret is empty");
     std::string id = KeyId(secret);
     for (const Key& key : keys_) {
-      if (key.id == id)
+      if (key.id == id) {
         throw std::invalid_argument("two of a token signer's secrets are one: " + id);
+      }
     }
     // "token-2 " cannot be "token " + a kind: the two formats' keys never coincide.
     keys_.push_back(Key{std::move(id), MacKey(DeriveKey(secret, "boxoffice token-2 " + kind_), 16),
