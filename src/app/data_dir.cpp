@@ -5,15 +5,14 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string_view>
 
 #include "common/crypto.hpp"
+#include "common/text.hpp"
 
 namespace boxoffice::app {
 
@@ -28,33 +27,21 @@ Status EnsureDataDir(const std::string& path) {
 
 namespace {
 
-// The secrets in `text`, split at `separator`, each trimmed of blanks; `source` names it in errors.
-Result<std::vector<std::string>> SplitSecrets(std::string_view text, char separator,
-                                              const std::string& source) {
-  std::vector<std::string> values;
-  while (!text.empty()) {
-    const std::size_t end = text.find(separator);
-    std::string_view item = text.substr(0, end);
-    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
-    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.front()))) {
-      item.remove_prefix(1);
-    }
-    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.back()))) {
-      item.remove_suffix(1);
-    }
-    if (item.empty() || item.front() == '#') continue;
-    if (std::find(values.begin(), values.end(), item) != values.end()) {
-      return Error::Internal(source + " holds one secret twice");
-    }
-    values.emplace_back(item);
-  }
+// A ring as a node uses it: one secret at least, kSecretsMax at most, none twice. `source` names
+// where they came from in the error, which never repeats a secret.
+Result<StoredSecrets> Ring(std::vector<std::string> values, const std::string& source) {
   if (values.empty()) return Error::Internal(source + " holds no secret");
   if (values.size() > kSecretsMax) {
     return Error::Internal(source + " holds " + std::to_string(values.size()) +
                            " secrets; at most " + std::to_string(kSecretsMax) +
                            ": retire the oldest");
   }
-  return values;
+  for (auto it = values.begin(); it != values.end(); ++it) {
+    if (std::find(values.begin(), it, *it) != it) {
+      return Error::Internal(source + " holds one secret twice");
+    }
+  }
+  return StoredSecrets{std::move(values), false};
 }
 
 }  // namespace
@@ -62,18 +49,16 @@ Result<std::vector<std::string>> SplitSecrets(std::string_view text, char separa
 Result<StoredSecrets> LoadOrCreateSecrets(const std::string& file, const char* env_value,
                                           std::size_t bytes) {
   if (env_value != nullptr && *env_value != '\0') {
-    Result<std::vector<std::string>> values =
-        SplitSecrets(env_value, ',', "the environment's secret list");
-    if (!values) return values.error();
-    return StoredSecrets{std::move(values).value(), false};
+    return Ring(SplitList(env_value), "the environment's secret list");
   }
   if (std::ifstream in(file); in) {
-    std::ostringstream content;
-    content << in.rdbuf();
-    Result<std::vector<std::string>> values =
-        SplitSecrets(content.str(), '\n', file + " (delete it to generate a new one)");
-    if (!values) return values.error();
-    return StoredSecrets{std::move(values).value(), false};
+    std::vector<std::string> values;
+    for (std::string line; std::getline(in, line);) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      const std::string_view secret = TrimBlanks(line);
+      if (!secret.empty() && secret.front() != '#') values.emplace_back(secret);
+    }
+    return Ring(std::move(values), file + " (delete it to generate a new one)");
   }
   std::string value = HexEncode(RandomBytes(bytes));
   // O_EXCL: two processes starting on one data dir must not both believe they created it.
