@@ -115,7 +115,7 @@ struct World {
   Catalog catalog{ledger, Clock()};
   HoldService holds{catalog, ledger, Clock()};
   Defense defense{ledger, Clock(),
-                  DefenseOptions{1024, CidrList{}, /*rate_limits=*/false, std::string(kSecret)}};
+                  DefenseOptions{1024, CidrList{}, /*rate_limits=*/false, {std::string(kSecret)}}};
   MetricsRegistry metrics;
   MemoryQueueStore queue_store;
   WaitingRoom room{queue_store, Clock(), kSecret};
@@ -137,7 +137,7 @@ struct World {
                           .accounts = TheCustomers().accounts,
                           .defense = defense,
                           .metrics = metrics,
-                          .admin_key = std::string(kAdminKey),
+                          .admin_keys = {std::string(kAdminKey)},
                           .ready = [] { return true; },
                           .openapi_yaml = "",
                           .holds = &holds,
