@@ -5,7 +5,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
+#include "common/token.hpp"
 #include "support/temp_dir.hpp"
 
 namespace boxoffice::app {
@@ -81,6 +83,63 @@ TEST_F(DataDirTest, EnvironmentWins) {
   Result<StoredSecrets> rotated = LoadOrCreateSecrets(file, "newer, from-env", 32);
   ASSERT_TRUE(rotated);
   EXPECT_EQ(rotated->values, (std::vector<std::string>{"newer", "from-env"}));
+}
+
+std::string Slurp(const std::string& file) {
+  std::ifstream in(file);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// A rotation puts a new random secret before the first one, keeps every other line (the heading
+// comment too) and the file's owner-only mode; a retirement removes the one secret of that id.
+TEST_F(DataDirTest, RotatesAndRetiresInPlace) {
+  const std::string file = root_ + "/secret.key";
+  {
+    std::ofstream out(file);
+    out << "# newest first\nolder\n";
+  }
+  ::chmod(file.c_str(), 0600);
+  Result<std::string> rotated = RotateSecretFile(file, 32);
+  ASSERT_TRUE(rotated) << rotated.error().message;
+  EXPECT_EQ(rotated->size(), 64u);
+  EXPECT_EQ(Slurp(file), "# newest first\n" + *rotated + "\nolder\n");
+  Result<std::vector<std::string>> ring = ReadSecretFile(file);
+  ASSERT_TRUE(ring);
+  EXPECT_EQ(*ring, (std::vector<std::string>{*rotated, "older"}));
+  struct stat info {};
+  ASSERT_EQ(::stat(file.c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600u);
+  EXPECT_FALSE(std::filesystem::exists(file + ".new"));
+
+  ASSERT_TRUE(RetireSecretFromFile(file, KeyId("older")).ok());
+  EXPECT_EQ(Slurp(file), "# newest first\n" + *rotated + "\n");
+  // Unknown ids and the last secret are refused, and the file stays as it was.
+  EXPECT_EQ(RetireSecretFromFile(file, KeyId("older")).error().kind, ErrorKind::kNotFound);
+  EXPECT_FALSE(RetireSecretFromFile(file, KeyId(*rotated)));
+  EXPECT_EQ(Slurp(file), "# newest first\n" + *rotated + "\n");
+}
+
+// Rotation refuses a missing file, a full ring, and a change already under way (the .new file of
+// another run, or one cut off), and changes nothing then.
+TEST_F(DataDirTest, RotationRefusesWhatItCannotDoSafely) {
+  const std::string file = root_ + "/admin.key";
+  EXPECT_EQ(RotateSecretFile(file, 24).error().kind, ErrorKind::kNotFound);
+  EXPECT_FALSE(std::filesystem::exists(file));
+  {
+    std::ofstream out(file);
+    for (std::size_t i = 0; i < kSecretsMax; ++i) out << "secret" << i << "\n";
+  }
+  const std::string full = Slurp(file);
+  EXPECT_FALSE(RotateSecretFile(file, 24));
+  EXPECT_EQ(Slurp(file), full);
+  ASSERT_TRUE(RetireSecretFromFile(file, KeyId("secret3")).ok());
+  { std::ofstream other(file + ".new"); }
+  const std::string before = Slurp(file);
+  Result<std::string> refused = RotateSecretFile(file, 24);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("under way"), std::string::npos);
+  EXPECT_EQ(Slurp(file), before);
+  EXPECT_TRUE(std::filesystem::exists(file + ".new"));  // someone else's: left alone
 }
 
 }  // namespace

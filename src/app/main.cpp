@@ -1,8 +1,10 @@
 // The boxoffice command: parses flags and hands over to a subcommand. Everything else lives in
 // boxoffice_core.
 #include <CLI/CLI.hpp>
+#include <iostream>
 
 #include "app/config.hpp"
+#include "app/keys.hpp"
 #include "app/serve.hpp"
 #include "common/crypto.hpp"
 #include "common/log.hpp"
@@ -38,6 +40,11 @@ int main(int argc, char** argv) {
       "Play an on-sale of N simulated fans against a running server, audit it, write a report");
   boxoffice::tools::AddOnsaleOptions(*onsale, onsale_options);
 
+  boxoffice::app::KeysOptions keys_options;
+  CLI::App* keys = app.add_subcommand(
+      "keys", "List, rotate and retire the server secrets and operator keys of a data dir");
+  boxoffice::app::AddKeysOptions(*keys, keys_options);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -55,6 +62,7 @@ int main(int argc, char** argv) {
     boxoffice::SetupLogging("warn");
     return boxoffice::tools::RunBotsim(botsim_options);
   }
+  if (keys->parsed()) return boxoffice::app::RunKeys(keys_options, std::cout, std::cerr);
   if (onsale->parsed()) {
     boxoffice::SetupLogging("warn");
     return boxoffice::tools::RunOnsale(onsale_options);

@@ -1,14 +1,13 @@
 #include "mail/file_mailer.hpp"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <system_error>
 
 #include "common/crypto.hpp"
+#include "common/durable_file.hpp"
 #include "common/log.hpp"
 
 namespace boxoffice::mail {
@@ -21,45 +20,6 @@ Error WriteFailed(std::string_view step, const std::filesystem::path& path, int 
            {{"step", step}, {"path", path.string()}, {"error", std::strerror(error_number)}});
   return Error::Make(ErrorKind::kUnavailable, "mail_unavailable",
                      "The mail could not be written; it will be retried.");
-}
-
-// Closes the descriptor when the scope ends and removes the temporary file unless committed.
-class TemporaryFile {
- public:
-  TemporaryFile(std::filesystem::path path, int descriptor)
-      : path_(std::move(path)), descriptor_(descriptor) {}
-  TemporaryFile(const TemporaryFile&) = delete;
-  TemporaryFile& operator=(const TemporaryFile&) = delete;
-  ~TemporaryFile() {
-    if (descriptor_ >= 0) ::close(descriptor_);
-    if (!committed_) ::unlink(path_.c_str());
-  }
-  int descriptor() const { return descriptor_; }
-  const std::filesystem::path& path() const { return path_; }
-  // Closes the file, reporting the error close may carry (NFS reports write errors there).
-  bool Close() {
-    const int descriptor = descriptor_;
-    descriptor_ = -1;
-    return ::close(descriptor) == 0;
-  }
-  void Commit() { committed_ = true; }
-
- private:
-  std::filesystem::path path_;
-  int descriptor_;
-  bool committed_ = false;
-};
-
-bool WriteAll(int descriptor, std::string_view bytes) {
-  while (!bytes.empty()) {
-    const ssize_t written = ::write(descriptor, bytes.data(), bytes.size());
-    if (written < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    bytes.remove_prefix(static_cast<std::size_t>(written));
-  }
-  return true;
 }
 
 }  // namespace
@@ -129,24 +89,10 @@ Status FileMailer::Send(const MailMessage& message) {
   // leading dot and the suffix keep readers that look for "*.eml" from seeing it half-written.
   const std::filesystem::path temporary_path =
       directory / ("." + final_path.filename().string() + "." + RandomToken(12) + ".tmp");
-  const int descriptor =
-      ::open(temporary_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (descriptor < 0) return WriteFailed("open", temporary_path, errno);
-  TemporaryFile file(temporary_path, descriptor);
-  if (!WriteAll(file.descriptor(), *bytes)) return WriteFailed("write", temporary_path, errno);
-  if (::fsync(file.descriptor()) != 0) return WriteFailed("fsync", temporary_path, errno);
-  if (!file.Close()) return WriteFailed("close", temporary_path, errno);
-  if (::rename(temporary_path.c_str(), final_path.c_str()) != 0) {
-    return WriteFailed("rename", final_path, errno);
+  if (const std::optional<FileWriteError> failed =
+          ReplaceFileDurably(final_path, temporary_path, *bytes)) {
+    return WriteFailed(failed->step, failed->path, failed->error_number);
   }
-  file.Commit();
-  // The rename is durable only once the folder's entry is on disk.
-  const int directory_descriptor = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (directory_descriptor < 0) return WriteFailed("open_dir", directory, errno);
-  const int synced = ::fsync(directory_descriptor);
-  const int sync_error = errno;
-  ::close(directory_descriptor);
-  if (synced != 0) return WriteFailed("fsync_dir", directory, sync_error);
   return {};
 }
 

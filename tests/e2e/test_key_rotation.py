@@ -5,6 +5,7 @@ secret taken out stops verifying; an operator key likewise, given as a list in t
 environment."""
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -120,6 +121,76 @@ class KeyRotationTest(unittest.TestCase):
         refused = server.request("GET", "/v1/audit", headers=bearer("old-operator-key"))
         self.assertEqual(refused.status, 401, refused.body)
         self.assertEqual(refused.json()["error"]["code"], "invalid_admin_key")
+
+    def keys(self, *args, env=None):
+        """`boxoffice keys` on this data dir, with neither secret variable set unless given."""
+        run_env = {name: value for name, value in os.environ.items()
+                   if name not in ("BOXOFFICE_SECRET", "BOXOFFICE_ADMIN_KEY")}
+        run_env.update(env or {})
+        return subprocess.run([BINARY, "keys", *args, "--data-dir", self.data_dir],
+                              capture_output=True, text=True, timeout=60, env=run_env)
+
+    def listed_ids(self, kind):
+        """The key ids `keys list --kind` prints, newest first."""
+        listed = self.keys("list", "--kind", kind)
+        self.assertEqual(listed.returncode, 0, listed.stderr)
+        return re.findall(r"^  (\S+)  ", listed.stdout, re.MULTILINE)
+
+    def test_the_keys_command_rotates_and_retires_and_the_next_start_follows(self):
+        server = self.start(admin_key=None)
+        [old_operator] = self.read_admin_keys()
+        first = self.session(server)
+        server.stop()
+        self.assertEqual(self.listed_ids("server"), [key_id(first)])
+
+        rotated = self.keys("rotate", "--kind", "server")
+        self.assertEqual(rotated.returncode, 0, rotated.stderr)
+        new_id = re.search(r"new server secret (\S+) first", rotated.stdout).group(1)
+        self.assertEqual(self.listed_ids("server"), [new_id, key_id(first)])
+        operator = self.keys("rotate", "--kind", "operator")
+        self.assertEqual(operator.returncode, 0, operator.stderr)
+        new_operator = re.search(r"new operator key \(.*\): (\S+)", operator.stdout).group(1)
+        self.assertEqual(self.read_admin_keys(), [new_operator, old_operator])
+        self.assertNotIn(new_operator, operator.stderr)
+
+        # The next start signs with the new secret, still verifies the old one, and takes both
+        # operator keys.
+        server = self.start(admin_key=None)
+        event = server.request("POST", "/v1/events", small_event(),
+                               headers=bearer(new_operator))
+        self.assertEqual(event.status, 201, event.body)
+        self.assertEqual(self.join(server, event.json()["id"], first).status, 201)
+        self.assertEqual(key_id(self.session(server)), new_id)
+        for key in (new_operator, old_operator):
+            self.assertEqual(server.request("GET", "/v1/audit", headers=bearer(key)).status, 200)
+        server.stop()
+
+        # The oldest server secret derives the ticket keys: retiring it needs saying so.
+        refused = self.keys("retire", "--kind", "server", "--id", key_id(first))
+        self.assertEqual(refused.returncode, 1)
+        self.assertIn("ticket keys", refused.stderr)
+        self.assertEqual(self.listed_ids("server"), [new_id, key_id(first)])
+        old_operator_id = self.listed_ids("operator")[1]
+        retired = self.keys("retire", "--kind", "operator", "--id", old_operator_id)
+        self.assertEqual(retired.returncode, 0, retired.stderr)
+        self.assertEqual(self.read_admin_keys(), [new_operator])
+
+        server = self.start(admin_key=None)
+        refused = server.request("GET", "/v1/audit", headers=bearer(old_operator))
+        self.assertEqual(refused.status, 401, refused.body)
+        self.assertEqual(server.request("GET", "/v1/audit", headers=bearer(new_operator)).status,
+                         200)
+        server.stop()
+
+        # With the variable set serve reads no file, so editing the file would change nothing.
+        shadowed = self.keys("rotate", "--kind", "operator", env={"BOXOFFICE_ADMIN_KEY": "k"})
+        self.assertEqual(shadowed.returncode, 1)
+        self.assertIn("BOXOFFICE_ADMIN_KEY is set", shadowed.stderr)
+        self.assertEqual(self.read_admin_keys(), [new_operator])
+
+    def read_admin_keys(self):
+        with open(os.path.join(self.data_dir, "admin.key")) as source:
+            return [line.strip() for line in source if line.strip()]
 
 
 if __name__ == "__main__":
