@@ -69,6 +69,21 @@ void AddServeOptions(CLI::App& command, ServeConfig& config) {
                   "Comma-separated origins of front ends served elsewhere that may call the API "
                   "from a browser (https://tickets.example.com); none by default")
       ->envname("BOXOFFICE_CORS_ORIGINS");
+  command
+      .add_option("--tls-cert", config.tls_cert,
+                  "PEM certificate chain: serve HTTPS (TLS 1.2+) without a proxy in front; "
+                  "needs --tls-key (docs/security.md says when to prefer a proxy)")
+      ->envname("BOXOFFICE_TLS_CERT")
+      ->check(CLI::ExistingFile);
+  command.add_option("--tls-key", config.tls_key, "PEM private key of --tls-cert")
+      ->envname("BOXOFFICE_TLS_KEY")
+      ->check(CLI::ExistingFile);
+  command
+      .add_option("--hsts-max-age-s", config.hsts_max_age_s,
+                  "With TLS: the Strict-Transport-Security max-age every answer carries; 0: none")
+      ->envname("BOXOFFICE_HSTS_MAX_AGE_S")
+      ->check(CLI::Range(0u, 63'072'000u))
+      ->capture_default_str();
   command.add_option("--log-level", config.log_level, "trace, debug, info, warn, error or off")
       ->envname("BOXOFFICE_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
@@ -333,6 +348,13 @@ Result<http::ServerOptions> ToServerOptions(const ServeConfig& config) {
     return Error::Make(ErrorKind::kMalformed, "invalid_trusted_proxies",
                        "--trusted-proxies: " + cidrs.error().message);
   }
+  if (config.tls_cert.empty() != config.tls_key.empty()) {
+    return Error::Make(ErrorKind::kMalformed, "invalid_tls",
+                       "--tls-cert and --tls-key go together: give both, or neither");
+  }
+  options.tls_cert_file = config.tls_cert;
+  options.tls_key_file = config.tls_key;
+  options.hsts_max_age_s = std::chrono::seconds(config.hsts_max_age_s);
   options.cors_origins = SplitList(config.cors_origins);
   if (auto cors = http::CorsPolicy::Parse(options.cors_origins); !cors) {
     return Error::Make(ErrorKind::kMalformed, "invalid_cors_origins",

@@ -42,6 +42,9 @@ struct ServeConfig {
   unsigned drain_timeout_s = 25;
   std::string trusted_proxies;  // comma-separated CIDRs
   std::string cors_origins;     // comma-separated origins (http/cors.hpp)
+  std::string tls_cert;         // PEM certificate chain; with tls_key: serve HTTPS directly
+  std::string tls_key;          // PEM private key
+  unsigned hsts_max_age_s = 31'536'000;
   std::string log_level = "info";
   bool access_log = false;
   bool demo = false;

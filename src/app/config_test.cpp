@@ -96,6 +96,26 @@ TEST(ConfigTest, ReadsCorsOrigins) {
   EXPECT_FALSE(ToServerOptions(config));
 }
 
+// The TLS pair reaches the server together, with HSTS's max-age; half a pair is refused at
+// start-up, and a file that does not exist by the parser.
+TEST(ConfigTest, ReadsTheTlsPairWholeOrNotAtAll) {
+  ServeConfig config;
+  config.tls_cert = "/etc/boxoffice/tls.crt";
+  config.tls_key = "/etc/boxoffice/tls.key";
+  config.hsts_max_age_s = 600;
+  Result<http::ServerOptions> options = ToServerOptions(config);
+  ASSERT_TRUE(options);
+  EXPECT_EQ(options->tls_cert_file, "/etc/boxoffice/tls.crt");
+  EXPECT_EQ(options->tls_key_file, "/etc/boxoffice/tls.key");
+  EXPECT_EQ(options->hsts_max_age_s, std::chrono::seconds(600));
+  config.tls_key.clear();
+  Result<http::ServerOptions> refused = ToServerOptions(config);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, "invalid_tls");
+  EXPECT_TRUE(ToServerOptions(ServeConfig{})->tls_cert_file.empty());
+  EXPECT_THROW(Parse({"--tls-cert", "/no/such/certificate.pem"}), CLI::ValidationError);
+}
+
 // A gateway spec with every setting parses; the defaults fill what is left out.
 TEST(ConfigTest, ParsesGatewaySpecs) {
   Result<GatewayConfig> full = ParseGatewaySpec(

@@ -51,8 +51,6 @@
 namespace boxoffice::app {
 namespace {
 
-constexpr std::size_t kServerSecretBytes = 32;
-constexpr std::size_t kAdminKeyBytes = 24;
 constexpr std::size_t kHashingQueueMax = 256;
 // Holds expire within this of their deadline (GET and DELETE see the exact deadline at once).
 constexpr auto kHoldSweepInterval = std::chrono::milliseconds(100);
@@ -166,11 +164,9 @@ struct Secrets {
 // printed once, on the start that generated it.
 Result<Secrets> LoadSecrets(const ServeConfig& config) {
   if (Status made = EnsureDataDir(config.data_dir); !made) return made.error();
-  Result<StoredSecrets> secret = LoadOrCreateSecrets(
-      config.data_dir + "/secret.key", std::getenv("BOXOFFICE_SECRET"), kServerSecretBytes);
+  Result<StoredSecrets> secret = LoadOrCreateSecrets(config.data_dir, kServerSecrets);
   if (!secret) return secret.error();
-  Result<StoredSecrets> admin_key = LoadOrCreateSecrets(
-      config.data_dir + "/admin.key", std::getenv("BOXOFFICE_ADMIN_KEY"), kAdminKeyBytes);
+  Result<StoredSecrets> admin_key = LoadOrCreateSecrets(config.data_dir, kOperatorKeys);
   if (!admin_key) return admin_key.error();
   if (admin_key->generated) {
     std::cout << "boxoffice: generated operator key (stored in " << config.data_dir
@@ -352,7 +348,8 @@ void RegisterProcessMetrics(MetricsRegistry& metrics, const Catalog& catalog,
 
 std::string BaseUrl(const http::ServerOptions& options, std::uint16_t port) {
   const std::string& host = options.listen_host;
-  return "http://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+  const std::string scheme = options.tls_cert_file.empty() ? "http://" : "https://";
+  return scheme + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
          std::to_string(port);
 }
 

@@ -134,7 +134,7 @@ void Responder::operator()(Response response) const {
 }
 
 void Connection::Start() {
-  net::post(socket_.get_executor(), [self = shared_from_this()] { self->OnStart(); });
+  net::post(transport_.get_executor(), [self = shared_from_this()] { self->OnStart(); });
 }
 
 void Connection::Deliver(std::uint64_t sequence, Response response) {
@@ -143,31 +143,31 @@ void Connection::Deliver(std::uint64_t sequence, Response response) {
     OnResponse(sequence, std::move(response));
     return;
   }
-  net::post(socket_.get_executor(),
+  net::post(transport_.get_executor(),
             [self = shared_from_this(), sequence, response = std::move(response)]() mutable {
               self->OnResponse(sequence, std::move(response));
             });
 }
 
 void Connection::PostStop() {
-  net::post(socket_.get_executor(), [self = shared_from_this()] { self->OnStop(); });
+  net::post(transport_.get_executor(), [self = shared_from_this()] { self->OnStop(); });
 }
 
 void Connection::PostTimeout() {
-  net::post(socket_.get_executor(), [self = shared_from_this()] { self->OnTimeout(); });
+  net::post(transport_.get_executor(), [self = shared_from_this()] { self->OnTimeout(); });
 }
 
 void Connection::ForceClose() {
   closed_ = true;
   ReleaseStreams();
   boost::system::error_code ignored;
-  socket_.close(ignored);
+  transport_.socket().close(ignored);
 }
 
 void Connection::OnStart() {
   now_ns_ = server_.NowNs();
   boost::system::error_code ec;
-  const auto endpoint = socket_.remote_endpoint(ec);
+  const auto endpoint = transport_.socket().remote_endpoint(ec);
   if (ec) {
     Close();
     return;
@@ -180,7 +180,33 @@ void Connection::OnStart() {
   if (!server_.trusted_proxies().empty()) {
     peer_trusted_ = server_.trusted_proxies().Contains(std::string_view(peer_address_));
   }
+  if (!transport_.tls()) {
+    Begin();
+    return;
+  }
+  // The handshake must be done within the read timeout, as a request must.
+  SetReadDeadline(DeadlineAfter(now_ns_, server_.options().read_timeout_s));
+  transport_.AsyncHandshake(
+      [self = shared_from_this()](const boost::system::error_code& ec) { self->OnHandshake(ec); });
+}
 
+void Connection::OnHandshake(const boost::system::error_code& ec) {
+  // Counted even when the connection is closed already: the read timeout ended the handshake.
+  if (ec) server_.CountTlsHandshakeFailure();
+  if (closed_) return;
+  now_ns_ = server_.NowNs();
+  if (ec) {
+    // Debug only: scanners and plain-HTTP clients fail handshakes all day; the metric counts them.
+    Log(spdlog::level::debug, "tls_handshake_failed",
+        {{"client", peer_address_}, {"error", ec.message()}});
+    Close();
+    return;
+  }
+  SetReadDeadline(kNoDeadline);
+  Begin();
+}
+
+void Connection::Begin() {
   if (reject_) {
     // Over the connection cap: answer at once without reading, then close.
     Request request;
@@ -236,7 +262,7 @@ void Connection::ReadMore() {
     }
   }
   reading_ = true;
-  socket_.async_read_some(
+  transport_.AsyncReadSome(
       buffer_.prepare(kReadChunkBytes),
       [self = shared_from_this()](const boost::system::error_code& ec, std::size_t bytes) {
         self->OnRead(ec, bytes);
@@ -257,7 +283,7 @@ void Connection::OnRead(const boost::system::error_code& ec, std::size_t bytes) 
     return;
   }
   if (ec) {
-    if (ec == net::error::eof && !parser_) {
+    if (Transport::IsPeerClose(ec) && !parser_) {
       // The client has sent all it will; answer what it asked, then close. A stream's client
       // that hangs up has gone away: a stream has no end it could be waiting for.
       peer_eof_ = true;
@@ -595,8 +621,9 @@ void Connection::AppendHead(const Slot& slot, bool close, std::string& out) cons
     AppendContinueHead(out);
     return;
   }
-  AppendResponseHead(slot.response,
-                     {slot.exchange->request.request_id, slot.version, close, now_ns_}, out);
+  AppendResponseHead(
+      slot.response,
+      {slot.exchange->request.request_id, slot.version, close, now_ns_, server_.hsts()}, out);
 }
 
 void Connection::MaybeWrite() {
@@ -663,10 +690,9 @@ void Connection::MaybeWrite() {
   linger_after_write_ = linger_after;
   writing_ = true;
   write_deadline_ns_.store(DeadlineAfter(now_ns_, kWriteTimeoutS), std::memory_order_relaxed);
-  net::async_write(socket_, write_buffers_,
-                   [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
-                     self->OnWrite(ec);
-                   });
+  transport_.AsyncWrite(write_buffers_,
+                        [self = shared_from_this()](const boost::system::error_code& ec,
+                                                    std::size_t) { self->OnWrite(ec); });
 }
 
 void Connection::OnWrite(const boost::system::error_code& ec) {
@@ -696,7 +722,8 @@ void Connection::OnWrite(const boost::system::error_code& ec) {
 // is immediate, which keeps a graceful stop short.
 void Connection::CloseAfterFinalAnswer(bool linger) {
   boost::system::error_code ec_available;
-  const bool input_pending = linger || buffer_.size() > 0 || socket_.available(ec_available) > 0;
+  const bool input_pending =
+      linger || buffer_.size() > 0 || transport_.socket().available(ec_available) > 0;
   if (peer_eof_ || !input_pending) {
     Close();
   } else {
@@ -723,7 +750,7 @@ void Connection::ContinueAfterAnswers() {
 void Connection::StartLinger() {
   lingering_ = true;
   boost::system::error_code ec;
-  socket_.shutdown(tcp::socket::shutdown_send, ec);
+  transport_.socket().shutdown(tcp::socket::shutdown_send, ec);
   if (ec) {
     Close();
     return;
@@ -742,8 +769,8 @@ void Connection::Close() {
   SetReadDeadline(kNoDeadline);
   write_deadline_ns_.store(kNoDeadline, std::memory_order_relaxed);
   boost::system::error_code ignored;
-  socket_.shutdown(tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
+  transport_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  transport_.socket().close(ignored);
   server_.OnConnectionClosed(this, !reject_);
 }
 

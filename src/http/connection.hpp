@@ -31,6 +31,7 @@
 #include "http/message.hpp"
 #include "http/request_parser.hpp"
 #include "http/server_internal.hpp"
+#include "http/transport.hpp"
 
 namespace boxoffice::http::internal {
 
@@ -82,7 +83,7 @@ class Responder {
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(ServerCore& server, Socket socket, bool reject)
-      : server_(server), socket_(std::move(socket)), reject_(reject) {}
+      : server_(server), transport_(std::move(socket), server.tls_context()), reject_(reject) {}
 
   void Start();
   // Called from any thread. Written at once when it comes from this connection's own handler
@@ -116,6 +117,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // connection.cpp: reading, routing, answering.
   void OnStart();
+  void OnHandshake(const boost::system::error_code& ec);
+  void Begin();  // after the handshake, if any: read the first request (or refuse at the cap)
   void OnStop();
   void OnTimeout();
   void ReadMore();
@@ -170,7 +173,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void ReleaseStreams();
 
   ServerCore& server_;
-  Socket socket_;
+  Transport transport_;
   const bool reject_;
 
   beast::flat_buffer buffer_;

@@ -53,7 +53,7 @@ void Connection::StartStream() {
 }
 
 void Connection::ArmStreamTimer() {
-  if (!stream_timer_) stream_timer_.emplace(socket_.get_executor());
+  if (!stream_timer_) stream_timer_.emplace(transport_.get_executor());
   stream_timer_->expires_after(stream_->interval);
   stream_timer_->async_wait([self = shared_from_this(),
                              generation = stream_generation_](const boost::system::error_code& ec) {
@@ -127,10 +127,9 @@ void Connection::WriteStream(std::string data) {
   write_data_ = std::move(data);
   writing_ = true;
   write_deadline_ns_.store(DeadlineAfter(now_ns_, kWriteTimeoutS), std::memory_order_relaxed);
-  net::async_write(socket_, net::buffer(write_data_),
-                   [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
-                     self->OnStreamWrite(ec);
-                   });
+  transport_.AsyncWrite(net::buffer(write_data_),
+                        [self = shared_from_this()](const boost::system::error_code& ec,
+                                                    std::size_t) { self->OnStreamWrite(ec); });
 }
 
 void Connection::OnStreamWrite(const boost::system::error_code& ec) {

@@ -46,8 +46,8 @@ bool IsValidHeaderValue(std::string_view value) {
 
 // Headers the server writes itself; a handler's copy would contradict them.
 bool IsManagedHeader(std::string_view name) {
-  for (std::string_view managed :
-       {"content-length", "transfer-encoding", "connection", "server", "date", "x-request-id"}) {
+  for (std::string_view managed : {"content-length", "transfer-encoding", "connection", "server",
+                                   "date", "x-request-id", "strict-transport-security"}) {
     if (EqualsIgnoreCase(name, managed)) return true;
   }
   return false;
@@ -123,6 +123,11 @@ void AppendResponseHead(const Response& response, const HeadContext& context, st
   out += "X-Request-Id: "sv;
   out += context.request_id;
   out += "\r\n"sv;
+  if (!context.hsts.empty()) {
+    out += "Strict-Transport-Security: "sv;
+    out += context.hsts;
+    out += "\r\n"sv;
+  }
   for (const auto& [name, value] : response.headers) {
     if (IsManagedHeader(name)) continue;
     if (stream &&

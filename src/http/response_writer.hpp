@@ -21,6 +21,7 @@ struct HeadContext {
   int version = 11;             // the request's HTTP version, 10 or 11
   bool close = false;           // the connection closes after this answer
   std::int64_t now_ns = 0;      // the server's clock, nanoseconds since the Unix epoch: the Date
+  std::string_view hsts;        // the Strict-Transport-Security value; empty: none
 };
 
 // Appends the head of `response` (the status line to the blank line). An answer with a stream

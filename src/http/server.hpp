@@ -49,6 +49,12 @@ struct ServerOptions {
   // A quiet stream gets a comment line this often, so proxies and clients see it is alive and a
   // client that went away without a FIN is found by the failing write.
   std::chrono::milliseconds stream_heartbeat_ms{15'000};
+  // Direct TLS (docs/security.md, "TLS"): a PEM certificate chain and its private key. Both or
+  // neither; without them the server speaks plain HTTP. Listen() throws when they cannot be used.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // With TLS, every answer carries Strict-Transport-Security with this max-age; 0: none.
+  std::chrono::seconds hsts_max_age_s{31'536'000};  // a year
   // SIGTERM/SIGINT start the graceful stop. Off for a server embedded in another process's
   // server (the demo's gateway simulator), whose owner stops it after draining its own work.
   bool stop_on_signals = true;

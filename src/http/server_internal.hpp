@@ -21,6 +21,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
@@ -33,6 +34,7 @@
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -110,6 +112,11 @@ class ServerCore {
   const Router& router() const { return router_; }
   const CidrList& trusted_proxies() const { return trusted_proxies_; }
   const CorsPolicy& cors() const { return cors_; }
+  // The TLS context new connections handshake with; null without a certificate.
+  net::ssl::context* tls_context() { return tls_.get(); }
+  // The Strict-Transport-Security value every answer carries; empty when none does.
+  std::string_view hsts() const { return hsts_; }
+  void CountTlsHandshakeFailure() { tls_handshake_failures_.Inc(); }
   const std::shared_ptr<ServerLife>& life() const { return life_; }
   bool hard_stopped() const { return hard_stopped_.load(std::memory_order_acquire); }
   void OnConnectionClosed(Connection* connection, bool counted);
@@ -136,6 +143,8 @@ class ServerCore {
   const Clock& clock_;
   CidrList trusted_proxies_;
   CorsPolicy cors_;
+  std::unique_ptr<net::ssl::context> tls_;  // made by Listen, before the first accept
+  std::string hsts_;
   // Tells this server's entries apart in the thread-local metric cache (a registry address may
   // be reused by a later server in the same process; an id never is).
   const std::uint64_t server_id_;
@@ -146,6 +155,7 @@ class ServerCore {
   Gauge& streams_open_;
   Counter& streams_rejected_;
   Counter& stream_events_sent_;
+  Counter& tls_handshake_failures_;
 
   // The next I/O thread's io_context, in turn, for a new connection or a posted task.
   net::io_context& NextIo();

@@ -72,7 +72,10 @@ class Server:
     """A running `boxoffice serve`; use as a context manager or call stop()."""
 
     def __init__(self, data_dir=None, extra_args=(), env=None, admin_key=ADMIN_KEY,
-                 log_level="warn", allowlist="127.0.0.0/8,::1"):
+                 log_level="warn", allowlist="127.0.0.0/8,::1", tls_context=None):
+        """`tls_context`: the ssl.SSLContext requests use when the server speaks HTTPS
+        (--tls-cert)."""
+        self.tls_context = tls_context
         self.owns_data_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="boxoffice-e2e-")
         process_env = dict(os.environ)
@@ -112,13 +115,14 @@ class Server:
             if not line:
                 raise RuntimeError("boxoffice exited early: " + "".join(self.stderr_lines))
             self.stdout_lines.append(line)
-            match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+            match = re.search(r"listening on (https?)://127\.0\.0\.1:(\d+)", line)
             if match:
-                return int(match.group(1))
+                self.scheme = match.group(1)
+                return int(match.group(2))
         raise RuntimeError("boxoffice did not report its port in time")
 
     def request(self, method, path, body=None, headers=None, raw_body=None, timeout=30):
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        connection = self.connect(timeout)
         all_headers = dict(headers or {})
         payload = raw_body
         if body is not None:
@@ -130,6 +134,13 @@ class Server:
                           response.read())
         connection.close()
         return result
+
+    def connect(self, timeout=30):
+        """A new connection to the server, over TLS when it speaks HTTPS."""
+        if self.scheme == "https":
+            return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout,
+                                               context=self.tls_context)
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
 
     def operator(self):
         return {"Authorization": "Bearer " + self.admin_key}
