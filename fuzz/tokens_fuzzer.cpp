@@ -84,6 +84,7 @@ struct World {
   std::string access_token;
   std::string ticket_code;
   std::string altcha;
+  std::string altcha_v2;
   std::string scanner_key;
   std::string operator_key;
 
@@ -114,6 +115,7 @@ struct World {
     ticket_code =
         *tickets.Sign(TicketClaims{std::string(kEventId), "tkt_fuzz", "S-A-1", "ord_fuzz"});
     altcha = *SolveChallenge(proof_of_work.IssueWithMaxnumber(1'000));
+    altcha_v2 = *SolveChallengeV2(proof_of_work.IssueV2WithMaxnumber(1'000));
     // The keys the operator hands out carry random ids; these are made here with fixed ones, so
     // that the corpus's copies verify in the next process too.
     scanner_key = "sk_fuzz" + std::string(36, 'k');
@@ -141,6 +143,8 @@ struct World {
         {"ticket-code", "d" + ticket_code},
         {"altcha", "e" + altcha},
         {"altcha-json", "f" + *DecodedAltcha(altcha)},
+        {"altcha-v2", "e" + altcha_v2},
+        {"altcha-v2-json", "f" + *DecodedAltcha(altcha_v2)},
         {"scanner-key", "g" + scanner_key},
         {"operator-key", "h" + operator_key},
         {"token", "i" + signer.Sign({"evt_fuzz", "42", "ses_fuzz", "1800000000000"})},
@@ -207,8 +211,13 @@ void Altcha(World& world, std::string_view header) {
   if (!payload) return;  // accepted in another base64 variant
   std::error_code error;
   const boost::json::value json = boost::json::parse(*payload, error);
-  FUZZ_EXPECT(!error && json.is_object() && json.as_object().contains("salt"));
-  const std::optional<std::int64_t> expires = SaltExpiry(json.at("salt").as_string());
+  FUZZ_EXPECT(!error && json.is_object());
+  std::optional<std::int64_t> expires;
+  if (const boost::json::value* salt = json.as_object().if_contains("salt")) {
+    expires = SaltExpiry(salt->as_string());
+  } else {  // v2: the expiry is a signed parameter
+    expires = json.at_pointer("/challenge/parameters/expiresAt").as_int64();
+  }
   const std::int64_t now_s = ToUnixSeconds(world.clock.Now());
   FUZZ_EXPECT(expires && *expires <= now_s + options.ttl.count());
 }

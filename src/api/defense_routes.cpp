@@ -193,9 +193,14 @@ void ListDecisions(ApiContext& context, const http::Request& request, Reply repl
 constexpr std::int64_t kTelemetryEventsMax = 10'000'000;
 constexpr std::int64_t kFirstInteractionMaxMs = 86'400'000;
 
+// ?format=1 (the default) or 2: ALTCHA's v1 challenge or its current (v2) one.
 void GetChallenge(ApiContext& context, const http::Request& request, Reply reply) {
+  Result<std::int64_t> format = QueryInteger(request, "format", 1, 1, 2);
+  if (!format) return reply(format.error());
+  const RequestSignals signals = SignalsOf(request);
   http::Response response =
-      JsonResponse(200, ChallengeJson(context.defense.IssueChallenge(SignalsOf(request))));
+      JsonResponse(200, *format == 2 ? ChallengeV2Json(context.defense.IssueChallengeV2(signals))
+                                     : ChallengeJson(context.defense.IssueChallenge(signals)));
   response.SetHeader("Cache-Control", "no-store");  // each challenge is good once
   reply(std::move(response));
 }

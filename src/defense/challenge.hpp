@@ -13,6 +13,15 @@
 //
 // Difficulty (`maxnumber`) rises with the requester's risk score and with load, measured as the
 // rate at which challenges are handed out: many challenges a second mean an attack under way.
+//
+// ALTCHA's current format (altcha-lib 2.x, widget 3; "v2") is served too, and verified beside
+// v1: the challenge is `{"parameters": {algorithm, cost, expiresAt, keyLength, keyPrefix, nonce,
+// salt}, "signature"}`, signed as hex HMAC-SHA-256 of the parameters' canonical JSON (keys
+// sorted); the client searches counters until key = SHA-256^cost(salt || nonce || counter as 4
+// big-endian bytes) starts with `keyPrefix` and answers `X-Altcha: base64(JSON {"challenge",
+// "solution": {"counter", "derivedKey"}})`. The same difficulty costs the same work in both: a
+// 3-hex-digit prefix (4,096 attempts on average) with `cost` SHA-256 rounds per attempt.
+// v1 stays the default (docs/defense.md says why).
 #pragma once
 
 #include <array>
@@ -47,6 +56,28 @@ struct Challenge {
 // The JSON an ALTCHA widget expects from its challenge URL.
 boost::json::object ChallengeJson(const Challenge& challenge);
 
+// A challenge in ALTCHA's v2 format (the header's comment).
+struct ChallengeV2 {
+  std::string algorithm = "SHA-256";
+  std::uint32_t cost = 1;         // SHA-256 rounds per attempt
+  std::int64_t expires_at = 0;    // unix seconds
+  std::uint32_t key_length = 32;  // bytes of the derived key
+  std::string key_prefix;         // lowercase hex the derived key must start with
+  std::string nonce;              // 16 random bytes, hex
+  std::string salt;               // 16 random bytes, hex
+  std::string signature;          // hex HMAC-SHA-256 of CanonicalParameters
+};
+
+// `{"parameters": {...}, "signature"}`, as altcha-lib's createChallenge returns it.
+boost::json::object ChallengeV2Json(const ChallengeV2& challenge);
+// The parameters' canonical JSON, as altcha-lib signs it: keys sorted, no blanks.
+std::string CanonicalParameters(const ChallengeV2& challenge);
+
+// The client's side of v2, as altcha-lib's solveChallenge does it: the X-Altcha header value for
+// the first counter in [0, max_counter] whose key has the prefix; nullopt when none has.
+std::optional<std::string> SolveChallengeV2(const ChallengeV2& challenge,
+                                            std::uint32_t max_counter = UINT32_MAX);
+
 struct ChallengeOptions {
   std::chrono::seconds ttl{300};            // how long a challenge may be solved and used
   std::uint64_t maxnumber_base = 50'000;    // risk 0, no load: ~25,000 hashes on average
@@ -73,10 +104,13 @@ class ProofOfWork {
   // A fresh challenge with maxnumber from ChallengeDifficulty; counts towards the load.
   Challenge Issue(double risk);
   Challenge IssueWithMaxnumber(std::uint64_t maxnumber);
+  // The same in the v2 format; the work expected of the client is that of a v1 `maxnumber`.
+  ChallengeV2 IssueV2(double risk);
+  ChallengeV2 IssueV2WithMaxnumber(std::uint64_t maxnumber);
 
-  // OK when `x_altcha` is a valid, unexpired, unused solution, which is consumed. Otherwise 403
-  // `challenge_failed` with `details.reason`: malformed, bad_signature, wrong_number, expired,
-  // replayed or store_full.
+  // OK when `x_altcha` is a valid, unexpired, unused solution (of either format), which is
+  // consumed. Otherwise 403 `challenge_failed` with `details.reason`: malformed, bad_signature,
+  // wrong_number, expired, replayed or store_full.
   Status Verify(std::string_view x_altcha);
 
   // The load in [0, 1]: challenges handed out per second (decayed over ~10 s) against
@@ -93,7 +127,16 @@ class ProofOfWork {
     std::int64_t expires_s = 0;
   };
   enum class Consume { kConsumed, kReplayed, kFull };
+  // `digest`: 16 bytes at least, unpredictable to the client (a signed hash or nonce).
   Consume ConsumeOnce(std::string_view digest, std::int64_t expires_s, std::int64_t now_s);
+  Status Consumed(std::string_view digest, std::int64_t expires_s, std::int64_t now_s);
+  // Updates the issue rate and returns the difficulty for `risk` at the load before it.
+  std::uint64_t CountIssue(double risk);
+  std::int64_t ExpiryOfNew() const;
+  Status VerifyV1(const boost::json::object& payload, std::int64_t now_s);
+  Status VerifyV2(const boost::json::object& payload, std::int64_t now_s);
+  // Failed unless `expires_s` is in the future and no later than this server issues.
+  Status CheckExpiry(std::int64_t expires_s, std::int64_t now_s) const;
 
   std::vector<std::array<unsigned char, 32>> keys_;  // newest first; the first signs
   const Clock& clock_;

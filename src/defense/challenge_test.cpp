@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -129,6 +131,91 @@ TEST_F(ProofOfWorkTest, SpliceIntoTheSaltCannotExtendTheExpiry) {
   // The solution as issued is still good (until it expires).
   clock_.Set(FakeClock().Now());
   EXPECT_EQ(Reason(pow_.Verify(Header(challenge, number))), "ok");
+}
+
+// The X-Altcha payload of `header`, changed by `edit`, as a header again.
+std::string Edited(const std::string& header, const std::function<void(json::object&)>& edit) {
+  std::string url_safe = header;
+  for (char& c : url_safe) c = c == '+' ? '-' : c == '/' ? '_' : c;
+  while (!url_safe.empty() && url_safe.back() == '=') url_safe.pop_back();
+  json::object payload = json::parse(Base64UrlDecode(url_safe).value()).as_object();
+  edit(payload);
+  std::string out = Base64UrlEncode(json::serialize(payload));
+  for (char& c : out) c = c == '-' ? '+' : c == '_' ? '/' : c;
+  while (out.size() % 4 != 0) out += '=';
+  return out;
+}
+
+json::object& ParametersIn(json::object& payload) {
+  return payload["challenge"].as_object()["parameters"].as_object();
+}
+
+// ALTCHA's v2 shape: the parameters altcha-lib signs, in canonical order, a 3-digit prefix and
+// the SHA-256 rounds that make the work that of a v1 challenge of the same maxnumber.
+TEST_F(ProofOfWorkTest, IssuesV2ChallengesOfTheSameWork) {
+  const ChallengeV2 challenge = pow_.IssueV2WithMaxnumber(50'000);
+  EXPECT_EQ(challenge.key_prefix, "000");
+  EXPECT_EQ(challenge.cost, 6u);  // 4,096 attempts of 6 rounds: ~24,600 hashes, as v1's 25,000
+  EXPECT_EQ(challenge.nonce.size(), 32u);
+  EXPECT_EQ(challenge.salt.size(), 32u);
+  EXPECT_EQ(challenge.signature.size(), 64u);
+  const std::int64_t expires = std::chrono::duration_cast<std::chrono::seconds>(
+                                   (clock_.Now() + std::chrono::seconds(300)).time_since_epoch())
+                                   .count();
+  EXPECT_EQ(CanonicalParameters(challenge),
+            R"({"algorithm":"SHA-256","cost":6,"expiresAt":)" + std::to_string(expires) +
+                R"(,"keyLength":32,"keyPrefix":"000","nonce":")" + challenge.nonce +
+                R"(","salt":")" + challenge.salt + R"("})");
+  EXPECT_EQ(json::serialize(ChallengeV2Json(challenge)),
+            R"({"parameters":)" + CanonicalParameters(challenge) + R"(,"signature":")" +
+                challenge.signature + R"("})");
+  EXPECT_EQ(pow_.IssueV2WithMaxnumber(1).cost, 1u);
+  EXPECT_EQ(pow_.IssueV2WithMaxnumber(1'000'000).cost, 122u);
+}
+
+// A v2 solution verifies once; a replay, a changed parameter, an added one, a wrong counter and
+// an expired challenge all fail, and a failure does not use the challenge up.
+TEST_F(ProofOfWorkTest, V2SolutionPassesOnceAndEveryForgeryFails) {
+  const ChallengeV2 challenge = pow_.IssueV2WithMaxnumber(4'000);
+  const std::optional<std::string> header = SolveChallengeV2(challenge);
+  ASSERT_TRUE(header);
+  EXPECT_EQ(Reason(pow_.Verify(Edited(
+                *header, [](json::object& payload) { ParametersIn(payload)["keyPrefix"] = "0"; }))),
+            "bad_signature");
+  EXPECT_EQ(Reason(pow_.Verify(Edited(*header,
+                                      [](json::object& payload) {
+                                        ParametersIn(payload)["expiresAt"] = 9'999'999'999;
+                                      }))),
+            "bad_signature");
+  EXPECT_EQ(Reason(pow_.Verify(Edited(
+                *header, [](json::object& payload) { ParametersIn(payload)["data"] = "extra"; }))),
+            "malformed");
+  EXPECT_EQ(Reason(pow_.Verify(Edited(*header,
+                                      [](json::object& payload) {
+                                        json::object& solution = payload["solution"].as_object();
+                                        solution["counter"] = solution["counter"].as_int64() + 1;
+                                      }))),
+            "wrong_number");
+  EXPECT_EQ(Reason(pow_.Verify(Edited(*header,
+                                      [](json::object& payload) {
+                                        payload["solution"].as_object()["derivedKey"] =
+                                            std::string(64, '0');
+                                      }))),
+            "wrong_number");
+  EXPECT_EQ(Reason(pow_.Verify(Edited(*header,
+                                      [](json::object& payload) {
+                                        payload["challenge"].as_object()["signature"] =
+                                            std::string(64, 'a');
+                                      }))),
+            "bad_signature");
+  EXPECT_EQ(Reason(pow_.Verify(*header)), "ok");
+  EXPECT_EQ(Reason(pow_.Verify(*header)), "replayed");
+
+  const ChallengeV2 later = pow_.IssueV2WithMaxnumber(4'000);
+  const std::optional<std::string> late = SolveChallengeV2(later);
+  ASSERT_TRUE(late);
+  clock_.Advance(std::chrono::seconds(301));
+  EXPECT_EQ(Reason(pow_.Verify(*late)), "expired");
 }
 
 // A challenge not signed with this server's key fails, whatever its number.

@@ -376,17 +376,29 @@ Verdict Defense::Screen(const RequestFacts& facts, const RequestSignals& signals
     verdict.decision = Decision::kChallenged;
     verdict.reason = why;
   }
-  details["challenge"] = ChallengeJson(proof_of_work_.Issue(verdict.risk));
+  const Challenge challenge = proof_of_work_.Issue(verdict.risk);
+  details["challenge"] = ChallengeJson(challenge);
+  // The same work in ALTCHA's v2 format, for clients that speak only that (docs/defense.md).
+  details["challenge_v2"] =
+      ChallengeV2Json(proof_of_work_.IssueV2WithMaxnumber(challenge.maxnumber));
   verdict.status =
       Error::Make(ErrorKind::kForbidden, "challenge_required",
                   "Solve the proof-of-work challenge and retry with X-Altcha.", std::move(details));
   return logged(std::move(verdict));
 }
 
-Challenge Defense::IssueChallenge(const RequestSignals& signals) {
+double Defense::HeaderRisk(const RequestSignals& signals) const {
   RiskFeatures features{};
   ExtractHeaderFeatures(signals, features);
-  return proof_of_work_.Issue(options_.risk_model.Score(features));
+  return options_.risk_model.Score(features);
+}
+
+Challenge Defense::IssueChallenge(const RequestSignals& signals) {
+  return proof_of_work_.Issue(HeaderRisk(signals));
+}
+
+ChallengeV2 Defense::IssueChallengeV2(const RequestSignals& signals) {
+  return proof_of_work_.IssueV2(HeaderRisk(signals));
 }
 
 void Defense::RecordTelemetry(std::string_view session_id, const Telemetry& telemetry) {

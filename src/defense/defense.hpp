@@ -155,6 +155,8 @@ class Defense {
 
   // GET /v1/challenge: a challenge whose difficulty follows the request headers' risk and load.
   Challenge IssueChallenge(const RequestSignals& signals);
+  // The same in ALTCHA's v2 format (GET /v1/challenge?format=2).
+  ChallengeV2 IssueChallengeV2(const RequestSignals& signals);
   // POST /v1/telemetry: the page's behaviour counts for the session.
   void RecordTelemetry(std::string_view session_id, const Telemetry& telemetry);
 
@@ -186,6 +188,8 @@ class Defense {
   const DecisionLog& decision_log() const { return decision_log_; }
 
  private:
+  // The risk score of the request headers alone, as GET /v1/challenge sees them.
+  double HeaderRisk(const RequestSignals& signals) const;
   // How much of their burst the client's address and prefix have used on this route class.
   struct LimitFill {
     double address = 0;

@@ -204,6 +204,8 @@ async function day(server, checker) {
   await call(200, 'GET', '/v1/config');
   await call(200, 'GET', '/v1/openapi.yaml');
   await call(200, 'GET', '/v1/challenge');
+  await call(200, 'GET', '/v1/challenge?format=2');
+  await call(400, 'GET', '/v1/challenge?format=3');
   await call(200, 'GET', '/v1/events');
   await call(200, 'GET', `/v1/events/${server.demo_event_id}`);
   await call(200, 'GET', `/v1/events/${server.demo_event_id}/seats?section=101`);
