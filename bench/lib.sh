@@ -4,7 +4,7 @@
 # the URL, or nothing when it never did.
 announced_url() {
   for _ in $(seq 100); do grep -q "listening on" "$1" 2>/dev/null && break; sleep 0.1; done
-  sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$1" | head -1
+  sed -n 's/.*listening on \(https\{0,1\}:[^ ]*\).*/\1/p' "$1" | head -1
 }
 
 # A TCP port free on loopback right now.
