@@ -12,6 +12,7 @@
 #include "api/support.hpp"
 #include "common/crypto.hpp"
 #include "common/mail_address.hpp"
+#include "common/text.hpp"
 #include "common/time.hpp"
 #include "tickets/qr_svg.hpp"
 
@@ -19,6 +20,13 @@ namespace boxoffice::api {
 namespace {
 
 namespace json = boost::json;
+
+// GET /v1/orders?email=: the longest address searched for (RFC 5321's path limit), and how many
+// orders one search answers by default and at most. An address holds few orders (per_customer
+// bounds a customer's per event), so there is no cursor: the newest are the ones asked for.
+constexpr std::size_t kEmailSearchBytesMax = 254;
+constexpr std::int64_t kOrderSearchDefault = 20;
+constexpr std::int64_t kOrderSearchMax = 100;
 using http::Method;
 
 Status ReadIdempotencyKey(const http::Request& request, std::string& key);
@@ -158,6 +166,39 @@ void GetOrder(ApiContext& context, const http::Request& request, Reply reply) {
                        for (TicketRecord& ticket : order->tickets) ticket.code.clear();
                      }
                      reply(JsonResponse(200, OrderJson(*order)));
+                   });
+}
+
+// GET /v1/orders?email=ADDRESS&limit=N: an operator (or viewer) finds a fan's orders by the
+// address they gave, newest first; a viewer sees them without ticket codes. Not for sessions:
+// a fan reads their own orders by id, never someone else's by guessing an address.
+void FindOrders(ApiContext& context, const http::Request& request, Reply reply) {
+  Result<OperatorIdentity> caller = RequireOperator(context, request, OperatorScope::kViewer);
+  if (!caller) return reply(caller.error());
+  const std::string email(TrimBlanks(request.Query("email").value_or("")));
+  if (email.empty() || email.size() > kEmailSearchBytesMax ||
+      email.find('@') == std::string::npos) {
+    return reply(Error::Make(ErrorKind::kMalformed, "invalid_parameter",
+                             "Query parameter 'email' must be an e-mail address.",
+                             {{"parameter", "email"}}));
+  }
+  Result<std::int64_t> limit =
+      QueryInteger(request, "limit", kOrderSearchDefault, 1, kOrderSearchMax);
+  if (!limit) return reply(limit.error());
+  RunOnOrderWorker(context, reply,
+                   [&context, email, limit = static_cast<std::size_t>(*limit),
+                    sees_codes = caller->scope == OperatorScope::kOperator, reply] {
+                     Result<std::vector<OrderRecord>> orders =
+                         context.orders->FindByEmail(email, limit);
+                     if (!orders) return reply(orders.error());
+                     json::array items;
+                     for (OrderRecord& order : *orders) {
+                       if (!sees_codes) {
+                         for (TicketRecord& ticket : order.tickets) ticket.code.clear();
+                       }
+                       items.push_back(OrderJson(order));
+                     }
+                     reply(JsonResponse(200, json::object{{"items", std::move(items)}}));
                    });
 }
 
@@ -305,6 +346,10 @@ void RegisterOrderRoutes(http::Router& router, ApiContext& context) {
   router.Add(Method::kPost, "/v1/orders/{id}/refund",
              Answering([&context](const http::Request& request, Reply reply) {
                RefundOrder(context, request, std::move(reply));
+             }));
+  router.Add(Method::kGet, "/v1/orders",
+             Answering([&context](const http::Request& request, Reply reply) {
+               FindOrders(context, request, std::move(reply));
              }));
   router.Add(Method::kGet, "/v1/orders/{id}",
              Answering([&context](const http::Request& request, Reply reply) {

@@ -14,6 +14,20 @@ inline std::string_view TrimBlanks(std::string_view text) {
   return text;
 }
 
+// ASCII case folding: header names, tokens, schemes and e-mail addresses compare without case in
+// ASCII only, and the C locale's tolower is neither needed nor cheap there.
+inline char LowerAscii(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
+}
+
+inline bool EqualsIgnoreAsciiCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (LowerAscii(a[i]) != LowerAscii(b[i])) return false;
+  }
+  return true;
+}
+
 // The items of a comma-separated list, each trimmed of blanks; empty items are dropped
 // ("a, b,,c " is a, b, c). For settings, not for per-request parsing: it allocates.
 inline std::vector<std::string> SplitList(std::string_view text) {

@@ -513,6 +513,11 @@ Result<OrderRecord> OrderService::Get(const std::string& order_id, const std::st
   return std::move(**found);
 }
 
+Result<std::vector<OrderRecord>> OrderService::FindByEmail(const std::string& email,
+                                                           std::size_t limit) {
+  return ledger_.FindOrdersByEmail(email, limit);
+}
+
 Result<TicketRecord> OrderService::GetTicket(const std::string& ticket_id,
                                              const std::string& session_id,
                                              const std::string& customer_id, bool as_operator) {

@@ -127,6 +127,9 @@ class OrderService {
   // A synchronous ledger read: call it from a worker, not an I/O thread (see Run).
   Result<OrderRecord> Get(const std::string& order_id, const std::string& session_id,
                           const std::string& customer_id, bool as_operator);
+  // The orders placed with `email` (ASCII case aside), newest first, at most `limit`: the
+  // operator's search. A synchronous ledger read, like Get.
+  Result<std::vector<OrderRecord>> FindByEmail(const std::string& email, std::size_t limit);
   // A ticket (with its code once the order is completed) if `session_id`'s order holds it, or
   // `as_operator`; 404 ticket_not_found otherwise. For GET /v1/tickets/{id}/qr.svg. A
   // synchronous ledger read, like Get.

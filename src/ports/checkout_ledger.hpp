@@ -183,6 +183,10 @@ class CheckoutLedger {
   // The order with its tickets.
   virtual Result<std::optional<OrderRecord>> FindOrder(const std::string& order_id) = 0;
   virtual Result<std::optional<TicketRecord>> FindTicket(const std::string& ticket_id) = 0;
+  // The orders placed with `email` (ASCII letters compared without case), newest first, at most
+  // `limit`, each with its tickets: the operator's "find the fan's order".
+  virtual Result<std::vector<OrderRecord>> FindOrdersByEmail(const std::string& email,
+                                                             std::size_t limit) = 0;
   // Every seat sold by a live ticket.
   virtual Result<std::vector<SoldSeatRecord>> LoadSoldSeats() = 0;
   // Attempts still "pending": the process stopped between writing one and settling it.

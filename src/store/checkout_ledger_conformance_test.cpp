@@ -71,6 +71,37 @@ TEST_P(CheckoutLedgerConformance, ConfirmedOrderWritesEverythingAtOnce) {
   EXPECT_EQ(counts->outbox_pending, 1);
 }
 
+// The orders of an address come newest first with their tickets, ASCII case aside, at most the
+// limit; another address's are never among them.
+TEST_P(CheckoutLedgerConformance, FindsOrdersByEmailNewestFirst) {
+  auto ledger = Open();
+  ASSERT_NE(ledger, nullptr);
+  const std::pair<const char*, const char*> orders[] = {
+      {"ord_1", "fan@example.com"}, {"ord_2", "other@example.com"}, {"ord_3", "Fan@Example.COM"}};
+  int seat = 1;
+  for (const auto& [order_id, email] : orders) {
+    const std::string hold_id = std::string("hld_") + order_id;
+    PrepareOrder(*ledger, order_id, hold_id);
+    ConfirmOrderRecord record = MakeConfirm(order_id, hold_id, {"101-A-" + std::to_string(seat++)});
+    record.order.email = email;
+    ASSERT_TRUE(Confirm(*ledger, record).ok());
+  }
+  auto found = ledger->FindOrdersByEmail("FAN@example.com", 10);
+  ASSERT_TRUE(found.ok()) << found.error().message;
+  ASSERT_EQ(found->size(), 2u);
+  EXPECT_EQ((*found)[0].id, "ord_3");
+  EXPECT_EQ((*found)[1].id, "ord_1");
+  ASSERT_EQ((*found)[0].tickets.size(), 1u);
+  EXPECT_EQ((*found)[0].tickets[0].seat_id, "101-A-3");
+  auto newest = ledger->FindOrdersByEmail("fan@example.com", 1);
+  ASSERT_TRUE(newest.ok());
+  ASSERT_EQ(newest->size(), 1u);
+  EXPECT_EQ((*newest)[0].id, "ord_3");
+  auto none = ledger->FindOrdersByEmail("nobody@example.com", 10);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
 // UNIQUE (event_id, seat_id): a second order naming a sold seat fails "seat_sold" and writes
 // nothing at all (its hold stays live, its attempt pending, no order, no outbox row).
 TEST_P(CheckoutLedgerConformance, SeatIsNeverSoldTwice) {

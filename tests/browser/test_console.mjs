@@ -71,8 +71,10 @@ await runTest('console', async (t) => {
     headers: { ...access, 'Idempotency-Key': 'console-buyer' },
     body: { hold_id: hold.hold_id, email: 'buyer@example.com', payment: { token: 'tok_visa' } },
   });
-  await operator.getByRole('textbox', { name: 'Order ID' }).fill(order.order_id);
+  // Found by the buyer's address, as a fan on the phone gives it (case aside).
+  await operator.getByRole('textbox', { name: 'Order ID or email' }).fill('Buyer@Example.com');
   await operator.getByRole('button', { name: 'Find order' }).click();
+  await operator.getByText(order.order_id).waitFor();
   await operator.getByText('buyer@example.com').waitFor();
   await operator.getByRole('button', { name: 'Refund' }).click();
   await operator.getByRole('dialog').getByRole('button', { name: 'Confirm' }).click();

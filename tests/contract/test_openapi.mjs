@@ -306,6 +306,14 @@ async function day(server, checker) {
     order = await call(200, 'GET', `/v1/orders/${placed.order_id}`, { token: fan });
   }
   await call(200, 'GET', `/v1/orders/${placed.order_id}`, { token: operator });
+  const found = await call(200, 'GET', '/v1/orders?email=CONTRACT%40example.com', {
+    token: operator,
+  });
+  if (found.items[0]?.order_id !== placed.order_id) {
+    throw new Error(`the search by email did not find the order: ${JSON.stringify(found)}`);
+  }
+  await call(400, 'GET', '/v1/orders?email=nobody', { token: operator });
+  await call(401, 'GET', '/v1/orders?email=contract%40example.com', { token: fan });
   const qr = await fetch(`${server.url}/v1/tickets/${order.tickets[0].id}/qr.svg`, {
     headers: { Authorization: `Bearer ${fan}` },
   });

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "common/check.hpp"
+#include "common/text.hpp"
 
 namespace boxoffice {
 
@@ -470,6 +471,23 @@ Result<std::optional<OrderRecord>> MemoryLedger::FindOrder(const std::string& or
     order.tickets.push_back(data_->tickets.at(ticket_id));
   }
   return std::optional<OrderRecord>(std::move(order));
+}
+
+Result<std::vector<OrderRecord>> MemoryLedger::FindOrdersByEmail(const std::string& email,
+                                                                 std::size_t limit) {
+  std::lock_guard lock(data_->mutex);
+  std::vector<OrderRecord> orders;
+  for (auto id = data_->order_sequence.rbegin();
+       id != data_->order_sequence.rend() && orders.size() < limit; ++id) {
+    const OrderRecord& order = data_->orders.at(*id);
+    if (!EqualsIgnoreAsciiCase(order.email, email)) continue;
+    OrderRecord found = order;
+    for (const std::string& ticket_id : data_->order_tickets[*id]) {
+      found.tickets.push_back(data_->tickets.at(ticket_id));
+    }
+    orders.push_back(std::move(found));
+  }
+  return orders;
 }
 
 Result<std::optional<TicketRecord>> MemoryLedger::FindTicket(const std::string& ticket_id) {

@@ -65,6 +65,8 @@ class MemoryLedger final : public Ledger {
   Result<std::optional<IdempotencyRecord>> FindIdempotency(const std::string& scope,
                                                            const std::string& key) override;
   Result<std::optional<OrderRecord>> FindOrder(const std::string& order_id) override;
+  Result<std::vector<OrderRecord>> FindOrdersByEmail(const std::string& email,
+                                                     std::size_t limit) override;
   Result<std::optional<TicketRecord>> FindTicket(const std::string& ticket_id) override;
   Result<std::vector<SoldSeatRecord>> LoadSoldSeats() override;
   Result<std::vector<PaymentAttemptRecord>> LoadPendingPayments() override;

@@ -167,6 +167,12 @@ CREATE TABLE audit_log (
   after_json TEXT NOT NULL
 );
 )sql"},
+    // The operator finds a fan's orders by the address they gave (GET /v1/orders?email=),
+    // newest first, without reading every order.
+    {5, "orders by email",
+     R"sql(
+CREATE INDEX orders_email ON orders (email COLLATE NOCASE, seq);
+)sql"},
 };
 
 constexpr std::string_view kCreateMigrationsTable =

@@ -84,6 +84,8 @@ class SqliteLedger final : public Ledger {
   Result<std::optional<IdempotencyRecord>> FindIdempotency(const std::string& scope,
                                                            const std::string& key) override;
   Result<std::optional<OrderRecord>> FindOrder(const std::string& order_id) override;
+  Result<std::vector<OrderRecord>> FindOrdersByEmail(const std::string& email,
+                                                     std::size_t limit) override;
   Result<std::vector<SoldSeatRecord>> LoadSoldSeats() override;
   Result<std::vector<PaymentAttemptRecord>> LoadPendingPayments() override;
   Result<std::vector<OutboxRecord>> LoadDueOutbox(std::int64_t now_ms, std::size_t limit) override;

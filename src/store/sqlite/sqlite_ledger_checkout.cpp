@@ -80,6 +80,10 @@ constexpr std::string_view kFindOrder =
     "SELECT id, event_id, hold_id, session_id, customer_id, email, total_cents, currency, "
     "status, gateway, payment_id, payment_status, created_at_ms, updated_at_ms "
     "FROM orders WHERE id = ?";
+constexpr std::string_view kFindOrdersByEmail =
+    "SELECT id, event_id, hold_id, session_id, customer_id, email, total_cents, currency, "
+    "status, gateway, payment_id, payment_status, created_at_ms, updated_at_ms "
+    "FROM orders WHERE email = ? COLLATE NOCASE ORDER BY seq DESC LIMIT ?";
 constexpr std::string_view kOrderTickets =
     "SELECT id, order_id, event_id, seat_id, price_cents, code, revoked_at_ms FROM tickets "
     "WHERE order_id = ? ORDER BY id";
@@ -449,44 +453,69 @@ Result<std::optional<IdempotencyRecord>> SqliteLedger::FindIdempotency(const std
       });
 }
 
+namespace {
+
+// An order row of kFindOrder or kFindOrdersByEmail (their columns are the same).
+OrderRecord OrderOfRow(const sqlite::Statement& row) {
+  OrderRecord order;
+  order.id = row.ColumnText(0);
+  order.event_id = row.ColumnText(1);
+  order.hold_id = row.ColumnText(2);
+  order.session_id = row.ColumnText(3);
+  order.customer_id = row.ColumnText(4);
+  order.email = row.ColumnText(5);
+  order.total_cents = row.ColumnInt64(6);
+  order.currency = row.ColumnText(7);
+  order.status = row.ColumnText(8);
+  order.gateway = row.ColumnText(9);
+  order.payment_id = row.ColumnText(10);
+  order.payment_status = row.ColumnText(11);
+  order.created_at_ms = row.ColumnInt64(12);
+  order.updated_at_ms = row.ColumnInt64(13);
+  return order;
+}
+
+// Reads the order's tickets in the same connection. An order's tickets are written in the
+// order's own transaction, so they are all there once the order is.
+Status ReadTickets(sqlite::Connection& connection, OrderRecord& order) {
+  return sqlite::Select(
+      connection, kOrderTickets,
+      [&order](const sqlite::Statement& row) {
+        order.tickets.push_back(
+            TicketRecord{row.ColumnText(0), row.ColumnText(1), row.ColumnText(2), row.ColumnText(3),
+                         row.ColumnInt64(4), row.ColumnText(5), row.ColumnInt64(6)});
+      },
+      order.id);
+}
+
+}  // namespace
+
 Result<std::optional<OrderRecord>> SqliteLedger::FindOrder(const std::string& order_id) {
   return WithReader([&](sqlite::Connection& connection) -> Result<std::optional<OrderRecord>> {
     std::optional<OrderRecord> found;
     Status read = sqlite::Select(
-        connection, kFindOrder,
-        [&found](const sqlite::Statement& row) {
-          OrderRecord order;
-          order.id = row.ColumnText(0);
-          order.event_id = row.ColumnText(1);
-          order.hold_id = row.ColumnText(2);
-          order.session_id = row.ColumnText(3);
-          order.customer_id = row.ColumnText(4);
-          order.email = row.ColumnText(5);
-          order.total_cents = row.ColumnInt64(6);
-          order.currency = row.ColumnText(7);
-          order.status = row.ColumnText(8);
-          order.gateway = row.ColumnText(9);
-          order.payment_id = row.ColumnText(10);
-          order.payment_status = row.ColumnText(11);
-          order.created_at_ms = row.ColumnInt64(12);
-          order.updated_at_ms = row.ColumnInt64(13);
-          found = std::move(order);
-        },
+        connection, kFindOrder, [&found](const sqlite::Statement& row) { found = OrderOfRow(row); },
         order_id);
     if (!read) return std::move(read).error();
     if (!found) return found;
-    // Both reads run in one connection between statements; an order's tickets are written in
-    // the order's own transaction, so they are all there once the order is.
-    read = sqlite::Select(
-        connection, kOrderTickets,
-        [&found](const sqlite::Statement& row) {
-          found->tickets.push_back(TicketRecord{
-              row.ColumnText(0), row.ColumnText(1), row.ColumnText(2), row.ColumnText(3),
-              row.ColumnInt64(4), row.ColumnText(5), row.ColumnInt64(6)});
-        },
-        order_id);
-    if (!read) return std::move(read).error();
+    if (read = ReadTickets(connection, *found); !read) return std::move(read).error();
     return found;
+  });
+}
+
+Result<std::vector<OrderRecord>> SqliteLedger::FindOrdersByEmail(const std::string& email,
+                                                                 std::size_t limit) {
+  return WithReader([&](sqlite::Connection& connection) -> Result<std::vector<OrderRecord>> {
+    std::vector<OrderRecord> orders;
+    Status read = sqlite::Select(
+        connection, kFindOrdersByEmail,
+        [&orders](const sqlite::Statement& row) { orders.push_back(OrderOfRow(row)); }, email,
+        static_cast<std::int64_t>(limit));
+    if (!read) return std::move(read).error();
+    for (OrderRecord& order : orders) {
+      if (read = ReadTickets(connection, order); !read) return std::move(read).error();
+    }
+    return orders;
   });
 }
 

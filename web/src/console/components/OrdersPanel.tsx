@@ -1,5 +1,6 @@
-// Find an order by its id, see its payment and tickets, and refund it (after a confirmation):
-// its seats go back on sale, the payment is refunded and the tickets are revoked.
+// Find an order by its id or by the buyer's email, see its payment and tickets, and refund it
+// (after a confirmation): its seats go back on sale, the payment is refunded and the tickets are
+// revoked. An address with several orders lists them, newest first, to pick one.
 
 import { useState } from 'preact/hooks';
 import { call, describe, idempotencyKey } from '../api';
@@ -9,6 +10,7 @@ import { ConfirmDialog } from './ConfirmDialog';
 export function OrdersPanel(props: { currency: string; onRefunded: () => void }) {
   const [order_id, setOrderId] = useState('');
   const [order, setOrder] = useState<Order | null>(null);
+  const [matches, setMatches] = useState<Order[]>([]);
   const [outcome, setOutcome] = useState('');
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -16,12 +18,28 @@ export function OrdersPanel(props: { currency: string; onRefunded: () => void })
 
   const find = async (event: Event) => {
     event.preventDefault();
-    const id = order_id.trim();
-    if (!id) return setOutcome('Enter an order ID.');
+    const wanted = order_id.trim();
+    if (!wanted) return setOutcome('Enter an order ID or the buyer’s email.');
     setBusy(true);
+    setMatches([]);
     try {
-      setOrder(await call<Order>(`/v1/orders/${encodeURIComponent(id)}`));
-      setOutcome('');
+      if (wanted.includes('@')) {
+        const found = await call<{ items: Order[] }>(
+          `/v1/orders?email=${encodeURIComponent(wanted)}`,
+        );
+        setOrder(found.items.length === 1 ? found.items[0] : null);
+        if (found.items.length > 1) setMatches(found.items);
+        setOutcome(
+          found.items.length === 0
+            ? `No order was placed with ${wanted}.`
+            : found.items.length > 1
+              ? `${found.items.length} orders were placed with ${wanted}; pick one.`
+              : '',
+        );
+      } else {
+        setOrder(await call<Order>(`/v1/orders/${encodeURIComponent(wanted)}`));
+        setOutcome('');
+      }
     } catch (error) {
       setOrder(null);
       setOutcome(describe(error));
@@ -54,7 +72,7 @@ export function OrdersPanel(props: { currency: string; onRefunded: () => void })
       <h2 id="orders-title">Orders</h2>
       <form class="control-row" onSubmit={find} noValidate>
         <label class="wide">
-          <span>Order ID</span>
+          <span>Order ID or email</span>
           <input
             type="text"
             spellcheck={false}
@@ -66,6 +84,21 @@ export function OrdersPanel(props: { currency: string; onRefunded: () => void })
           Find order
         </button>
       </form>
+      {matches.length > 0 && (
+        <ul class="order-matches" aria-label="Orders found">
+          {matches.map((match) => (
+            <li key={match.order_id}>
+              <button
+                type="button"
+                aria-pressed={order?.order_id === match.order_id}
+                onClick={() => setOrder(match)}
+              >
+                {match.order_id} · {match.status} · {money.format(match.total_cents / 100)}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
       {order && (
         <div class="order-found">
           <dl class="facts">
