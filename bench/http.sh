@@ -61,29 +61,9 @@ demo_bytes=$(curl -s "$base/v1/events/$demo_id" | wc -c)
 kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
 
 # --- nginx, same machine, same wrk settings ---------------------------------------------------
-nginx_port=$(free_port)
-mkdir -p "$work/nginx"
-cat >"$work/nginx/nginx.conf" <<CONF
-worker_processes auto;
-daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx;
-  uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
-  server {
-    listen 127.0.0.1:$nginx_port;
-    location / { default_type application/json; return 200 '{"status":"ok","server":"ngx"}'; }
-  }
-}
-CONF
-"$NGINX" -c "$work/nginx/nginx.conf" -p "$work/nginx" &
-nginx_pid=$!
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$nginx_port/" >/dev/null && break; sleep 0.1; done
-nginx_bytes=$(curl -s "http://127.0.0.1:$nginx_port/" | wc -c)
-read -r nginx_rps nginx_p99 < <(measure "http://127.0.0.1:$nginx_port/")
+start_nginx http
+nginx_bytes=$(curl -s "$nginx_url" | wc -c)
+read -r nginx_rps nginx_p99 < <(measure "$nginx_url")
 
 mkdir -p bench/results
 python3 - "$RESULTS" <<PY

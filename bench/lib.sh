@@ -34,3 +34,40 @@ start_server() {
 stop_server() {
   kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
 }
+
+# Starts Debian's nginx as the HTTP peer, on a free loopback port with its files in
+# $work/nginx, answering every path with a fixed 30-byte JSON body: NGINX names the binary; $1
+# is "http", or "https" to serve TLS with the PEM pair $2 and $3. Sets nginx_pid and nginx_url
+# once it answers.
+start_nginx() {
+  local scheme=$1 listen tls=""
+  local port
+  port=$(free_port)
+  listen="127.0.0.1:$port"
+  if [ "$scheme" = https ]; then
+    listen="$listen ssl"
+    tls="ssl_certificate $2; ssl_certificate_key $3; ssl_protocols TLSv1.2 TLSv1.3;"
+  fi
+  mkdir -p "$work/nginx"
+  cat >"$work/nginx/nginx.conf" <<CONF
+worker_processes auto;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx;
+  uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
+  server {
+    listen $listen;
+    $tls
+    location / { default_type application/json; return 200 '{"status":"ok","server":"ngx"}'; }
+  }
+}
+CONF
+  "$NGINX" -c "$work/nginx/nginx.conf" -p "$work/nginx" &
+  nginx_pid=$!
+  nginx_url="$scheme://127.0.0.1:$port/"
+  for _ in $(seq 50); do curl -sfk "$nginx_url" >/dev/null && break; sleep 0.1; done
+}

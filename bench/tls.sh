@@ -55,32 +55,9 @@ read -r tls_rps tls_p99 < <(measure "$base/healthz")
 read -r tls_close_rps tls_close_p99 < <(measure "${close[@]}" "$base/healthz")
 stop_server
 
-nginx_port=$(free_port)
-mkdir -p "$work/nginx"
-cat >"$work/nginx/nginx.conf" <<CONF
-worker_processes auto;
-daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx;
-  uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
-  server {
-    listen 127.0.0.1:$nginx_port ssl;
-    ssl_certificate $work/tls.crt;
-    ssl_certificate_key $work/tls.key;
-    ssl_protocols TLSv1.2 TLSv1.3;
-    location / { default_type application/json; return 200 '{"status":"ok","server":"ngx"}'; }
-  }
-}
-CONF
-"$NGINX" -c "$work/nginx/nginx.conf" -p "$work/nginx" &
-nginx_pid=$!
-for _ in $(seq 50); do curl -sfk "https://127.0.0.1:$nginx_port/" >/dev/null && break; sleep 0.1; done
-read -r nginx_rps nginx_p99 < <(measure "https://127.0.0.1:$nginx_port/")
-read -r nginx_close_rps nginx_close_p99 < <(measure "${close[@]}" "https://127.0.0.1:$nginx_port/")
+start_nginx https "$work/tls.crt" "$work/tls.key"
+read -r nginx_rps nginx_p99 < <(measure "$nginx_url")
+read -r nginx_close_rps nginx_close_p99 < <(measure "${close[@]}" "$nginx_url")
 
 mkdir -p bench/results
 python3 - "$RESULTS" <<PY

@@ -49,8 +49,9 @@ struct ServerOptions {
   // A quiet stream gets a comment line this often, so proxies and clients see it is alive and a
   // client that went away without a FIN is found by the failing write.
   std::chrono::milliseconds stream_heartbeat_ms{15'000};
-  // Direct TLS (docs/security.md, "TLS"): a PEM certificate chain and its private key. Both or
-  // neither; without them the server speaks plain HTTP. Listen() throws when they cannot be used.
+  // Direct TLS (docs/security.md, "Deployment: what to put in front"): a PEM certificate chain
+  // and its private key. Both or neither; without them the server speaks plain HTTP. Listen()
+  // throws when they cannot be used.
   std::string tls_cert_file;
   std::string tls_key_file;
   // With TLS, every answer carries Strict-Transport-Security with this max-age; 0: none.

@@ -6,7 +6,7 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
-import { check, repo_root, smallEvent, startServer } from '../browser/harness.mjs';
+import { apiClient, check, repo_root, smallEvent, startServer } from '../browser/harness.mjs';
 
 const require = createRequire(join(repo_root, 'web/package.json'));
 const altcha_v1 = require('altcha-lib/v1');
@@ -50,18 +50,7 @@ async function main() {
 }
 
 async function exercise(server) {
-  const call = async (method, path, { token, headers = {}, body } = {}) => {
-    const response = await fetch(server.url + path, {
-      method,
-      headers: {
-        ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
-        ...(token ? { Authorization: `Bearer ${token}` } : {}),
-        ...headers,
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: response.status, body: await response.json().catch(() => null) };
-  };
+  const { call } = apiClient(server);
   const created = await call('POST', '/v1/events', {
     token: server.admin_key,
     body: smallEvent({ name: 'Challenge Night', defense: { challenge: 'always' } }),

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { repo_root, smallEvent, startServer } from '../browser/harness.mjs';
+import { apiClient, repo_root, smallEvent, startServer } from '../browser/harness.mjs';
 import { redocly } from './redocly.mjs';
 
 const require = createRequire(join(repo_root, 'web/package.json'));
@@ -172,24 +172,14 @@ async function main() {
 
 /** Calls the API and checks the answer against the spec; `expect` is the status the step needs. */
 function client(server, checker) {
-  return async function call(expect, method, path, { body, token, headers = {} } = {}) {
-    const response = await fetch(server.url + path, {
-      method,
-      headers: {
-        ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
-        ...(token ? { Authorization: `Bearer ${token}` } : {}),
-        ...headers,
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    const json = response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : null;
-    const answer = { status: response.status, body: json, text };
+  const api = apiClient(server);
+  return async function call(expect, method, path, options) {
+    const answer = await api.call(method, path, options);
     checker.check(method, path, answer);
     if (answer.status !== expect) {
-      throw new Error(`${method} ${path}: expected ${expect}, got ${answer.status} ${text}`);
+      throw new Error(`${method} ${path}: expected ${expect}, got ${answer.status} ${answer.text}`);
     }
-    return json;
+    return answer.body;
   };
 }
 
