@@ -3,7 +3,6 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <cstdlib>
 #include <functional>
 #include <optional>
@@ -11,6 +10,7 @@
 #include "api/routes.hpp"
 #include "api/support.hpp"
 #include "common/crypto.hpp"
+#include "common/json_text.hpp"
 #include "common/mail_address.hpp"
 #include "common/text.hpp"
 #include "common/time.hpp"
@@ -308,7 +308,7 @@ void RunOnOrderWorker(ApiContext& context, const Reply& reply, std::function<voi
 OrderRendering MakeOrderRendering() {
   const auto order_answer = [](int status) {
     return [status](const OrderRecord& order) {
-      return RenderedAnswer{status, json::serialize(OrderJson(order)), 0, false};
+      return RenderedAnswer{status, SerializeJson(OrderJson(order)), 0, false};
     };
   };
   return OrderRendering{

@@ -4,12 +4,12 @@
 // GET /v1/events/{id}/stats.
 #include <array>
 #include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
 #include <charconv>
 
 #include "api/routes.hpp"
 #include "api/support.hpp"
 #include "catalog/event.hpp"
+#include "common/json_text.hpp"
 #include "common/time.hpp"
 
 namespace boxoffice::api {
@@ -362,7 +362,7 @@ void RefreshEventJson(ApiContext& context, const std::string& event_id) {
   if (!queue) return;
   json::object rendered = EventToJson(event->definition());
   rendered["queue"] = std::move(*queue);
-  event->SetJson(json::serialize(rendered));
+  event->SetJson(SerializeJson(rendered));
 }
 
 void AttachEventQueue(ApiContext& context, const std::shared_ptr<Event>& event, bool restore,

@@ -3,33 +3,19 @@
 #include <algorithm>
 #include <array>
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <charconv>
 #include <cstring>
 #include <limits>
 
 #include "api/api.hpp"
 #include "common/crypto.hpp"
+#include "common/json_text.hpp"
 #include "common/log.hpp"
 #include "payments/card_number.hpp"
 
 namespace boxoffice::api {
 
 namespace json = boost::json;
-
-namespace {
-
-// Whether any of the eight bytes of `word` must be escaped in a JSON string: a control character
-// (below 0x20), '"' or '\\'. The classic has-zero-byte test (Hacker's Delight 6-1), three times.
-bool NeedsJsonEscape(std::uint64_t word) {
-  constexpr std::uint64_t kOnes = 0x0101010101010101;
-  constexpr std::uint64_t kHighs = 0x8080808080808080;
-  auto has_zero = [](std::uint64_t x) { return ((x - kOnes) & ~x & kHighs) != 0; };
-  const bool has_control = ((word - kOnes * 0x20) & ~word & kHighs) != 0;
-  return has_control || has_zero(word ^ (kOnes * '"')) || has_zero(word ^ (kOnes * '\\'));
-}
-
-}  // namespace
 
 Result<json::value> ParseJsonBody(const http::Request& request) {
   if (request.body.find_first_not_of(" \t\r\n") == std::string::npos)
@@ -84,7 +70,7 @@ Error EventNotFound(std::string_view id) {
 }
 
 http::Response JsonResponse(int status, const json::value& body) {
-  return JsonResponse(status, json::serialize(body));
+  return JsonResponse(status, SerializeJson(body));
 }
 
 http::Response JsonResponse(int status, std::string body) {
@@ -117,41 +103,6 @@ Result<PageQuery> ReadPageQuery(const http::Request& request, std::int64_t limit
   Result<std::int64_t> limit = QueryInteger(request, "limit", limit_default, 1, limit_max);
   if (!limit) return limit.error();
   return PageQuery{*after, *limit};
-}
-
-// Escaped bytes are copied in runs. Every poll answers with its fan's 143-character ticket, which
-// never needs escaping, so the text is first scanned eight bytes at a time for anything that might.
-void AppendJsonString(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  static constexpr auto kEscaped = [] {
-    std::array<bool, 256> escaped{};
-    for (std::size_t byte = 0; byte < 0x20; ++byte) escaped[byte] = true;
-    escaped['"'] = escaped['\\'] = true;
-    return escaped;
-  }();
-  std::size_t clean = 0;  // text[0, clean) needs no escape
-  for (std::uint64_t word; clean + sizeof word <= text.size(); clean += sizeof word) {
-    std::memcpy(&word, text.data() + clean, sizeof word);
-    if (NeedsJsonEscape(word)) break;
-  }
-  out += '"';
-  std::size_t run = 0;
-  for (std::size_t i = clean; i < text.size(); ++i) {
-    const auto byte = static_cast<unsigned char>(text[i]);
-    if (!kEscaped[byte]) continue;
-    out.append(text.substr(run, i - run));
-    run = i + 1;
-    if (byte >= 0x20) {
-      out += '\\';
-      out += static_cast<char>(byte);
-    } else {
-      out += "\\u00";
-      out += kHex[byte >> 4];
-      out += kHex[byte & 0xf];
-    }
-  }
-  out.append(text.substr(run));
-  out += '"';
 }
 
 std::optional<std::string_view> BearerToken(const http::Request& request) {

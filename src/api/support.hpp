@@ -10,6 +10,7 @@
 
 #include "accounts/accounts.hpp"
 #include "api/reply.hpp"
+#include "common/json_text.hpp"
 #include "common/result.hpp"
 #include "http/message.hpp"
 #include "operators/operator_keys.hpp"
@@ -36,9 +37,6 @@ Error EventNotFound(std::string_view id);
 
 http::Response JsonResponse(int status, const boost::json::value& body);
 http::Response JsonResponse(int status, std::string body);
-// `text` as a JSON string literal, quotes included, appended to `out`: for the bodies that hot
-// paths write by hand rather than build as a boost::json value.
-void AppendJsonString(std::string& out, std::string_view text);
 
 // The integer query parameter `name` within [min, max], `fallback` when absent; 400
 // invalid_parameter otherwise.

@@ -10,47 +10,6 @@
 namespace boxoffice::api {
 namespace {
 
-std::string JsonString(std::string_view text) {
-  std::string out;
-  AppendJsonString(out, text);
-  return out;
-}
-
-TEST(AppendJsonStringTest, PlainTextIsQuotedAsItIs) {
-  EXPECT_EQ(JsonString(""), "\"\"");
-  EXPECT_EQ(JsonString("waiting"), "\"waiting\"");
-  const std::string ticket(143, 'x');
-  EXPECT_EQ(JsonString(ticket), "\"" + ticket + "\"");
-  EXPECT_EQ(JsonString("caf\xc3\xa9"), "\"caf\xc3\xa9\"");  // UTF-8 passes through
-}
-
-TEST(AppendJsonStringTest, EscapesEveryByteJsonRequiresWhereverItFalls) {
-  // Each byte that needs escaping, at every offset around the eight-byte words the scan reads,
-  // in text of several lengths: the result parses back to the same text.
-  std::vector<char> escaped = {'"', '\\'};
-  for (int byte = 0; byte < 0x20; ++byte) escaped.push_back(static_cast<char>(byte));
-  for (std::size_t length : {1, 7, 8, 9, 16, 17, 31}) {
-    for (std::size_t at = 0; at < length; ++at) {
-      for (char byte : escaped) {
-        std::string text(length, 'a');
-        text[at] = byte;
-        const std::string out = JsonString(text);
-        const boost::json::value parsed = boost::json::parse(out);
-        ASSERT_TRUE(parsed.is_string()) << out;
-        EXPECT_EQ(std::string_view(parsed.as_string()), text)
-            << "byte " << static_cast<int>(byte) << " at " << at << " of " << length;
-      }
-    }
-  }
-  EXPECT_EQ(JsonString("a\"b\\c\n\x01"), R"("a\"b\\c\u000a\u0001")");
-}
-
-TEST(AppendJsonStringTest, BytesAboveTheControlRangeAreNotEscaped) {
-  // ' ' (0x20) and DEL (0x7f) and high bytes sit next to the thresholds the word test uses.
-  const std::string text = " ~\x7f\x80\xff !#[]";
-  EXPECT_EQ(JsonString(text), "\"" + text + "\"");
-}
-
 http::Request WithAuthorization(std::string value) {
   http::Request request;
   request.headers.emplace_back("authorization", std::move(value));

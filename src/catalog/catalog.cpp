@@ -1,11 +1,11 @@
 #include "catalog/catalog.hpp"
 
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <charconv>
 #include <mutex>
 
 #include "common/crypto.hpp"
+#include "common/json_text.hpp"
 #include "common/time.hpp"
 
 namespace boxoffice {
@@ -13,7 +13,7 @@ namespace boxoffice {
 Event::Event(EventDefinition definition)
     : definition_(std::move(definition)),
       seat_map_(definition_),
-      json_(boost::json::serialize(EventToJson(definition_))) {}
+      json_(SerializeJson(EventToJson(definition_))) {}
 
 Status Catalog::Load() {
   Result<std::vector<EventRecord>> records = store_.LoadEvents();

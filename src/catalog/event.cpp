@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <boost/json/array.hpp>
-#include <boost/json/serialize.hpp>
 #include <cmath>
 #include <set>
 #include <string_view>
 #include <unordered_set>
 
+#include "common/json_text.hpp"
 #include "common/time.hpp"
 
 namespace boxoffice {
@@ -247,7 +247,7 @@ void ParseRow(const json::value& row_value, const std::string& path, RowDefiniti
                                ? static_cast<std::int64_t>(number.get_uint64())
                                : -1;
     if (n < 1 || n > static_cast<std::int64_t>(row.seats)) {
-      problems.Add(number_path, "seat number " + json::serialize(number) +
+      problems.Add(number_path, "seat number " + SerializeJson(number) +
                                     " is outside the row's seats 1.." + std::to_string(row.seats));
       continue;
     }

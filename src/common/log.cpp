@@ -3,10 +3,10 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <boost/json/serialize.hpp>
 #include <chrono>
 #include <string>
 
+#include "common/json_text.hpp"
 #include "common/time.hpp"
 
 namespace boxoffice {
@@ -28,7 +28,7 @@ void Log(spdlog::level::level_enum level, std::string_view message, boost::json:
                                    spdlog::level::to_string_view(level).size());
   line["msg"] = message;
   for (auto& field : fields) line[field.key()] = std::move(field.value());
-  spdlog::log(level, "{}", boost::json::serialize(line));
+  spdlog::log(level, "{}", SerializeJson(line));
 }
 
 }  // namespace boxoffice

@@ -1,5 +1,7 @@
 #include "defense/challenge.hpp"
 
+#include "common/json_text.hpp"
+
 #include <sodium.h>
 
 #include <algorithm>
@@ -196,7 +198,7 @@ json::object ParametersJson(const ChallengeV2& challenge) {
 }  // namespace
 
 std::string CanonicalParameters(const ChallengeV2& challenge) {
-  return json::serialize(ParametersJson(challenge));
+  return SerializeJson(ParametersJson(challenge));
 }
 
 json::object ChallengeV2Json(const ChallengeV2& challenge) {
@@ -212,7 +214,7 @@ std::optional<std::string> SolveChallengeV2(const ChallengeV2& challenge,
       const json::object payload{
           {"challenge", ChallengeV2Json(challenge)},
           {"solution", json::object{{"counter", counter}, {"derivedKey", key}, {"time", 0}}}};
-      return StandardBase64(json::serialize(payload));
+      return StandardBase64(SerializeJson(payload));
     }
     if (counter == max_counter) return std::nullopt;
   }
@@ -238,7 +240,7 @@ std::optional<std::string> SolveChallenge(const Challenge& challenge) {
                                {"number", number},
                                {"salt", challenge.salt},
                                {"signature", challenge.signature}};
-    return StandardBase64(json::serialize(payload));
+    return StandardBase64(SerializeJson(payload));
   }
   return std::nullopt;
 }

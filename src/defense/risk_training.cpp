@@ -1,7 +1,8 @@
 #include "defense/risk_training.hpp"
 
+#include "common/json_text.hpp"
+
 #include <algorithm>
-#include <boost/json/serialize.hpp>
 #include <cmath>
 #include <functional>
 #include <unordered_map>
@@ -240,7 +241,7 @@ std::string TrainedRiskModelJson(const TrainedRiskModel& model, const TrainingOp
                    {"thresholds", json::object{{"challenge", model.challenge_threshold},
                                                {"block", model.block_threshold}}},
                    {"trained", std::move(trained)}};
-  return json::serialize(out);
+  return SerializeJson(out);
 }
 
 }  // namespace boxoffice

@@ -1,6 +1,7 @@
 #include "http/error_response.hpp"
 
-#include <boost/json/serialize.hpp>
+#include "common/json_text.hpp"
+
 
 #include <algorithm>
 #include <cstdint>
@@ -130,7 +131,7 @@ Response ErrorResponse(const Error& error) {
   inner["details"] = error.details;
   boost::json::value whole = {{"error", std::move(inner)}};
   MakeValidUtf8(whole);
-  response.body = boost::json::serialize(whole);
+  response.body = SerializeJson(whole);
   if (error.retry_after_s > 0) {
     response.SetHeader("Retry-After", std::to_string(error.retry_after_s));
   } else if (error.kind == ErrorKind::kUnavailable || error.kind == ErrorKind::kRateLimited) {

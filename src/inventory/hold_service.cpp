@@ -4,12 +4,12 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <future>
 #include <map>
 #include <mutex>
 
 #include "common/check.hpp"
+#include "common/json_text.hpp"
 #include "common/log.hpp"
 #include "common/time.hpp"
 #include "inventory/hold_table.hpp"
@@ -46,7 +46,7 @@ std::string HeldSeatsToJson(const SeatMap& map, const std::vector<HeldSeat>& sea
   for (const HeldSeat& seat : seats) {
     out.push_back(json::object{{"id", map.SeatId(seat.index)}, {"version", seat.version}});
   }
-  return json::serialize(out);
+  return SerializeJson(out);
 }
 
 Result<std::vector<HeldSeat>> HeldSeatsFromJson(const SeatMap& map, std::string_view text) {

@@ -1,8 +1,8 @@
 #include "operators/audit_trail.hpp"
 
-#include <boost/json/serialize.hpp>
 #include <utility>
 
+#include "common/json_text.hpp"
 #include "common/log.hpp"
 #include "common/time.hpp"
 
@@ -18,7 +18,7 @@ constexpr std::string_view kEntriesHelp =
 std::string StateJson(const std::optional<boost::json::object>& state, std::string_view action,
                       std::string_view which) {
   if (!state) return {};
-  std::string text = boost::json::serialize(*state);
+  std::string text = SerializeJson(*state);
   if (text.size() > kAuditStateBytesMax) {
     LogWarn("audit state left out: too large",
             {{"action", action}, {"state", which}, {"bytes", text.size()}});

@@ -10,7 +10,6 @@
 #include <boost/beast/http/verb.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 #include <cctype>
 #include <chrono>
@@ -27,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/json_text.hpp"
 #include "defense/risk.hpp"
 #include "defense/risk_training.hpp"
 #include "tools/botsim_agent.hpp"
@@ -373,7 +373,7 @@ int RunBotsim(const BotsimOptions& options) {
   // The event, and where the decision log stands before the run.
   const json::object definition = EventDefinition(options);
   Reply created =
-      RunToEnd(io, op.Call(bhttp::verb::post, "/v1/events", json::serialize(definition)));
+      RunToEnd(io, op.Call(bhttp::verb::post, "/v1/events", SerializeJson(definition)));
   if (created.status != 201) {
     std::cerr << "botsim: POST /v1/events answered " << created.status << " " << created.body
               << "\n";
@@ -403,7 +403,7 @@ int RunBotsim(const BotsimOptions& options) {
   report["run"].as_object()["scored_decisions"] = decisions->items.size();
   botsim::PrintSummary(report);
   if (!options.report.empty() &&
-      !WriteFileAtomically(options.report, json::serialize(report) + "\n")) {
+      !WriteFileAtomically(options.report, SerializeJson(report) + "\n")) {
     std::cerr << "botsim: cannot write " << options.report << "\n";
     return 1;
   }

@@ -4,13 +4,13 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
 #include <cmath>
 #include <exception>
 #include <optional>
 #include <random>
 #include <utility>
 
+#include "common/json_text.hpp"
 #include "defense/challenge.hpp"
 #include "tools/coroutine_frame_warning.hpp"
 #include "tools/http_client.hpp"
@@ -34,7 +34,7 @@ std::string TelemetryBody(const TelemetryPlan& telemetry) {
   body["first_interaction_ms"] = telemetry.first_interaction_ms
                                      ? json::value(*telemetry.first_interaction_ms)
                                      : json::value(nullptr);
-  return json::serialize(body);
+  return SerializeJson(body);
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 #include "tools/botsim_report.hpp"
 
+#include "common/json_text.hpp"
+
 #include <algorithm>
-#include <boost/json/serialize.hpp>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -133,7 +134,7 @@ json::object Report(const BotsimOptions& options, const std::vector<AgentPlan>& 
 
 void PrintSummary(const json::object& report) {
   const json::object& run = report.at("run").as_object();
-  std::printf("botsim: seed %s, model %s, %.1f s\n", json::serialize(run.at("seed")).c_str(),
+  std::printf("botsim: seed %s, model %s, %.1f s\n", SerializeJson(run.at("seed")).c_str(),
               std::string(run.at("model_version").as_string()).c_str(),
               run.at("duration_s").to_number<double>());
   std::printf("  %-16s %7s %8s %11s %12s %8s %13s\n", "kind", "agents", "stopped", "challenged",

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
 #include <charconv>
 #include <chrono>
 #include <condition_variable>
@@ -19,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/json_text.hpp"
 #include "common/listen_address.hpp"
 #include "common/log.hpp"
 #include "common/metrics.hpp"
@@ -140,7 +140,7 @@ std::optional<std::int64_t> ParseAmount(const std::string* text) {
 http::Response Json(int status, const boost::json::object& body) {
   http::Response response;
   response.status = status;
-  response.body = boost::json::serialize(body);
+  response.body = SerializeJson(body);
   return response;
 }
 

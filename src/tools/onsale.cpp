@@ -8,7 +8,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http/verb.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 #include <cmath>
 #include <cstdio>
@@ -21,6 +20,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "common/json_text.hpp"
 #include "common/time.hpp"
 #include "tools/coroutine_frame_warning.hpp"
 #include "tools/http_client.hpp"
@@ -412,7 +412,7 @@ int RunOnsale(const OnsaleOptions& options) {
     const std::string onsale_at = options.prequeue_s > 0 ? OnsaleAt(options.prequeue_s) : "";
     event_reply =
         RunToEnd(io, Call(executor, endpoints, bhttp::verb::post, "/v1/events",
-                          json::serialize(EventDefinition(options, onsale_at)), operator_headers));
+                          SerializeJson(EventDefinition(options, onsale_at)), operator_headers));
     if (event_reply.status != 201) {
       std::cerr << "onsale: POST /v1/events answered " << Why(event_reply)
                 << (event_reply.status == 401 ? " (is " + key->source + " the server's key?)" : "")
@@ -498,7 +498,7 @@ int RunOnsale(const OnsaleOptions& options) {
   std::fflush(stdout);
   int exit_code = audit.passed() ? 0 : 1;
   if (!options.report.empty() &&
-      !WriteFileAtomically(options.report, json::serialize(report) + "\n")) {
+      !WriteFileAtomically(options.report, SerializeJson(report) + "\n")) {
     std::cerr << "onsale: cannot write " << options.report << "\n";
     exit_code = 1;
   }

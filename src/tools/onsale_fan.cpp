@@ -1,8 +1,9 @@
 #include "tools/onsale_fan.hpp"
 
+#include "common/json_text.hpp"
+
 #include <algorithm>
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <cmath>
 
 namespace boxoffice::tools::onsale {
@@ -230,7 +231,7 @@ FanRequest Journey::Request(const Fan& fan) const {
       request.method = bhttp::verb::post;
       request.target = "/v1/orders";
       const char* token = fan.declines_first && fan.declines == 0 ? "tok_declined" : "tok_visa";
-      request.body = json::serialize(
+      request.body = SerializeJson(
           json::object{{"hold_id", fan.hold_id},
                        {"email", "fan" + std::to_string(fan.index) + "@example.com"},
                        {"payment", json::object{{"token", token}}}});

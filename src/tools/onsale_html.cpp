@@ -1,8 +1,9 @@
 #include "tools/onsale_html.hpp"
 
+#include "common/json_text.hpp"
+
 #include <algorithm>
 #include <boost/json/array.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <cmath>
 #include <cstdio>
@@ -140,7 +141,7 @@ std::string TextOf(const json::value& value) {
   if (const std::optional<double> number = NumberOf(value)) return FormatNumber(*number);
   if (value.is_bool()) return value.get_bool() ? "yes" : "no";
   if (value.is_null()) return std::string(kMissing);
-  return json::serialize(value);
+  return SerializeJson(value);
 }
 std::string TextAt(const json::object* parent, std::string_view key) {
   const json::value* value = ValueAt(parent, key);

@@ -1,4 +1,5 @@
 #include "tools/onsale_run.hpp"
+#include "common/json_text.hpp"
 #include "tools/coroutine_frame_warning.hpp"
 
 #include <pthread.h>
@@ -10,7 +11,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/json/serialize.hpp>
 #include <cmath>
 #include <cstdio>
 #include <future>
@@ -45,7 +45,7 @@ std::vector<Persona> BuildPersonas(std::uint64_t seed) {
       body["first_interaction_ms"] = plan.telemetry->first_interaction_ms
                                          ? json::value(*plan.telemetry->first_interaction_ms)
                                          : json::value(nullptr);
-      persona.telemetry_body = json::serialize(body);
+      persona.telemetry_body = SerializeJson(body);
     }
     personas.push_back(std::move(persona));
   }

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <charconv>
 #include <cmath>
 #include <deque>
@@ -10,6 +9,7 @@
 
 #include "common/check.hpp"
 #include "common/crypto.hpp"
+#include "common/json_text.hpp"
 #include "common/time.hpp"
 #include "waitingroom/event_queue.hpp"
 #include "waitingroom/shuffle.hpp"
@@ -368,7 +368,7 @@ void WaitingRoom::Control(std::string_view event_id, const QueueControls& contro
                             {"max_active", settings.max_active},
                             {"paused", settings.paused},
                             {"message", settings.message}};
-  store_.Put(event_id, "settings", json::serialize(stored),
+  store_.Put(event_id, "settings", SerializeJson(stored),
              [this, change = QueueChange{std::move(before), settings}, id = std::string(event_id),
               done = std::move(done)](Status written) {
                if (!written) return done(written.error());

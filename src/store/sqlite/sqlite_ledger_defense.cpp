@@ -5,9 +5,9 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 
 #include "common/time.hpp"
+#include "common/json_text.hpp"
 #include "store/sqlite/sqlite_ledger.hpp"
 
 namespace boxoffice {
@@ -31,7 +31,7 @@ void SqliteLedger::SaveCidrList(std::string list, std::vector<CidrListRecord> en
                              : json::value(nullptr);
     out.push_back(std::move(item));
   }
-  PutSetting(ListKey(list), json::serialize(out), std::move(done));
+  PutSetting(ListKey(list), SerializeJson(out), std::move(done));
 }
 
 Result<std::vector<CidrListRecord>> SqliteLedger::LoadCidrList(const std::string& list) {
