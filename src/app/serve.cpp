@@ -25,6 +25,7 @@
 #include "catalog/catalog.hpp"
 #include "catalog/demo_event.hpp"
 #include "common/cidr.hpp"
+#include "common/failpoint.hpp"
 #include "common/log.hpp"
 #include "common/token.hpp"
 #include "common/worker_pool.hpp"
@@ -372,6 +373,9 @@ void AnnounceListening(const std::string& base_url, const std::string& data_dir,
 // can fail is a function above; what remains here is the order of construction, which is also
 // the reverse order of destruction at the stop.
 int RunServe(const ServeConfig& config) {
+  if (Status armed = failpoint::CheckEnvironment(); !armed) {
+    return Fail("invalid failpoints", armed.error());
+  }
   Result<http::ServerOptions> server_options = ToServerOptions(config);
   if (!server_options) return Fail("invalid configuration", server_options.error());
   Result<Secrets> secrets = LoadSecrets(config);

@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "common/check.hpp"
+#include "common/failpoint.hpp"
 #include "common/json_text.hpp"
 #include "common/log.hpp"
 #include "common/time.hpp"
@@ -126,6 +127,7 @@ void HoldService::Acknowledge(SeatInventory& inventory, Hold hold, HoldDone done
       static_cast<void>(inventory.Release(hold.id));
       return done(std::move(status).error());
     }
+    BOXOFFICE_FAILPOINT("hold.journaled");
     done(std::move(hold));
   });
 }

@@ -7,6 +7,7 @@
 
 #include "common/check.hpp"
 #include "common/crypto.hpp"
+#include "common/failpoint.hpp"
 #include "common/log.hpp"
 #include "common/time.hpp"
 
@@ -336,6 +337,7 @@ RenderedAnswer OrderService::Execute(const PlaceOrderRequest& request) {
     return Fail(begun.error(), &OrderCounters::errors);
   }
 
+  BOXOFFICE_FAILPOINT("order.payment_begun");
   const PaymentResult authorized = payments_->Authorize(AuthorizeRequest{
       payment_key, hold->total_cents, definition.currency, request.payment_token, order_id});
   if (authorized.outcome == PaymentOutcome::kDeclined) {
@@ -359,6 +361,7 @@ RenderedAnswer OrderService::Execute(const PlaceOrderRequest& request) {
   }
 
   // Authorized: sell the seats in memory, then confirm in the ledger.
+  BOXOFFICE_FAILPOINT("order.authorized");
   auto undo = [&](const Error& error, const std::vector<std::uint32_t>& seats,
                   const std::string& owner_key) -> RenderedAnswer {
     if (!seats.empty()) table.Unsell(seats, owner_key);
@@ -400,6 +403,7 @@ RenderedAnswer OrderService::Execute(const PlaceOrderRequest& request) {
     const Error error = ConfirmRefusal(confirmed.error(), request, *event, seat_indexes);
     return undo(error, seat_indexes, owner_key);
   }
+  BOXOFFICE_FAILPOINT("order.confirmed");
   Count(&OrderCounters::confirmed);
   if (definition.queue.enabled && admission_ != nullptr) {
     admission_->OrderConfirmed(definition.id, request.session_id, request.access_token);
@@ -462,6 +466,7 @@ RenderedAnswer OrderService::ExecuteRefund(const RefundRequest& request) {
     }
     payment_status = "refunded";
   }
+  BOXOFFICE_FAILPOINT("refund.gateway_done");
   const std::int64_t now_ms = ToUnixMillis(clock_.Now());
   order.status = "refunded";
   order.payment_status = payment_status;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/crypto.hpp"
+#include "common/failpoint.hpp"
 #include "common/log.hpp"
 #include "common/time.hpp"
 #include "tickets/qr_svg.hpp"
@@ -205,6 +206,7 @@ void OutboxWorker::Handle(const OutboxRecord& row) {
                           ": " + captured.message);
   }
 
+  BOXOFFICE_FAILPOINT("outbox.captured");
   std::vector<std::pair<std::string, std::string>> codes;
   for (const TicketRecord& ticket : order.tickets) {
     Result<std::string> code =

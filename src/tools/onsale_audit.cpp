@@ -232,11 +232,14 @@ Check AuditPayments(std::span<const PaymentIntent> intents, std::span<const std:
   std::uint64_t considered = 0;
   std::uint64_t captured_ours = 0;
   std::uint64_t captured_other = 0;
+  std::size_t orphans = 0;  // money held for no order a fan was told of
+  std::string orphan_examples;
   for (const PaymentIntent& intent : intents) {
     if (before.contains(intent.id)) continue;
     ++considered;
     const bool live = intent.status == "requires_capture" || intent.status == "succeeded";
     if (live && !intent.reference.empty()) ++live_per_order[intent.reference];
+    if (live && !ours.contains(intent.reference)) Example(orphan_examples, orphans, intent.id);
     if (!intent.idempotency_key.empty()) ++per_key[intent.idempotency_key];
     if (intent.status == "succeeded") {
       (ours.contains(intent.reference) ? captured_ours : captured_other) += 1;
@@ -251,7 +254,7 @@ Check AuditPayments(std::span<const PaymentIntent> intents, std::span<const std:
   for (const auto& [key, count] : per_key) {
     if (count > 1) Example(examples, keys_twice, "key " + key + " x" + std::to_string(count));
   }
-  check.passed = twice == 0 && keys_twice == 0 && captured_ours == completed_orders;
+  check.passed = twice == 0 && keys_twice == 0 && orphans == 0 && captured_ours == completed_orders;
   check.detail = std::to_string(considered) + " intents in the run; " +
                  std::to_string(captured_ours) + " captured for " +
                  std::to_string(completed_orders) + " completed orders";
@@ -259,9 +262,12 @@ Check AuditPayments(std::span<const PaymentIntent> intents, std::span<const std:
   if (keys_twice > 0) {
     check.detail += "; " + std::to_string(keys_twice) + " idempotency keys with two intents";
   }
-  if (captured_other > 0) {
-    check.detail += "; " + std::to_string(captured_other) +
-                    " captured for orders no fan was confirmed (another client of the simulator?)";
+  if (orphans > 0) {
+    // An authorization whose order never reached a fan must have been voided (by the order's
+    // own undo, or by recovery at the next start): money held for nothing otherwise.
+    check.detail += "; " + std::to_string(orphans) +
+                    " authorized or captured for no order confirmed to a fan (" +
+                    std::to_string(captured_other) + " of them captured), e.g. " + orphan_examples;
   }
   if (!examples.empty()) check.detail += "; e.g. " + examples;
   return check;

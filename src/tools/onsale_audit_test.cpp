@@ -99,7 +99,8 @@ TEST(OnsaleAudit, LedgerOrderParsesTheApiShape) {
 }
 
 // One captured intent per completed order passes; an order authorized twice, a key that made
-// two intents, or captures that do not add up fail; intents from before the run are ignored.
+// two intents, an authorization standing for no order, or captures that do not add up fail;
+// intents from before the run are ignored.
 TEST(OnsaleAudit, PaymentsAreNeverTakenTwice) {
   const std::vector<ConfirmedOrder> orders = TwoOrders();
   std::vector<PaymentIntent> intents = {
@@ -118,6 +119,15 @@ TEST(OnsaleAudit, PaymentsAreNeverTakenTwice) {
   std::vector<PaymentIntent> same_key = intents;
   same_key.push_back(Intent("pi_6", "requires_payment_method", "ord_z", "ord_b"));
   EXPECT_FALSE(AuditPayments(same_key, {}, orders, 2).passed);
+
+  // An authorization for an order no fan was told of, left standing (not voided), holds a
+  // fan's money for nothing: recovery after a crash must have voided it.
+  std::vector<PaymentIntent> orphan = intents;
+  orphan.push_back(Intent("pi_7", "requires_capture", "ord_lost", "ord_lost"));
+  const Check orphaned = AuditPayments(orphan, {}, orders, 2);
+  EXPECT_FALSE(orphaned.passed);
+  EXPECT_NE(orphaned.detail.find("for no order confirmed to a fan"), std::string::npos)
+      << orphaned.detail;
 
   const json::value records = json::parse(R"({"payment_intents": [{"id": "pi_1",
       "status": "succeeded", "idempotency_key": "k", "amount_received": 500,

@@ -9,6 +9,7 @@
 
 #include "common/check.hpp"
 #include "common/crypto.hpp"
+#include "common/failpoint.hpp"
 #include "common/json_text.hpp"
 #include "common/time.hpp"
 #include "waitingroom/event_queue.hpp"
@@ -104,6 +105,7 @@ std::optional<std::uint64_t> ClaimBlock(Queue& queue, std::uint64_t block, bool 
 template <typename Queue>
 void WriteMark(QueueStore& store, const std::shared_ptr<Queue>& queue, std::uint64_t mark,
                std::function<void(Status)> ready = nullptr) {
+  BOXOFFICE_FAILPOINT("queue.block_claimed");
   store.Put(queue->id, "high_water", std::to_string(mark),
             [queue, mark, ready = std::move(ready)](Status written) {
               if (written) {

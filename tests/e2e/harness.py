@@ -72,9 +72,10 @@ class Server:
     """A running `boxoffice serve`; use as a context manager or call stop()."""
 
     def __init__(self, data_dir=None, extra_args=(), env=None, admin_key=ADMIN_KEY,
-                 log_level="warn", allowlist="127.0.0.0/8,::1", tls_context=None):
+                 log_level="warn", allowlist="127.0.0.0/8,::1", tls_context=None, port=0):
         """`tls_context`: the ssl.SSLContext requests use when the server speaks HTTPS
-        (--tls-cert)."""
+        (--tls-cert). `port`: 0 for a free one; a restart passes the port of the server it
+        replaces, so that clients find it where they left it."""
         self.tls_context = tls_context
         self.owns_data_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="boxoffice-e2e-")
@@ -90,7 +91,7 @@ class Server:
         if allowlist:
             extra_args = ["--defense-allowlist", allowlist, *extra_args]
         self.process = subprocess.Popen(
-            [BINARY, "serve", "--listen", "127.0.0.1:0", "--data-dir", self.data_dir,
+            [BINARY, "serve", "--listen", "127.0.0.1:%d" % port, "--data-dir", self.data_dir,
              "--log-level", log_level, *extra_args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=process_env, text=True)
         self.stderr_lines = []

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "common/check.hpp"
+#include "common/failpoint.hpp"
 #include "store/sqlite/migrations.hpp"
 #include "store/sqlite/sqlite_handle.hpp"
 
@@ -217,6 +218,7 @@ void SqliteLedger::WriterLoop() {
     }
     std::vector<Status> statuses = CommitGroup(group);
     BOXOFFICE_CHECK(statuses.size() == group.size(), "a group commit has a status per write");
+    BOXOFFICE_FAILPOINT("ledger.commit.after");
     // Only now, after COMMIT returned, may anyone learn that a write happened.
     for (std::size_t i = 0; i < group.size(); ++i) {
       if (group[i].done) group[i].done(std::move(statuses[i]));
@@ -281,6 +283,7 @@ std::vector<Status> SqliteLedger::CommitGroup(const std::vector<WriteRequest>& g
       return fail_group(released.error());
     }
   }
+  BOXOFFICE_FAILPOINT("ledger.commit.before");
   if (auto committed = RunCached(connection, kCommit); !committed.ok()) {
     return fail_group(committed.error());
   }
