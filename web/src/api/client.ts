@@ -202,7 +202,10 @@ export async function exchange(path: string, options: RequestOptions = {}): Prom
       error.details.challenge
     ) {
       ++challenges;
-      altcha = await solveChallenge(error.details.challenge as AltchaChallenge, options.signal);
+      // The current format when the server offers it (the widget's own; a server of before it
+      // sends v1 only), else v1, which the widget solves through its compatibility path.
+      const offered = (error.details.challenge_v2 ?? error.details.challenge) as AltchaChallenge;
+      altcha = await solveChallenge(offered, options.signal);
       continue;
     }
     return answer;

@@ -132,13 +132,30 @@ export interface ClientConfig {
 }
 
 /** An ALTCHA challenge as `GET /v1/challenge` and `challenge_required` answers carry it. */
-export interface AltchaChallenge {
+/** An ALTCHA challenge in its v1 format (`details.challenge` of a `challenge_required`). */
+export interface AltchaChallengeV1 {
   algorithm: string;
   challenge: string;
   salt: string;
   signature: string;
   maxnumber: number;
 }
+
+/** The same work in ALTCHA's current (v2) format (`details.challenge_v2`; docs/defense.md). */
+export interface AltchaChallengeV2 {
+  parameters: {
+    algorithm: string;
+    cost: number;
+    expiresAt: number;
+    keyLength: number;
+    keyPrefix: string;
+    nonce: string;
+    salt: string;
+  };
+  signature: string;
+}
+
+export type AltchaChallenge = AltchaChallengeV1 | AltchaChallengeV2;
 
 /** The details of a 409 `seat_conflict`. */
 export interface SeatConflictDetails {

@@ -45,7 +45,7 @@ export async function solveWithWidget(
   host.replaceChildren(widget);
   await loaded;
   await widget.configure({
-    // The widget reads the challenge object as it is given (the v1 shape boxoffice hands out)
+    // The widget reads the challenge object as it is given (either format boxoffice hands out)
     // instead of fetching one, so the solution matches the challenge the refused request got.
     challenge: challenge as unknown as string,
     auto: 'off',
