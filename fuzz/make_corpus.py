@@ -336,6 +336,9 @@ def api_bodies():
                              {"cidr": "198.18.1.7/24", "reason": "load test"}),
         "unblock": request("DELETE", "/v1/defense/blocklist?cidr=192.0.2.0/24", [admin]),
         "decisions": request("GET", "/v1/defense/decisions?limit=3", [admin]),
+        "decisions-filtered": request(
+            "GET", "/v1/defense/decisions?before=9&limit=3&decision=challenged&route_class=hold"
+            "&client=203.0.113.0/24", ["Authorization: Bearer @VIEWER@"]),
         "challenge": request("GET", "/v1/challenge", ["User-Agent: " + CHROME_UA]),
         "scanner-key": request("POST", "/v1/events/@EVENT@/scanner-keys", [admin]),
         "checkin": request("POST", "/v1/events/@EVENT@/checkin", [admin], {"code": "@CODE@"}),

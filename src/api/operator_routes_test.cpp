@@ -151,8 +151,9 @@ TEST_F(OperatorRoutesTest, ViewerKeyReadsAndIsRefusedEveryControl) {
 
   for (const std::string& path :
        {std::string("/v1/defense/blocklist"), std::string("/v1/defense/allowlist"),
-        std::string("/v1/defense/decisions"), std::string("/v1/audit"), "/v1/orders/" + order_id,
-        "/v1/events/" + event_id + "/stats"}) {
+        std::string("/v1/defense/decisions"),
+        std::string("/v1/defense/decisions?decision=challenged&client=203.0.113.0/24"),
+        std::string("/v1/audit"), "/v1/orders/" + order_id, "/v1/events/" + event_id + "/stats"}) {
     http::Response read = Call(Method::kGet, path, "", viewer);
     EXPECT_EQ(read.status, 200) << path << ": " << read.body;
   }

@@ -29,7 +29,8 @@ constexpr std::string_view kContentSecurityPolicy =
 // console's and the door scanner's console.html.
 constexpr std::string_view kPageRoutes[] = {"/", "/events/{id}", "/events/{id}/{page}",
                                             "/orders/{id}"};
-constexpr std::string_view kConsoleRoutes[] = {"/console", "/console/events/{id}", "/scan"};
+constexpr std::string_view kConsoleRoutes[] = {"/console", "/console/events/{id}",
+                                               "/console/defense", "/scan"};
 
 void AddSecurityHeaders(http::Response& response) {
   response.SetHeader("Content-Security-Policy", std::string(kContentSecurityPolicy));

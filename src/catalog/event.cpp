@@ -414,6 +414,9 @@ Result<EventDefinition> ParseEventDefinition(const json::value& body) {
   Problems problems;
   EventDefinition event;
   event.name = ReadString(object, "name", "name", problems, true, kEventNameMaxChars).value_or("");
+  event.venue = ReadString(object, "venue", "venue", problems, false, kVenueMaxChars);
+  // An empty venue says nothing; keeping it would answer "" where the convention is null.
+  if (event.venue && event.venue->empty()) event.venue.reset();
   event.starts_at = ReadTime(object, "starts_at", "starts_at", problems);
   event.onsale_at = ReadTime(object, "onsale_at", "onsale_at", problems);
   if (std::optional<std::string> currency =
@@ -437,6 +440,7 @@ json::object EventToJson(const EventDefinition& event) {
   json::object out;
   out["id"] = event.id;
   out["name"] = event.name;
+  out["venue"] = event.venue ? json::value(*event.venue) : nullptr;
   out["starts_at"] = event.starts_at ? json::value(FormatRfc3339(*event.starts_at)) : nullptr;
   out["onsale_at"] = event.onsale_at ? json::value(FormatRfc3339(*event.onsale_at)) : nullptr;
   out["currency"] = event.currency;

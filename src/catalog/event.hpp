@@ -20,6 +20,7 @@ namespace boxoffice {
 inline constexpr std::uint32_t kEventSeatsMax = 200'000;
 inline constexpr std::uint32_t kRowSeatsMax = 2'000;
 inline constexpr std::size_t kEventNameMaxChars = 200;
+inline constexpr std::size_t kVenueMaxChars = 200;
 inline constexpr std::size_t kIdMaxChars = 16;  // section ids, row labels, tier ids
 inline constexpr std::size_t kPriceTiersMax = 64;
 inline constexpr std::size_t kSectionsMax = 2'000;
@@ -89,6 +90,8 @@ struct QueueSettings {
 struct EventDefinition {
   std::string id;  // assigned by the server
   std::string name;
+  // Where the event takes place, as the operator writes it ("Olympia, Paris"); absent: not said.
+  std::optional<std::string> venue;
   std::optional<TimePoint> starts_at;
   std::optional<TimePoint> onsale_at;  // absent: on sale now
   std::string currency = "USD";

@@ -96,6 +96,8 @@ TEST(EventDefinitionTest, RejectsBrokenRulesWithFieldPath) {
       {"starts_at before 1970", [](json::object& e) { e["starts_at"] = "1500-06-01T00:00:00Z"; },
        "starts_at"},
       {"bad currency", [](json::object& e) { e["currency"] = "usd"; }, "currency"},
+      {"venue not a string", [](json::object& e) { e["venue"] = 7; }, "venue"},
+      {"venue too long", [](json::object& e) { e["venue"] = std::string(201, 'v'); }, "venue"},
       {"per_order above 8", [](json::object& e) { e["limits"].as_object()["per_order"] = 9; },
        "limits.per_order"},
       {"unknown queue policy",
@@ -159,6 +161,25 @@ TEST(EventDefinitionTest, StoredJsonRoundTrips) {
   Result<EventDefinition> loaded = EventFromStoredJson(stored);
   ASSERT_TRUE(loaded) << loaded.error().message;
   EXPECT_EQ(json::serialize(EventToJson(*loaded)), json::serialize(stored));
+}
+
+// The venue is optional: kept as written when given, answered as null when absent or empty.
+TEST(EventDefinitionTest, VenueIsOptional) {
+  json::value body = ValidEvent();
+  body.as_object()["venue"] = "Olympia, Paris";
+  Result<EventDefinition> event = ParseEventDefinition(body);
+  ASSERT_TRUE(event) << event.error().message;
+  EXPECT_EQ(event->venue, "Olympia, Paris");
+  EXPECT_EQ(EventToJson(*event).at("venue"), "Olympia, Paris");
+  for (const json::value& nothing : {json::value(nullptr), json::value("")}) {
+    body.as_object()["venue"] = nothing;
+    event = ParseEventDefinition(body);
+    ASSERT_TRUE(event);
+    EXPECT_EQ(event->venue, std::nullopt);
+    EXPECT_TRUE(EventToJson(*event).at("venue").is_null());
+  }
+  body.as_object().erase("venue");
+  EXPECT_TRUE(EventToJson(*ParseEventDefinition(body)).at("venue").is_null());
 }
 
 // An integer field given a double is read only when the double is a whole number that an int64

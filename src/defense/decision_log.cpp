@@ -4,10 +4,13 @@
 #include <bit>
 #include <cstring>
 
+#include "common/check.hpp"
+
 namespace boxoffice {
 namespace {
 
-// Readers take the lock for this many entries at a time.
+// Readers take the lock for this many entries at a time, matching or not: a filtered read of the
+// whole ring takes it a thousand times, each for a few microseconds.
 constexpr std::size_t kReadChunkEntries = 64;
 
 template <std::size_t N>
@@ -66,32 +69,85 @@ std::uint64_t DecisionLog::Record(const DecisionRecord& record) {
   return sequence;
 }
 
-DecisionLog::Page DecisionLog::After(std::uint64_t after, std::size_t limit) const {
+bool DecisionLog::Matches(const Slot& slot, const DecisionFilter& filter) {
+  if (filter.decision && slot.decision != *filter.decision) return false;
+  if (filter.route_class && slot.route_class != *filter.route_class) return false;
+  if (filter.client) {
+    const std::optional<IpAddress> client =
+        IpAddress::Parse(std::string_view(slot.client, slot.client_size));
+    if (!client || !filter.client->Contains(*client)) return false;
+  }
+  return true;
+}
+
+void DecisionLog::CopyOut(const Slot& slot, ScoredDecision& item) {
+  item.sequence = slot.sequence;
+  item.at = TimePoint(
+      std::chrono::duration_cast<TimePoint::duration>(std::chrono::nanoseconds(slot.at_ns)));
+  item.route_class = slot.route_class;
+  item.decision = slot.decision;
+  item.score = slot.score;
+  item.features = slot.features;
+  item.request_id.assign(slot.request_id, slot.request_id_size);
+  item.event_id.assign(slot.event_id, slot.event_id_size);
+  item.client.assign(slot.client, slot.client_size);
+}
+
+std::uint64_t DecisionLog::OldestLocked() const {
+  if (latest_ == 0) return 0;
+  return latest_ > capacity_ ? latest_ - capacity_ + 1 : 1;
+}
+
+DecisionLog::Page DecisionLog::After(std::uint64_t after, std::size_t limit,
+                                     const DecisionFilter& filter) const {
   Page page;
   std::uint64_t next = after + 1;
-  while (page.items.size() < limit) {
+  std::size_t scanned = 0;
+  while (page.items.size() < limit && scanned < capacity_) {
     std::lock_guard lock(mutex_);
     page.latest = latest_;
-    page.oldest = latest_ == 0 ? 0 : (latest_ > capacity_ ? latest_ - capacity_ + 1 : 1);
+    page.oldest = OldestLocked();
     if (latest_ == 0) break;
     next = std::max(next, page.oldest);
-    const std::size_t chunk = std::min(kReadChunkEntries, limit - page.items.size());
-    for (std::size_t i = 0; i < chunk && next <= latest_; ++i, ++next) {
+    for (std::size_t i = 0; i < kReadChunkEntries && next <= latest_ && page.items.size() < limit &&
+                            scanned < capacity_;
+         ++i, ++next, ++scanned) {
       const Slot& slot = slots_[(next - 1) & mask_];
-      ScoredDecision& item = page.items.emplace_back();
-      item.sequence = slot.sequence;
-      item.at = TimePoint(
-          std::chrono::duration_cast<TimePoint::duration>(std::chrono::nanoseconds(slot.at_ns)));
-      item.route_class = slot.route_class;
-      item.decision = slot.decision;
-      item.score = slot.score;
-      item.features = slot.features;
-      item.request_id.assign(slot.request_id, slot.request_id_size);
-      item.event_id.assign(slot.event_id, slot.event_id_size);
-      item.client.assign(slot.client, slot.client_size);
+      BOXOFFICE_CHECK(slot.sequence == next, "a held slot holds the sequence it is read for");
+      if (page.first_scanned == 0) page.first_scanned = next;
+      page.last_scanned = next;
+      if (Matches(slot, filter)) CopyOut(slot, page.items.emplace_back());
     }
     if (next > latest_) break;
   }
+  return page;
+}
+
+DecisionLog::Page DecisionLog::Before(std::uint64_t before, std::uint64_t after, std::size_t limit,
+                                      const DecisionFilter& filter) const {
+  Page page;
+  std::optional<std::uint64_t> next;  // the next sequence to examine, going down
+  std::size_t scanned = 0;
+  while (page.items.size() < limit && scanned < capacity_) {
+    std::lock_guard lock(mutex_);
+    page.latest = latest_;
+    page.oldest = OldestLocked();
+    if (!next) next = std::min<std::uint64_t>(before == 0 ? 0 : before - 1, latest_);
+    // Writers may have pushed the rest of the range out of the ring since the last chunk.
+    const std::uint64_t floor = std::max<std::uint64_t>(after + 1, page.oldest);
+    if (latest_ == 0 || *next < floor) break;
+    for (std::size_t i = 0; i < kReadChunkEntries && *next >= floor && page.items.size() < limit &&
+                            scanned < capacity_;
+         ++i, --*next, ++scanned) {
+      const Slot& slot = slots_[(*next - 1) & mask_];
+      BOXOFFICE_CHECK(slot.sequence == *next, "a held slot holds the sequence it is read for");
+      if (page.last_scanned == 0) page.last_scanned = *next;
+      page.first_scanned = *next;
+      if (Matches(slot, filter)) CopyOut(slot, page.items.emplace_back());
+    }
+    if (*next < floor) break;
+  }
+  std::reverse(page.items.begin(), page.items.end());
   return page;
 }
 

@@ -8,14 +8,17 @@
 // here too, so that the log and the defence (defense.hpp) share them.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/cidr.hpp"
 #include "defense/risk.hpp"
 #include "ports/clock.hpp"
 
@@ -48,6 +51,15 @@ enum class Decision {
 };
 inline constexpr std::size_t kDecisionCount = 7;
 std::string_view DecisionName(Decision decision);
+
+// The decisions the log records: a scored request is let through, challenged, or blocked on its
+// score. Rate-limited and blocklisted requests are refused before they are scored.
+inline constexpr std::array<Decision, 5> kLoggedDecisions = {
+    Decision::kAllowed, Decision::kChallenged, Decision::kChallengePassed,
+    Decision::kChallengeFailed, Decision::kRiskBlocked};
+// The routes that are scored, and so the only route classes in the log.
+inline constexpr std::array<RouteClass, 2> kScoredRouteClasses = {RouteClass::kQueueJoin,
+                                                                  RouteClass::kHold};
 
 // Entries the server keeps (~23 MiB of address space, touched only as it fills): at a thousand
 // scored requests a second, the last minute; `boxoffice botsim` reads it after each run.
@@ -82,6 +94,13 @@ struct DecisionRecord {
   std::string_view client;
 };
 
+// What a reader looks for: the entries that match every filter set (none set: every entry).
+struct DecisionFilter {
+  std::optional<Decision> decision;
+  std::optional<RouteClass> route_class;
+  std::optional<Cidr> client;  // holds the entry's client address
+};
+
 // A ring of the latest `capacity` decisions, safe from many threads. Record() copies a few
 // hundred bytes under a mutex (the scored path is the queue join and the hold, not every
 // request); readers copy pages in short chunks so a long read never holds writers up for long.
@@ -97,18 +116,33 @@ class DecisionLog {
   std::uint64_t Record(const DecisionRecord& record);
 
   struct Page {
-    std::vector<ScoredDecision> items;  // sequence order, all > `after`
+    std::vector<ScoredDecision> items;  // sequence order, all > `after` (and < `before`)
     std::uint64_t oldest = 0;           // the oldest sequence still held (0: none recorded)
     std::uint64_t latest = 0;           // the newest sequence recorded (0: none)
+    // The sequences the read examined, matching or not: [first_scanned, last_scanned], both 0
+    // when it examined none. A filtered read that found nothing still moves on by them.
+    std::uint64_t first_scanned = 0;
+    std::uint64_t last_scanned = 0;
   };
-  // Up to `limit` entries with a sequence above `after`, oldest first. Entries pushed out of the
-  // ring are gone: a reader that fell behind sees `items` start above `after + 1`.
-  Page After(std::uint64_t after, std::size_t limit) const;
+  // Up to `limit` entries matching `filter` with a sequence above `after`, the oldest of them,
+  // oldest first. Entries pushed out of the ring are gone: a reader that fell behind sees `items`
+  // start above `after + 1`. One read examines at most `capacity()` entries (the whole ring):
+  // with a filter that matches little it stops there, at `last_scanned`.
+  Page After(std::uint64_t after, std::size_t limit, const DecisionFilter& filter = {}) const;
+  // The same from the other end: up to `limit` matching entries with a sequence below `before`
+  // and above `after`, the newest of them, still oldest first. Examined from `before - 1` (or the
+  // latest) down, at most `capacity()` entries, so `first_scanned` is where an older page starts.
+  Page Before(std::uint64_t before, std::uint64_t after, std::size_t limit,
+              const DecisionFilter& filter = {}) const;
 
   std::size_t capacity() const { return capacity_; }
 
  private:
   struct Slot;
+  static bool Matches(const Slot& slot, const DecisionFilter& filter);
+  static void CopyOut(const Slot& slot, ScoredDecision& item);
+  std::uint64_t OldestLocked() const;
+
   std::size_t capacity_;
   std::size_t mask_;
   std::unique_ptr<Slot[]> slots_;

@@ -234,6 +234,8 @@ export async function newFan(t, options = {}) {
     locale: options.locale ?? 'en-US',
     viewport: desktop,
     bypassCSP: options.bypassCSP ?? false,
+    // The host's time zone unless a test needs another (local times the page turns into UTC).
+    ...(options.timezoneId ? { timezoneId: options.timezoneId } : {}),
   });
   const origin = new URL(t.server.url).origin;
   context.on('request', (request) => {

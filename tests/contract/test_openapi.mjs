@@ -143,8 +143,14 @@ function contractChecker(spec) {
 async function main() {
   const spec = bundledSpec();
   const checker = contractChecker(spec);
-  // Loopback skips the rate limits, so a day's calls are answered on their merits.
-  const server = await startServer(['--defense-allowlist', '127.0.0.0/8']);
+  // Loopback skips the rate limits, so a day's calls are answered on their merits. It is also a
+  // trusted proxy, so a call with X-Forwarded-For comes from elsewhere and is scored.
+  const server = await startServer([
+    '--defense-allowlist',
+    '127.0.0.0/8',
+    '--trusted-proxies',
+    '127.0.0.1/32',
+  ]);
   let failure = null;
   try {
     await day(server, checker);
@@ -356,7 +362,27 @@ async function day(server, checker) {
     await call(200, 'GET', `/v1/defense/${list}`, { token: operator });
     await call(204, 'DELETE', `/v1/defense/${list}?cidr=203.0.113.0/24`, { token: operator });
   }
+  // A hold from beyond the allowlisted loopback is scored and so in the decision log; read back
+  // through every filter, from the newest end, so the entries' schema is checked too.
+  const outsider = (await call(201, 'POST', '/v1/sessions', { body: {} })).session_token;
+  await call(201, 'POST', `/v1/events/${open.id}/holds`, {
+    token: outsider,
+    headers: { 'X-Forwarded-For': '198.51.100.7' },
+    body: { best_available: { quantity: 1 } },
+  });
   await call(200, 'GET', '/v1/defense/decisions', { token: operator });
+  const filtered = await call(
+    200,
+    'GET',
+    '/v1/defense/decisions?before=9007199254740991&limit=5&decision=allowed' +
+      '&route_class=hold&client=198.51.100.0/24',
+    { token: operator },
+  );
+  check(
+    filtered.items.length === 1 && filtered.items[0].client === '198.51.100.7',
+    `the filtered decision log answered ${JSON.stringify(filtered.items)}`,
+  );
+  await call(400, 'GET', '/v1/defense/decisions?decision=rate_limited', { token: operator });
 
   // The two streams: their refusals are JSON, checked like every answer; their 200 is a stream.
   await call(401, 'GET', `/v1/events/${queued.id}/queue/stream`, { token: guest });

@@ -1,5 +1,5 @@
 // The operator's console and the door scanner: one document (console.html), routed on the client
-// over `/console`, `/console/events/{id}` and `/scan`.
+// over `/console`, `/console/events/new`, `/console/events/{id}`, `/console/defense` and `/scan`.
 
 import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
@@ -7,7 +7,9 @@ import { interceptLinks, useLocation } from '../lib/router';
 import { operatorKey } from './api';
 import { ConsoleLayout } from './components/ConsoleLayout';
 import { DashboardPage } from './pages/DashboardPage';
+import { DefensePage } from './pages/DefensePage';
 import { EventsPage } from './pages/EventsPage';
+import { NewEventPage } from './pages/NewEventPage';
 import { ScanPage } from './pages/ScanPage';
 import { SignInPage } from './pages/SignInPage';
 import { matchConsoleRoute } from './router';
@@ -50,6 +52,10 @@ function App() {
     <ConsoleLayout title="Operator console" onSignOut={() => signIn(null)}>
       {route.page === 'events' ? (
         <EventsPage />
+      ) : route.page === 'new_event' ? (
+        <NewEventPage />
+      ) : route.page === 'defense' ? (
+        <DefensePage />
       ) : route.page === 'event' ? (
         <DashboardPage
           key={route.event_id}

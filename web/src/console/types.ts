@@ -80,3 +80,59 @@ export interface AuditEntry {
   before?: unknown;
   after?: unknown;
 }
+
+/** One card gateway as GET /v1/payments/gateways tells it. */
+export interface GatewayHealth {
+  name: string;
+  weight: number;
+  breaker: 'closed' | 'half_open' | 'open';
+  window: { calls: number; failures: number };
+  latency: { window_s: number; samples: number; p50_us: number; p99_us: number };
+}
+
+/** One range of GET /v1/defense/blocklist or /allowlist; `source` only on the allowlist. */
+export interface CidrEntry {
+  cidr: string;
+  reason: string;
+  created_at: string | null;
+  expires_at: string | null;
+  source?: 'static' | 'runtime';
+}
+
+/** The decisions the decision log records, and the route classes it scores. */
+export const kLoggedDecisions = [
+  'allowed',
+  'challenged',
+  'challenge_passed',
+  'challenge_failed',
+  'risk_blocked',
+] as const;
+export type LoggedDecision = (typeof kLoggedDecisions)[number];
+export const kScoredRoutes = ['queue_join', 'hold'] as const;
+export type ScoredRoute = (typeof kScoredRoutes)[number];
+
+/** One entry of GET /v1/defense/decisions. */
+export interface ScoredDecision {
+  sequence: number;
+  at: string;
+  request_id: string;
+  route_class: ScoredRoute;
+  event_id: string | null;
+  client: string;
+  features: Record<string, number>;
+  score: number;
+  decision: LoggedDecision;
+}
+
+/** A page of GET /v1/defense/decisions (docs/api.md, "Defence"). */
+export interface DecisionPage {
+  items: ScoredDecision[];
+  next_after: number;
+  next_before: number;
+  oldest: number;
+  latest: number;
+  capacity: number;
+  model_version: string;
+  model_weights: Record<string, number>;
+  model_thresholds: { challenge: number; block: number };
+}

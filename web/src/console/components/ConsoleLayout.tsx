@@ -24,6 +24,7 @@ export function ConsoleLayout(props: {
         </a>
         <nav aria-label="Console">
           <a href={consolePaths.events()}>Events</a>
+          <a href={consolePaths.defense()}>Defence</a>
           <a href={consolePaths.scan()}>Door scanner</a>
           {props.onSignOut && (
             <button type="button" class="button-header" onClick={props.onSignOut}>

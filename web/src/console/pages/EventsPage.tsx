@@ -1,4 +1,5 @@
-// Every event, each a link to its dashboard, with whether its doors are open.
+// Every event, each a link to its dashboard, with whether its doors are open, and the way to
+// create another.
 
 import { call, describe } from '../api';
 import { useLoad } from '../../lib/hooks';
@@ -21,6 +22,11 @@ export function EventsPage() {
   return (
     <>
       <h1 tabIndex={-1}>Events</h1>
+      <p>
+        <a class="button button-primary" href={consolePaths.newEvent()}>
+          Create an event
+        </a>
+      </p>
       {events.state === 'loading' && <p>Loading the events…</p>}
       {events.state === 'failed' && (
         <div class="notice notice-error" role="alert">
@@ -32,7 +38,7 @@ export function EventsPage() {
       )}
       {events.state === 'ready' &&
         (events.value.length === 0 ? (
-          <p>No events yet. Create one with POST /v1/events (docs/api.md).</p>
+          <p>No events yet.</p>
         ) : (
           <ul class="console-events">
             {events.value.map((event) => (
