@@ -174,6 +174,7 @@ def json_documents():
         "stored-bad-count": "c" + compact(dict(stored_event(), seat_count=-1)),
         "queue-settings": "e" + compact({"admission_rate_per_s": 50, "max_active": 10,
                                          "paused": True, "message": "Doors reopen at 10:15"}),
+        "queue-settings-closed": "e" + compact({"admission_rate_per_s": 50, "closed": True}),
         "serialize": "f" + '{"n":[0.0,-0.0,49.87,1e300,5e-324,100,-9223372036854775808,'
                            '18446744073709551615],"s":"a\\n\\u0001\\"\\\\\\u00e9","o":{}}',
         "cards": "d" + compact({"items": ["4111-1111-1111-1111"], "4111111111111111": 1,

@@ -16,6 +16,7 @@
 #include "operators/audit_trail.hpp"
 #include "operators/operator_keys.hpp"
 #include "orders/order_service.hpp"
+#include "payments/payment_router.hpp"
 #include "ports/admission.hpp"
 #include "tickets/check_in.hpp"
 #include "tickets/ticket_code.hpp"
@@ -57,6 +58,9 @@ struct ApiContext {
   OperatorKeys* operator_keys = nullptr;
   // Where the operator's controls are recorded; null: they are not, and /v1/audit is not served.
   AuditTrail* audit = nullptr;
+  // The card gateways' router, for GET /v1/payments/gateways; null: no gateway is configured
+  // (the route lists none).
+  const PaymentRouter* payment_router = nullptr;
 };
 
 // How the order service renders its answers: the order JSON of API.md and the API's errors.

@@ -17,7 +17,7 @@ RouteClass ClassifyRoute(Method method, std::string_view pattern) {
   if (pattern.starts_with("/v1/defense") || pattern.starts_with("/v1/events/{id}/stats") ||
       pattern.ends_with("/refund") || pattern.ends_with("/checkin") ||
       pattern.starts_with("/v1/operator-keys") || pattern == "/v1/audit" ||
-      (write && pattern == "/v1/events") ||
+      pattern.starts_with("/v1/payments") || (write && pattern == "/v1/events") ||
       (method == Method::kPatch && pattern.ends_with("/queue"))) {
     return RouteClass::kOperator;
   }

@@ -331,9 +331,9 @@ TEST_F(OperatorRoutesTest, EveryControlIsAuditedOnce) {
   }
   const json::value& queue = items[1];
   EXPECT_EQ(queue.at("before"), json::parse(R"({"admission_rate_per_s": 100, "max_active": 5000,
-      "paused": false, "message": null})"));
+      "paused": false, "message": null, "closed": false})"));
   EXPECT_EQ(queue.at("after"), json::parse(R"({"admission_rate_per_s": 100, "max_active": 7,
-      "paused": true, "message": "Back soon"})"));
+      "paused": true, "message": "Back soon", "closed": false})"));
   EXPECT_EQ(items[0].at("after").at("name").as_string(), "Night");
   EXPECT_FALSE(items[0].at("after").as_object().contains("sections"));
   EXPECT_EQ(items[2].at("after").at("status").as_string(), "refunded");

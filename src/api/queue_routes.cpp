@@ -280,14 +280,28 @@ Status ReadMessage(const json::object& body, std::optional<std::string>& out) {
   return {};
 }
 
+// A true/false control of PATCH: absent or null leaves it as it is.
+Status ReadSwitch(const json::object& body, std::string_view field, std::optional<bool>& out) {
+  const json::value* value = body.if_contains(field);
+  if (value == nullptr || value->is_null()) return {};
+  if (!value->is_bool()) {
+    return Error::Make(ErrorKind::kUnprocessable, "validation_failed",
+                       "Field '" + std::string(field) + "' must be true or false.",
+                       {{"field", field}});
+  }
+  out = value->get_bool();
+  return {};
+}
+
 // The settings PATCH controls, as the audit log records them before and after a change: the rest
-// of the queue object cannot change after creation, so a reader compares these four.
+// of the queue object cannot change after creation, so a reader compares these five.
 json::object ControlledSettingsJson(const QueueSettings& settings) {
   return json::object{
       {"admission_rate_per_s", settings.admission_rate_per_s},
       {"max_active", settings.max_active},
       {"paused", settings.paused},
-      {"message", settings.message.empty() ? json::value(nullptr) : json::value(settings.message)}};
+      {"message", settings.message.empty() ? json::value(nullptr) : json::value(settings.message)},
+      {"closed", settings.closed}};
 }
 
 void PatchQueue(ApiContext& context, const http::Request& request, Reply reply) {
@@ -310,12 +324,11 @@ void PatchQueue(ApiContext& context, const http::Request& request, Reply reply) 
   if (Status read = ReadControl(object, "max_active", kMaxActiveMax, controls.max_active); !read) {
     return reply(read.error());
   }
-  if (const json::value* paused = object.if_contains("paused"); paused && !paused->is_null()) {
-    if (!paused->is_bool()) {
-      return reply(Error::Make(ErrorKind::kUnprocessable, "validation_failed",
-                               "Field 'paused' must be true or false.", {{"field", "paused"}}));
-    }
-    controls.paused = paused->get_bool();
+  if (Status read = ReadSwitch(object, "paused", controls.paused); !read) {
+    return reply(read.error());
+  }
+  if (Status read = ReadSwitch(object, "closed", controls.closed); !read) {
+    return reply(read.error());
   }
   if (Status read = ReadMessage(object, controls.message); !read) return reply(read.error());
   context.waiting_room->Control(

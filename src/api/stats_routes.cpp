@@ -1,8 +1,10 @@
 // Operator statistics: GET /v1/events/{id}/stats, and its history for the console's charts,
-// GET /v1/events/{id}/stats/series and GET /v1/events/{id}/stats/stream (api/stats_series.hpp).
+// GET /v1/events/{id}/stats/series and GET /v1/events/{id}/stats/stream (api/stats_series.hpp);
+// and the card gateways' health, GET /v1/payments/gateways.
 // Each domain adds its own object to the snapshot through one function: `inventory` here,
 // `queue` from the waiting room (queue_routes.cpp), `orders` from order_routes.cpp; the history's
 // samples are read out of that same snapshot.
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <charconv>
 #include <chrono>
@@ -151,7 +153,38 @@ Result<json::object> EventStatsJson(ApiContext& context, const std::shared_ptr<E
   return body;
 }
 
+// GET /v1/payments/gateways: each card gateway's breaker, the calls and failures of its window,
+// and the latency of its calls of the last minute, for the console. Integers only: microseconds
+// rather than fractional milliseconds, and the reader divides failures by calls.
+void GetGatewayHealth(ApiContext& context, const http::Request& request, Reply reply) {
+  if (Result<OperatorIdentity> caller = RequireOperator(context, request, OperatorScope::kViewer);
+      !caller) {
+    return reply(caller.error());
+  }
+  json::array items;
+  if (context.payment_router != nullptr) {
+    for (const GatewayHealth& gateway : context.payment_router->Health()) {
+      items.push_back(json::object{
+          {"name", gateway.name},
+          {"weight", gateway.weight},
+          {"breaker", BreakerStateName(gateway.breaker)},
+          {"window",
+           json::object{{"calls", gateway.window.calls}, {"failures", gateway.window.failures}}},
+          {"latency",
+           json::object{{"window_s", std::chrono::seconds(PaymentRouter::kLatencyWindow).count()},
+                        {"samples", gateway.latency_samples},
+                        {"p50_us", gateway.latency_p50_us},
+                        {"p99_us", gateway.latency_p99_us}}}});
+    }
+  }
+  reply(JsonResponse(200, json::object{{"items", std::move(items)}, {"next_cursor", nullptr}}));
+}
+
 void RegisterStatsRoutes(http::Router& router, ApiContext& context) {
+  router.Add(http::Method::kGet, "/v1/payments/gateways",
+             Answering([&context](const http::Request& request, Reply reply) {
+               GetGatewayHealth(context, request, std::move(reply));
+             }));
   router.Add(http::Method::kGet, "/v1/events/{id}/stats",
              Answering([&context](const http::Request& request, Reply reply) {
                GetEventStats(context, request, std::move(reply));

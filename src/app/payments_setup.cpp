@@ -8,7 +8,7 @@
 
 namespace boxoffice::app {
 
-Result<std::unique_ptr<PaymentGateway>> BuildPaymentRouter(
+Result<std::unique_ptr<PaymentRouter>> BuildPaymentRouter(
     const std::vector<GatewayConfig>& gateways, const Clock& clock, MetricsRegistry& metrics,
     CircuitBreakerOptions breaker_options) {
   if (gateways.empty()) {
@@ -45,8 +45,7 @@ Result<std::unique_ptr<PaymentGateway>> BuildPaymentRouter(
     return Error::Make(ErrorKind::kUnprocessable, "invalid_gateway",
                        "At least one gateway needs a weight above 0.");
   }
-  return std::unique_ptr<PaymentGateway>(
-      std::make_unique<PaymentRouter>(std::move(routed), clock, metrics, breaker_options));
+  return std::make_unique<PaymentRouter>(std::move(routed), clock, metrics, breaker_options);
 }
 
 }  // namespace boxoffice::app

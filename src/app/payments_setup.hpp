@@ -9,6 +9,7 @@
 #include "common/metrics.hpp"
 #include "common/result.hpp"
 #include "payments/circuit_breaker.hpp"
+#include "payments/payment_router.hpp"
 #include "ports/clock.hpp"
 #include "ports/payment_gateway.hpp"
 
@@ -16,7 +17,7 @@ namespace boxoffice::app {
 
 // The router over `gateways` (from ParseGateways); 422 no_gateways when the list is empty.
 // `clock` and `metrics` must outlive the result.
-Result<std::unique_ptr<PaymentGateway>> BuildPaymentRouter(
+Result<std::unique_ptr<PaymentRouter>> BuildPaymentRouter(
     const std::vector<GatewayConfig>& gateways, const Clock& clock, MetricsRegistry& metrics,
     CircuitBreakerOptions breaker_options = {});
 

@@ -182,7 +182,7 @@ Result<Secrets> LoadSecrets(const ServeConfig& config) {
 
 struct Payments {
   std::unique_ptr<tools::GatewaySim> demo_gateway;  // the demo's in-process simulator, if any
-  std::unique_ptr<PaymentGateway> router;           // null: no gateway, orders answer 503
+  std::unique_ptr<PaymentRouter> router;            // null: no gateway, orders answer 503
 };
 
 // The card gateways behind the router. The demo shop takes test cards (tok_visa, ...) through a
@@ -209,7 +209,7 @@ Result<Payments> StartPayments(const ServeConfig& config, const Clock& clock,
         "payments_unavailable");
     return payments;
   }
-  Result<std::unique_ptr<PaymentGateway>> router = BuildPaymentRouter(*gateways, clock, metrics);
+  Result<std::unique_ptr<PaymentRouter>> router = BuildPaymentRouter(*gateways, clock, metrics);
   if (!router) return router.error();
   payments.router = std::move(router).value();
   return payments;
@@ -451,6 +451,7 @@ int RunServe(const ServeConfig& config) {
                           .stats_series = &stats_series};
   context.operator_keys = &operator_keys;
   context.audit = &audit;
+  context.payment_router = payments->router.get();
   waiting_room.SetPublicChangeHook(
       [&context](const std::string& event_id) { api::RefreshEventJson(context, event_id); });
   // The demo event is created before the queues are attached, so that its queue works on the

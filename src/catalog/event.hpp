@@ -85,6 +85,9 @@ struct QueueSettings {
   // The operator's word to fans in line ("Doors reopen at 10:15"), set live by PATCH, shown in
   // every waiting fan's status and stream; empty: none.
   std::string message;
+  // Closed by the operator (PATCH): no new fan may join; those in line keep their places and are
+  // admitted as before. Set live only, never by the definition.
+  bool closed = false;
 };
 
 struct EventDefinition {

@@ -2,7 +2,6 @@
 
 #include "common/json_text.hpp"
 
-
 #include <algorithm>
 #include <cstdint>
 #include <string>

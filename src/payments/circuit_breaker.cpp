@@ -36,6 +36,23 @@ void CircuitBreaker::MoveToHalfOpenIfDue(TimePoint now) {
 
 void CircuitBreaker::ClearWindow() { buckets_.fill(Bucket{}); }
 
+std::int64_t CircuitBreaker::BucketIndex(TimePoint now) const {
+  return std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() /
+         bucket_length_.count();
+}
+
+// The buckets of the window that ends with bucket `index`.
+BreakerWindow CircuitBreaker::Sum(std::int64_t index) const {
+  BreakerWindow window;
+  for (const Bucket& counted : buckets_) {
+    if (counted.index > index - static_cast<std::int64_t>(kBuckets) && counted.index <= index) {
+      window.calls += counted.calls;
+      window.failures += counted.errors;
+    }
+  }
+  return window;
+}
+
 bool CircuitBreaker::Allow() {
   std::lock_guard lock(mutex_);
   MoveToHalfOpenIfDue(clock_.Now());
@@ -69,25 +86,17 @@ void CircuitBreaker::Record(bool success) {
   }
   if (state_ == BreakerState::kOpen) return;  // a call that started before the breaker opened
 
-  const std::int64_t index =
-      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() /
-      bucket_length_.count();
+  const std::int64_t index = BucketIndex(now);
   Bucket& bucket = buckets_[static_cast<std::size_t>(index) % kBuckets];
   if (bucket.index != index) bucket = Bucket{index, 0, 0};
   ++bucket.calls;
   if (!success) ++bucket.errors;
   if (success) return;  // only a failure can push the ratio over the line
 
-  std::uint64_t calls = 0;
-  std::uint64_t errors = 0;
-  for (const Bucket& counted : buckets_) {
-    if (counted.index > index - static_cast<std::int64_t>(kBuckets) && counted.index <= index) {
-      calls += counted.calls;
-      errors += counted.errors;
-    }
-  }
-  if (calls >= options_.calls_min &&
-      static_cast<double>(errors) > options_.error_ratio_max * static_cast<double>(calls)) {
+  const BreakerWindow window = Sum(index);
+  if (window.calls >= options_.calls_min &&
+      static_cast<double>(window.failures) >
+          options_.error_ratio_max * static_cast<double>(window.calls)) {
     state_ = BreakerState::kOpen;
     opened_at_ = now;
     ClearWindow();
@@ -100,6 +109,11 @@ BreakerState CircuitBreaker::state() const {
     return BreakerState::kHalfOpen;
   }
   return state_;
+}
+
+BreakerWindow CircuitBreaker::window() const {
+  std::lock_guard lock(mutex_);
+  return Sum(BucketIndex(clock_.Now()));
 }
 
 }  // namespace boxoffice

@@ -32,6 +32,12 @@ enum class BreakerState { kClosed = 0, kHalfOpen = 1, kOpen = 2 };
 
 std::string_view BreakerStateName(BreakerState state);
 
+// The calls of a breaker's sliding window as of now, and how many of them failed.
+struct BreakerWindow {
+  std::uint32_t calls = 0;
+  std::uint32_t failures = 0;
+};
+
 class CircuitBreaker {
  public:
   static constexpr std::size_t kBuckets = 10;  // the window is split into this many buckets
@@ -47,6 +53,9 @@ class CircuitBreaker {
 
   // The state as of now (an open breaker whose time is up reads as half-open).
   BreakerState state() const;
+  // What the window holds as of now: empty while open (it is cleared when the breaker opens) and
+  // right after a probe closed it.
+  BreakerWindow window() const;
 
  private:
   struct Bucket {
@@ -58,6 +67,8 @@ class CircuitBreaker {
   // Under `mutex_`.
   void MoveToHalfOpenIfDue(TimePoint now);
   void ClearWindow();
+  BreakerWindow Sum(std::int64_t index) const;
+  std::int64_t BucketIndex(TimePoint now) const;
 
   const Clock& clock_;
   const CircuitBreakerOptions options_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <optional>
 #include <utility>
 
@@ -28,7 +29,47 @@ bool HoldsMoney(const std::string& status) {
   return status == "requires_capture" || status == "succeeded" || status == "processing";
 }
 
+// The value at rank ⌈p·n⌉ of `values` (the nearest-rank percentile); reorders them.
+std::int64_t NearestRank(std::vector<std::int64_t>& values, double p) {
+  const auto rank = static_cast<std::size_t>(std::ceil(p * static_cast<double>(values.size())));
+  const auto nth = values.begin() + static_cast<std::ptrdiff_t>(std::max<std::size_t>(rank, 1) - 1);
+  std::nth_element(values.begin(), nth, values.end());
+  return *nth;
+}
+
 }  // namespace
+
+// The latest calls' durations, newest overwriting oldest; 16 bytes a call.
+class PaymentRouter::LatencyRing {
+ public:
+  void Record(TimePoint ended, std::chrono::microseconds took) {
+    std::lock_guard lock(mutex_);
+    samples_[next_] = Sample{ended, std::max<std::int64_t>(took.count(), 0)};
+    next_ = (next_ + 1) % samples_.size();
+    size_ = std::min(size_ + 1, samples_.size());
+  }
+
+  // The durations, in microseconds, of the calls that ended at `since` or later.
+  std::vector<std::int64_t> Since(TimePoint since) const {
+    std::vector<std::int64_t> recent;
+    std::lock_guard lock(mutex_);
+    recent.reserve(size_);
+    for (std::size_t i = 0; i < size_; ++i) {
+      if (samples_[i].ended >= since) recent.push_back(samples_[i].micros);
+    }
+    return recent;
+  }
+
+ private:
+  struct Sample {
+    TimePoint ended;
+    std::int64_t micros = 0;
+  };
+  mutable std::mutex mutex_;
+  std::array<Sample, kLatencySamplesMax> samples_{};
+  std::size_t next_ = 0;
+  std::size_t size_ = 0;
+};
 
 struct PaymentRouter::Route {
   Route(WeightedGateway weighted, const Clock& clock, MetricsRegistry& metrics,
@@ -63,10 +104,12 @@ struct PaymentRouter::Route {
   Gauge& breaker_gauge;
   Counter& rejections;
   std::array<std::array<Counter*, kOutcomes>, kOperations> calls{};
+  LatencyRing latencies;
 };
 
 PaymentRouter::PaymentRouter(std::vector<WeightedGateway> gateways, const Clock& clock,
-                             MetricsRegistry& metrics, CircuitBreakerOptions breaker_options) {
+                             MetricsRegistry& metrics, CircuitBreakerOptions breaker_options)
+    : clock_(clock) {
   BOXOFFICE_CHECK(!gateways.empty() && gateways.size() <= kGatewaysMax,
                   "a router has between one and kGatewaysMax gateways");
   routes_.reserve(gateways.size());
@@ -141,7 +184,8 @@ PaymentResult PaymentRouter::Authorize(const AuthorizeRequest& request) {
       route->breaker_gauge.Set(static_cast<double>(route->breaker.state()));
       continue;
     }
-    PaymentResult result = route->gateway->Authorize(request);
+    PaymentResult result =
+        Timed(*route, [&](PaymentGateway& gateway) { return gateway.Authorize(request); });
     result.payment.gateway = route->gateway->name();
     Count(*route, kAuthorize, result.outcome);
     Judge(*route, result.outcome);
@@ -157,7 +201,8 @@ PaymentResult PaymentRouter::Authorize(const AuthorizeRequest& request) {
         break;
     }
     // The authorization may have happened: ask before going anywhere else.
-    PaymentResult found = route->gateway->Lookup(request.idempotency_key);
+    PaymentResult found = Timed(
+        *route, [&](PaymentGateway& gateway) { return gateway.Lookup(request.idempotency_key); });
     found.payment.gateway = route->gateway->name();
     Count(*route, kLookup, found.outcome);
     if (found.outcome == PaymentOutcome::kNotFound) {
@@ -179,13 +224,23 @@ PaymentResult PaymentRouter::Authorize(const AuthorizeRequest& request) {
 }
 
 template <typename Call>
+PaymentResult PaymentRouter::Timed(Route& route, Call call) {
+  const TimePoint started = clock_.Now();
+  PaymentResult result = call(*route.gateway);
+  const TimePoint ended = clock_.Now();
+  route.latencies.Record(ended,
+                         std::chrono::duration_cast<std::chrono::microseconds>(ended - started));
+  return result;
+}
+
+template <typename Call>
 PaymentResult PaymentRouter::OnAuthorizingGateway(const PaymentRef& payment, std::size_t operation,
                                                   Call call) {
   Route* route = Find(payment.gateway);
   if (route == nullptr) {
     return PaymentResult{PaymentOutcome::kFailed, payment, "", "", "unknown gateway"};
   }
-  PaymentResult result = call(*route->gateway);
+  PaymentResult result = Timed(*route, call);
   result.payment.gateway = route->gateway->name();
   Count(*route, operation, result.outcome);
   Judge(*route, result.outcome);
@@ -218,7 +273,8 @@ PaymentResult PaymentRouter::Lookup(const std::string& idempotency_key) {
   std::optional<PaymentResult> found;
   bool unsure = false;
   for (const auto& route : routes_) {
-    PaymentResult result = route->gateway->Lookup(idempotency_key);
+    PaymentResult result =
+        Timed(*route, [&](PaymentGateway& gateway) { return gateway.Lookup(idempotency_key); });
     result.payment.gateway = route->gateway->name();
     Count(*route, kLookup, result.outcome);
     if (result.outcome == PaymentOutcome::kSucceeded) {
@@ -240,6 +296,25 @@ BreakerState PaymentRouter::breaker_state(const std::string& gateway) const {
     if (route->gateway->name() == gateway) return route->breaker.state();
   }
   return BreakerState::kClosed;
+}
+
+std::vector<GatewayHealth> PaymentRouter::Health() const {
+  const TimePoint since = clock_.Now() - kLatencyWindow;
+  std::vector<GatewayHealth> health;
+  health.reserve(routes_.size());
+  for (const auto& route : routes_) {
+    GatewayHealth& one = health.emplace_back();
+    one.name = route->gateway->name();
+    one.weight = route->weight;
+    one.breaker = route->breaker.state();
+    one.window = route->breaker.window();
+    std::vector<std::int64_t> recent = route->latencies.Since(since);
+    if (recent.empty()) continue;
+    one.latency_samples = static_cast<std::uint32_t>(recent.size());
+    one.latency_p50_us = NearestRank(recent, 0.50);
+    one.latency_p99_us = NearestRank(recent, 0.99);
+  }
+  return health;
 }
 
 }  // namespace boxoffice

@@ -21,6 +21,8 @@
 // boxoffice_payment_breaker_rejections_total{gateway}.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -38,11 +40,29 @@ struct WeightedGateway {
   unsigned weight = 1;
 };
 
+// How one gateway is doing, for the operator (GET /v1/payments/gateways): its breaker, the calls
+// in the breaker's window, and how long its recent calls took.
+struct GatewayHealth {
+  std::string name;
+  unsigned weight = 0;
+  BreakerState breaker = BreakerState::kClosed;
+  BreakerWindow window;  // the breaker's sliding window as of now
+  // Every call to the gateway (any operation, any outcome) that ended within the latency window:
+  // how many, and their median and 99th percentile (nearest rank), in microseconds; 0 when none.
+  std::uint32_t latency_samples = 0;
+  std::int64_t latency_p50_us = 0;
+  std::int64_t latency_p99_us = 0;
+};
+
 class PaymentRouter final : public PaymentGateway {
  public:
   static constexpr std::size_t kGatewaysMax = 16;
   static constexpr std::size_t kOperations = 5;  // authorize, capture, void, refund, lookup
   static constexpr std::size_t kOutcomes = 5;    // PaymentOutcome's values
+  // Latency is told over the calls that ended in the last minute, at most the latest this many
+  // per gateway (a fixed ring: 64 KB a gateway, whatever the rate).
+  static constexpr std::chrono::seconds kLatencyWindow{60};
+  static constexpr std::size_t kLatencySamplesMax = 4096;
 
   // `gateways` must be non-empty (at most kGatewaysMax) with distinct names and at least one
   // positive weight; `clock` and `metrics` must outlive the router.
@@ -61,8 +81,11 @@ class PaymentRouter final : public PaymentGateway {
 
   // The breaker state of the gateway named `gateway` (kClosed for an unknown name).
   BreakerState breaker_state(const std::string& gateway) const;
+  // Every gateway's health as of now, in the configured order.
+  std::vector<GatewayHealth> Health() const;
 
  private:
+  class LatencyRing;
   struct Route;
 
   // The order in which to try gateways for one authorization.
@@ -73,9 +96,13 @@ class PaymentRouter final : public PaymentGateway {
   void Judge(Route& route, PaymentOutcome outcome);
   // Capture, void and refund: `call(gateway)` on the gateway that authorized the payment,
   // counted as `operation` and judged by its breaker.
+  // Runs `call` on the route's gateway and keeps how long it took for Health().
+  template <typename Call>
+  PaymentResult Timed(Route& route, Call call);
   template <typename Call>
   PaymentResult OnAuthorizingGateway(const PaymentRef& payment, std::size_t operation, Call call);
 
+  const Clock& clock_;
   const std::string name_ = "router";
   std::vector<std::unique_ptr<Route>> routes_;
   std::mutex order_mutex_;  // guards the round-robin's running weights

@@ -180,6 +180,45 @@ TEST(PaymentRouterTest, HalfOpenProbeAfterTenSecondsCloses) {
   EXPECT_GT(f.primary->authorize_calls(), before);
 }
 
+// Health tells each gateway's breaker, the calls and failures of its window, and the latency of
+// the calls of the last minute: here each primary call takes 1 ms more than the one before.
+TEST(PaymentRouterTest, HealthTellsBreakersWindowsAndLatency) {
+  Fixture f(1, 0, 0);
+  std::int64_t took_us = 0;
+  f.primary->DuringAuthorize([&] {
+    took_us += 1000;
+    f.clock.Advance(std::chrono::microseconds(took_us));
+  });
+  for (int i = 0; i < 100; ++i) f.Authorize("k" + std::to_string(i));
+  std::vector<GatewayHealth> health = f.router->Health();
+  ASSERT_EQ(health.size(), 3u);
+  EXPECT_EQ(health[0].name, "primary");
+  EXPECT_EQ(health[0].weight, 1u);
+  EXPECT_EQ(health[0].breaker, BreakerState::kClosed);
+  EXPECT_EQ(health[0].latency_samples, 100u);
+  EXPECT_EQ(health[0].latency_p50_us, 50'000);
+  EXPECT_EQ(health[0].latency_p99_us, 99'000);
+  EXPECT_EQ(health[1].latency_samples, 0u);
+  EXPECT_EQ(health[1].latency_p99_us, 0);
+
+  // Failures count in the window until it opens; open, the window is empty.
+  f.primary->DuringAuthorize(nullptr);
+  f.clock.Advance(seconds(61));  // the latency window has moved past every call above
+  f.primary->SetAuthorize(PaymentOutcome::kFailed);
+  for (int i = 0; i < 5; ++i) f.Authorize("f" + std::to_string(i));
+  health = f.router->Health();
+  EXPECT_EQ(health[0].window.calls, 5u);
+  EXPECT_EQ(health[0].window.failures, 5u);
+  EXPECT_EQ(health[0].latency_samples, 5u);
+  EXPECT_EQ(health[0].latency_p99_us, 0);
+  EXPECT_EQ(health[1].window.calls, 5u);  // the standby took each one over
+  EXPECT_EQ(health[1].window.failures, 0u);
+  for (int i = 0; i < 20; ++i) f.Authorize("g" + std::to_string(i));
+  health = f.router->Health();
+  EXPECT_EQ(health[0].breaker, BreakerState::kOpen);
+  EXPECT_EQ(health[0].window.calls, 0u);
+}
+
 // No gateway can be tried (all breakers open): kFailed, and no gateway is called.
 TEST(PaymentRouterTest, AllOpenIsFailedWithoutCalls) {
   Fixture f;

@@ -372,8 +372,7 @@ int RunBotsim(const BotsimOptions& options) {
 
   // The event, and where the decision log stands before the run.
   const json::object definition = EventDefinition(options);
-  Reply created =
-      RunToEnd(io, op.Call(bhttp::verb::post, "/v1/events", SerializeJson(definition)));
+  Reply created = RunToEnd(io, op.Call(bhttp::verb::post, "/v1/events", SerializeJson(definition)));
   if (created.status != 201) {
     std::cerr << "botsim: POST /v1/events answered " << created.status << " " << created.body
               << "\n";

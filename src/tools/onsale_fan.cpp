@@ -231,10 +231,10 @@ FanRequest Journey::Request(const Fan& fan) const {
       request.method = bhttp::verb::post;
       request.target = "/v1/orders";
       const char* token = fan.declines_first && fan.declines == 0 ? "tok_declined" : "tok_visa";
-      request.body = SerializeJson(
-          json::object{{"hold_id", fan.hold_id},
-                       {"email", "fan" + std::to_string(fan.index) + "@example.com"},
-                       {"payment", json::object{{"token", token}}}});
+      request.body =
+          SerializeJson(json::object{{"hold_id", fan.hold_id},
+                                     {"email", "fan" + std::to_string(fan.index) + "@example.com"},
+                                     {"payment", json::object{{"token", token}}}});
       headers.emplace_back("X-Access-Token", fan.access_token);
       // One key per intent to pay: the same on a retry of the same request (after a transport
       // error or a 5xx), a new one after a decline.

@@ -40,6 +40,11 @@ Error EventNotFound(std::string_view id) {
                      {{"event_id", id}});
 }
 
+Error QueueClosed() {
+  return Error::Make(ErrorKind::kConflict, "queue_closed",
+                     "The queue for this event is closed to new fans.");
+}
+
 Error InvalidQueueTicket(std::string message) {
   return Error::Make(ErrorKind::kUnauthenticated, "invalid_queue_ticket", std::move(message));
 }
@@ -192,6 +197,9 @@ void WaitingRoom::Attach(const EventDefinition& event, InventoryProbe inventory,
         if (auto* message = object.if_contains("message"); message && message->is_string()) {
           queue->settings.message = message->get_string();
         }
+        if (auto* closed = object.if_contains("closed"); closed && closed->is_bool()) {
+          queue->settings.closed = closed->get_bool();
+        }
       }
     }
     if (auto seed = read("seed")) queue->seed = *seed;
@@ -259,6 +267,7 @@ Result<FanView> WaitingRoom::Join(std::string_view event_id, const FanIdentity& 
       }
     }
     if (number == 0) {
+      if (queue->settings.closed) return QueueClosed();
       if (queue->Waiting() >= options_.queue_length_max) {
         Error error = Error::Make(ErrorKind::kUnavailable, "queue_full",
                                   "The queue for this event is full; try again later.");
@@ -290,6 +299,7 @@ Result<FanView> WaitingRoom::Join(std::string_view event_id, const FanIdentity& 
     // Admitted at once, but a second join is still "the same place" (200), as the contract says.
     created = std::none_of(keys.begin(), keys.end(),
                            [&](std::uint64_t key) { return queue->identities.contains(key); });
+    if (created && queue->settings.closed) return QueueClosed();
     if (created && queue->identities.size() < options_.queue_length_max) {
       for (std::uint64_t key : keys) queue->identities.emplace(key, 0);
     }
@@ -364,12 +374,14 @@ void WaitingRoom::Control(std::string_view event_id, const QueueControls& contro
     if (controls.max_active) queue->settings.max_active = *controls.max_active;
     if (controls.paused) queue->settings.paused = *controls.paused;
     if (controls.message) queue->settings.message = *controls.message;
+    if (controls.closed) queue->settings.closed = *controls.closed;
     settings = queue->settings;
   }
   const json::object stored{{"admission_rate_per_s", settings.admission_rate_per_s},
                             {"max_active", settings.max_active},
                             {"paused", settings.paused},
-                            {"message", settings.message}};
+                            {"message", settings.message},
+                            {"closed", settings.closed}};
   store_.Put(event_id, "settings", SerializeJson(stored),
              [this, change = QueueChange{std::move(before), settings}, id = std::string(event_id),
               done = std::move(done)](Status written) {
@@ -399,6 +411,7 @@ Result<boost::json::object> WaitingRoom::PublicQueueJson(std::string_view event_
       {"access_ttl_s", settings.access_ttl_s},
       {"paused", settings.paused},
       {"message", settings.message.empty() ? json::value(nullptr) : json::value(settings.message)},
+      {"closed", settings.closed},
       {"idle_release_s", settings.idle_release_s},
       {"poll_budget_per_s", settings.poll_budget_per_s},
       {"order_ends_access", settings.order_ends_access}};

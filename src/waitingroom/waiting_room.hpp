@@ -99,6 +99,7 @@ struct QueueControls {
   std::optional<std::uint32_t> max_active;
   std::optional<bool> paused;
   std::optional<std::string> message;  // "" takes the message down
+  std::optional<bool> closed;          // true: no new places (those in line are kept)
 };
 
 // What a Control call changed: the settings just before it and as now in force, read under the
@@ -139,7 +140,8 @@ class WaitingRoom final : public AdmissionCheck {
   void Attach(const EventDefinition& event, InventoryProbe inventory, bool restore,
               std::function<void(Status)> ready = nullptr);
 
-  // 404 event_not_found, 503 queue_full / queue_busy (with retry_after_s).
+  // 404 event_not_found, 409 queue_closed (a new place while the operator has closed the queue),
+  // 503 queue_full / queue_busy (with retry_after_s).
   Result<FanView> Join(std::string_view event_id, const FanIdentity& fan);
   // A fan's status call: no write beyond marking the fan seen now. 401 missing_queue_ticket /
   // invalid_queue_ticket for no ticket, a forged one, or another session's or event's.

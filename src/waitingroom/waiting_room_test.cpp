@@ -133,7 +133,8 @@ TEST_F(WaitingRoomTest, AbandonedFanIsSkippedAndReturnsAheadOfOthers) {
   options.abandon_after_s = 30;
   WaitingRoom room(store_, clock_, kSecret, options);
   Attach(room, MakeEvent("evt_a", 1, 1000));
-  room.Control("evt_a", QueueControls{std::nullopt, std::nullopt, true, std::nullopt}, [](auto) {});
+  room.Control("evt_a", QueueControls{std::nullopt, std::nullopt, true, std::nullopt, std::nullopt},
+               [](auto) {});
   std::vector<Fan> fans;
   for (int i = 0; i < 5; ++i) fans.push_back(Join(room, "evt_a", i));
   // Everyone but fan 0 keeps polling for a minute while the queue is paused.
@@ -141,7 +142,8 @@ TEST_F(WaitingRoomTest, AbandonedFanIsSkippedAndReturnsAheadOfOthers) {
     Run(room, seconds(1));
     for (int i = 1; i < 5; ++i) Poll(room, "evt_a", fans[i]);
   }
-  room.Control("evt_a", QueueControls{std::nullopt, std::nullopt, false, std::nullopt},
+  room.Control("evt_a",
+               QueueControls{std::nullopt, std::nullopt, false, std::nullopt, std::nullopt},
                [](auto) {});
   Run(room, milliseconds(1000));
   EXPECT_EQ(room.Stats("evt_a")->abandoned, 1u);
@@ -169,7 +171,8 @@ TEST_F(WaitingRoomTest, PauseAndResume) {
   const std::uint64_t before = Admitted(room, "evt_a");
   EXPECT_NEAR(static_cast<double>(before), 10.0, 1.0);
   Result<QueueChange> paused = Error::Internal("no answer");
-  room.Control("evt_a", QueueControls{std::nullopt, std::nullopt, true, "Back at 10:15"},
+  room.Control("evt_a",
+               QueueControls{std::nullopt, std::nullopt, true, "Back at 10:15", std::nullopt},
                [&paused](Result<QueueChange> change) { paused = std::move(change); });
   ASSERT_TRUE(paused.ok());
   // The change reports the settings it replaced as well as those now in force.
@@ -189,13 +192,73 @@ TEST_F(WaitingRoomTest, PauseAndResume) {
   EXPECT_EQ(Poll(room, "evt_a", fans[0]).state, FanState::kAdmitted);
   EXPECT_EQ(Poll(room, "evt_a", fans[0]).message, "");
   // Resuming leaves the message up until the operator takes it down with "".
-  room.Control("evt_a", QueueControls{20, std::nullopt, false, std::nullopt}, [](auto) {});
+  room.Control("evt_a", QueueControls{20, std::nullopt, false, std::nullopt, std::nullopt},
+               [](auto) {});
   Run(room, seconds(1));
   EXPECT_NEAR(static_cast<double>(Admitted(room, "evt_a")), before + 20.0, 1.0);
   EXPECT_FALSE(Poll(room, "evt_a", fans[29]).paused);
   EXPECT_EQ(Poll(room, "evt_a", fans[39]).message, "Back at 10:15");
-  room.Control("evt_a", QueueControls{std::nullopt, std::nullopt, std::nullopt, ""}, [](auto) {});
+  room.Control("evt_a", QueueControls{std::nullopt, std::nullopt, std::nullopt, "", std::nullopt},
+               [](auto) {});
   EXPECT_EQ(Poll(room, "evt_a", fans[39]).message, "");
+}
+
+// Closing the queue turns new fans away while everyone already in line keeps their place, is
+// admitted in order, and may join again to find it; the closure survives a restart until the
+// operator reopens.
+TEST_F(WaitingRoomTest, ClosingTheQueueKeepsThoseInLine) {
+  std::vector<Fan> fans;
+  {
+    WaitingRoom room(store_, clock_, kSecret);
+    Attach(room, MakeEvent("evt_a", 2, 1000));
+    for (int i = 0; i < 4; ++i) fans.push_back(Join(room, "evt_a", i));
+    Result<QueueChange> closed = Error::Internal("no answer");
+    room.Control("evt_a",
+                 QueueControls{std::nullopt, std::nullopt, std::nullopt, std::nullopt, true},
+                 [&closed](Result<QueueChange> change) { closed = change; });
+    ASSERT_TRUE(closed.ok());
+    EXPECT_FALSE(closed->before.closed);
+    EXPECT_TRUE(closed->after.closed);
+    EXPECT_EQ(room.PublicQueueJson("evt_a")->at("closed"), true);
+
+    Result<FanView> newcomer = room.Join("evt_a", FanIdentity{"ses_new", "", ""});
+    ASSERT_FALSE(newcomer.ok());
+    EXPECT_EQ(newcomer.error().code, "queue_closed");
+    EXPECT_EQ(newcomer.error().kind, ErrorKind::kConflict);
+    Result<FanView> again = room.Join("evt_a", FanIdentity{fans[3].session_id, "", ""});
+    ASSERT_TRUE(again.ok());
+    EXPECT_FALSE(again->created);
+    EXPECT_EQ(again->position, 4u);
+    Run(room, seconds(1));
+    EXPECT_EQ(Poll(room, "evt_a", fans[0]).state, FanState::kAdmitted);
+    EXPECT_EQ(Poll(room, "evt_a", fans[1]).state, FanState::kAdmitted);
+    EXPECT_EQ(room.Stats("evt_a")->joined, 4u);
+  }
+  WaitingRoom restarted(store_, clock_, kSecret);
+  Attach(restarted, MakeEvent("evt_a", 2, 1000), true);
+  EXPECT_TRUE(restarted.Settings("evt_a")->closed);
+  EXPECT_EQ(restarted.Join("evt_a", FanIdentity{"ses_new", "", ""}).error().code, "queue_closed");
+  restarted.Control("evt_a",
+                    QueueControls{std::nullopt, std::nullopt, std::nullopt, std::nullopt, false},
+                    [](auto) {});
+  EXPECT_TRUE(restarted.Join("evt_a", FanIdentity{"ses_new", "", ""}).ok());
+}
+
+// A queue without a waiting line (disabled) admits at once, and closing it still turns new fans
+// away: "closed" means nobody new gets in, whatever the queue's shape.
+TEST_F(WaitingRoomTest, ClosingADisabledQueueTurnsNewFansAway) {
+  WaitingRoom room(store_, clock_, kSecret);
+  EventDefinition event = MakeEvent("evt_a", 2, 1000);
+  event.queue.enabled = false;
+  Attach(room, event);
+  EXPECT_TRUE(room.Join("evt_a", FanIdentity{"ses_1", "", ""}).ok());
+  room.Control("evt_a", QueueControls{std::nullopt, std::nullopt, std::nullopt, std::nullopt, true},
+               [](auto) {});
+  EXPECT_EQ(room.Join("evt_a", FanIdentity{"ses_2", "", ""}).error().code, "queue_closed");
+  // The fan who came in before the closure is the same fan (200), not a new one.
+  Result<FanView> again = room.Join("evt_a", FanIdentity{"ses_1", "", ""});
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->created);
 }
 
 // With nothing available and nothing held, waiting fans are told sold_out at once; while holds
@@ -285,7 +348,8 @@ TEST_F(WaitingRoomTest, RestartKeepsPlaces) {
     Run(room, seconds(1));
     access_token = Poll(room, "evt_a", fans[0]).access_token;
     ASSERT_FALSE(access_token.empty());
-    room.Control("evt_a", QueueControls{std::nullopt, 77, true, "Paused for a moment"},
+    room.Control("evt_a",
+                 QueueControls{std::nullopt, 77, true, "Paused for a moment", std::nullopt},
                  [](auto) {});
     last_number_position = *Poll(room, "evt_a", fans[9]).position;
   }
@@ -301,7 +365,8 @@ TEST_F(WaitingRoomTest, RestartKeepsPlaces) {
   const Fan newcomer = Join(restarted, "evt_a", 100);
   EXPECT_GT(*Poll(restarted, "evt_a", newcomer).position, last_number_position);
   // Fans who have not polled since the restart are not skipped: admission resumes in order.
-  restarted.Control("evt_a", QueueControls{std::nullopt, std::nullopt, false, std::nullopt},
+  restarted.Control("evt_a",
+                    QueueControls{std::nullopt, std::nullopt, false, std::nullopt, std::nullopt},
                     [](auto) {});
   Run(restarted, seconds(1));
   EXPECT_EQ(restarted.Stats("evt_a")->abandoned, 0u);
@@ -465,7 +530,8 @@ TEST_F(WaitingRoomTest, LeavingGivesUpThePlaceOrTheSlot) {
   EXPECT_EQ(room.Stats("evt_a")->left_waiting, 1u);
   EXPECT_FALSE(room.Leave("evt_a", fans[2].session_id, fans[1].ticket).ok());  // not theirs
 
-  room.Control("evt_a", QueueControls{std::nullopt, std::nullopt, false, std::nullopt},
+  room.Control("evt_a",
+               QueueControls{std::nullopt, std::nullopt, false, std::nullopt, std::nullopt},
                [](auto) {});
   Run(room, seconds(1));
   EXPECT_EQ(room.Stats("evt_a")->admitted, 3u);
@@ -577,7 +643,8 @@ TEST_F(WaitingRoomTest, ShufflesThePrequeueVerifiably) {
     EXPECT_EQ(Poll(room, "evt_s", fans.back()).state, FanState::kPrequeue);
   }
   clock_.Advance(seconds(60));
-  room.Control("evt_s", QueueControls{std::nullopt, std::nullopt, true, std::nullopt}, [](auto) {});
+  room.Control("evt_s", QueueControls{std::nullopt, std::nullopt, true, std::nullopt, std::nullopt},
+               [](auto) {});
   room.Tick();
   const boost::json::object revealed = *room.PublicQueueJson("evt_s");
   const std::string seed(revealed.at("seed").as_string());
@@ -602,7 +669,8 @@ TEST_F(WaitingRoomTest, ShufflesThePrequeueVerifiably) {
   EXPECT_LT(unmoved, 20);
 
   // Admission follows the draw.
-  room.Control("evt_s", QueueControls{std::nullopt, std::nullopt, false, std::nullopt},
+  room.Control("evt_s",
+               QueueControls{std::nullopt, std::nullopt, false, std::nullopt, std::nullopt},
                [](auto) {});
   Run(room, milliseconds(100));
   for (int i = 0; i < 200; ++i) {

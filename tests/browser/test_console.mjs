@@ -1,7 +1,8 @@
 // The operator's console, driven as an operator would: sign in, change the admission rate and
 // max active (and see them in force), pause with a message that a fan in line sees at once in
-// another browser, resume, refund an order (its seats go back on sale), and the audit log of it
-// all; a viewer key sees the dashboard but may not touch a control.
+// another browser, resume, refund an order (its seats go back on sale), close the queue to new
+// fans and reopen it, and the audit log of it all; a viewer key sees the dashboard but may not
+// touch a control.
 
 import { check, runTest, screenshots, smallEvent } from './harness.mjs';
 
@@ -87,10 +88,34 @@ await runTest('console', async (t) => {
     `after the refund the seats are ${JSON.stringify(stats.inventory)}`,
   );
 
+  // The payments panel: the demo's gateway took the order's authorization and the refund, so
+  // it shows calls timed in the last minute and a closed breaker.
+  const gateway_row = operator.getByRole('row').filter({
+    has: operator.getByRole('rowheader', { name: 'demo-sim' }),
+  });
+  await gateway_row.getByText('closed (taking payments)').waitFor();
+  await gateway_row.getByText(/^[\d.]+ ms \/ [\d.]+ ms$/).waitFor();
+
   // Every action is in the audit log, with who did it.
   await operator.getByRole('cell', { name: 'order.refund' }).waitFor();
   await operator.getByRole('cell', { name: 'queue.update' }).first().waitFor();
   await screenshots(t, operator, 'dashboard');
+
+  // Closed to new fans (after a confirmation): a fan arriving now is turned away with the
+  // reason, and let in once the operator reopens.
+  await operator.getByRole('button', { name: 'Close the queue' }).click();
+  await operator.getByRole('dialog').getByRole('button', { name: 'Confirm' }).click();
+  await operator.getByRole('status').filter({ hasText: 'Closed.' }).waitFor();
+  const closed = await t.api.expect(200, 'GET', `/v1/events/${event.id}`);
+  check(closed.queue.closed === true, `the queue in force is ${JSON.stringify(closed.queue)}`);
+  const latecomer = await t.newFan();
+  await latecomer.goto(`${t.server.url}/events/${event.id}/queue`);
+  await latecomer.getByRole('alert').filter({ hasText: 'This waiting room is closed' }).waitFor();
+  await screenshots(t, latecomer, 'queue_closed');
+  await operator.getByRole('button', { name: 'Reopen the queue' }).click();
+  await operator.getByRole('status').filter({ hasText: 'Reopened.' }).waitFor();
+  await latecomer.getByRole('button', { name: 'Try again' }).click();
+  await latecomer.waitForURL(/\/seats$/);
 
   // A viewer key: the dashboard, but no control.
   const viewer = await t.api.expect(201, 'POST', '/v1/operator-keys', {

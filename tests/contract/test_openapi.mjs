@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { apiClient, repo_root, smallEvent, startServer } from '../browser/harness.mjs';
+import { apiClient, check, repo_root, smallEvent, startServer } from '../browser/harness.mjs';
 import { redocly } from './redocly.mjs';
 
 const require = createRequire(join(repo_root, 'web/package.json'));
@@ -262,6 +262,18 @@ async function day(server, checker) {
     token: operator,
     body: { max_active: -1 },
   });
+  // Closed to new fans: a new session's join is 409, the guest already in line keeps its place.
+  const closed = await call(200, 'PATCH', `/v1/events/${queued.id}/queue`, {
+    token: operator,
+    body: { closed: true },
+  });
+  check(closed.closed === true, `the queue shows closed: ${JSON.stringify(closed)}`);
+  await call(409, 'POST', `/v1/events/${queued.id}/queue`, { token: fan });
+  await call(200, 'POST', `/v1/events/${queued.id}/queue`, { token: guest });
+  await call(200, 'PATCH', `/v1/events/${queued.id}/queue`, {
+    token: operator,
+    body: { closed: false },
+  });
   await call(204, 'DELETE', `/v1/events/${queued.id}/queue`, { token: guest, headers: ticket });
 
   // The open event: admitted at once, a hold, an order, its tickets.
@@ -336,6 +348,13 @@ async function day(server, checker) {
   await call(200, 'GET', `/v1/events/${open.id}/stats`, { token: operator });
   await call(200, 'GET', `/v1/events/${open.id}/stats/series`, { token: operator });
   await call(401, 'GET', `/v1/events/${open.id}/stats`);
+  // The card gateways: the demo's simulator has taken this day's authorization and capture.
+  const gateways = await call(200, 'GET', '/v1/payments/gateways', { token: operator });
+  check(
+    gateways.items.length === 1 && gateways.items[0].latency.samples > 0,
+    `the gateways are ${JSON.stringify(gateways)}`,
+  );
+  await call(401, 'GET', '/v1/payments/gateways');
   await call(200, 'POST', `/v1/orders/${placed.order_id}/refund`, {
     token: operator,
     headers: { 'Idempotency-Key': 'contract-refund' },

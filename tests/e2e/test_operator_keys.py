@@ -104,9 +104,11 @@ class OperatorKeysTest(unittest.TestCase):
         update = page["items"][-1]
         self.assertEqual(update["actor"], {"key_id": "admin", "scope": "operator"})
         self.assertEqual(update["before"], {"admission_rate_per_s": 100, "max_active": 5000,
-                                            "paused": False, "message": None})
+                                            "paused": False, "message": None,
+                                            "closed": False})
         self.assertEqual(update["after"], {"admission_rate_per_s": 100, "max_active": 42,
-                                           "paused": True, "message": "Back at 10:15"})
+                                           "paused": True, "message": "Back at 10:15",
+                                           "closed": False})
         for item in page["items"]:
             self.assertNotIn(viewer["key"], str(item))
             self.assertNotIn(kept["key"], str(item))

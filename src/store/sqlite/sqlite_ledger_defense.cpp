@@ -6,8 +6,8 @@
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 
-#include "common/time.hpp"
 #include "common/json_text.hpp"
+#include "common/time.hpp"
 #include "store/sqlite/sqlite_ledger.hpp"
 
 namespace boxoffice {

@@ -8,6 +8,8 @@ export interface QueueSettings {
   access_ttl_s: number;
   paused: boolean;
   message?: string | null;
+  /** Closed by the operator to new fans; those in line keep their places. */
+  closed?: boolean;
 }
 
 export interface EventListItem {

@@ -157,6 +157,8 @@ const en = {
       'This connection has been blocked. If you think this is a mistake, contact the organiser.',
     challenge_required: 'Your browser could not be verified. Please reload the page.',
     queue_full: 'The waiting room is full. Please try again later.',
+    queue_closed:
+      'This waiting room is closed: no new fans are let in. Those already in line keep their places.',
     invalid_email: 'Enter a valid email address.',
     validation_failed: 'Some details are not valid. Check them and try again.',
     idempotency_in_flight: 'Your payment is still being processed. Please wait a moment.',
@@ -335,6 +337,8 @@ const de: Messages = {
       'Diese Verbindung wurde gesperrt. Wenn Sie das für einen Irrtum halten, wenden Sie sich an den Veranstalter.',
     challenge_required: 'Ihr Browser konnte nicht geprüft werden. Bitte laden Sie die Seite neu.',
     queue_full: 'Der Warteraum ist voll. Bitte versuchen Sie es später erneut.',
+    queue_closed:
+      'Dieser Warteraum ist geschlossen: Es werden keine neuen Fans eingelassen. Wer schon in der Schlange steht, behält seinen Platz.',
     invalid_email: 'Geben Sie eine gültige E-Mail-Adresse ein.',
     validation_failed: 'Einige Angaben sind ungültig. Prüfen Sie sie und versuchen Sie es erneut.',
     idempotency_in_flight: 'Ihre Zahlung wird noch verarbeitet. Bitte warten Sie einen Moment.',

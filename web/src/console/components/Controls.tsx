@@ -1,5 +1,6 @@
-// The andon cord: the admission rate and max active, and pause and resume with a message that
-// every fan in line sees (PATCH /v1/events/{id}/queue). Pausing asks for confirmation first.
+// The andon cord: the admission rate and max active, pause and resume with a message that every
+// fan in line sees, and closing the queue to new fans (PATCH /v1/events/{id}/queue). Pausing and
+// closing ask for confirmation first.
 
 import { useEffect, useState } from 'preact/hooks';
 import { call, describe } from '../api';
@@ -51,7 +52,7 @@ export function Controls(props: {
   const [rate, setRate] = useState(String(queue.admission_rate_per_s));
   const [max_active, setMaxActive] = useState(String(queue.max_active));
   const [message, setMessage] = useState(queue.message ?? '');
-  const [confirming, setConfirming] = useState(false);
+  const [confirming, setConfirming] = useState<'pause' | 'close' | null>(null);
   const [busy, setBusy] = useState(false);
   const [outcome, setOutcome] = useState<Outcome>(null);
   // Another operator's change, read back by the dashboard, shows here too.
@@ -91,7 +92,7 @@ export function Controls(props: {
     );
   };
   const pause = () => {
-    setConfirming(false);
+    setConfirming(null);
     void send({ paused: true, message }, () =>
       message ? 'Paused. Fans in line see your message.' : 'Paused.',
     );
@@ -100,12 +101,18 @@ export function Controls(props: {
     void send({ paused: false, message }, () =>
       message ? 'Resumed. Your message stays up.' : 'Resumed.',
     );
+  const close = () => {
+    setConfirming(null);
+    void send({ closed: true }, () => 'Closed. No new fans may join; those in line keep their places.');
+  };
+  const reopen = () => void send({ closed: false }, () => 'Reopened. New fans may join again.');
 
   return (
     <section class="card controls" aria-labelledby="controls-title">
       <h2 id="controls-title">Controls</h2>
       <p>
-        Doors: <strong>{queue.paused ? 'paused' : 'open'}</strong>
+        Doors: <strong>{queue.paused ? 'paused' : 'open'}</strong> · queue:{' '}
+        <strong>{queue.closed ? 'closed to new fans' : 'taking new fans'}</strong>
         {queue.message ? (
           <>
             {' '}
@@ -143,25 +150,47 @@ export function Controls(props: {
           />
           <span class="hint">shown to every fan in line; empty takes it down</span>
         </label>
-        <button type="button" disabled={busy} onClick={() => setConfirming(true)}>
+        <button type="button" disabled={busy} onClick={() => setConfirming('pause')}>
           Pause
         </button>
         <button type="button" disabled={busy} onClick={resume}>
           Resume
         </button>
       </div>
+      <div class="control-row">
+        {queue.closed ? (
+          <button type="button" disabled={busy} onClick={reopen}>
+            Reopen the queue
+          </button>
+        ) : (
+          <button type="button" disabled={busy} onClick={() => setConfirming('close')}>
+            Close the queue
+          </button>
+        )}
+      </div>
       <p role="status" class={outcome && !outcome.ok ? 'notice notice-error' : 'outcome'}>
         {outcome?.text ?? ''}
       </p>
       <ConfirmDialog
-        open={confirming}
+        open={confirming === 'pause'}
         title="Pause admissions?"
         onConfirm={pause}
-        onCancel={() => setConfirming(false)}
+        onCancel={() => setConfirming(null)}
       >
         <p>
           Nobody more is let in until you resume. Fans in line keep their places
           {message ? ' and see your message.' : '.'}
+        </p>
+      </ConfirmDialog>
+      <ConfirmDialog
+        open={confirming === 'close'}
+        title="Close the queue to new fans?"
+        onConfirm={close}
+        onCancel={() => setConfirming(null)}
+      >
+        <p>
+          Fans who have not joined yet are turned away until you reopen. Fans already in line keep
+          their places and are let in as before.
         </p>
       </ConfirmDialog>
     </section>

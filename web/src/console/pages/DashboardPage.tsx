@@ -1,5 +1,6 @@
-// One event's dashboard: the controls, the figures of now, the last hour in charts, the door,
-// orders and the audit log. Everything but the controls reads itself again every second.
+// One event's dashboard: the controls, the figures of now, the card gateways, the last hour in
+// charts, the door, orders and the audit log. Everything but the controls reads itself again
+// every second or few.
 
 import { useMemo, useState } from 'preact/hooks';
 import { useLoad } from '../../lib/hooks';
@@ -7,6 +8,7 @@ import { call, describe } from '../api';
 import { AuditPanel } from '../components/AuditPanel';
 import { Chart, type Line } from '../components/Chart';
 import { Controls } from '../components/Controls';
+import { GatewaysPanel } from '../components/GatewaysPanel';
 import { OrdersPanel } from '../components/OrdersPanel';
 import { ScannerKeyPanel } from '../components/ScannerKeyPanel';
 import { Tiles } from '../components/Tiles';
@@ -112,6 +114,7 @@ export function DashboardPage(props: { event_id: string; onRefused: () => void }
           ) : (
             <p>Reading the figures…</p>
           )}
+          <GatewaysPanel />
           {live.series && (
             <section aria-labelledby="history-title">
               <h2 id="history-title">Last hour</h2>

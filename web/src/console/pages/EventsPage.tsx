@@ -8,6 +8,7 @@ import type { EventListItem } from '../types';
 
 function doors(event: EventListItem): string {
   if (!event.queue?.enabled) return 'no queue';
+  if (event.queue.closed) return 'closed';
   if (event.queue.paused) return 'paused';
   if (event.onsale_at && Date.parse(event.onsale_at) > Date.now()) return 'pre-queue';
   return 'on sale';
