@@ -330,6 +330,11 @@ void RegisterProcessMetrics(MetricsRegistry& metrics, const Catalog& catalog,
   metrics.AddSampledFamily("process_resident_memory_bytes", "Resident memory size in bytes.",
                            MetricType::kGauge,
                            [](const MetricEmit& emit) { emit({}, ResidentBytes()); });
+  const double started_s =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  metrics.AddSampledFamily(
+      "process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
+      MetricType::kGauge, [started_s](const MetricEmit& emit) { emit({}, started_s); });
   metrics.AddSampledFamily("process_cpu_seconds_total",
                            "Total user and system CPU time spent in seconds.", MetricType::kCounter,
                            [](const MetricEmit& emit) { emit({}, CpuSeconds()); });

@@ -234,15 +234,25 @@ AuditResult Audit(asio::io_context& io, const OnsaleOptions& options,
 
   QueueOrder queue;
   queue.policy = event.policy;
+  const std::vector<ServerSample>& samples = crowd.monitor().samples();
+  const std::vector<double> restarts = ServerRestarts(samples);
+  const bool restarts_known = std::any_of(samples.begin(), samples.end(), [](const auto& sample) {
+    return sample.server_started_s.has_value();
+  });
   for (const Fan& fan : crowd.fans()) {
     if (fan.admitted_s < 0) continue;
     ++queue.admitted_fans;
     if (fan.sequence == 0 || fan.admitted_as == 0) continue;
     queue.places.emplace_back(fan.sequence, fan.admitted_as);
-    // The life of the server that admitted it: how many outages had ended by then.
+    // The life of the server that admitted it: how many restarts had happened by then, as the
+    // server's start time tells them, or (a server that does not publish it) the fans' outages.
     std::uint32_t life = 0;
-    for (const auto& [from_s, to_s] : crowd.metrics().outage_spans())
-      life += to_s <= fan.admitted_s;
+    if (restarts_known) {
+      for (double restart_s : restarts) life += restart_s <= fan.admitted_s;
+    } else {
+      for (const auto& [from_s, to_s] : crowd.metrics().outage_spans())
+        life += to_s <= fan.admitted_s;
+    }
     queue.lives.push_back(life);
   }
   queue.seed_sha256 = before.seed_sha256;

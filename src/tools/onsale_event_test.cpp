@@ -98,6 +98,22 @@ TEST(OnsaleMonitor, MetricValueReadsPrometheusText) {
   EXPECT_FALSE(MetricValue("", kRssMetric));
 }
 
+// A restart is each change of the server's start time between samples, placed at the new start
+// time; samples without it (a server that does not publish it, a failed read) change nothing.
+TEST(OnsaleMonitor, RestartsAreReadFromTheServersStartTime) {
+  auto at = [](double t_s, std::optional<double> started_s) {
+    ServerSample sample;
+    sample.t_s = t_s;
+    sample.server_started_s = started_s;
+    return sample;
+  };
+  EXPECT_TRUE(ServerRestarts({at(0, -3.2), at(1, -3.2), at(2, std::nullopt)}).empty());
+  const std::vector<double> restarts = ServerRestarts(
+      {at(0, -3.2), at(1, -3.2), at(2, std::nullopt), at(3, 2.4), at(4, 2.4), at(5, 4.9)});
+  EXPECT_EQ(restarts, (std::vector<double>{2.4, 4.9}));
+  EXPECT_TRUE(ServerRestarts({}).empty());
+}
+
 // Stats are read where they are, missing fields stay empty; the queue's object may sit at the
 // top or inside `inventory`.
 TEST(OnsaleMonitor, StatsAreReadTolerantly) {

@@ -87,6 +87,20 @@ double ProcessCpuSeconds() {
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
+std::vector<double> ServerRestarts(const std::vector<ServerSample>& samples) {
+  std::vector<double> restarts;
+  std::optional<double> last;
+  for (const ServerSample& sample : samples) {
+    if (!sample.server_started_s) continue;
+    // The start time is read to the microsecond; a change below a millisecond is rounding.
+    if (last && std::abs(*sample.server_started_s - *last) > 1e-3) {
+      restarts.push_back(*sample.server_started_s);
+    }
+    last = sample.server_started_s;
+  }
+  return restarts;
+}
+
 Monitor::Monitor(asio::any_io_executor executor,
                  const asio::ip::tcp::resolver::results_type& endpoints, std::string operator_key,
                  std::string event_id, SteadyClock::time_point start)
@@ -95,7 +109,12 @@ Monitor::Monitor(asio::any_io_executor executor,
       timer_(executor),
       operator_key_(std::move(operator_key)),
       event_id_(std::move(event_id)),
-      start_(start) {
+      start_(start),
+      start_unix_s_(std::chrono::duration<double>(
+                        std::chrono::system_clock::now().time_since_epoch() -
+                        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                            SteadyClock::now() - start))
+                        .count()) {
   metrics_connection_.set_body_limit(kMetricsBodyMaxBytes);
 }
 
@@ -134,6 +153,9 @@ awaitable<void> Monitor::Sample(double t_s, bool read_event) {
   if (metrics.status == 200) {
     sample.rss_bytes = MetricValue(metrics.body, kRssMetric);
     sample.cpu_seconds = MetricValue(metrics.body, kCpuMetric);
+    if (std::optional<double> started = MetricValue(metrics.body, kStartTimeMetric)) {
+      sample.server_started_s = *started - start_unix_s_;
+    }
   }
   if (read_event) {
     Reply event = co_await stats_connection_.Send(bhttp::verb::get, event_path, "", public_headers);

@@ -23,6 +23,7 @@ namespace boxoffice::tools::onsale {
 // The names of the process gauges in /metrics (src/app/serve.cpp).
 inline constexpr std::string_view kRssMetric = "process_resident_memory_bytes";
 inline constexpr std::string_view kCpuMetric = "process_cpu_seconds_total";
+inline constexpr std::string_view kStartTimeMetric = "process_start_time_seconds";
 
 struct ServerSample {
   double t_s = 0;  // seconds since the run started (a whole number)
@@ -33,6 +34,8 @@ struct ServerSample {
   std::optional<double> orders_confirmed, orders_completed, outbox_pending;
   // GET /metrics
   std::optional<double> rss_bytes, cpu_seconds;
+  // When the server process answering started, in seconds of the run (negative: before it).
+  std::optional<double> server_started_s;
   // GET /v1/events/{id}, the latest read
   std::optional<double> admission_rate_per_s;
   // The simulator's CPU seconds so far (user + system, every thread).
@@ -46,6 +49,11 @@ void ReadStats(const boost::json::object& stats, ServerSample& sample);
 std::optional<double> MetricValue(std::string_view text, std::string_view name);
 // This process's CPU seconds so far.
 double ProcessCpuSeconds();
+// When the server started again during the run, in seconds of the run: each sample whose
+// server_started_s differs from the one before marks a restart at the new start time. The fans
+// see an outage only when it outlasts their requests' backoff; the server's own start time shows
+// every restart the monitor has a sample on either side of.
+std::vector<double> ServerRestarts(const std::vector<ServerSample>& samples);
 
 class Monitor {
  public:
@@ -71,6 +79,7 @@ class Monitor {
   std::string operator_key_;
   std::string event_id_;
   SteadyClock::time_point start_;
+  double start_unix_s_;  // `start` on the wall clock, to place the server's start time in the run
   std::vector<ServerSample> samples_;
   boost::json::object event_queue_;
   std::optional<double> admission_rate_per_s_;

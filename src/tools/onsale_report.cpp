@@ -386,10 +386,14 @@ json::object BuildReport(const ReportInput& input) {
       {"streams_opened", crowd.streams_opened()},
       {"proofs_of_work", crowd.solves()}};
 
-  if (metrics.outages() > 0) {
+  // Restarts as the server's own start time tells them, or the outages the fans saw when it
+  // does not publish one; a quick restart may leave no outage long enough to count.
+  const std::size_t restarts =
+      std::max<std::size_t>(metrics.outages(), ServerRestarts(crowd.monitor().samples()).size());
+  if (restarts > 0) {
     report["chaos"] = json::object{{"outage_s", Rounded(metrics.outage_s(), 3)},
                                    {"transport_errors", metrics.transport_errors()},
-                                   {"restarts", metrics.outages()}};
+                                   {"restarts", restarts}};
   } else {
     report["chaos"] = nullptr;
   }
