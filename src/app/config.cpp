@@ -43,6 +43,13 @@ void AddServeOptions(CLI::App& command, ServeConfig& config) {
       ->check(CLI::Range(std::size_t{0}, std::size_t{1'000'000}))
       ->capture_default_str();
   command
+      .add_option("--queue-sequence-block", config.queue_sequence_block,
+                  "Queue sequence numbers reserved per durable write; a crash skips at most "
+                  "this many")
+      ->envname("BOXOFFICE_QUEUE_SEQUENCE_BLOCK")
+      ->check(CLI::Range(std::uint64_t{4}, std::uint64_t{1} << 24))
+      ->capture_default_str();
+  command
       .add_option("--read-timeout-s", config.read_timeout_s,
                   "A request must arrive whole within this many seconds")
       ->envname("BOXOFFICE_READ_TIMEOUT_S")

@@ -37,6 +37,9 @@ struct ServeConfig {
   std::size_t body_limit_bytes = 1 << 20;
   std::size_t max_connections = 10'000;
   std::size_t max_streams = 5'000;
+  // Queue sequence numbers reserved per durable write (waitingroom/waiting_room.hpp): a crash
+  // skips at most this many numbers; a smaller block costs a write per that many joins.
+  std::uint64_t queue_sequence_block = 65'536;
   unsigned read_timeout_s = 30;
   unsigned idle_timeout_s = 60;
   unsigned drain_timeout_s = 25;

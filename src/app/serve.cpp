@@ -395,7 +395,9 @@ int RunServe(const ServeConfig& config) {
   Catalog catalog(ledger, clock);
   if (Status loaded = catalog.Load(); !loaded) return Fail("cannot load events", loaded.error());
   LedgerQueueStore queue_store(ledger);
-  WaitingRoom waiting_room(queue_store, clock, secrets->server);
+  WaitingRoomOptions room_options;
+  room_options.sequence_block = config.queue_sequence_block;
+  WaitingRoom waiting_room(queue_store, clock, secrets->server, room_options);
   HoldService holds(catalog, ledger, clock, HoldTable::Factory(clock));
 
   Result<Payments> payments = StartPayments(config, clock, metrics);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
@@ -11,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/text.hpp"
@@ -23,6 +25,7 @@ constexpr const char* kVariable = "BOXOFFICE_FAILPOINTS";
 struct Armed {
   std::string name;
   std::uint64_t at_hit = 1;
+  std::uint32_t delay_ms = 0;  // how long the thread that hit it waits before the crash
   std::atomic<std::uint64_t> hits{0};
 };
 
@@ -31,7 +34,7 @@ Error BadSpec(std::string message) {
                      std::string(kVariable) + ": " + std::move(message));
 }
 
-// "name:crash" or "name:crash@N", comma-separated.
+// "name:crash", "name:crash@N" or "name:crash@N+Dms", comma-separated.
 Result<std::vector<std::unique_ptr<Armed>>> Parse(std::string_view spec) {
   std::vector<std::unique_ptr<Armed>> armed;
   while (!spec.empty()) {
@@ -41,7 +44,7 @@ Result<std::vector<std::unique_ptr<Armed>>> Parse(std::string_view spec) {
     if (item.empty()) continue;
     const std::size_t colon = item.find(':');
     if (colon == std::string_view::npos) {
-      return BadSpec("'" + std::string(item) + "' is not NAME:crash or NAME:crash@N.");
+      return BadSpec("'" + std::string(item) + "' is not NAME:crash[@N][+Dms].");
     }
     auto point = std::make_unique<Armed>();
     point->name = std::string(item.substr(0, colon));
@@ -49,6 +52,18 @@ Result<std::vector<std::unique_ptr<Armed>>> Parse(std::string_view spec) {
       return BadSpec("no failpoint is named '" + point->name + "'.");
     }
     std::string_view action = item.substr(colon + 1);
+    if (const std::size_t plus = action.find('+'); plus != std::string_view::npos) {
+      std::string_view delay = action.substr(plus + 1);
+      action = action.substr(0, plus);
+      const bool in_ms = delay.ends_with("ms");
+      if (in_ms) delay.remove_suffix(2);
+      const auto [end, error] =
+          std::from_chars(delay.data(), delay.data() + delay.size(), point->delay_ms);
+      if (!in_ms || error != std::errc() || end != delay.data() + delay.size() ||
+          point->delay_ms > 60'000) {
+        return BadSpec("'" + std::string(item) + "': the delay is +Dms, at most 60000.");
+      }
+    }
     const std::size_t at = action.find('@');
     if (at != std::string_view::npos) {
       const std::string_view count = action.substr(at + 1);
@@ -101,6 +116,9 @@ void Hit(std::string_view name) {
     if (point->name != name) continue;
     const std::uint64_t hit = point->hits.fetch_add(1, std::memory_order_relaxed) + 1;
     if (hit != point->at_hit) continue;
+    // The other threads run on meanwhile: what they send before the crash, a client has.
+    if (point->delay_ms > 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(point->delay_ms));
     // Raw write(2) and SIGKILL: nothing of the process's own machinery may run on the way out.
     char line[160];
     const int length = std::snprintf(

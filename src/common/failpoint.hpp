@@ -7,7 +7,9 @@
 // BOXOFFICE_FAILPOINT(name) is no code at all, so a release build pays nothing for them.
 //
 // Armed from the environment: BOXOFFICE_FAILPOINTS="name:crash" crashes the process the first
-// time it reaches `name`, "name:crash@N" the Nth time (counted from the start), several such
+// time it reaches `name`, "name:crash@N" the Nth time (counted from the start), and
+// "name:crash@N+Dms" D milliseconds after the Nth time, the thread that reached it waiting while
+// the others run on (a slow disk, say: what they answer meanwhile, clients have); several such
 // separated by commas. A crash is SIGKILL sent by the process to itself, after one line on
 // stderr ("boxoffice: failpoint NAME: crashing at hit N"): no destructor runs, nothing is
 // flushed, as with `kill -9` at that instant. `serve` refuses to start on a spec it cannot read
@@ -23,9 +25,11 @@
 namespace boxoffice::failpoint {
 
 // Every point, where it sits and what a crash there leaves behind.
-inline constexpr std::array<std::string_view, 9> kFailpoints = {
+inline constexpr std::array<std::string_view, 10> kFailpoints = {
     // The ledger's writer: the group's writes applied, its COMMIT not yet run (all lost).
     "ledger.commit.before",
+    // The same, counting only the groups that confirm an order.
+    "ledger.commit.before_order",
     // The ledger's writer: COMMIT done, nobody told yet (all kept, no answer sent).
     "ledger.commit.after",
     // A hold journaled, the fan not told: the hold is restored at start and expires unused.

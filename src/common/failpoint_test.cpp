@@ -21,7 +21,8 @@ class Armed {
 TEST(FailpointTest, ABadSpecIsRefusedSayingWhy) {
   EXPECT_TRUE(CheckEnvironment().ok());
   for (const char* spec : {"ledger.commit.before", "no.such.point:crash", "order.authorized:hang",
-                           "order.authorized:crash@0", "order.authorized:crash@x"}) {
+                           "order.authorized:crash@0", "order.authorized:crash@x",
+                           "order.authorized:crash@2+5", "order.authorized:crash+70000ms"}) {
     Armed armed(spec);
     const Status checked = CheckEnvironment();
     ASSERT_FALSE(checked.ok()) << spec;
@@ -32,7 +33,7 @@ TEST(FailpointTest, ABadSpecIsRefusedSayingWhy) {
 
 #ifdef BOXOFFICE_FAILPOINTS
 TEST(FailpointTest, AGoodSpecIsAccepted) {
-  Armed armed("ledger.commit.before:crash@3, order.authorized:crash");
+  Armed armed("ledger.commit.before:crash@3+100ms, order.authorized:crash");
   EXPECT_TRUE(CheckEnvironment().ok());
 }
 
