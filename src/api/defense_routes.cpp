@@ -126,9 +126,7 @@ void RemoveEntry(ApiContext& context, ListKind kind, const http::Request& reques
   if (!caller) return reply(caller.error());
   const std::optional<std::string_view> cidr = request.Query("cidr");
   if (!cidr) {
-    return reply(Error::Make(ErrorKind::kMalformed, "invalid_parameter",
-                             "Query parameter 'cidr' names the range to remove.",
-                             {{"parameter", "cidr"}}));
+    return reply(InvalidParameter("cidr", "Query parameter 'cidr' names the range to remove."));
   }
   // Read when the request arrived, as for an addition.
   std::optional<json::object> before = ListedEntryJson(context, kind, *cidr);
@@ -170,11 +168,6 @@ json::object DecisionJson(const ScoredDecision& decision) {
   out["event_id"] =
       decision.event_id.empty() ? json::value(nullptr) : json::value(decision.event_id);
   return out;
-}
-
-Error InvalidParameter(std::string_view name, std::string message) {
-  return Error::Make(ErrorKind::kMalformed, "invalid_parameter", std::move(message),
-                     {{"parameter", name}});
 }
 
 // `?decision=`, `?route_class=` and `?client=`, each optional. A value the log never holds

@@ -2,7 +2,6 @@
 // GET /v1/events/{id}/seats.
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
 
 #include "api/routes.hpp"
 #include "api/support.hpp"
@@ -159,9 +158,8 @@ void ListSeats(ApiContext& context, const http::Request& request, Reply reply) {
       if (*status == SeatStatusName(candidate)) status_filter = candidate;
     }
     if (!status_filter) {
-      return reply(Error::Make(ErrorKind::kMalformed, "invalid_parameter",
-                               "Query parameter 'status' must be available, held or sold.",
-                               {{"parameter", "status"}}));
+      return reply(
+          InvalidParameter("status", "Query parameter 'status' must be available, held or sold."));
     }
   }
   std::uint32_t first = 0;

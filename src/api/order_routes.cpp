@@ -177,9 +177,7 @@ void FindOrders(ApiContext& context, const http::Request& request, Reply reply) 
   const std::string email(TrimBlanks(request.Query("email").value_or("")));
   // The rule an order's email was taken under: no other address can have placed one.
   if (!IsPlainMailAddress(email)) {
-    return reply(Error::Make(ErrorKind::kMalformed, "invalid_parameter",
-                             "Query parameter 'email' must be an e-mail address.",
-                             {{"parameter", "email"}}));
+    return reply(InvalidParameter("email", "Query parameter 'email' must be an e-mail address."));
   }
   Result<std::int64_t> limit =
       QueryInteger(request, "limit", kOrderSearchDefault, 1, kOrderSearchMax);

@@ -31,12 +31,6 @@ Error NoWaitingRoom() {
   return error;
 }
 
-void AppendJsonNumber(std::string& out, std::uint64_t value) {
-  char buffer[24];
-  const auto end = std::to_chars(buffer, buffer + sizeof buffer, value).ptr;
-  out.append(buffer, end);
-}
-
 // The body of join, status and every stream event. Written straight into one string rather than
 // built as a json::object and serialised: this is the answer to every poll of every fan.
 std::string FanViewJson(const FanView& view) {
@@ -48,25 +42,25 @@ std::string FanViewJson(const FanView& view) {
   AppendJsonString(out, FanStateName(view.state));
   out += ",\"position\":"sv;
   if (view.position) {
-    AppendJsonNumber(out, *view.position);
+    AppendJsonInteger(out, *view.position);
   } else {
     out += "null"sv;
   }
   out += ",\"eta_s\":"sv;
   if (view.eta_s) {
-    AppendJsonNumber(out, *view.eta_s);
+    AppendJsonInteger(out, *view.eta_s);
   } else {
     out += "null"sv;
   }
   out += ",\"retry_after_s\":"sv;
-  AppendJsonNumber(out, view.retry_after_s);
+  AppendJsonInteger(out, std::uint64_t{view.retry_after_s});
   if (view.sequence) {
     out += ",\"sequence\":"sv;
-    AppendJsonNumber(out, *view.sequence);
+    AppendJsonInteger(out, *view.sequence);
   }
   if (view.admitted_as) {
     out += ",\"admitted_as\":"sv;
-    AppendJsonNumber(out, *view.admitted_as);
+    AppendJsonInteger(out, *view.admitted_as);
   }
   if (view.access_released) {
     out += ",\"access_released\":"sv;
@@ -86,7 +80,7 @@ std::string FanViewJson(const FanView& view) {
   if (view.seats_held) {
     // No seat is for sale now, but holds could still return some: worth waiting.
     out += ",\"seats_left\":0,\"seats_held\":"sv;
-    AppendJsonNumber(out, *view.seats_held);
+    AppendJsonInteger(out, std::uint64_t{*view.seats_held});
   }
   out += '}';
   return out;

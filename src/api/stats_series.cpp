@@ -13,6 +13,7 @@
 #include "api/routes.hpp"
 #include "api/support.hpp"
 #include "common/check.hpp"
+#include "common/json_text.hpp"
 #include "common/log.hpp"
 
 namespace boxoffice::api {
@@ -70,23 +71,15 @@ double NumberAt(const json::object& stats, std::string_view path) {
   }
 }
 
-// Counters and gauges are integers below 2^53, held exactly by a double, and to_chars writes
-// them without a fraction or exponent; a rate keeps its shortest round-trip form. JSON has no
-// NaN: a missing value is null, which uPlot draws as a gap.
+// Counters and gauges are integers below 2^53, held exactly by a double, and are written as
+// integers; a rate keeps its shortest round-trip form. JSON has no NaN: a missing value is null,
+// which uPlot draws as a gap.
 void AppendNumber(std::string& out, double value) {
-  if (!std::isfinite(value)) {
-    out += "null"sv;
-    return;
+  if (std::isfinite(value) && value == std::trunc(value) && std::abs(value) < 0x1p53) {
+    AppendJsonInteger(out, static_cast<std::int64_t>(value));
+  } else {
+    AppendJsonDouble(out, value);
   }
-  char buffer[32];
-  const auto end = std::to_chars(buffer, buffer + sizeof buffer, value).ptr;
-  out.append(buffer, end);
-}
-
-void AppendInteger(std::string& out, std::int64_t value) {
-  char buffer[24];
-  const auto end = std::to_chars(buffer, buffer + sizeof buffer, value).ptr;
-  out.append(buffer, end);
 }
 
 }  // namespace
@@ -109,7 +102,7 @@ std::string StatsSeriesJson(std::string_view event_id, const SampleWindow& windo
   out += "{\"event_id\":"sv;
   AppendJsonString(out, event_id);
   out += ",\"interval_s\":"sv;
-  AppendInteger(out, kStatsSeriesIntervalS);
+  AppendJsonInteger(out, kStatsSeriesIntervalS);
   out += ",\"counters\":["sv;
   bool first = true;
   for (const StatsColumn& column : kColumns) {
@@ -121,7 +114,7 @@ std::string StatsSeriesJson(std::string_view event_id, const SampleWindow& windo
   out += "],\"t\":["sv;
   for (std::size_t row = 0; row < window.t.size(); ++row) {
     if (row > 0) out += ',';
-    AppendInteger(out, window.t[row]);
+    AppendJsonInteger(out, window.t[row]);
   }
   out += "],\"series\":{"sv;
   for (std::size_t c = 0; c < kColumns.size(); ++c) {
@@ -144,7 +137,7 @@ std::string StatsSampleJson(const SampleRow& row) {
   std::string out;
   out.reserve(64 + kColumns.size() * 40);
   out += "{\"t\":"sv;
-  AppendInteger(out, row.t);
+  AppendJsonInteger(out, row.t);
   out += ",\"values\":{"sv;
   for (std::size_t c = 0; c < kColumns.size(); ++c) {
     if (c > 0) out += ',';

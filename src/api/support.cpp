@@ -87,12 +87,16 @@ Result<std::int64_t> QueryInteger(const http::Request& request, std::string_view
   std::int64_t value = 0;
   const auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), value);
   if (error != std::errc() || end != text->data() + text->size() || value < min || value > max) {
-    return Error::Make(ErrorKind::kMalformed, "invalid_parameter",
-                       "Query parameter '" + std::string(name) + "' must be an integer from " +
-                           std::to_string(min) + " to " + std::to_string(max) + ".",
-                       {{"parameter", name}});
+    return InvalidParameter(name, "Query parameter '" + std::string(name) +
+                                      "' must be an integer from " + std::to_string(min) + " to " +
+                                      std::to_string(max) + ".");
   }
   return value;
+}
+
+Error InvalidParameter(std::string_view name, std::string message) {
+  return Error::Make(ErrorKind::kMalformed, "invalid_parameter", std::move(message),
+                     {{"parameter", name}});
 }
 
 Result<PageQuery> ReadPageQuery(const http::Request& request, std::int64_t limit_default,

@@ -38,6 +38,9 @@ Error EventNotFound(std::string_view id);
 http::Response JsonResponse(int status, const boost::json::value& body);
 http::Response JsonResponse(int status, std::string body);
 
+// 400 invalid_parameter naming the query parameter `name` in `details.parameter`.
+Error InvalidParameter(std::string_view name, std::string message);
+
 // The integer query parameter `name` within [min, max], `fallback` when absent; 400
 // invalid_parameter otherwise.
 Result<std::int64_t> QueryInteger(const http::Request& request, std::string_view name,

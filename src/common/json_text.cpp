@@ -36,11 +36,16 @@ constexpr std::array<char, 256> kEscapes = [] {
 }();
 
 template <typename Integer>
-void AppendJsonInteger(std::string& out, Integer value) {
+void AppendDigits(std::string& out, Integer value) {
   char buffer[24];
   const auto end = std::to_chars(buffer, buffer + sizeof buffer, value).ptr;
   out.append(buffer, end);
 }
+
+}  // namespace
+
+void AppendJsonInteger(std::string& out, std::int64_t value) { AppendDigits(out, value); }
+void AppendJsonInteger(std::string& out, std::uint64_t value) { AppendDigits(out, value); }
 
 void AppendJsonDouble(std::string& out, double value) {
   if (!std::isfinite(value)) {
@@ -55,8 +60,6 @@ void AppendJsonDouble(std::string& out, double value) {
     out += ".0";
   }
 }
-
-}  // namespace
 
 // Escaped bytes are copied in runs. Every poll answers with its fan's 143-character ticket, which
 // never needs escaping, so the text is first scanned eight bytes at a time for anything that might.

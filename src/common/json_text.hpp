@@ -10,6 +10,7 @@
 #pragma once
 
 #include <boost/json/value.hpp>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -23,5 +24,9 @@ void AppendJson(std::string& out, const boost::json::value& value);
 // every other byte as it is (UTF-8 passes through). Also for the bodies that hot paths write by
 // hand rather than build as a boost::json value.
 void AppendJsonString(std::string& out, std::string_view text);
+// Numbers, as SerializeJson writes them, for the bodies written by hand.
+void AppendJsonInteger(std::string& out, std::int64_t value);
+void AppendJsonInteger(std::string& out, std::uint64_t value);
+void AppendJsonDouble(std::string& out, double value);
 
 }  // namespace boxoffice

@@ -1,18 +1,17 @@
 #include "defense/challenge.hpp"
 
-#include "common/json_text.hpp"
-
 #include <sodium.h>
 
 #include <algorithm>
 #include <bit>
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <charconv>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <stdexcept>
+
+#include "common/json_text.hpp"
 
 namespace boxoffice {
 namespace {

@@ -1,12 +1,12 @@
 #include "defense/risk_training.hpp"
 
-#include "common/json_text.hpp"
-
 #include <algorithm>
 #include <cmath>
 #include <functional>
 #include <unordered_map>
 #include <vector>
+
+#include "common/json_text.hpp"
 
 namespace boxoffice {
 namespace {

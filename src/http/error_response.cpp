@@ -1,11 +1,11 @@
 #include "http/error_response.hpp"
 
-#include "common/json_text.hpp"
-
 #include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include "common/json_text.hpp"
 
 namespace boxoffice::http {
 namespace {

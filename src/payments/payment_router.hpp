@@ -94,11 +94,11 @@ class PaymentRouter final : public PaymentGateway {
   void Count(Route& route, std::size_t operation, PaymentOutcome outcome);
   // Passes one call's outcome to the route's breaker (and the breaker gauge).
   void Judge(Route& route, PaymentOutcome outcome);
-  // Capture, void and refund: `call(gateway)` on the gateway that authorized the payment,
-  // counted as `operation` and judged by its breaker.
   // Runs `call` on the route's gateway and keeps how long it took for Health().
   template <typename Call>
   PaymentResult Timed(Route& route, Call call);
+  // Capture, void and refund: `call(gateway)` on the gateway that authorized the payment,
+  // counted as `operation` and judged by its breaker.
   template <typename Call>
   PaymentResult OnAuthorizingGateway(const PaymentRef& payment, std::size_t operation, Call call);
 

@@ -1,11 +1,11 @@
 #include "tools/botsim_report.hpp"
 
-#include "common/json_text.hpp"
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
+
+#include "common/json_text.hpp"
 
 namespace boxoffice::tools::botsim {
 namespace {

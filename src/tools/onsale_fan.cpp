@@ -1,10 +1,10 @@
 #include "tools/onsale_fan.hpp"
 
-#include "common/json_text.hpp"
-
 #include <algorithm>
 #include <boost/json/parse.hpp>
 #include <cmath>
+
+#include "common/json_text.hpp"
 
 namespace boxoffice::tools::onsale {
 namespace {

@@ -1,7 +1,5 @@
 #include "tools/onsale_html.hpp"
 
-#include "common/json_text.hpp"
-
 #include <algorithm>
 #include <boost/json/array.hpp>
 #include <boost/json/value.hpp>
@@ -13,6 +11,8 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "common/json_text.hpp"
 
 namespace boxoffice::tools::onsale {
 namespace {

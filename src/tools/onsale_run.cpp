@@ -1,5 +1,4 @@
 #include "tools/onsale_run.hpp"
-#include "common/json_text.hpp"
 #include "tools/coroutine_frame_warning.hpp"
 
 #include <pthread.h>
@@ -15,6 +14,8 @@
 #include <cstdio>
 #include <future>
 #include <map>
+
+#include "common/json_text.hpp"
 
 namespace boxoffice::tools::onsale {
 namespace {

@@ -335,8 +335,18 @@ await runTest('console_events', async (t) => {
     `the uploaded event is ${JSON.stringify(uploaded)}`,
   );
 
-  // A file the form can draw loads into it, to be checked and created from there.
+  // A setting the form has no field for would be lost on the way: it refuses, and says which.
   form = await openForm(operator, t);
+  const with_idle = { ...kLoadable, queue: { enabled: true, idle_release_s: 300 } };
+  await file_input.setInputFiles(jsonFile('idle.json', with_idle));
+  await upload.getByRole('button', { name: 'Load into the form' }).click();
+  await upload
+    .getByRole('status')
+    .filter({ hasText: 'settings the form has no field for (queue.idle_release_s)' })
+    .waitFor();
+  check((await eventName(form).inputValue()) === '', 'a file with unknown settings was loaded');
+
+  // A file the form can draw loads into it, to be checked and created from there.
   await file_input.setInputFiles(jsonFile('general.json', kLoadable));
   await upload.getByRole('button', { name: 'Load into the form' }).click();
   await operator.getByRole('status').filter({ hasText: 'Loaded from general.json' }).waitFor();

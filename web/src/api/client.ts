@@ -195,17 +195,17 @@ export async function exchange(path: string, options: RequestOptions = {}): Prom
       session_replaced = true;
       continue;
     }
+    // The current format when the server offers it (the widget's own; a server of before it
+    // sends v1 only), else v1, which the widget solves through its compatibility path.
+    const offered = error.details.challenge_v2 ?? error.details.challenge;
     if (
       options.challengeable &&
       error.code === 'challenge_required' &&
       challenges < kChallengesMax &&
-      error.details.challenge
+      offered
     ) {
       ++challenges;
-      // The current format when the server offers it (the widget's own; a server of before it
-      // sends v1 only), else v1, which the widget solves through its compatibility path.
-      const offered = (error.details.challenge_v2 ?? error.details.challenge) as AltchaChallenge;
-      altcha = await solveChallenge(offered, options.signal);
+      altcha = await solveChallenge(offered as AltchaChallenge, options.signal);
       continue;
     }
     return answer;

@@ -131,7 +131,6 @@ export interface ClientConfig {
   test_cards: string[];
 }
 
-/** An ALTCHA challenge as `GET /v1/challenge` and `challenge_required` answers carry it. */
 /** An ALTCHA challenge in its v1 format (`details.challenge` of a `challenge_required`). */
 export interface AltchaChallengeV1 {
   algorithm: string;
@@ -155,6 +154,7 @@ export interface AltchaChallengeV2 {
   signature: string;
 }
 
+/** An ALTCHA challenge as `GET /v1/challenge` and `challenge_required` answers carry it. */
 export type AltchaChallenge = AltchaChallengeV1 | AltchaChallengeV2;
 
 /** The details of a 409 `seat_conflict`. */

@@ -497,8 +497,39 @@ function sectionDraft(value: Section, tiers: TierDraft[]): SectionDraft | string
   };
 }
 
+/** What the form has a field for, by object of the definition; anything else it would drop. */
+const kFormFields: Record<string, readonly string[]> = {
+  '': ['name', 'venue', 'onsale_at', 'starts_at', 'currency', 'price_tiers', 'sections', 'limits',
+    'hold_ttl_s', 'queue', 'defense'],
+  limits: ['per_order', 'per_customer'],
+  queue: ['enabled', 'policy', 'admission_rate_per_s', 'max_active', 'access_ttl_s'],
+  defense: ['challenge'],
+};
+
+/** The settings of `definition` the form would lose if it were loaded into it. */
+function unmodelled(definition: Record<string, unknown>): string[] {
+  const lost: string[] = [];
+  for (const [object, fields] of Object.entries(kFormFields)) {
+    const value = object === '' ? definition : definition[object];
+    if (!isObject(value)) continue;
+    for (const key of Object.keys(value)) {
+      if (!fields.includes(key)) lost.push(object === '' ? key : `${object}.${key}`);
+    }
+  }
+  for (const key of ['onsale_at', 'starts_at']) {
+    // The form's times are to the minute.
+    const time = text(definition[key]);
+    if (time && new Date(time).getTime() % 60_000 !== 0) lost.push(`the seconds of ${key}`);
+  }
+  return lost;
+}
+
 /** The form filled in from a definition, or why the form cannot show it. */
 export function draftOf(definition: Record<string, unknown>): EventDraft | string {
+  const lost = unmodelled(definition);
+  if (lost.length > 0) {
+    return `it has settings the form has no field for (${lost.join(', ')})`;
+  }
   const base = defaultDraft();
   const tiers = list(definition.price_tiers)
     .filter(isObject)

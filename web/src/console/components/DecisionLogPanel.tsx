@@ -3,7 +3,8 @@
 // range; each row's features ranked by what they added to the score (weight × value, the
 // weights of the model that scored them), and a challenge the score did not ask for marked as
 // the event's (`defense.challenge: always`). The newest page follows the log every two seconds
-// (tailing with `after`); Older and Newer page through the ring with `before` and `after`.
+// (the newest matches above what it showed, however fast the log grows); Older and Newer page
+// through the ring with `before` and `after`.
 
 import { Fragment } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
@@ -20,8 +21,6 @@ import {
 
 const kPageSize = 50;
 const kTail_ms = 2000;
-/** Reads one tail may chain when the log grows faster than a page each time. */
-const kTailRounds = 5;
 /** A `before` above every sequence: the newest page. */
 const kNewest = Number.MAX_SAFE_INTEGER;
 /** Features shown beside the score; the rest are in the row's details. */
@@ -46,10 +45,10 @@ interface LogView {
   page: DecisionPage; // the last answer: the ring's bounds and the model
 }
 
-function decisionsPath(filters: Filters, bound: { after: number } | { before: number }): string {
+function decisionsPath(filters: Filters, bound: { after?: number; before?: number }): string {
   const query = new URLSearchParams();
-  if ('after' in bound) query.set('after', String(bound.after));
-  else query.set('before', String(bound.before));
+  if (bound.after !== undefined) query.set('after', String(bound.after));
+  if (bound.before !== undefined) query.set('before', String(bound.before));
   query.set('limit', String(kPageSize));
   if (filters.decision) query.set('decision', filters.decision);
   if (filters.route_class) query.set('route_class', filters.route_class);
@@ -72,31 +71,33 @@ async function newestPage(filters: Filters, signal: AbortSignal): Promise<LogVie
   return pageView(page, true);
 }
 
-/** The newest page with what was recorded since `from`, trimmed to a page. */
+/**
+ * The newest page with what was recorded since `from`: one read of the newest matches above
+ * what it showed (`before` the newest, `after` its last), so a log growing faster than a page a
+ * tick still shows its newest entries; older ones stay a click on Older away.
+ */
 async function tailPage(filters: Filters, from: LogView, signal: AbortSignal): Promise<LogView> {
-  let view = from;
-  for (let round = 0; round < kTailRounds; round += 1) {
-    const page = await call<DecisionPage>(decisionsPath(filters, { after: view.next_after }), {
-      signal,
-    });
-    // The log starts again from 1 when the server restarts.
-    if (page.latest < view.next_after) return newestPage(filters, signal);
-    const items = [...page.items].reverse().concat(view.items);
-    const shown = items.slice(0, kPageSize);
-    view = {
-      items: shown,
-      // What both reads examined, less the entries trimmed off the bottom: the page before's now.
-      next_before:
-        shown.length < items.length
-          ? shown[shown.length - 1].sequence
-          : Math.min(view.next_before, page.next_before),
-      next_after: page.next_after,
-      live: true,
-      page,
-    };
-    if (page.items.length < kPageSize) break;
-  }
-  return view;
+  const page = await call<DecisionPage>(
+    decisionsPath(filters, { after: from.next_after, before: kNewest }),
+    { signal },
+  );
+  // The log starts again from 1 when the server restarts.
+  if (page.latest < from.next_after) return newestPage(filters, signal);
+  // A full page may leave a gap below it: then it is the newest page on its own.
+  const fresh = [...page.items].reverse();
+  const items = page.items.length < kPageSize ? fresh.concat(from.items) : fresh;
+  const shown = items.slice(0, kPageSize);
+  return {
+    items: shown,
+    // The page before starts below the oldest entry shown, or below all that was examined.
+    next_before:
+      shown.length < items.length || page.items.length >= kPageSize
+        ? shown[shown.length - 1].sequence
+        : Math.min(from.next_before, page.next_before),
+    next_after: page.next_after,
+    live: true,
+    page,
+  };
 }
 
 interface Contribution {
