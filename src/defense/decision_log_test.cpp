@@ -289,7 +289,8 @@ TEST(DecisionLogTest, ConcurrentWritersAndReader) {
         RiskFeatures features{};
         const int id = t * kPerThread + i;
         features[0] = id;
-        DecisionRecord record = Entry(std::to_string(id), features);
+        const std::string request_id = std::to_string(id);  // the record only views it
+        DecisionRecord record = Entry(request_id, features);
         if (id % 2 == 1) record.client = "203.0.113.9";
         log.Record(record);
       }
