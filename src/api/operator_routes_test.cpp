@@ -154,7 +154,7 @@ TEST_F(OperatorRoutesTest, ViewerKeyReadsAndIsRefusedEveryControl) {
         std::string("/v1/defense/decisions"),
         std::string("/v1/defense/decisions?decision=challenged&client=203.0.113.0/24"),
         std::string("/v1/audit"), std::string("/v1/payments/gateways"), "/v1/orders/" + order_id,
-        "/v1/events/" + event_id + "/stats"}) {
+        "/v1/events/" + event_id + "/stats", "/v1/events/" + event_id + "/stats/clients"}) {
     http::Response read = Call(Method::kGet, path, "", viewer);
     EXPECT_EQ(read.status, 200) << path << ": " << read.body;
   }

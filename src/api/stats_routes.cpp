@@ -1,6 +1,7 @@
 // Operator statistics: GET /v1/events/{id}/stats, and its history for the console's charts,
 // GET /v1/events/{id}/stats/series and GET /v1/events/{id}/stats/stream (api/stats_series.hpp);
-// and the card gateways' health, GET /v1/payments/gateways.
+// the busiest client networks, GET /v1/events/{id}/stats/clients; and the card gateways'
+// health, GET /v1/payments/gateways.
 // Each domain adds its own object to the snapshot through one function: `inventory` here,
 // `queue` from the waiting room (queue_routes.cpp), `orders` from order_routes.cpp; the history's
 // samples are read out of that same snapshot.
@@ -18,6 +19,12 @@ namespace boxoffice::api {
 namespace {
 
 namespace json = boost::json;
+
+// GET .../stats/clients: the window and the number of prefixes, by default and at most.
+constexpr std::int64_t kClientPrefixWindowDefaultS = 60;
+constexpr std::int64_t kClientPrefixWindowMaxS = 3600;
+constexpr std::int64_t kClientPrefixesDefault = 10;
+constexpr std::int64_t kClientPrefixesMax = 100;
 
 // A stats stream looks for a new sample this often: four looks per one-second sample keep an
 // event at most a quarter of a second behind the sampler, for the few operators watching.
@@ -87,6 +94,37 @@ void GetStatsSeries(ApiContext& context, const http::Request& request, Reply rep
   std::shared_ptr<const SampleRing> ring = context.stats_series->Find(event_id);
   const SampleWindow window = ring ? ring->Since(*since) : SampleWindow{};
   reply(JsonResponse(200, StatsSeriesJson(event_id, window)));
+}
+
+// GET /v1/events/{id}/stats/clients: the client networks that sent the event the most scored
+// requests (queue joins and holds) in the last `window_s` seconds, read from the defence's
+// decision log. The read walks up to the whole ring, so it runs on an order worker, not here.
+void GetClientPrefixes(ApiContext& context, const http::Request& request, Reply reply) {
+  Result<std::shared_ptr<Event>> event = StatsEvent(context, request);
+  if (!event) return reply(event.error());
+  Result<std::int64_t> window_s =
+      QueryInteger(request, "window_s", kClientPrefixWindowDefaultS, 1, kClientPrefixWindowMaxS);
+  if (!window_s) return reply(window_s.error());
+  Result<std::int64_t> limit =
+      QueryInteger(request, "limit", kClientPrefixesDefault, 1, kClientPrefixesMax);
+  if (!limit) return reply(limit.error());
+  RunOnOrderWorker(context, reply,
+                   [&context, reply, event_id = (*event)->definition().id, window_s = *window_s,
+                    limit = static_cast<std::size_t>(*limit)] {
+                     const Defense& defense = context.defense;
+                     const TimePoint since = defense.clock().Now() - std::chrono::seconds(window_s);
+                     json::array items;
+                     for (const PrefixCount& count :
+                          defense.decision_log().TopPrefixes(event_id, since, limit)) {
+                       items.push_back(json::object{{"prefix", count.prefix},
+                                                    {"requests", count.requests},
+                                                    {"challenged", count.challenged},
+                                                    {"blocked", count.blocked}});
+                     }
+                     reply(JsonResponse(200, json::object{{"event_id", event_id},
+                                                          {"window_s", window_s},
+                                                          {"items", std::move(items)}}));
+                   });
 }
 
 // The source of one stats stream: each look sends the event's latest sample when it is newer than
@@ -188,6 +226,10 @@ void RegisterStatsRoutes(http::Router& router, ApiContext& context) {
   router.Add(http::Method::kGet, "/v1/events/{id}/stats",
              Answering([&context](const http::Request& request, Reply reply) {
                GetEventStats(context, request, std::move(reply));
+             }));
+  router.Add(http::Method::kGet, "/v1/events/{id}/stats/clients",
+             Answering([&context](const http::Request& request, Reply reply) {
+               GetClientPrefixes(context, request, std::move(reply));
              }));
   if (context.stats_series == nullptr) return;  // a server that keeps no history
   router.Add(http::Method::kGet, "/v1/events/{id}/stats/series",

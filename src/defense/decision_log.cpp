@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <unordered_map>
 
 #include "common/check.hpp"
 
@@ -18,6 +19,15 @@ std::uint8_t CopyInto(char (&out)[N], std::string_view text) {
   const std::size_t size = std::min(text.size(), N);
   if (size > 0) std::memcpy(out, text.data(), size);  // an empty view may hold a null pointer
   return static_cast<std::uint8_t>(size);
+}
+
+// The network a client address belongs to for TopPrefixes: its /24 (IPv4) or /48 (IPv6).
+std::optional<std::string> ClientPrefix(std::string_view client) {
+  const std::optional<IpAddress> address = IpAddress::Parse(client);
+  if (!address) return std::nullopt;
+  Result<Cidr> prefix = Cidr::Parse(address->ToString() + (address->IsV4() ? "/24" : "/48"));
+  if (!prefix) return std::nullopt;
+  return prefix->ToString();
 }
 
 }  // namespace
@@ -149,6 +159,57 @@ DecisionLog::Page DecisionLog::Before(std::uint64_t before, std::uint64_t after,
   }
   std::reverse(page.items.begin(), page.items.end());
   return page;
+}
+
+std::vector<PrefixCount> DecisionLog::TopPrefixes(std::string_view event_id, TimePoint since,
+                                                  std::size_t limit) const {
+  const std::int64_t since_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(since.time_since_epoch()).count();
+  // Copied out under the lock a chunk at a time; parsed and counted outside it.
+  std::vector<std::pair<std::string, Decision>> seen;
+  std::optional<std::uint64_t> next;
+  std::size_t scanned = 0;
+  bool older = false;
+  while (!older && scanned < capacity_) {
+    std::lock_guard lock(mutex_);
+    if (!next) next = latest_;
+    const std::uint64_t floor = std::max<std::uint64_t>(1, OldestLocked());
+    if (latest_ == 0 || *next < floor) break;
+    for (std::size_t i = 0; i < kReadChunkEntries && *next >= floor && scanned < capacity_;
+         ++i, --*next, ++scanned) {
+      const Slot& slot = slots_[(*next - 1) & mask_];
+      if (slot.at_ns < since_ns) {
+        older = true;
+        break;
+      }
+      if (std::string_view(slot.event_id, slot.event_id_size) != event_id) continue;
+      seen.emplace_back(std::string(slot.client, slot.client_size), slot.decision);
+    }
+    if (*next < floor) break;
+  }
+  std::unordered_map<std::string, PrefixCount> counts;
+  for (const auto& [client, decision] : seen) {
+    std::optional<std::string> prefix = ClientPrefix(client);
+    if (!prefix) continue;
+    PrefixCount& count = counts[*prefix];
+    ++count.requests;
+    if (decision == Decision::kChallenged || decision == Decision::kChallengePassed ||
+        decision == Decision::kChallengeFailed) {
+      ++count.challenged;
+    }
+    if (decision == Decision::kRiskBlocked) ++count.blocked;
+  }
+  std::vector<PrefixCount> top;
+  top.reserve(counts.size());
+  for (auto& [prefix, count] : counts) {
+    count.prefix = prefix;
+    top.push_back(std::move(count));
+  }
+  std::sort(top.begin(), top.end(), [](const PrefixCount& a, const PrefixCount& b) {
+    return a.requests != b.requests ? a.requests > b.requests : a.prefix < b.prefix;
+  });
+  if (top.size() > limit) top.resize(limit);
+  return top;
 }
 
 }  // namespace boxoffice

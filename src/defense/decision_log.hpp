@@ -101,6 +101,16 @@ struct DecisionFilter {
   std::optional<Cidr> client;  // holds the entry's client address
 };
 
+// How many scored requests to one event came from one client prefix (an IPv4 /24 or an IPv6
+// /48: the network a crowd of bots usually shares), and how many of those were challenged or
+// blocked on their score.
+struct PrefixCount {
+  std::string prefix;  // canonical CIDR, e.g. "203.0.113.0/24"
+  std::uint64_t requests = 0;
+  std::uint64_t challenged = 0;  // challenged, challenge_passed or challenge_failed
+  std::uint64_t blocked = 0;     // risk_blocked
+};
+
 // A ring of the latest `capacity` decisions, safe from many threads. Record() copies a few
 // hundred bytes under a mutex (the scored path is the queue join and the hold, not every
 // request); readers copy pages in short chunks so a long read never holds writers up for long.
@@ -134,6 +144,12 @@ class DecisionLog {
   // latest) down, at most `capacity()` entries, so `first_scanned` is where an older page starts.
   Page Before(std::uint64_t before, std::uint64_t after, std::size_t limit,
               const DecisionFilter& filter = {}) const;
+
+  // The prefixes with the most entries for `event_id` stamped at `since` or later, most first
+  // (then by prefix), at most `limit`. Reads newest first and stops at the first older entry or
+  // after the whole ring; entries whose client is not an address are left out.
+  std::vector<PrefixCount> TopPrefixes(std::string_view event_id, TimePoint since,
+                                       std::size_t limit) const;
 
   std::size_t capacity() const { return capacity_; }
 

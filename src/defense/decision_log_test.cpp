@@ -247,6 +247,42 @@ TEST(DecisionLogTest, BeforeReadsTheNewestMatchesAndWalksDown) {
 
 // Many writers and a reader at once: sequences are unique and dense, and every entry read is
 // whole (its request id matches its features).
+// The busiest client networks of one event in a window: /24s and /48s, most requests first, with
+// how many were challenged or blocked; other events, older entries and non-addresses are out.
+TEST(DecisionLogTest, TopPrefixesCountsTheBusiestNetworksOfAnEvent) {
+  DecisionLog log(64);
+  const TimePoint base = TimePoint(std::chrono::seconds(1'800'000'000));
+  auto record = [&](std::string_view client, Decision decision, std::string_view event_id,
+                    int seconds_after) {
+    DecisionRecord entry = EntryFrom("r", RouteClass::kQueueJoin, client, decision);
+    entry.event_id = event_id;
+    entry.at = base + std::chrono::seconds(seconds_after);
+    log.Record(entry);
+  };
+  record("198.51.100.1", Decision::kAllowed, "evt_1", 0);  // before the window
+  for (int i = 0; i < 3; ++i) record("203.0.113.7", Decision::kChallenged, "evt_1", 10);
+  record("203.0.113.200", Decision::kRiskBlocked, "evt_1", 11);
+  record("198.51.100.9", Decision::kAllowed, "evt_1", 12);
+  record("198.51.100.10", Decision::kChallengePassed, "evt_1", 12);
+  record("2001:db8:1:2::5", Decision::kAllowed, "evt_1", 13);
+  record("192.0.2.1", Decision::kAllowed, "evt_2", 13);  // another event
+  record("not-an-address", Decision::kAllowed, "evt_1", 14);
+
+  const std::vector<PrefixCount> top = log.TopPrefixes("evt_1", base + std::chrono::seconds(5), 10);
+  ASSERT_EQ(top.size(), 3u);
+  EXPECT_EQ(top[0].prefix, "203.0.113.0/24");
+  EXPECT_EQ(top[0].requests, 4u);
+  EXPECT_EQ(top[0].challenged, 3u);
+  EXPECT_EQ(top[0].blocked, 1u);
+  EXPECT_EQ(top[1].prefix, "198.51.100.0/24");
+  EXPECT_EQ(top[1].requests, 2u);  // the one before the window is not counted
+  EXPECT_EQ(top[1].challenged, 1u);
+  EXPECT_EQ(top[2].prefix, "2001:db8:1::/48");
+  EXPECT_EQ(log.TopPrefixes("evt_1", base + std::chrono::seconds(5), 1).size(), 1u);
+  EXPECT_TRUE(log.TopPrefixes("evt_3", base, 10).empty());
+  EXPECT_TRUE(DecisionLog(8).TopPrefixes("evt_1", base, 10).empty());
+}
+
 TEST(DecisionLogTest, ConcurrentWritersAndReader) {
   DecisionLog log(1024);
   constexpr int kThreads = 4;

@@ -186,6 +186,8 @@ class Defense {
   const GcraLimiter& limiter() const { return limiter_; }
   // The latest scored decisions: every request Screen() computed a risk score for.
   const DecisionLog& decision_log() const { return decision_log_; }
+  // The clock the decisions are stamped with, for readers that ask for the last minute of them.
+  const Clock& clock() const { return clock_; }
 
  private:
   // The risk score of the request headers alone, as GET /v1/challenge sees them.

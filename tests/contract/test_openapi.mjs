@@ -390,6 +390,15 @@ async function day(server, checker) {
     body: { best_available: { quantity: 1 } },
   });
   await call(200, 'GET', '/v1/defense/decisions', { token: operator });
+  // The busiest client networks of the event: the outsider's is one.
+  const clients = await call(200, 'GET', `/v1/events/${open.id}/stats/clients`, {
+    token: operator,
+  });
+  check(
+    clients.items.some((item) => item.prefix === '198.51.100.0/24'),
+    `the outsider's network is not among ${JSON.stringify(clients)}`,
+  );
+  await call(400, 'GET', `/v1/events/${open.id}/stats/clients?window_s=0`, { token: operator });
   const filtered = await call(
     200,
     'GET',

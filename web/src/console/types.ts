@@ -138,3 +138,11 @@ export interface DecisionPage {
   model_weights: Record<string, number>;
   model_thresholds: { challenge: number; block: number };
 }
+
+/** One network of GET /v1/events/{id}/stats/clients. */
+export interface ClientPrefix {
+  prefix: string;
+  requests: number;
+  challenged: number;
+  blocked: number;
+}

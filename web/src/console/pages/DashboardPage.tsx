@@ -1,11 +1,12 @@
-// One event's dashboard: the controls, the figures of now, the card gateways, the last hour in
-// charts, the door, orders and the audit log. Everything but the controls reads itself again
+// One event's dashboard: the controls, the figures of now, the card gateways, the busiest client
+// networks, the last hour in charts, the door, orders and the audit log. Everything but the controls reads itself again
 // every second or few.
 
 import { useMemo, useState } from 'preact/hooks';
 import { useLoad } from '../../lib/hooks';
 import { call, describe } from '../api';
 import { AuditPanel } from '../components/AuditPanel';
+import { ClientsPanel } from '../components/ClientsPanel';
 import { Chart, type Line } from '../components/Chart';
 import { Controls } from '../components/Controls';
 import { GatewaysPanel } from '../components/GatewaysPanel';
@@ -115,6 +116,7 @@ export function DashboardPage(props: { event_id: string; onRefused: () => void }
             <p>Reading the figures…</p>
           )}
           <GatewaysPanel />
+          <ClientsPanel event_id={props.event_id} />
           {live.series && (
             <section aria-labelledby="history-title">
               <h2 id="history-title">Last hour</h2>
