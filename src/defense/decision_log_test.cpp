@@ -252,9 +252,10 @@ TEST(DecisionLogTest, BeforeReadsTheNewestMatchesAndWalksDown) {
 TEST(DecisionLogTest, TopPrefixesCountsTheBusiestNetworksOfAnEvent) {
   DecisionLog log(64);
   const TimePoint base = TimePoint(std::chrono::seconds(1'800'000'000));
+  const std::string request_id = "r";  // a record only views its strings
   auto record = [&](std::string_view client, Decision decision, std::string_view event_id,
                     int seconds_after) {
-    DecisionRecord entry = EntryFrom("r", RouteClass::kQueueJoin, client, decision);
+    DecisionRecord entry = EntryFrom(request_id, RouteClass::kQueueJoin, client, decision);
     entry.event_id = event_id;
     entry.at = base + std::chrono::seconds(seconds_after);
     log.Record(entry);
