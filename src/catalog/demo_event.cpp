@@ -47,6 +47,7 @@ json::value DemoEventJson() {
   }
   return json::object{
       {"name", "boxoffice Demo Arena: Opening Night"},
+      {"venue", "Demo Arena, Example City"},
       {"starts_at", "2027-06-01T19:30:00Z"},
       {"currency", "USD"},
       {"price_tiers",

@@ -4,6 +4,7 @@
 import { check, enterSeats, pay, runTest, screenshots } from './harness.mjs';
 
 const kDemoEvent = 'boxoffice Demo Arena: Opening Night';
+const kDemoVenue = 'Demo Arena, Example City';
 const kSeatId = /\b[A-Za-z0-9_]+-[A-Za-z0-9_]+-\d+\b/;
 
 await runTest('purchase', async (t) => {
@@ -12,6 +13,8 @@ await runTest('purchase', async (t) => {
   await page.goto(t.server.url + '/');
   await page.getByRole('link', { name: kDemoEvent }).waitFor();
   await page.getByText('Tickets available').waitFor();
+  // Where it is, as the operator wrote it, beside the date and the prices.
+  await page.getByText(kDemoVenue).waitFor();
   await screenshots(t, page, 'events');
 
   await enterSeats(page, t, kDemoEvent);

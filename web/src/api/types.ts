@@ -29,6 +29,8 @@ export interface QueueSettings {
 export interface EventSummary {
   id: string;
   name: string;
+  /** Where it takes place, as the operator wrote it; null when not given. */
+  venue?: string | null;
   starts_at: string | null;
   onsale_at: string | null;
   currency: string;

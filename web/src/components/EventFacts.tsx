@@ -1,5 +1,5 @@
-// An event's date, price range and whether tickets are left, as the events list and the event
-// page both show them.
+// An event's venue, date, price range and whether tickets are left, as the events list and the
+// event page both show them.
 
 import type { EventDetail } from '../api/types';
 import { useI18n, type I18n } from '../i18n';
@@ -21,8 +21,9 @@ function availability(event: EventDetail, seats_left: boolean, i18n: I18n): stri
   return i18n.t.tickets_left;
 }
 
-/** `event` and `seats_left` are null while they load. */
+/** `event` and `seats_left` are null while they load; `venue` is null when the event has none. */
 export function EventFacts(props: {
+  venue: string | null;
   starts_at: string | null;
   event: EventDetail | null;
   seats_left: boolean | null;
@@ -31,6 +32,12 @@ export function EventFacts(props: {
   const { t } = i18n;
   return (
     <dl class="facts">
+      {props.venue && (
+        <div>
+          <dt>{t.event_venue}</dt>
+          <dd>{props.venue}</dd>
+        </div>
+      )}
       <div>
         <dt>{t.event_date}</dt>
         <dd>{props.starts_at ? i18n.dateTime(props.starts_at) : t.date_to_be_announced}</dd>

@@ -15,6 +15,7 @@ const en = {
 
   events_title: 'Upcoming events',
   events_empty: 'No events are on sale right now.',
+  event_venue: 'Venue',
   event_date: 'Date',
   event_prices: 'Prices',
   event_availability: 'Tickets',
@@ -189,6 +190,7 @@ const de: Messages = {
 
   events_title: 'Kommende Veranstaltungen',
   events_empty: 'Derzeit sind keine Veranstaltungen im Verkauf.',
+  event_venue: 'Ort',
   event_date: 'Datum',
   event_prices: 'Preise',
   event_availability: 'Tickets',

@@ -41,7 +41,12 @@ export function EventPage({ event_id }: { event_id: string }) {
         <a href={paths.events()}>{t.back_to_events}</a>
       </p>
       <h1 tabIndex={-1}>{detail.name}</h1>
-      <EventFacts starts_at={detail.starts_at} event={detail} seats_left={seats_left} />
+      <EventFacts
+        venue={detail.venue ?? null}
+        starts_at={detail.starts_at}
+        event={detail}
+        seats_left={seats_left}
+      />
 
       {before_sale && (
         <div class="card onsale">

@@ -56,6 +56,7 @@ function EventCard({ event }: { event: EventSummary }) {
         <a href={paths.event(event.id)}>{event.name}</a>
       </h2>
       <EventFacts
+        venue={event.venue ?? null}
         starts_at={event.starts_at}
         event={ready?.event ?? null}
         seats_left={ready?.seats_left ?? null}
