@@ -46,3 +46,41 @@ export function useLoad<T>(
   const reload = useCallback(() => setAttempt((n) => n + 1), []);
   return [loaded, reload];
 }
+
+export interface Polled<T> {
+  value: T | null; // the latest read's, kept while later reads fail; null before the first
+  error: unknown; // the latest read's failure, null once a read succeeds
+}
+
+/**
+ * Runs `load` now, and again `every_ms` after each read ends, until the component goes or `key`
+ * changes (which starts over). Reads never overlap; the one in flight is aborted on the way out,
+ * so a late answer never lands.
+ */
+export function usePolled<T>(
+  load: (signal: AbortSignal) => Promise<T>,
+  every_ms: number,
+  key: unknown[],
+): Polled<T> {
+  const [polled, setPolled] = useState<Polled<T>>({ value: null, error: null });
+  useEffect(() => {
+    const controller = new AbortController();
+    let timer = 0;
+    const read = async () => {
+      try {
+        const value = await load(controller.signal);
+        if (!controller.signal.aborted) setPolled({ value, error: null });
+      } catch (error) {
+        if (!controller.signal.aborted) setPolled((old) => ({ ...old, error }));
+      }
+      if (!controller.signal.aborted) timer = window.setTimeout(read, every_ms);
+    };
+    void read();
+    return () => {
+      controller.abort();
+      window.clearTimeout(timer);
+    };
+    // `load` is a fresh closure on every render; `key` says when it means something new.
+  }, [...key, every_ms]);
+  return polled;
+}

@@ -1,7 +1,7 @@
 // The latest operator actions on every event (GET /v1/audit): who (key and scope), when, what,
 // on what, and what changed. Read again every few seconds and after an action of this console.
 
-import { useEffect, useState } from 'preact/hooks';
+import { usePolled } from '../../lib/hooks';
 import { call, describe } from '../api';
 import type { AuditEntry } from '../types';
 
@@ -25,35 +25,22 @@ function change(entry: AuditEntry): string {
 }
 
 export function AuditPanel(props: { version: number }) {
-  const [entries, setEntries] = useState<AuditEntry[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    const controller = new AbortController();
-    let timer = 0;
-    const load = async () => {
-      try {
-        // The log pages oldest first; `latest` says where the newest kShown begin.
-        const head = await call<{ latest: number | null }>('/v1/audit?limit=1', {
-          signal: controller.signal,
-        });
-        const after = Math.max(0, (head.latest ?? 0) - kShown);
-        const page = await call<{ items: AuditEntry[] }>(
-          `/v1/audit?after=${after}&limit=${kShown}`,
-          { signal: controller.signal },
-        );
-        setEntries([...page.items].reverse());
-        setError(null);
-      } catch (failure) {
-        if (!controller.signal.aborted) setError(describe(failure));
-      }
-      if (!controller.signal.aborted) timer = window.setTimeout(load, kRefresh_ms);
-    };
-    void load();
-    return () => {
-      controller.abort();
-      window.clearTimeout(timer);
-    };
-  }, [props.version]);
+  const audit = usePolled(
+    async (signal) => {
+      // The log pages oldest first; `latest` says where the newest kShown begin.
+      const head = await call<{ latest: number | null }>('/v1/audit?limit=1', { signal });
+      const after = Math.max(0, (head.latest ?? 0) - kShown);
+      const page = await call<{ items: AuditEntry[] }>(
+        `/v1/audit?after=${after}&limit=${kShown}`,
+        { signal },
+      );
+      return [...page.items].reverse();
+    },
+    kRefresh_ms,
+    [props.version],
+  );
+  const entries = audit.value;
+  const error = audit.error === null ? null : describe(audit.error);
 
   const shown = entries ?? [];
   return (

@@ -3,7 +3,7 @@
 // joins and holds, many of them challenged. Read again every five seconds; the defence page
 // blocks a network and tells why its requests were challenged.
 
-import { useEffect, useState } from 'preact/hooks';
+import { usePolled } from '../../lib/hooks';
 import { call, describe } from '../api';
 import { consolePaths } from '../router';
 import type { ClientPrefix } from '../types';
@@ -13,30 +13,18 @@ const kWindow_s = 60;
 const kShown = 10;
 
 export function ClientsPanel(props: { event_id: string }) {
-  const [prefixes, setPrefixes] = useState<ClientPrefix[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    const controller = new AbortController();
-    let timer = 0;
-    const path =
-      `/v1/events/${encodeURIComponent(props.event_id)}/stats/clients` +
-      `?window_s=${kWindow_s}&limit=${kShown}`;
-    const load = async () => {
-      try {
-        const page = await call<{ items: ClientPrefix[] }>(path, { signal: controller.signal });
-        setPrefixes(page.items);
-        setError(null);
-      } catch (failure) {
-        if (!controller.signal.aborted) setError(describe(failure));
-      }
-      if (!controller.signal.aborted) timer = window.setTimeout(load, kRefresh_ms);
-    };
-    void load();
-    return () => {
-      controller.abort();
-      window.clearTimeout(timer);
-    };
-  }, [props.event_id]);
+  const polled = usePolled(
+    async (signal) => {
+      const path =
+        `/v1/events/${encodeURIComponent(props.event_id)}/stats/clients` +
+        `?window_s=${kWindow_s}&limit=${kShown}`;
+      return (await call<{ items: ClientPrefix[] }>(path, { signal })).items;
+    },
+    kRefresh_ms,
+    [props.event_id],
+  );
+  const prefixes = polled.value;
+  const error = polled.error === null ? null : describe(polled.error);
 
   return (
     <section class="card" aria-labelledby="clients-title">

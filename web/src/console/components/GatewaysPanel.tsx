@@ -3,7 +3,7 @@
 // last minute. Read again every two seconds; the gateways serve every event, so this panel is
 // the same on every dashboard.
 
-import { useEffect, useState } from 'preact/hooks';
+import { usePolled } from '../../lib/hooks';
 import { call, describe } from '../api';
 import type { GatewayHealth } from '../types';
 
@@ -26,29 +26,14 @@ function errorRate(gateway: GatewayHealth): string {
 }
 
 export function GatewaysPanel() {
-  const [gateways, setGateways] = useState<GatewayHealth[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    const controller = new AbortController();
-    let timer = 0;
-    const load = async () => {
-      try {
-        const page = await call<{ items: GatewayHealth[] }>('/v1/payments/gateways', {
-          signal: controller.signal,
-        });
-        setGateways(page.items);
-        setError(null);
-      } catch (failure) {
-        if (!controller.signal.aborted) setError(describe(failure));
-      }
-      if (!controller.signal.aborted) timer = window.setTimeout(load, kRefresh_ms);
-    };
-    void load();
-    return () => {
-      controller.abort();
-      window.clearTimeout(timer);
-    };
-  }, []);
+  const polled = usePolled(
+    async (signal) =>
+      (await call<{ items: GatewayHealth[] }>('/v1/payments/gateways', { signal })).items,
+    kRefresh_ms,
+    [],
+  );
+  const gateways = polled.value;
+  const error = polled.error === null ? null : describe(polled.error);
 
   return (
     <section class="card" aria-labelledby="gateways-title">
