@@ -169,8 +169,8 @@ Status ApplyCheckIn(MemoryLedgerData& data, const CheckInRecord& check_in) {
 
 MemoryLedger::MemoryLedger() : MemoryLedger(NewData()) {}
 
-MemoryLedger::MemoryLedger(std::shared_ptr<MemoryLedgerData> data)
-    : data_(std::move(data)), writer_([this] { WriterLoop(); }) {}
+MemoryLedger::MemoryLedger(std::shared_ptr<MemoryLedgerData> data, WriteGate gate)
+    : data_(std::move(data)), gate_(std::move(gate)), writer_([this] { WriterLoop(); }) {}
 
 MemoryLedger::~MemoryLedger() {
   {
@@ -187,12 +187,12 @@ std::shared_ptr<MemoryLedgerData> MemoryLedger::NewData() {
   return std::make_shared<MemoryLedgerData>();
 }
 
-void MemoryLedger::Submit(Write write, Done done) {
+void MemoryLedger::Submit(std::string_view name, Write write, Done done) {
   {
     std::lock_guard lock(queue_mutex_);
     // Refused writes travel through the queue too, so their `done` runs on the writer thread.
     if (closing_) write = [](MemoryLedgerData&) -> Status { return LedgerClosedError(); };
-    queue_.push_back(Queued{std::move(write), std::move(done)});
+    queue_.push_back(Queued{name, std::move(write), std::move(done)});
     ++submitted_;
   }
   work_ready_.notify_one();
@@ -208,8 +208,9 @@ void MemoryLedger::WriterLoop() {
       next = std::move(queue_.front());
       queue_.pop_front();
     }
-    Status status;
-    {
+    // The gate may refuse the write (a simulated crash): then nothing of it is applied.
+    Status status = gate_ ? gate_(next.name) : Status();
+    if (status) {
       std::lock_guard lock(data_->mutex);
       status = next.write(*data_);
     }
@@ -234,6 +235,7 @@ void MemoryLedger::Flush() {
 
 void MemoryLedger::InsertEvent(EventRecord event, Done done) {
   Submit(
+      "InsertEvent",
       [event = std::move(event)](MemoryLedgerData& data) -> Status {
         const bool taken = std::any_of(data.events.begin(), data.events.end(),
                                        [&](const EventRecord& e) { return e.id == event.id; });
@@ -253,6 +255,7 @@ Result<std::vector<EventRecord>> MemoryLedger::LoadEvents() {
 
 void MemoryLedger::InsertCustomer(CustomerRecord customer, Done done) {
   Submit(
+      "InsertCustomer",
       [customer = std::move(customer)](MemoryLedgerData& data) -> Status {
         if (data.customers.contains(customer.id)) {
           return Conflict("customer_exists",
@@ -277,6 +280,7 @@ Result<std::optional<CustomerRecord>> MemoryLedger::FindCustomerByEmail(const st
 
 void MemoryLedger::PutSetting(std::string key, std::string value, Done done) {
   Submit(
+      "PutSetting",
       [key = std::move(key), value = std::move(value)](MemoryLedgerData& data) -> Status {
         data.settings.insert_or_assign(key, value);
         return {};
@@ -293,6 +297,7 @@ Result<std::optional<std::string>> MemoryLedger::GetSetting(const std::string& k
 
 void MemoryLedger::SaveCidrList(std::string list, std::vector<CidrListRecord> entries, Done done) {
   Submit(
+      "SaveCidrList",
       [list = std::move(list), entries = std::move(entries)](MemoryLedgerData& data) -> Status {
         data.cidr_lists.insert_or_assign(list, entries);
         return {};
@@ -311,6 +316,7 @@ Result<std::vector<CidrListRecord>> MemoryLedger::LoadCidrList(const std::string
 
 void MemoryLedger::InsertHold(HoldRecord hold, Done done) {
   Submit(
+      "InsertHold",
       [hold = std::move(hold)](MemoryLedgerData& data) -> Status {
         if (data.hold_index.contains(hold.id)) {
           return Conflict("hold_exists", "A hold with id " + hold.id + " already exists.");
@@ -325,6 +331,7 @@ void MemoryLedger::InsertHold(HoldRecord hold, Done done) {
 void MemoryLedger::EndHold(std::string hold_id, std::string /*reason*/,
                            std::int64_t /*ended_at_ms*/, Done done) {
   Submit(
+      "EndHold",
       [hold_id = std::move(hold_id)](MemoryLedgerData& data) -> Status {
         const auto found = data.hold_index.find(hold_id);
         if (found == data.hold_index.end()) {
@@ -351,6 +358,7 @@ Result<std::vector<HoldRecord>> MemoryLedger::LoadLiveHolds() {
 void MemoryLedger::BeginPayment(PaymentAttemptRecord attempt, IdempotencyRecord in_flight,
                                 Done done) {
   Submit(
+      "BeginPayment",
       [attempt = std::move(attempt),
        in_flight = std::move(in_flight)](MemoryLedgerData& data) -> Status {
         if (!in_flight.key.empty() && data.idempotency.contains({in_flight.scope, in_flight.key})) {
@@ -379,6 +387,7 @@ void MemoryLedger::BeginPayment(PaymentAttemptRecord attempt, IdempotencyRecord 
 
 void MemoryLedger::SettlePayment(PaymentSettlement settlement, Done done) {
   Submit(
+      "SettlePayment",
       [settlement = std::move(settlement)](MemoryLedgerData& data) -> Status {
         const auto attempt = data.attempts.find(settlement.payment_key);
         if (attempt == data.attempts.end()) {
@@ -408,12 +417,14 @@ void MemoryLedger::SettlePayment(PaymentSettlement settlement, Done done) {
 
 void MemoryLedger::ConfirmOrder(ConfirmOrderRecord record, Done done) {
   Submit(
+      "ConfirmOrder",
       [record = std::move(record)](MemoryLedgerData& data) { return ApplyConfirm(data, record); },
       std::move(done));
 }
 
 void MemoryLedger::CompleteOrder(CompleteOrderRecord record, Done done) {
   Submit(
+      "CompleteOrder",
       [record = std::move(record)](MemoryLedgerData& data) -> Status {
         for (const auto& [ticket_id, code] : record.ticket_codes) {
           if (const auto ticket = data.tickets.find(ticket_id);
@@ -437,6 +448,7 @@ void MemoryLedger::CompleteOrder(CompleteOrderRecord record, Done done) {
 
 void MemoryLedger::RetryOutbox(OutboxRetryRecord record, Done done) {
   Submit(
+      "RetryOutbox",
       [record = std::move(record)](MemoryLedgerData& data) -> Status {
         const auto row = data.outbox.find(record.outbox_id);
         if (row == data.outbox.end() || row->second.done) return {};
@@ -450,8 +462,10 @@ void MemoryLedger::RetryOutbox(OutboxRetryRecord record, Done done) {
 }
 
 void MemoryLedger::RefundOrder(RefundOrderRecord record, Done done) {
-  Submit([record = std::move(record)](MemoryLedgerData& data) { return ApplyRefund(data, record); },
-         std::move(done));
+  Submit(
+      "RefundOrder",
+      [record = std::move(record)](MemoryLedgerData& data) { return ApplyRefund(data, record); },
+      std::move(done));
 }
 
 Result<std::optional<IdempotencyRecord>> MemoryLedger::FindIdempotency(const std::string& scope,
@@ -566,12 +580,14 @@ Result<OrderCounts> MemoryLedger::CountOrders(const std::string& event_id) {
 
 void MemoryLedger::CheckIn(CheckInRecord record, Done done) {
   Submit(
+      "CheckIn",
       [record = std::move(record)](MemoryLedgerData& data) { return ApplyCheckIn(data, record); },
       std::move(done));
 }
 
 void MemoryLedger::InsertScannerKey(ScannerKeyRecord key, Done done) {
   Submit(
+      "InsertScannerKey",
       [key = std::move(key)](MemoryLedgerData& data) -> Status {
         if (data.scanner_keys.contains(key.id) || data.scanner_key_hashes.contains(key.key_hash)) {
           return Conflict("scanner_key_exists", "A scanner key with this id or key exists.");
@@ -594,6 +610,7 @@ Result<std::optional<ScannerKeyRecord>> MemoryLedger::FindScannerKey(const std::
 
 void MemoryLedger::InsertOperatorKey(OperatorKeyRecord key, Done done) {
   Submit(
+      "InsertOperatorKey",
       [key = std::move(key)](MemoryLedgerData& data) -> Status {
         if (data.operator_key_index.contains(key.id)) {
           return Conflict("operator_key_exists", "An operator key with id " + key.id + " exists.");
@@ -607,6 +624,7 @@ void MemoryLedger::InsertOperatorKey(OperatorKeyRecord key, Done done) {
 
 void MemoryLedger::RevokeOperatorKey(std::string id, std::int64_t /*revoked_at_ms*/, Done done) {
   Submit(
+      "RevokeOperatorKey",
       [id = std::move(id)](MemoryLedgerData& data) -> Status {
         const auto found = data.operator_key_index.find(id);
         if (found == data.operator_key_index.end() || data.operator_keys[found->second].revoked) {
@@ -630,6 +648,7 @@ Result<std::vector<OperatorKeyRecord>> MemoryLedger::LoadLiveOperatorKeys() {
 
 void MemoryLedger::AppendAudit(AuditRecord record, Done done) {
   Submit(
+      "AppendAudit",
       [record = std::move(record)](MemoryLedgerData& data) mutable -> Status {
         record.id = static_cast<std::int64_t>(data.audit.size()) + 1;
         data.audit.push_back(std::move(record));

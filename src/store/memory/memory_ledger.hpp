@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string_view>
 #include <thread>
 
 #include "ports/ledger.hpp"
@@ -30,8 +31,13 @@ class MemoryLedger final : public Ledger {
  public:
   // A ledger on fresh, empty data.
   MemoryLedger();
+  // Asked on the writer thread before each write is applied, with the name of the port's call
+  // ("ConfirmOrder"): an error refuses the write, which then changes nothing and hands the error
+  // to its `done`. The deterministic simulation (tools/sim_*) crashes the ledger with it.
+  using WriteGate = std::function<Status(std::string_view write)>;
+
   // A ledger on `data`, which earlier ledgers may have written; one ledger at a time.
-  explicit MemoryLedger(std::shared_ptr<MemoryLedgerData> data);
+  explicit MemoryLedger(std::shared_ptr<MemoryLedgerData> data, WriteGate gate = nullptr);
   ~MemoryLedger() override;
   MemoryLedger(const MemoryLedger&) = delete;
   MemoryLedger& operator=(const MemoryLedger&) = delete;
@@ -89,13 +95,15 @@ class MemoryLedger final : public Ledger {
  private:
   using Write = std::function<Status(MemoryLedgerData&)>;
   struct Queued {
+    std::string_view name;  // the port's call, for the gate
     Write write;
     Done done;
   };
-  void Submit(Write write, Done done);
+  void Submit(std::string_view name, Write write, Done done);
   void WriterLoop();
 
   std::shared_ptr<MemoryLedgerData> data_;
+  const WriteGate gate_;
   std::mutex queue_mutex_;
   std::condition_variable work_ready_;
   std::condition_variable completed_;
