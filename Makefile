@@ -6,7 +6,7 @@ CMAKE_FLAGS ?=
 
 .PHONY: all bootstrap build build-asan build-tsan web run test test-release test-asan test-tsan \
         ctest-release ctest-asan ctest-tsan format format-check bench clean \
-        build-fuzz fuzz fuzz-check
+        build-fuzz fuzz fuzz-check sim
 
 # Tests that prove a concurrency claim carry one of these words in their name and run again under
 # ThreadSanitizer.
@@ -114,6 +114,15 @@ bench: build
 	bench/orders.sh
 	bench/defense.sh
 	bench/botsim.sh
+
+# The deterministic simulation (src/tools/sim.hpp) for SIM_SECONDS, seeds from SIM_SEED on, every
+# seed run twice to prove it replays; the summary (seeds, faults, crashes by effect) goes to
+# bench/results/sim.json. A failing seed prints the command that replays it.
+SIM_SECONDS ?= 600
+SIM_SEED ?= 1
+sim: build
+	build/boxoffice sim --seed $(SIM_SEED) --duration-s $(SIM_SECONDS) --check-determinism \
+	  --report bench/results/sim.json
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz

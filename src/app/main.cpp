@@ -11,6 +11,7 @@
 #include "tools/botsim.hpp"
 #include "tools/gateway_sim.hpp"
 #include "tools/onsale.hpp"
+#include "tools/sim.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -40,6 +41,13 @@ int main(int argc, char** argv) {
       "Play an on-sale of N simulated fans against a running server, audit it, write a report");
   boxoffice::tools::AddOnsaleOptions(*onsale, onsale_options);
 
+  boxoffice::tools::SimCommandOptions sim_command_options;
+  CLI::App* sim = app.add_subcommand(
+      "sim",
+      "Run the deterministic simulation: seeded fans, gateway faults and crashes against the "
+      "whole domain, every promise checked");
+  boxoffice::tools::AddSimOptions(*sim, sim_command_options);
+
   boxoffice::app::KeysOptions keys_options;
   CLI::App* keys = app.add_subcommand(
       "keys", "List, rotate and retire the server secrets and operator keys of a data dir");
@@ -61,6 +69,11 @@ int main(int argc, char** argv) {
   if (botsim->parsed()) {
     boxoffice::SetupLogging("warn");
     return boxoffice::tools::RunBotsim(botsim_options);
+  }
+  if (sim->parsed()) {
+    // The simulation crashes the server on purpose: the errors it logs are expected.
+    boxoffice::SetupLogging("off");
+    return boxoffice::tools::RunSim(sim_command_options, std::cout);
   }
   if (keys->parsed()) return boxoffice::app::RunKeys(keys_options, std::cout, std::cerr);
   if (onsale->parsed()) {

@@ -2,9 +2,12 @@
 
 #include <sodium.h>
 
+#include <array>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 
 namespace boxoffice {
 namespace {
@@ -25,22 +28,78 @@ void InitCrypto() {
   }
 }
 
+namespace {
+
+// The simulation's stream: one ChaCha20 block sequence per seed, a fresh nonce per draw. The
+// flag is read without the lock on every draw, so a server never pays for the mutex.
+struct DeterministicStream {
+  std::mutex mutex;
+  std::array<unsigned char, crypto_stream_chacha20_ietf_KEYBYTES> key{};
+  std::uint64_t draws = 0;
+};
+std::atomic<bool> deterministic_randomness{false};
+
+DeterministicStream& DeterministicStreamInstance() {
+  static DeterministicStream stream;
+  return stream;
+}
+
+void FillRandom(void* out, std::size_t count) {
+  if (!deterministic_randomness.load(std::memory_order_acquire)) {
+    randombytes_buf(out, count);
+    return;
+  }
+  DeterministicStream& stream = DeterministicStreamInstance();
+  std::lock_guard lock(stream.mutex);
+  std::array<unsigned char, crypto_stream_chacha20_ietf_NONCEBYTES> nonce{};
+  std::memcpy(nonce.data(), &stream.draws, sizeof stream.draws);
+  ++stream.draws;
+  crypto_stream_chacha20_ietf(static_cast<unsigned char*>(out), count, nonce.data(),
+                              stream.key.data());
+}
+
+// Uniform in [0, bound), without modulo bias: draws below 2^32 mod bound are thrown away.
+std::uint32_t UniformRandom(std::uint32_t bound) {
+  if (!deterministic_randomness.load(std::memory_order_acquire)) return randombytes_uniform(bound);
+  const std::uint32_t floor = static_cast<std::uint32_t>(-bound) % bound;
+  for (;;) {
+    std::uint32_t value = 0;
+    FillRandom(&value, sizeof value);
+    if (value >= floor) return value % bound;
+  }
+}
+
+}  // namespace
+
+void UseDeterministicRandomness(std::uint64_t seed) {
+  DeterministicStream& stream = DeterministicStreamInstance();
+  {
+    std::lock_guard lock(stream.mutex);
+    crypto_generichash(stream.key.data(), stream.key.size(),
+                       reinterpret_cast<const unsigned char*>(&seed), sizeof seed, nullptr, 0);
+    stream.draws = 0;
+  }
+  deterministic_randomness.store(true, std::memory_order_release);
+}
+
+void UseSystemRandomness() { deterministic_randomness.store(false, std::memory_order_release); }
+
 std::string RandomBytes(std::size_t count) {
   std::string out(count, '\0');
-  randombytes_buf(out.data(), out.size());
+  FillRandom(out.data(), out.size());
   return out;
 }
 
 std::string RandomToken(std::size_t count) {
   static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
   std::string out(count, '\0');
-  for (char& c : out) c = kAlphabet[randombytes_uniform(sizeof(kAlphabet) - 1)];
+  for (char& c : out) c = kAlphabet[UniformRandom(sizeof(kAlphabet) - 1)];
   return out;
 }
 
 std::uint64_t RandomUint64() {
   std::uint64_t value = 0;
-  randombytes_buf(&value, sizeof value);
+  FillRandom(&value, sizeof value);
   return value;
 }
 

@@ -21,6 +21,13 @@ std::string RandomBytes(std::size_t count);
 std::string RandomToken(std::size_t count);
 std::uint64_t RandomUint64();
 
+// For the deterministic simulation only (tools/sim_world.hpp): from now on RandomBytes,
+// RandomToken and RandomUint64 draw from a ChaCha20 stream keyed by `seed`, so that one seed
+// mints the same ids and tokens on every run. Never call it in a server: its ids and secrets
+// would be predictable. UseSystemRandomness() goes back to the operating system's.
+void UseDeterministicRandomness(std::uint64_t seed);
+void UseSystemRandomness();
+
 std::string Base64UrlEncode(std::string_view bytes);
 std::optional<std::string> Base64UrlDecode(std::string_view text);
 // Decodes into `out`; nullopt when `text` is not base64url or does not fit.
