@@ -1,12 +1,12 @@
 #include "tools/sim.hpp"
 
 #include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
 #include <charconv>
 #include <chrono>
 #include <map>
 #include <optional>
 
+#include "common/json_text.hpp"
 #include "tools/report_file.hpp"
 
 namespace boxoffice::tools {
@@ -169,7 +169,7 @@ int RunSim(const SimCommandOptions& options, std::ostream& out) {
         {"determinism_checked", options.check_determinism},
         {"elapsed_s", elapsed()},
     };
-    if (!WriteFileAtomically(options.report, boost::json::serialize(report) + "\n")) {
+    if (!WriteFileAtomically(options.report, SerializeJson(report) + "\n")) {
       out << "boxoffice sim: cannot write the report to " << options.report << "\n";
       return 1;
     }
