@@ -70,7 +70,12 @@ Heard<T> AwaitFan(const SimCrash& crash, Start start) {
   return answer.get();
 }
 
-std::string SimEventJson(std::uint32_t seats) {
+// The world is tuned for kSimFansBase fans; with more, time runs slower per step and the room
+// admits faster, so that each fan still acts every few seconds of the fake clock.
+constexpr std::uint32_t kSimFansBase = 40;
+
+std::string SimEventJson(std::uint32_t seats, std::uint32_t fans) {
+  const std::uint32_t speedup = std::max<std::uint32_t>(1, fans / kSimFansBase);
   // Two sections at two prices, so best-available has a choice to make.
   const std::uint32_t front = seats / 2;
   return R"({"name": "Simulated on-sale", "currency": "USD", "hold_ttl_s": )" +
@@ -82,8 +87,8 @@ std::string SimEventJson(std::uint32_t seats) {
          std::to_string(seats - front) + R"(}]}],
             "limits": {"per_order": )" +
          std::to_string(kSimPerOrder) + R"(, "per_customer": )" + std::to_string(kSimPerOrder) +
-         R"(}, "queue": {"enabled": true, "admission_rate_per_s": 1, "max_active": 6,
-            "access_ttl_s": )" +
+         R"(}, "queue": {"enabled": true, "admission_rate_per_s": )" + std::to_string(speedup) +
+         R"(, "max_active": )" + std::to_string(6 * speedup) + R"(, "access_ttl_s": )" +
          std::to_string(kSimAccessTtlS) + R"(, "idle_release_s": 60}})";
 }
 
@@ -257,7 +262,7 @@ class Simulation {
     }
     if (!restore) {
       Result<EventDefinition> definition =
-          ParseEventDefinition(boost::json::parse(SimEventJson(options_.seats)));
+          ParseEventDefinition(boost::json::parse(SimEventJson(options_.seats, options_.fans)));
       if (!definition) return Fatal("setup", definition.error().message);
       auto created = Await<Result<std::shared_ptr<Event>>>([&](auto done) {
         server_->catalog.Create(std::move(definition).value(), std::move(done));
@@ -320,9 +325,13 @@ class Simulation {
   void Step() {
     const std::uint64_t kind = Roll(100);
     if (kind < 25) {
-      // Time passes: up to two seconds, now and then a long pause that outlasts holds.
-      const auto by =
-          Chance(0.03) ? milliseconds(60'000 + Roll(60'000)) : milliseconds(100 + Roll(1'900));
+      // Time passes: up to two seconds (for kSimFansBase fans), now and then a long pause that
+      // outlasts holds.
+      const double scale = std::min(1.0, static_cast<double>(kSimFansBase) / options_.fans);
+      const auto by = Chance(0.03 * scale)
+                          ? milliseconds(60'000 + Roll(60'000))
+                          : milliseconds(std::max<std::int64_t>(
+                                1, static_cast<std::int64_t>((100 + Roll(1'900)) * scale)));
       clock_.Advance(by);
       server_->room.Tick();
       const std::size_t expired = server_->holds.ExpireDue();
