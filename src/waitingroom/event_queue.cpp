@@ -65,8 +65,19 @@ std::uint64_t WaitingRoom::EventQueue::Admit(TimePoint now, TimePoint::duration 
     if (!returned.empty()) {
       const std::uint64_t number = returned.front();
       returned.pop_front();
-      const SlotState state = SlotStateOf(Slot(number));
-      if (state == kSlotWaiting) admit(number);
+      const std::uint32_t slot = Slot(number);
+      const SlotState state = SlotStateOf(slot);
+      if (state == kSlotWaiting) {
+        // Back, then quiet again for as long as a fan in line may be: no slot is spent on them;
+        // if they come back once more, they go in at the end of those returning.
+        const std::uint32_t seen = std::max(SlotSecond(slot), opened_second);
+        if (now_second - std::min(now_second, seen) <= abandon_after_s) {
+          admit(number);
+        } else {
+          Slot(number) = PackSlot(kSlotAbandoned, SlotSecond(slot));
+          ++abandoned;
+        }
+      }
       if (state == kSlotLeft) --left_pending;
       continue;
     }

@@ -160,6 +160,47 @@ TEST_F(WaitingRoomTest, AbandonedFanIsSkippedAndReturnsAheadOfOthers) {
   EXPECT_EQ(Poll(room, "evt_a", fans[2]).state, FanState::kAdmitted);
 }
 
+// A fan who came back and then went quiet again is passed over too: the slot goes to the fan
+// behind, and the quiet fan, if they return once more, is at the end of those returning.
+TEST_F(WaitingRoomTest, ReturnedFanWhoGoesQuietAgainIsSkipped) {
+  WaitingRoomOptions options;
+  options.abandon_after_s = 30;
+  WaitingRoom room(store_, clock_, kSecret, options);
+  Attach(room, MakeEvent("evt_a", 1, 1000));
+  const auto pause = [&room](bool paused) {
+    room.Control("evt_a",
+                 QueueControls{std::nullopt, std::nullopt, paused, std::nullopt, std::nullopt},
+                 [](auto) {});
+  };
+  pause(true);
+  std::vector<Fan> fans;
+  for (int i = 0; i < 4; ++i) fans.push_back(Join(room, "evt_a", i));
+  // Fan 0 goes quiet; the others poll. Resumed, the counter passes fan 0 and admits fan 1.
+  const auto poll_others_for = [&](int seconds_quiet) {
+    for (int second = 0; second < seconds_quiet; ++second) {
+      Run(room, seconds(1));
+      for (int i = 1; i < 4; ++i) Poll(room, "evt_a", fans[i]);
+    }
+  };
+  poll_others_for(60);
+  pause(false);
+  Run(room, milliseconds(1000));
+  EXPECT_EQ(Poll(room, "evt_a", fans[1]).state, FanState::kAdmitted);
+  // Fan 0 comes back (first of those returning), then goes quiet again while paused.
+  pause(true);
+  EXPECT_EQ(Poll(room, "evt_a", fans[0]).position, 1u);
+  poll_others_for(60);
+  pause(false);
+  Run(room, milliseconds(1000));
+  EXPECT_EQ(Poll(room, "evt_a", fans[2]).state, FanState::kAdmitted);
+  EXPECT_EQ(room.Stats("evt_a")->abandoned, 2u);
+  // Back once more: in line again, behind nobody who is returning, and admitted next.
+  EXPECT_EQ(Poll(room, "evt_a", fans[0]).state, FanState::kWaiting);
+  Run(room, milliseconds(1000));
+  EXPECT_EQ(Poll(room, "evt_a", fans[0]).state, FanState::kAdmitted);
+  EXPECT_EQ(Poll(room, "evt_a", fans[3]).state, FanState::kWaiting);
+}
+
 // Pausing stops admissions; resuming continues from where the counter stood.
 TEST_F(WaitingRoomTest, PauseAndResume) {
   WaitingRoom room(store_, clock_, kSecret);
