@@ -62,12 +62,26 @@ struct Heard {
 
 template <typename T, typename Start>
 Heard<T> AwaitFan(const SimCrash& crash, Start start) {
-  std::promise<Heard<T>> answered;
-  std::future<Heard<T>> answer = answered.get_future();
-  start([&answered, &crash](T value) {
-    answered.set_value(Heard<T>{std::move(value), !crash.crashed()});
+  return Await<Heard<T>>([&](auto answered) {
+    start([&crash, answered = std::move(answered)](T value) mutable {
+      answered(Heard<T>{std::move(value), !crash.crashed()});
+    });
   });
-  return answer.get();
+}
+
+// "gateway/id": one payment, as orders and the bank both name it.
+std::string PaymentName(const std::string& gateway, const std::string& id) {
+  return gateway + "/" + id;
+}
+
+// The outbox's defaults, but one row at a time (the world is one operation at a time), jitter
+// from the seed and a backoff short enough for the world's few minutes.
+OutboxOptions SimOutboxOptions(std::uint64_t seed) {
+  OutboxOptions options;
+  options.concurrency = 1;
+  options.backoff_max = std::chrono::seconds(30);
+  options.seed = seed + 1;
+  return options;
 }
 
 // The world is tuned for kSimFansBase fans; with more, time runs slower per step and the room
@@ -115,14 +129,7 @@ struct SimServer {
         router(SimGateways(bank), clock, metrics),
         orders(catalog, holds, ledger, &router, &room, clock, metrics, api::MakeOrderRendering(),
                OrderServiceOptions{1, 16}),
-        outbox(ledger, &router, nullptr, signer, clock, metrics,
-               OutboxOptions{.attempts_max = 10,
-                             .backoff_base = milliseconds(500),
-                             .backoff_max = milliseconds(30'000),
-                             .batch_max = 256,
-                             .concurrency = 1,
-                             .poll_interval = milliseconds(100),
-                             .seed = seed + 1}) {}
+        outbox(ledger, &router, nullptr, signer, clock, metrics, SimOutboxOptions(seed)) {}
 
   // Waits until the order worker has nothing left to do and every write is applied.
   void Quiesce() {
@@ -294,10 +301,7 @@ class Simulation {
     server_->Quiesce();
     Trace("start restore=" + std::to_string(restore) + " settled=" + std::to_string(*settled) +
           " sold=" + std::to_string(inventory.Counts().sold));
-    if (restore) {
-      CheckRecovered();
-      Check(Moment::kRecovered);
-    }
+    if (restore) Check(Moment::kRecovered);
     bank_.SetFaults(rates_);
   }
 
@@ -636,22 +640,30 @@ class Simulation {
     }
     result_.seats_sold = sold_to.size();
 
-    std::set<std::string> order_payments;  // "gateway/id" of every live order
-    std::map<std::string, OrderRecord> orders;
+    // Each order read once per check: fans' orders and those the sold seats name overlap.
+    std::map<std::string, std::optional<OrderRecord>> read;
+    const auto find_order = [&](const std::string& id) -> const std::optional<OrderRecord>& {
+      auto [found, inserted] = read.try_emplace(id);
+      if (inserted) {
+        Result<std::optional<OrderRecord>> order = server_->ledger.FindOrder(id);
+        if (order) found->second = std::move(order).value();
+      }
+      return found->second;
+    };
     for (const SimFan& fan : fans_) {
       if (fan.order_id.empty()) continue;
-      Result<std::optional<OrderRecord>> order = server_->ledger.FindOrder(fan.order_id);
-      if (!order || !order->has_value()) {
+      const std::optional<OrderRecord>& order = find_order(fan.order_id);
+      if (!order) {
         Violation("acked order",
                   fan.order_id + " told to " + fan.session + " is not in the ledger");
         continue;
       }
-      if (fan.refunded && (*order)->status != "refunded") {
-        Violation("refund", fan.order_id + " was refunded and is " + (*order)->status);
+      if (fan.refunded && order->status != "refunded") {
+        Violation("refund", fan.order_id + " was refunded and is " + order->status);
       }
       if (fan.refunded || fan.refund_pending) continue;  // its seats may be on sale again
       std::vector<std::string> seats;
-      for (const TicketRecord& ticket : (*order)->tickets) seats.push_back(ticket.seat_id);
+      for (const TicketRecord& ticket : order->tickets) seats.push_back(ticket.seat_id);
       std::vector<std::string> told = fan.order_seats;
       std::sort(seats.begin(), seats.end());
       std::sort(told.begin(), told.end());
@@ -663,16 +675,18 @@ class Simulation {
       }
     }
     // Every order in the ledger: through the sold seats (the orders the fans never heard of too).
-    std::set<std::string> order_ids;
-    for (const auto& [seat, order_id] : sold_to) order_ids.insert(order_id);
-    for (const std::string& id : order_ids) {
-      Result<std::optional<OrderRecord>> order = server_->ledger.FindOrder(id);
-      if (!order || !order->has_value()) continue;
-      orders[id] = **order;
-      order_payments.insert((*order)->gateway + "/" + (*order)->payment_id);
+    std::map<std::string, OrderRecord> orders;
+    std::set<std::string> order_payments;  // PaymentName of every order that sells seats
+    for (const auto& [seat, order_id] : sold_to) {
+      if (orders.contains(order_id)) continue;
+      const std::optional<OrderRecord>& order = find_order(order_id);
+      if (!order) continue;
+      orders.emplace(order_id, *order);
+      order_payments.insert(PaymentName(order->gateway, order->payment_id));
     }
     result_.orders = orders.size();
     CheckMoney(orders, order_payments, moment);
+    if (moment == Moment::kRecovered) CheckHoldsKept();
   }
 
   void CheckMoney(const std::map<std::string, OrderRecord>& orders,
@@ -690,15 +704,15 @@ class Simulation {
     std::map<std::string, int> live_by_reference;
     std::map<std::string, std::string> state_by_payment;
     for (const SimPayment& payment : bank_.Payments()) {
-      state_by_payment[payment.gateway + "/" + payment.id] = payment.state;
+      state_by_payment[PaymentName(payment.gateway, payment.id)] = payment.state;
       if (payment.state != "authorized" && payment.state != "captured") continue;
       if (++live_by_reference[payment.reference] > 1) {
         Violation("charged twice", payment.reference + " holds more than one live payment");
       }
-      const bool ordered = order_payments.contains(payment.gateway + "/" + payment.id);
-      if (!ordered && (strict || !pending_keys.contains(payment.key))) {
-        Violation("orphan charge", payment.gateway + "/" + payment.id + " (" + payment.state +
-                                       ") for " + payment.reference + " belongs to no order" +
+      const std::string name = PaymentName(payment.gateway, payment.id);
+      if (!order_payments.contains(name) && (strict || !pending_keys.contains(payment.key))) {
+        Violation("orphan charge", name + " (" + payment.state + ") for " + payment.reference +
+                                       " belongs to no order" +
                                        (strict ? "" : " and to no pending attempt"));
       }
     }
@@ -707,7 +721,7 @@ class Simulation {
       if (fan.refund_pending) refunding.insert(fan.order_id);
     }
     for (const auto& [id, order] : orders) {
-      const std::string& state = state_by_payment[order.gateway + "/" + order.payment_id];
+      const std::string& state = state_by_payment[PaymentName(order.gateway, order.payment_id)];
       if (state != "authorized" && state != "captured" && !refunding.contains(id)) {
         Violation("unpaid sale",
                   id + " sold seats on a payment that is " + (state.empty() ? "unknown" : state));
@@ -721,7 +735,7 @@ class Simulation {
 
   // After a restart, before anyone acts: every hold a fan was told of and did not order is
   // still theirs until its deadline.
-  void CheckRecovered() {
+  void CheckHoldsKept() {
     for (const SimFan& fan : fans_) {
       if (!fan.hold || fan.unanswered || fan.phase != Phase::kHolding) continue;
       if (fan.hold->expires_at <= clock_.Now()) continue;

@@ -60,33 +60,38 @@ std::uint64_t WaitingRoom::EventQueue::Admit(TimePoint now, TimePoint::duration 
     budget -= kFanMicros;
     ++admitted_now;
   };
+  // A fan in line counts as there when seen within abandon_after_s (or since the on-sale opened).
+  auto present = [&](std::uint32_t slot) {
+    const std::uint32_t seen = std::max(SlotSecond(slot), opened_second);
+    return SlotStateOf(slot) == kSlotWaiting &&
+           now_second - std::min(now_second, seen) <= abandon_after_s;
+  };
+  auto abandon = [&](std::uint64_t number, std::uint32_t slot) {
+    Slot(number) = PackSlot(kSlotAbandoned, SlotSecond(slot));
+    ++abandoned;
+  };
   std::uint64_t skips = 0;
   while (budget >= kFanMicros && active.size() < settings.max_active) {
     if (!returned.empty()) {
       const std::uint64_t number = returned.front();
       returned.pop_front();
       const std::uint32_t slot = Slot(number);
-      const SlotState state = SlotStateOf(slot);
-      if (state == kSlotWaiting) {
-        // Back, then quiet again for as long as a fan in line may be: no slot is spent on them;
-        // if they come back once more, they go in at the end of those returning.
-        const std::uint32_t seen = std::max(SlotSecond(slot), opened_second);
-        if (now_second - std::min(now_second, seen) <= abandon_after_s) {
-          admit(number);
-        } else {
-          Slot(number) = PackSlot(kSlotAbandoned, SlotSecond(slot));
-          ++abandoned;
-        }
+      // Back, then quiet again: no slot is spent on them either; if they come back once more,
+      // they go in at the end of those returning.
+      if (present(slot)) {
+        admit(number);
+      } else if (SlotStateOf(slot) == kSlotWaiting) {
+        abandon(number, slot);
+      } else if (SlotStateOf(slot) == kSlotLeft) {
+        --left_pending;
       }
-      if (state == kSlotLeft) --left_pending;
       continue;
     }
     if (serving >= next - 1 || skips >= kSkipsPerTickMax) break;
     const std::uint64_t number = NumberAt(++serving);
     const std::uint32_t slot = Slot(number);
-    const std::uint32_t seen = std::max(SlotSecond(slot), opened_second);
     const SlotState state = SlotStateOf(slot);
-    if (state == kSlotWaiting && now_second - std::min(now_second, seen) <= abandon_after_s) {
+    if (present(slot)) {
       admit(number);
       continue;
     }
@@ -96,8 +101,7 @@ std::uint64_t WaitingRoom::EventQueue::Admit(TimePoint now, TimePoint::duration 
     } else if (state == kSlotWaiting || state == kSlotUnknown) {
       // Gone quiet (or unknown since a restart): no active slot is spent on them; they get the
       // next free one if they come back.
-      Slot(number) = PackSlot(kSlotAbandoned, SlotSecond(slot));
-      ++abandoned;
+      abandon(number, slot);
     } else if (state == kSlotLeft) {
       --left_pending;
     }
