@@ -17,11 +17,20 @@ namespace {
 namespace json = boost::json;
 
 // A hold id carries its event's id and its slot, so GET /v1/holds/{id} finds the event and the
-// hold without an index: "hld_" + the 16 characters after "evt_" + the slot in 7 base-36 digits
-// + 9 characters from a per-run seed (so a slot reused by a later run makes a different id): the
-// last two are the kHoldIdSuffixChars of hold_table.hpp.
-constexpr std::size_t kSlotChars = 7;  // 36^7 > 2^32
-constexpr char kAlphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+// hold without an index: "hld_" + the 16 characters after "evt_" + the slot in 7 letters (base
+// 26) + 9 characters from a per-run seed (so a slot reused by a later run makes a different id):
+// the last two are the kHoldIdSuffixChars of hold_table.hpp.
+//
+// The slot is written in letters so that no hold id holds a run of digits that could pass for a
+// card number, which the API refuses in any body (common/card_digits.hpp): written in base 36, a
+// low slot was seven digits ("0000003"), and with digits ending the event's id and starting the
+// tag about one hold in a few thousand could not be bought. Now the longest run is the tag's nine
+// or the event id's own (Catalog mints none that passes). Builds before wrote the slot in base 36,
+// always starting with a digit (2^32 is "1z141z4"); SlotOfId still reads those, so holds they
+// journaled survive an upgrade.
+constexpr std::size_t kSlotChars = 7;  // 26^7 > 2^32
+constexpr char kSlotAlphabet[] = "abcdefghijklmnopqrstuvwxyz";
+constexpr char kBase36[] = "0123456789abcdefghijklmnopqrstuvwxyz";
 
 std::uint64_t SplitMix64(std::uint64_t x) {
   x += 0x9E3779B97F4A7C15ull;
@@ -36,15 +45,29 @@ std::string IdSuffix(std::uint64_t seed, std::uint32_t slot) {
   std::string out(kHoldIdSuffixChars, '0');
   std::uint64_t value = slot;
   for (std::size_t i = kSlotChars; i-- > 0;) {
-    out[i] = kAlphabet[value % 36];
-    value /= 36;
+    out[i] = kSlotAlphabet[value % 26];
+    value /= 26;
   }
   std::uint64_t tag = SplitMix64(seed ^ slot);
   for (std::size_t i = kSlotChars; i < kHoldIdSuffixChars; ++i) {
-    out[i] = kAlphabet[tag % 36];
+    out[i] = kBase36[tag % 36];
     tag /= 36;
   }
   return out;
+}
+
+// The slot `chars` spell in the letters of today's ids, or in base 36 when they start with a
+// digit as an older build's did; nullopt when they are neither.
+std::optional<std::uint64_t> ParseSlot(std::string_view chars) {
+  const bool legacy = !chars.empty() && chars.front() >= '0' && chars.front() <= '9';
+  const std::string_view alphabet = legacy ? kBase36 : kSlotAlphabet;
+  std::uint64_t slot = 0;
+  for (const char c : chars) {
+    const std::size_t digit = alphabet.find(c);
+    if (digit == std::string_view::npos) return std::nullopt;
+    slot = slot * alphabet.size() + digit;
+  }
+  return slot;
 }
 
 Error ValidationError(std::string field, std::string message) {
@@ -74,12 +97,10 @@ std::optional<std::uint32_t> HoldTable::SlotOfId(std::string_view hold_id) const
       !hold_id.starts_with(id_prefix_)) {
     return std::nullopt;
   }
-  std::uint64_t slot = 0;
-  for (const char c : hold_id.substr(id_prefix_.size(), kSlotChars)) {
-    const char* digit = std::char_traits<char>::find(kAlphabet, 36, c);
-    if (digit == nullptr) return std::nullopt;
-    slot = slot * 36 + static_cast<std::uint64_t>(digit - kAlphabet);
-  }
+  const std::optional<std::uint64_t> parsed =
+      ParseSlot(hold_id.substr(id_prefix_.size(), kSlotChars));
+  if (!parsed) return std::nullopt;
+  const std::uint64_t slot = *parsed;
   if (slot == 0 || slot > UINT32_MAX) return std::nullopt;
   return static_cast<std::uint32_t>(slot);
 }

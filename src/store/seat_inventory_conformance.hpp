@@ -49,10 +49,11 @@ inline constexpr const char* kInventoryEventJson = R"({
                {"id": "201", "tier": "B", "rows": [{"label": "A", "seats": 5}]}],
   "limits": {"per_order": 4, "per_customer": 6}, "hold_ttl_s": 60})";
 
-inline std::unique_ptr<Event> MakeInventoryEvent(const char* json = kInventoryEventJson) {
+inline std::unique_ptr<Event> MakeInventoryEvent(const char* json = kInventoryEventJson,
+                                                 std::string id = "evt_0123456789abcdef") {
   Result<EventDefinition> definition = ParseEventDefinition(boost::json::parse(json));
   EXPECT_TRUE(definition.ok()) << (definition.ok() ? "" : definition.error().message);
-  definition->id = "evt_0123456789abcdef";
+  definition->id = std::move(id);
   return std::make_unique<Event>(std::move(definition).value());
 }
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "catalog/catalog.hpp"
+#include "common/card_digits.hpp"
 
 namespace boxoffice {
 namespace {
@@ -211,7 +212,8 @@ TEST_P(SeatInventoryConformance, BestAvailableAccessibleAndNotEnough) {
             "limit_exceeded");
 }
 
-// Restore puts a hold back with its recorded versions, and refuses a seat already taken.
+// Restore puts a hold back with its recorded versions, and refuses a seat already taken. The ids
+// are in the form an older build wrote (the slot in base 36), which a restore must still read.
 TEST_P(SeatInventoryConformance, RestorePutsHoldsBackOrRefuses) {
   Hold journaled;
   journaled.id = "hld_0123456789abcdef0000005restored1";
@@ -234,6 +236,26 @@ TEST_P(SeatInventoryConformance, RestorePutsHoldsBackOrRefuses) {
   EXPECT_TRUE(table_.CheckInvariant());
   clock_.Advance(seconds(30));
   EXPECT_EQ(table_.ExpireDue().size(), 1u);
+}
+
+// A fan sends the hold id back in the order's body, where the API refuses anything that could be a
+// card number (common/card_digits.hpp): no hold id may hold a run of 13 digits, even when the
+// event's id ends in ten of them. Slots 1 to 2,000 cover every width a low slot is written in.
+TEST_P(SeatInventoryConformance, HoldIdsNeverPassForACardNumber) {
+  std::unique_ptr<Event> event = MakeInventoryEvent(kInventoryEventJson, "evt_abcdef0123456789");
+  std::unique_ptr<SeatInventory> inventory = Make(*event, clock_);
+  for (int i = 0; i < 2'000; ++i) {
+    Result<Hold> hold = inventory->HoldSeats(alice_, {SeatRequest{0, inventory->Seat(0).version}});
+    ASSERT_TRUE(hold.ok()) << hold.error().message;
+    std::size_t run = 0;
+    std::size_t longest = 0;
+    for (const char c : hold->id) {
+      run = (c >= '0' && c <= '9') ? run + 1 : 0;
+      longest = std::max(longest, run);
+    }
+    ASSERT_LT(longest, kCardDigitsMin) << hold->id;
+    ASSERT_TRUE(inventory->Release(hold->id).ok());
+  }
 }
 
 // Before onsale_at nothing can be held; from that moment on it can.
