@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <iostream>
 #include <mutex>
@@ -100,22 +101,26 @@ class HoldSweeper {
 
 // The admission controller's step: fine enough that a rate of 10/s admits one fan at a time.
 constexpr auto kQueueTick = std::chrono::milliseconds(100);
+// How often refunds cut short by a lost gateway answer are looked for (each backs off on its own,
+// OrderService::FinishPendingRefunds).
+constexpr auto kRefundSweepInterval = std::chrono::seconds(1);
 
 int Fail(std::string_view what, const Error& error) {
   LogError(what, {{"error", error.message}, {"code", error.code}});
   return 1;
 }
 
-// Runs the admission controller's tick on a thread of its own, so the waiting room stays a plain
-// class that tests drive with a fake clock.
-class AdmissionTicker {
+// Runs `step` every `interval` on a thread of its own, so that what it drives (the admission
+// controller's tick, the sweep of refunds cut short) stays a plain class that tests step with a
+// fake clock.
+class Ticker {
  public:
-  explicit AdmissionTicker(WaitingRoom& room)
-      : thread_([this, &room](std::stop_token stop) {
+  Ticker(std::chrono::milliseconds interval, std::function<void()> step)
+      : thread_([this, interval, step = std::move(step)](std::stop_token stop) {
           while (!stop.stop_requested()) {
-            room.Tick();
+            step();
             std::unique_lock lock(mutex_);
-            wake_.wait_for(lock, stop, kQueueTick, [] { return false; });
+            wake_.wait_for(lock, stop, interval, [] { return false; });
           }
         }) {}
 
@@ -224,11 +229,15 @@ std::vector<std::string> TestCards(const Payments& payments) {
 }
 
 // What a crash left behind, before anyone is served: sold seats first (a journaled hold naming a
-// sold seat is then ended as superseded), then live holds, then payments left pending.
+// sold seat is then ended as superseded), then live holds, then payments left pending, then
+// refunds cut short (which put their seats back on sale).
 Status RestoreSales(OrderService& orders, HoldService& holds) {
   if (Status restored = orders.RestoreSoldSeats(); !restored) return restored;
   if (Status restored = holds.Restore(); !restored) return restored;
   if (Result<std::size_t> recovered = orders.RecoverPendingPayments(); !recovered) {
+    return recovered.error();
+  }
+  if (Result<std::size_t> recovered = orders.FinishPendingRefunds(); !recovered) {
     return recovered.error();
   }
   return {};
@@ -489,7 +498,12 @@ int RunServe(const ServeConfig& config) {
 
   api::StatsSampler stats_sampler(context, stats_series);
   {
-    AdmissionTicker ticker(waiting_room);
+    Ticker admission_ticker(kQueueTick, [&waiting_room] { waiting_room.Tick(); });
+    Ticker refund_ticker(kRefundSweepInterval, [&orders] {
+      if (Result<std::size_t> swept = orders.FinishPendingRefunds(); !swept) {
+        LogError("cannot read the refunds left pending", {{"error", swept.error().message}});
+      }
+    });
     StatsTicker stats_ticker(stats_sampler, clock);
     outbox.Start();
     server.Run();

@@ -422,45 +422,120 @@ void OrderService::Refund(RefundRequest request, std::function<void(RenderedAnsw
   }
 }
 
+// The refund saga: claim the order, write the attempt, give the money back, then refund in the
+// ledger. The attempt (with the operator's key in flight) is durable before the gateway hears of
+// it, so a second refund of the order waits for the first, and one cut short (a crash, a lost
+// answer) is finished later by FinishPendingRefunds.
 RenderedAnswer OrderService::ExecuteRefund(const RefundRequest& request) {
   if (payments_ == nullptr) {
     return Fail(PaymentUnavailable("No payment gateway is configured on this server."),
                 &OrderCounters::payment_failed);
   }
   const std::string scope(kOperatorScope);
-  if (!request.idempotency_key.empty()) {
+  // The answer already given under the operator's key, or 409 while it is in flight.
+  auto replay = [&]() -> std::optional<RenderedAnswer> {
+    if (request.idempotency_key.empty()) return std::nullopt;
     Result<std::optional<IdempotencyRecord>> found =
         ledger_.FindIdempotency(scope, request.idempotency_key);
     if (!found) return Fail(found.error(), &OrderCounters::errors);
-    if (found->has_value()) {
-      PlaceOrderRequest as_order;
-      as_order.idempotency_key = request.idempotency_key;
-      as_order.request_hash = request.request_hash;
-      return Replay(**found, as_order);
-    }
-  }
+    if (!found->has_value()) return std::nullopt;
+    PlaceOrderRequest as_order;
+    as_order.idempotency_key = request.idempotency_key;
+    as_order.request_hash = request.request_hash;
+    return Replay(**found, as_order);
+  };
+  // Another refund of the order runs: this one's answer if it is a duplicate that has one, else
+  // 409 (idempotency_in_flight for a duplicate, refund_in_flight for another request).
+  auto busy = [&](const std::string& order_id) {
+    if (std::optional<RenderedAnswer> raced = replay()) return *raced;
+    const bool keyed = !request.idempotency_key.empty();
+    Error error = keyed
+                      ? Error::Make(ErrorKind::kConflict, "idempotency_in_flight",
+                                    "A request with this Idempotency-Key is still being processed.",
+                                    {{"idempotency_key", request.idempotency_key}})
+                      : Error::Make(ErrorKind::kConflict, "refund_in_flight",
+                                    "A refund of this order is in progress; ask again shortly.",
+                                    {{"order_id", order_id}});
+    error.retry_after_s = 1;
+    return Fail(error, &OrderCounters::refused);
+  };
+  auto refunded_already = [&](const std::string& order_id) {
+    // A duplicate of this request may have refunded the order since the check above: then the
+    // answer is that request's, not a 409.
+    if (std::optional<RenderedAnswer> raced = replay()) return *raced;
+    return Fail(Error::Make(ErrorKind::kConflict, "order_refunded",
+                            "The order has been refunded already.", {{"order_id", order_id}}),
+                &OrderCounters::refused);
+  };
+  if (std::optional<RenderedAnswer> early = replay()) return *early;
+  std::optional<RefundClaim> claim = ClaimRefund(request.order_id);
+  if (!claim) return busy(request.order_id);
   Result<OrderRecord> found = Get(request.order_id, "", "", true);
   if (!found) return Fail(found.error(), &OrderCounters::refused);
   OrderRecord order = std::move(found).value();
-  if (order.status == "refunded") {
-    return Fail(Error::Make(ErrorKind::kConflict, "order_refunded",
-                            "The order has been refunded already.", {{"order_id", order.id}}),
-                &OrderCounters::refused);
+  if (order.status == "refunded") return refunded_already(order.id);
+
+  const std::int64_t now_ms = ToUnixMillis(clock_.Now());
+  RefundAttemptRecord attempt{order.id, "pending", now_ms, now_ms, "", ""};
+  IdempotencyRecord in_flight;
+  if (!request.idempotency_key.empty()) {
+    attempt.request_scope = scope;
+    attempt.request_key = request.idempotency_key;
+    in_flight = IdempotencyRecord{
+        scope, request.idempotency_key, request.request_hash, "in_flight", 0, "", now_ms};
   }
+  Status begun = WaitForDurable([&](DurableDone done) {
+    ledger_.BeginRefund(attempt, std::move(in_flight), std::move(done));
+  });
+  if (!begun) {
+    const std::string& code = begun.error().code;
+    if (code == "order_refunded") return refunded_already(order.id);
+    // A duplicate that wrote its attempt first, or an attempt left by a lost answer that
+    // FinishPendingRefunds will finish.
+    if (code == "idempotency_key_used" || code == "refund_in_flight") return busy(order.id);
+    return Fail(begun.error(), &OrderCounters::errors);
+  }
+  return FinishRefund(std::move(order), attempt, request.request_hash, RefundCaller::kOperator);
+}
+
+RenderedAnswer OrderService::FinishRefund(OrderRecord order, const RefundAttemptRecord& attempt,
+                                          const std::string& request_hash, RefundCaller caller) {
   // Not captured yet: a void suffices. If the outbox captured meanwhile the void is refused and
-  // the refund below undoes the capture instead; both are idempotent by their keys.
+  // the refund below undoes the capture instead; both are idempotent by their keys, which are the
+  // order's, so a refund finished later never moves money twice.
   const PaymentRef ref{order.gateway, order.payment_id};
   std::string payment_status;
-  if (order.payment_status == "authorized" &&
-      payments_->Void(ref, VoidKey(order.id)).outcome == PaymentOutcome::kSucceeded) {
-    payment_status = "voided";
+  bool ambiguous = false;  // a call whose answer was lost may have given the money back
+  if (order.payment_status == "authorized") {
+    const PaymentResult voided = payments_->Void(ref, VoidKey(order.id));
+    if (voided.outcome == PaymentOutcome::kSucceeded) payment_status = "voided";
+    ambiguous = voided.outcome == PaymentOutcome::kUnknown;
   }
   if (payment_status.empty()) {
     const PaymentResult refunded = payments_->Refund(ref, order.total_cents, order.id + ":refund");
     if (refunded.outcome != PaymentOutcome::kSucceeded) {
+      ambiguous = ambiguous || refunded.outcome == PaymentOutcome::kUnknown;
       LogWarn("refund failed at the gateway", {{"order_id", order.id},
                                                {"outcome", PaymentOutcomeName(refunded.outcome)},
+                                               {"ambiguous", ambiguous},
                                                {"message", refunded.message}});
+      if (ambiguous || caller == RefundCaller::kSweep) {
+        // The attempt stays pending: the money may be back already, so the order must not stay
+        // sold; FinishPendingRefunds asks the gateway again, with the same keys.
+        return Fail(PaymentUnavailable("The gateway's answer was lost; the refund will be "
+                                       "finished shortly. Ask again with the same "
+                                       "Idempotency-Key to learn its outcome."),
+                    &OrderCounters::payment_failed);
+      }
+      // Nothing moved: the attempt ends, and the operator may ask again with the same key.
+      Status abandoned = WaitForDurable([&](DurableDone done) {
+        ledger_.AbandonRefund(RefundAbandonRecord{order.id, ToUnixMillis(clock_.Now())},
+                              std::move(done));
+      });
+      if (!abandoned) {
+        LogError("abandoning a refund attempt failed; it will be tried again",
+                 {{"order_id", order.id}, {"error", abandoned.error().message}});
+      }
       return Fail(PaymentUnavailable("The gateway could not refund the order now; try again."),
                   &OrderCounters::payment_failed);
     }
@@ -474,10 +549,10 @@ RenderedAnswer OrderService::ExecuteRefund(const RefundRequest& request) {
   for (TicketRecord& ticket : order.tickets) ticket.revoked_at_ms = now_ms;
   RenderedAnswer response = rendering_.refunded(order);
   RefundOrderRecord record{order.id, payment_status, now_ms, {}};
-  if (!request.idempotency_key.empty()) {
-    record.idempotency = IdempotencyRecord{scope,  request.idempotency_key, request.request_hash,
-                                           "done", response.status,         response.body,
-                                           now_ms};
+  if (!attempt.request_key.empty()) {
+    record.idempotency =
+        IdempotencyRecord{attempt.request_scope, attempt.request_key, request_hash, "done",
+                          response.status,       response.body,       now_ms};
   }
   Status written = WaitForDurable(
       [&](DurableDone done) { ledger_.RefundOrder(std::move(record), std::move(done)); });
@@ -499,6 +574,18 @@ RenderedAnswer OrderService::ExecuteRefund(const RefundRequest& request) {
   Count(&OrderCounters::refunded);
   LogInfo("order refunded", {{"order_id", order.id}, {"payment_status", payment_status}});
   return response;
+}
+
+std::optional<OrderService::RefundClaim> OrderService::ClaimRefund(const std::string& order_id) {
+  std::lock_guard lock(refunding_mutex_);
+  if (!refunding_.insert(order_id).second) return std::nullopt;
+  return RefundClaim(this, order_id);
+}
+
+OrderService::RefundClaim::~RefundClaim() {
+  if (service_ == nullptr) return;
+  std::lock_guard lock(service_->refunding_mutex_);
+  service_->refunding_.erase(order_id_);
 }
 
 Result<OrderRecord> OrderService::Get(const std::string& order_id, const std::string& session_id,
@@ -626,6 +713,55 @@ Result<std::size_t> OrderService::RecoverPendingPayments() {
             {{"payment_key", attempt.idempotency_key}, {"state", state}});
   }
   return settled;
+}
+
+Result<std::size_t> OrderService::FinishPendingRefunds() {
+  Result<std::vector<RefundAttemptRecord>> pending = ledger_.LoadPendingRefunds();
+  if (!pending) return pending.error();
+  if (pending->empty()) return std::size_t{0};
+  if (payments_ == nullptr) {
+    LogWarn("refunds left pending wait for a gateway", {{"pending", pending->size()}});
+    return std::size_t{0};
+  }
+  const TimePoint now = clock_.Now();
+  std::size_t finished = 0;
+  for (const RefundAttemptRecord& attempt : *pending) {
+    // One the operator's request runs now is theirs to finish.
+    std::optional<RefundClaim> claim = ClaimRefund(attempt.order_id);
+    if (!claim) continue;
+    RefundRetry& retry = refund_retries_[attempt.order_id];
+    if (now < retry.next_at) continue;
+    Result<std::optional<OrderRecord>> order = ledger_.FindOrder(attempt.order_id);
+    if (!order) return order.error();
+    if (!order->has_value() || (*order)->status == "refunded") {
+      // Cannot be (the attempt ends with the refund); ended so that it blocks nothing.
+      Status abandoned = WaitForDurable([&](DurableDone done) {
+        ledger_.AbandonRefund(RefundAbandonRecord{attempt.order_id, ToUnixMillis(now)},
+                              std::move(done));
+      });
+      if (!abandoned) return abandoned.error();
+      refund_retries_.erase(attempt.order_id);
+      continue;
+    }
+    // The operator's request hash is in the in-flight record already; the answer goes there.
+    const RenderedAnswer answer =
+        FinishRefund(std::move(**order), attempt, "", RefundCaller::kSweep);
+    if (answer.status == 200) {
+      ++finished;
+      refund_retries_.erase(attempt.order_id);
+      LogInfo("a refund cut short was finished", {{"order_id", attempt.order_id}});
+      continue;
+    }
+    retry.delay = std::min(kRefundRetryMax, retry.delay == std::chrono::milliseconds::zero()
+                                                ? kRefundRetryFirst
+                                                : retry.delay * 2);
+    retry.next_at = now + retry.delay;
+    LogWarn("a refund cut short could not be finished yet; it will be tried again",
+            {{"order_id", attempt.order_id},
+             {"status", answer.status},
+             {"retry_in_ms", static_cast<std::int64_t>(retry.delay.count())}});
+  }
+  return finished;
 }
 
 }  // namespace boxoffice

@@ -26,9 +26,12 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "catalog/catalog.hpp"
@@ -50,6 +53,10 @@ inline constexpr std::size_t kOrderQueueMax = 2'048;
 inline constexpr std::size_t kIdempotencyKeyMaxChars = 255;
 inline constexpr std::size_t kPaymentTokenMaxChars = 255;
 inline constexpr int kPaymentRetryAfterS = 2;
+// How soon FinishPendingRefunds asks the gateway again for a refund it could not finish, doubling
+// up to the most.
+inline constexpr std::chrono::milliseconds kRefundRetryFirst{5'000};
+inline constexpr std::chrono::milliseconds kRefundRetryMax{5 * 60'000};
 
 struct PlaceOrderRequest {
   std::string session_id;
@@ -120,8 +127,9 @@ class OrderService {
   // Refunds an order (the operator's call): voids the authorization when it was never captured,
   // else refunds at the gateway; then, in one ledger transaction, the order becomes refunded, its
   // tickets are revoked and its seats unsold; the seats go back on sale (versions bump). 200 with
-  // the order; 404 order_not_found; 409 order_refunded; 503 when the gateway cannot do it now
-  // (nothing changes). `done` runs on a worker thread.
+  // the order; 404 order_not_found; 409 order_refunded; 409 refund_in_flight while another
+  // refund of the order runs (idempotency_in_flight when it has the same key); 503 when the
+  // gateway cannot do it now (nothing changes). `done` runs on a worker thread.
   void Refund(RefundRequest request, std::function<void(RenderedAnswer)> done);
   // The order if `session_id` placed it (or `as_operator`); 404 order_not_found otherwise.
   // A synchronous ledger read: call it from a worker, not an I/O thread (see Run).
@@ -145,6 +153,13 @@ class OrderService {
   // voided at the gateway; its idempotency key is forgotten. Attempts the gateway cannot settle
   // now stay pending for the next start. Returns how many were settled.
   Result<std::size_t> RecoverPendingPayments();
+  // Finishes every refund cut short (by a crash, or by a gateway answer that was lost): the money
+  // given back with the same gateway keys, the order refunded, the answer stored under the
+  // operator's key, which until then answers 409 idempotency_in_flight. At start, after
+  // RecoverPendingPayments and before serving, then every few seconds; one the gateway cannot
+  // make now is tried again later, backing off from kRefundRetryFirst to kRefundRetryMax.
+  // Returns how many were finished. Not on two threads at once.
+  Result<std::size_t> FinishPendingRefunds();
 
   // The event's order totals, from the ledger (a synchronous read, for the operator's stats).
   Result<OrderCounts> CountOrders(const std::string& event_id) {
@@ -158,6 +173,34 @@ class OrderService {
  private:
   RenderedAnswer Execute(const PlaceOrderRequest& request);
   RenderedAnswer ExecuteRefund(const RefundRequest& request);
+  // Who finishes a refund: the operator's request may abandon an attempt the gateway surely did
+  // nothing for (they are told to try again); the sweep never does.
+  enum class RefundCaller { kOperator, kSweep };
+  // Gives back the money of an order whose refund attempt is durable, and refunds it in the
+  // ledger (the answer stored under the attempt's key). When the gateway fails, the attempt is
+  // abandoned if no call was ambiguous and `caller` is the operator, else it stays pending.
+  RenderedAnswer FinishRefund(OrderRecord order, const RefundAttemptRecord& attempt,
+                              const std::string& request_hash, RefundCaller caller);
+  // An order whose refund runs in this process: one request or sweep at a time per order.
+  class RefundClaim {
+   public:
+    RefundClaim(OrderService* service, std::string order_id)
+        : service_(service), order_id_(std::move(order_id)) {}
+    RefundClaim(RefundClaim&& other) noexcept
+        : service_(std::exchange(other.service_, nullptr)), order_id_(std::move(other.order_id_)) {}
+    RefundClaim& operator=(RefundClaim&&) = delete;
+    ~RefundClaim();
+
+   private:
+    OrderService* service_;
+    std::string order_id_;
+  };
+  // nullopt when the order's refund runs already.
+  std::optional<RefundClaim> ClaimRefund(const std::string& order_id);
+  struct RefundRetry {
+    TimePoint next_at{};
+    std::chrono::milliseconds delay{0};
+  };
   // Step 1; nullopt when the request should go on.
   std::optional<RenderedAnswer> CheckIdempotency(const PlaceOrderRequest& request,
                                                  const std::string& scope);
@@ -184,6 +227,11 @@ class OrderService {
 
   mutable std::mutex counters_mutex_;
   OrderCounters counters_;
+
+  std::mutex refunding_mutex_;
+  std::set<std::string> refunding_;  // orders whose refund runs now (RefundClaim)
+  // FinishPendingRefunds' back-off per order (only it reads or writes this).
+  std::map<std::string, RefundRetry> refund_retries_;
 
   std::unique_ptr<WorkerPool> workers_;  // last: its threads use everything above
 };

@@ -14,7 +14,15 @@ namespace {
 using order_testing::ErrorCode;
 using order_testing::OrderFixture;
 
-class OrderServiceTest : public OrderFixture {};
+class OrderServiceTest : public OrderFixture {
+ protected:
+  // The id of an order of `quantity` seats that ses_1 placed (201), for the refund tests.
+  std::string PlacedOrderId(const std::shared_ptr<Event>& event, std::uint32_t quantity) {
+    const RenderedAnswer placed = Place(Request(HoldSeats(event, "ses_1", quantity)));
+    EXPECT_EQ(placed.status, 201) << placed.body;
+    return placed.status == 201 ? OrderIdOf(placed) : "";
+  }
+};
 
 // An authorized order sells the hold's seats (versions bump), ends the hold as ordered and writes
 // the order with one ticket per seat.
@@ -418,6 +426,120 @@ TEST_F(OrderServiceTest, RefundAfterCaptureRefundsAndReplaysItsKey) {
   EXPECT_TRUE(replay.replayed);
   EXPECT_EQ(replay.body, first.body);
   EXPECT_EQ(holds_->InventoryFor(event).Counts().sold, 0u);
+}
+
+// While a refund waits on the gateway, its duplicate (same key) is 409 idempotency_in_flight and
+// another request for the order 409 refund_in_flight, never order_refunded; once it is done the
+// duplicate replays its answer. The gateway gave the money back once.
+TEST_F(OrderServiceTest, RefundRacingItsDuplicateIsInFlightNeverRefunded) {
+  auto event = CreateEvent();
+  const std::string id = PlacedOrderId(event, 1);
+  std::promise<void> entered;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> first_call{true};
+  gateway_.DuringReturn([&] {
+    if (first_call.exchange(false)) {
+      entered.set_value();
+      released.wait();
+    }
+  });
+  std::promise<RenderedAnswer> first;
+  orders_->Refund(RefundRequest{id, "refund-1", "h"},
+                  [&first](RenderedAnswer answer) { first.set_value(std::move(answer)); });
+  entered.get_future().wait();
+  const RenderedAnswer duplicate = RefundAndWait(*orders_, RefundRequest{id, "refund-1", "h"});
+  EXPECT_EQ(duplicate.status, 409);
+  EXPECT_EQ(ErrorCode(duplicate), "idempotency_in_flight");
+  const RenderedAnswer other = RefundAndWait(*orders_, RefundRequest{id, "", ""});
+  EXPECT_EQ(other.status, 409);
+  EXPECT_EQ(ErrorCode(other), "refund_in_flight");
+  release.set_value();
+  const RenderedAnswer done = first.get_future().get();
+  ASSERT_EQ(done.status, 200) << done.body;
+  const RenderedAnswer replay = RefundAndWait(*orders_, RefundRequest{id, "refund-1", "h"});
+  EXPECT_EQ(replay.status, 200);
+  EXPECT_TRUE(replay.replayed);
+  EXPECT_EQ(gateway_.void_calls(), 1);
+  EXPECT_EQ(gateway_.Count("voided"), 1);
+}
+
+// A refund whose gateway answer is lost may have given the money back: it stays pending (503 to
+// the operator, 409 in flight to their retry) and FinishPendingRefunds finishes it with the same
+// gateway keys, backing off while the gateway keeps failing; the retry then replays the answer.
+TEST_F(OrderServiceTest, RefundWhoseAnswerIsLostIsFinishedLater) {
+  auto event = CreateEvent();
+  const std::string id = PlacedOrderId(event, 2);
+  gateway_.LoseReturnReplies(2);
+  const RenderedAnswer lost = RefundAndWait(*orders_, RefundRequest{id, "refund-1", "h"});
+  EXPECT_EQ(lost.status, 503);
+  EXPECT_EQ(gateway_.Count("voided"), 1) << "the void took effect; its reply was lost";
+  EXPECT_EQ(orders_->Get(id, "", "", true)->status, "confirmed");
+  const RenderedAnswer retry = RefundAndWait(*orders_, RefundRequest{id, "refund-1", "h"});
+  EXPECT_EQ(retry.status, 409);
+  EXPECT_EQ(ErrorCode(retry), "idempotency_in_flight");
+
+  Result<std::size_t> swept = orders_->FinishPendingRefunds();  // the second reply is lost too
+  ASSERT_TRUE(swept.ok());
+  EXPECT_EQ(*swept, 0u);
+  const int calls = gateway_.void_calls();
+  swept = orders_->FinishPendingRefunds();
+  ASSERT_TRUE(swept.ok());
+  EXPECT_EQ(gateway_.void_calls(), calls) << "it backs off before asking the gateway again";
+  clock_.Advance(kRefundRetryFirst);
+  swept = orders_->FinishPendingRefunds();
+  ASSERT_TRUE(swept.ok());
+  EXPECT_EQ(*swept, 1u);
+  EXPECT_EQ(orders_->Get(id, "", "", true)->status, "refunded");
+  EXPECT_EQ(holds_->InventoryFor(event).Counts().sold, 0u);
+  EXPECT_EQ(gateway_.Count("voided"), 1);
+  const RenderedAnswer replay = RefundAndWait(*orders_, RefundRequest{id, "refund-1", "h"});
+  EXPECT_EQ(replay.status, 200) << replay.body;
+  EXPECT_TRUE(replay.replayed);
+}
+
+// A refund the gateway surely did nothing for is abandoned: 503, nothing pending, and the same key
+// may be sent again, which refunds.
+TEST_F(OrderServiceTest, RefundTheGatewayRefusesMayBeAskedAgain) {
+  auto event = CreateEvent();
+  const std::string id = PlacedOrderId(event, 1);
+  gateway_.FailReturns(2);  // the void, then the refund tried in its place
+  const RenderedAnswer failed = RefundAndWait(*orders_, RefundRequest{id, "refund-1", "h"});
+  EXPECT_EQ(failed.status, 503);
+  Result<std::vector<RefundAttemptRecord>> pending = ledger_->LoadPendingRefunds();
+  ASSERT_TRUE(pending.ok());
+  EXPECT_TRUE(pending->empty());
+  const RenderedAnswer again = RefundAndWait(*orders_, RefundRequest{id, "refund-1", "h"});
+  EXPECT_EQ(again.status, 200) << again.body;
+  EXPECT_FALSE(again.replayed);
+}
+
+// A refund cut short by a crash after the gateway gave the money back is finished at the next
+// start, before anyone is served: the seats are for sale again and the operator's retry replays.
+TEST_F(OrderServiceTest, RefundCutShortByACrashIsFinishedAtTheNextStart) {
+  auto event = CreateEvent();
+  const std::string id = PlacedOrderId(event, 2);
+  // What the crashed process left: its attempt durable, the authorization voided.
+  ASSERT_TRUE(WaitForDurable([&](DurableDone done) {
+                ledger_->BeginRefund(
+                    RefundAttemptRecord{id, "pending", 1, 1, "operator", "refund-1"},
+                    IdempotencyRecord{"operator", "refund-1", "h", "in_flight", 0, "", 1},
+                    std::move(done));
+              }).ok());
+  Result<OrderRecord> order = orders_->Get(id, "", "", true);
+  ASSERT_TRUE(order.ok());
+  ASSERT_EQ(gateway_.Void({order->gateway, order->payment_id}, id + ":void").outcome,
+            PaymentOutcome::kSucceeded);
+  Reopen();
+  EXPECT_EQ(holds_->InventoryFor(event).Counts().sold, 2u);
+  Result<std::size_t> finished = orders_->FinishPendingRefunds();
+  ASSERT_TRUE(finished.ok());
+  EXPECT_EQ(*finished, 1u);
+  EXPECT_EQ(holds_->InventoryFor(event).Counts().sold, 0u);
+  EXPECT_EQ(orders_->Get(id, "", "", true)->payment_status, "voided");
+  const RenderedAnswer replay = RefundAndWait(*orders_, RefundRequest{id, "refund-1", "h"});
+  EXPECT_EQ(replay.status, 200) << replay.body;
+  EXPECT_TRUE(replay.replayed);
 }
 
 // A ticket is found by its owner and the operator, not by another session; its code appears once

@@ -142,6 +142,26 @@ struct RefundOrderRecord {
   IdempotencyRecord idempotency;  // key empty: none; else stored "done" with the response
 };
 
+// A refund is written before the gateway is asked to give the money back, so that a crash between
+// the gateway's refund and RefundOrder is finished at the next start (the order is not left sold
+// with its money returned), and so that a second refund of the order cannot overtake the first.
+struct RefundAttemptRecord {
+  std::string order_id;  // one attempt per order at a time
+  std::string state;     // "pending", then "done" (by RefundOrder) or "failed" (AbandonRefund)
+  std::int64_t created_at_ms = 0;
+  std::int64_t updated_at_ms = 0;
+  // The operator's Idempotency-Key the refund runs under (both empty when none): recovery stores
+  // its answer there, so the operator's retry replays it.
+  std::string request_scope;
+  std::string request_key;
+};
+
+// The end of a refund attempt that refunded nothing: the gateway could not give the money back.
+struct RefundAbandonRecord {
+  std::string order_id;
+  std::int64_t at_ms = 0;
+};
+
 struct OrderCounts {
   std::int64_t confirmed = 0;
   std::int64_t completed = 0;
@@ -176,7 +196,17 @@ class CheckoutLedger {
   // In one transaction: the order "refunded" with its payment status, every ticket revoked, its
   // seats deleted from the sold seats, its outbox rows done, the idempotency response stored.
   // Fails with kNotFound "order_not_found", kConflict "order_refunded" when refunded already.
+  // The order's pending refund attempt, if any, becomes "done" in the same transaction.
   virtual void RefundOrder(RefundOrderRecord record, DurableDone done) = 0;
+  // Writes a refund attempt ("pending") before the gateway is asked, with the idempotency record
+  // in flight when `in_flight.key` is not empty. Fails with kConflict "idempotency_key_used" when
+  // that key has a record, "refund_in_flight" when the order has a pending attempt,
+  // "order_refunded" when its attempt is done. A failed attempt is replaced.
+  virtual void BeginRefund(RefundAttemptRecord attempt, IdempotencyRecord in_flight,
+                           DurableDone done) = 0;
+  // A pending refund attempt becomes "failed" and its in-flight idempotency record is forgotten,
+  // so the operator may ask again with the same key. Nothing when the order has no pending one.
+  virtual void AbandonRefund(RefundAbandonRecord record, DurableDone done) = 0;
 
   virtual Result<std::optional<IdempotencyRecord>> FindIdempotency(const std::string& scope,
                                                                    const std::string& key) = 0;
@@ -191,6 +221,8 @@ class CheckoutLedger {
   virtual Result<std::vector<SoldSeatRecord>> LoadSoldSeats() = 0;
   // Attempts still "pending": the process stopped between writing one and settling it.
   virtual Result<std::vector<PaymentAttemptRecord>> LoadPendingPayments() = 0;
+  // Refund attempts still "pending": the process stopped between writing one and its end.
+  virtual Result<std::vector<RefundAttemptRecord>> LoadPendingRefunds() = 0;
   // Outbox rows neither done nor dead whose next attempt is due at `now_ms`, oldest first.
   virtual Result<std::vector<OutboxRecord>> LoadDueOutbox(std::int64_t now_ms,
                                                           std::size_t limit) = 0;

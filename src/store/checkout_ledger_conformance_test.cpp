@@ -329,6 +329,82 @@ TEST_P(CheckoutLedgerConformance, RefundFreesTheSeatsForAnotherSale) {
   EXPECT_EQ(counts->revenue_cents, 2'500);
 }
 
+// A refund attempt guards its order: a second refund waits (refund_in_flight) and writes nothing,
+// the operator's key is in flight with it, an abandoned attempt frees the key and is replaced,
+// pending ones survive a reopen, and the refund itself ends its attempt.
+TEST_P(CheckoutLedgerConformance, RefundAttemptsGuardTheirOrderAndSurviveAReopen) {
+  const auto begin = [](Ledger& ledger, const std::string& order_id, const std::string& key) {
+    RefundAttemptRecord attempt{order_id, "pending", 10, 10, key.empty() ? "" : "operator", key};
+    return WaitForDurable([&](Ledger::Done done) {
+      ledger.BeginRefund(attempt, key.empty() ? IdempotencyRecord{} : MakeKey("operator", key),
+                         std::move(done));
+    });
+  };
+  const auto abandon = [](Ledger& ledger, const std::string& order_id) {
+    return WaitForDurable([&](Ledger::Done done) {
+      ledger.AbandonRefund(RefundAbandonRecord{order_id, 20}, std::move(done));
+    });
+  };
+  const auto state_of = [](Ledger& ledger, const std::string& key) -> std::string {
+    auto found = ledger.FindIdempotency("operator", key);
+    EXPECT_TRUE(found.ok());
+    return found.ok() && found->has_value() ? (*found)->state : "none";
+  };
+  {
+    auto ledger = Open();
+    ASSERT_NE(ledger, nullptr);
+    PrepareOrder(*ledger, "ord_1", "hld_1");
+    PrepareOrder(*ledger, "ord_2", "hld_2");
+    ASSERT_TRUE(Confirm(*ledger, MakeConfirm("ord_1", "hld_1", {"101-A-1"})).ok());
+    ASSERT_TRUE(Confirm(*ledger, MakeConfirm("ord_2", "hld_2", {"101-A-2"})).ok());
+    ASSERT_TRUE(begin(*ledger, "ord_1", "r1").ok());
+    EXPECT_EQ(state_of(*ledger, "r1"), "in_flight");
+    Status again = begin(*ledger, "ord_1", "r2");
+    ASSERT_FALSE(again.ok());
+    EXPECT_EQ(again.error().code, "refund_in_flight");
+    EXPECT_EQ(state_of(*ledger, "r2"), "none") << "a refused attempt writes nothing";
+    Status reused = begin(*ledger, "ord_2", "r1");
+    ASSERT_FALSE(reused.ok());
+    EXPECT_EQ(reused.error().code, "idempotency_key_used");
+
+    ASSERT_TRUE(abandon(*ledger, "ord_1").ok());
+    EXPECT_EQ(state_of(*ledger, "r1"), "none") << "an abandoned refund frees its key";
+    auto pending = ledger->LoadPendingRefunds();
+    ASSERT_TRUE(pending.ok());
+    EXPECT_TRUE(pending->empty());
+    ASSERT_TRUE(begin(*ledger, "ord_1", "r1").ok()) << "a failed attempt is replaced";
+    ASSERT_TRUE(begin(*ledger, "ord_2", "").ok()) << "a refund without a key";
+    EXPECT_TRUE(abandon(*ledger, "ord_nope").ok()) << "nothing pending: nothing to end";
+  }
+  auto ledger = Open();
+  ASSERT_NE(ledger, nullptr);
+  auto pending = ledger->LoadPendingRefunds();
+  ASSERT_TRUE(pending.ok());
+  ASSERT_EQ(pending->size(), 2u);
+  EXPECT_EQ((*pending)[0].order_id, "ord_1");
+  EXPECT_EQ((*pending)[0].state, "pending");
+  EXPECT_EQ((*pending)[0].request_scope, "operator");
+  EXPECT_EQ((*pending)[0].request_key, "r1");
+  EXPECT_EQ((*pending)[1].order_id, "ord_2");
+  EXPECT_EQ((*pending)[1].request_key, "");
+
+  IdempotencyRecord answered = MakeKey("operator", "r1", "done");
+  answered.response_status = 200;
+  answered.response_body = R"({"status":"refunded"})";
+  ASSERT_TRUE(
+      WaitForDurable([&](Ledger::Done done) {
+        ledger->RefundOrder(RefundOrderRecord{"ord_1", "voided", 30, answered}, std::move(done));
+      }).ok());
+  EXPECT_EQ(state_of(*ledger, "r1"), "done");
+  pending = ledger->LoadPendingRefunds();
+  ASSERT_TRUE(pending.ok());
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ((*pending)[0].order_id, "ord_2");
+  Status refunded = begin(*ledger, "ord_1", "r3");
+  ASSERT_FALSE(refunded.ok());
+  EXPECT_EQ(refunded.error().code, "order_refunded");
+}
+
 // A ticket is found by its id with every field, its code once completed, its revocation after a
 // refund.
 TEST_P(CheckoutLedgerConformance, TicketIsFoundById) {

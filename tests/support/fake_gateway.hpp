@@ -7,7 +7,8 @@
 // By default the payment token decides, as the gateway simulator's test cards do: tok_declined
 // declines, tok_error fails retryably, tok_timeout authorizes but answers kUnknown (a lost reply),
 // anything else approves. A test can script authorizations instead (SetAuthorize, Script), say
-// whether a scripted kUnknown took effect, make lookups fail, fail captures, and count calls.
+// whether a scripted kUnknown took effect, make lookups fail, fail captures, block, fail or lose
+// the replies of voids and refunds, and count calls.
 #pragma once
 
 #include <cstdint>
@@ -107,26 +108,36 @@ class FakeGateway final : public PaymentGateway {
   }
 
   PaymentResult Void(const PaymentRef& payment, const std::string&) override {
-    std::lock_guard lock(mutex_);
-    ++void_calls_;
+    std::unique_lock lock = EnterReturn(void_calls_);
+    if (return_failures_ > 0) {
+      --return_failures_;
+      return PaymentResult{PaymentOutcome::kFailed, payment, "", "", "void failed"};
+    }
     auto found = payments_.find(payment.id);
     if (found == payments_.end() || found->second.state == "captured" ||
         found->second.state == "refunded") {
       return PaymentResult{PaymentOutcome::kDeclined, payment, "", "", "cannot void"};
     }
     found->second.state = "voided";
-    return PaymentResult{PaymentOutcome::kSucceeded, payment, "canceled", "", ""};
+    return Returned(PaymentResult{PaymentOutcome::kSucceeded, payment, "canceled", "", ""});
   }
 
   PaymentResult Refund(const PaymentRef& payment, std::int64_t, const std::string&) override {
-    std::lock_guard lock(mutex_);
-    ++refund_calls_;
+    std::unique_lock lock = EnterReturn(refund_calls_);
+    if (return_failures_ > 0) {
+      --return_failures_;
+      return PaymentResult{PaymentOutcome::kFailed, payment, "", "", "refund failed"};
+    }
     auto found = payments_.find(payment.id);
+    // A refund repeated with its key succeeds again and gives the money back once.
+    if (found != payments_.end() && found->second.state == "refunded") {
+      return Returned(PaymentResult{PaymentOutcome::kSucceeded, payment, "refunded", "", ""});
+    }
     if (found == payments_.end() || found->second.state != "captured") {
       return PaymentResult{PaymentOutcome::kDeclined, payment, "", "", "cannot refund"};
     }
     found->second.state = "refunded";
-    return PaymentResult{PaymentOutcome::kSucceeded, payment, "refunded", "", ""};
+    return Returned(PaymentResult{PaymentOutcome::kSucceeded, payment, "refunded", "", ""});
   }
 
   PaymentResult Lookup(const std::string& idempotency_key) override {
@@ -166,6 +177,21 @@ class FakeGateway final : public PaymentGateway {
     std::lock_guard lock(mutex_);
     during_authorize_ = std::move(hook);
   }
+  // Runs inside Void and Refund before they decide (to block a thread).
+  void DuringReturn(std::function<void()> hook) {
+    std::lock_guard lock(mutex_);
+    during_return_ = std::move(hook);
+  }
+  // The next `count` voids or refunds fail retryably and do nothing.
+  void FailReturns(int count) {
+    std::lock_guard lock(mutex_);
+    return_failures_ = count;
+  }
+  // The next `count` voids or refunds that take effect answer kUnknown (their reply is lost).
+  void LoseReturnReplies(int count) {
+    std::lock_guard lock(mutex_);
+    lost_return_replies_ = count;
+  }
   // The next `count` captures fail retryably.
   void FailCaptures(int count) {
     std::lock_guard lock(mutex_);
@@ -195,6 +221,24 @@ class FakeGateway final : public PaymentGateway {
   }
 
  private:
+  // Counts a void or refund, runs the hook unlocked, and returns holding the lock.
+  std::unique_lock<std::mutex> EnterReturn(int& calls) {
+    std::function<void()> hook;
+    {
+      std::lock_guard lock(mutex_);
+      ++calls;
+      hook = during_return_;
+    }
+    if (hook) hook();
+    return std::unique_lock(mutex_);
+  }
+  // A void or refund that took effect, answered as it is or lost (LoseReturnReplies).
+  PaymentResult Returned(PaymentResult result) {
+    if (lost_return_replies_ == 0) return result;
+    --lost_return_replies_;
+    return PaymentResult{PaymentOutcome::kUnknown, result.payment, "", "", "reply lost"};
+  }
+
   int Read(const int& counter) const {
     std::lock_guard lock(mutex_);
     return counter;
@@ -209,6 +253,9 @@ class FakeGateway final : public PaymentGateway {
   bool unknown_takes_effect_ = false;
   PaymentOutcome lookup_outcome_ = PaymentOutcome::kSucceeded;
   std::function<void()> during_authorize_;
+  std::function<void()> during_return_;
+  int return_failures_ = 0;
+  int lost_return_replies_ = 0;
   int authorize_calls_ = 0;
   int capture_calls_ = 0;
   int void_calls_ = 0;

@@ -35,6 +35,7 @@ struct MemoryLedgerData {
   std::map<std::string, std::size_t> hold_index;  // id -> position in holds
   std::map<std::pair<std::string, std::string>, IdempotencyRecord> idempotency;  // (scope, key)
   std::map<std::string, PaymentAttemptRecord> attempts;  // by idempotency_key
+  std::map<std::string, RefundAttemptRecord> refunds;    // by order id
   std::map<std::string, OrderRecord> orders;             // by id, without tickets
   std::vector<std::string> order_sequence;               // ids, oldest first
   std::set<std::string> ordered_holds;                   // orders' hold ids: one order per hold
@@ -141,8 +142,39 @@ Status ApplyRefund(MemoryLedgerData& data, const RefundOrderRecord& refund) {
   for (auto& [id, row] : data.outbox) {
     if (row.record.order_id == refund.order_id) row.done = true;
   }
+  if (const auto attempt = data.refunds.find(refund.order_id);
+      attempt != data.refunds.end() && attempt->second.state == "pending") {
+    attempt->second.state = "done";
+    attempt->second.updated_at_ms = refund.at_ms;
+  }
   if (!refund.idempotency.key.empty()) StoreResponse(data, refund.idempotency);
   return {};
+}
+
+// kConflict idempotency_key_used when `in_flight`'s key (in its scope) has a record already.
+Status KeyUnused(const MemoryLedgerData& data, const IdempotencyRecord& in_flight) {
+  if (in_flight.key.empty() || !data.idempotency.contains({in_flight.scope, in_flight.key})) {
+    return {};
+  }
+  return Conflict("idempotency_key_used", "This Idempotency-Key has been used before.",
+                  {{"key", in_flight.key}});
+}
+
+// Records `in_flight` as in flight, with no response yet; nothing when its key is empty.
+void RecordInFlight(MemoryLedgerData& data, const IdempotencyRecord& in_flight) {
+  if (in_flight.key.empty()) return;
+  IdempotencyRecord record = in_flight;
+  record.state = "in_flight";
+  record.response_status = 0;
+  record.response_body.clear();
+  data.idempotency.emplace(std::make_pair(record.scope, record.key), std::move(record));
+}
+
+void ForgetInFlight(MemoryLedgerData& data, const std::string& scope, const std::string& key) {
+  if (const auto found = data.idempotency.find({scope, key});
+      found != data.idempotency.end() && found->second.state == "in_flight") {
+    data.idempotency.erase(found);
+  }
 }
 
 Status ApplyCheckIn(MemoryLedgerData& data, const CheckInRecord& check_in) {
@@ -361,21 +393,12 @@ void MemoryLedger::BeginPayment(PaymentAttemptRecord attempt, IdempotencyRecord 
       "BeginPayment",
       [attempt = std::move(attempt),
        in_flight = std::move(in_flight)](MemoryLedgerData& data) -> Status {
-        if (!in_flight.key.empty() && data.idempotency.contains({in_flight.scope, in_flight.key})) {
-          return Conflict("idempotency_key_used", "This Idempotency-Key has been used before.",
-                          {{"key", in_flight.key}});
-        }
+        if (Status unused = KeyUnused(data, in_flight); !unused) return unused;
         if (data.attempts.contains(attempt.idempotency_key)) {
           return Conflict("payment_exists", "A payment attempt with this key exists.",
                           {{"payment_key", attempt.idempotency_key}});
         }
-        if (!in_flight.key.empty()) {
-          IdempotencyRecord record = in_flight;
-          record.state = "in_flight";
-          record.response_status = 0;
-          record.response_body.clear();
-          data.idempotency.emplace(std::make_pair(record.scope, record.key), std::move(record));
-        }
+        RecordInFlight(data, in_flight);
         PaymentAttemptRecord pending = attempt;
         pending.state = "pending";
         pending.updated_at_ms = pending.created_at_ms;
@@ -406,9 +429,8 @@ void MemoryLedger::SettlePayment(PaymentSettlement settlement, Done done) {
         if (key.key.empty()) return {};
         if (key.state == "done") {
           StoreResponse(data, key);
-        } else if (const auto found = data.idempotency.find({key.scope, key.key});
-                   found != data.idempotency.end() && found->second.state == "in_flight") {
-          data.idempotency.erase(found);
+        } else {
+          ForgetInFlight(data, key.scope, key.key);
         }
         return {};
       },
@@ -465,6 +487,47 @@ void MemoryLedger::RefundOrder(RefundOrderRecord record, Done done) {
   Submit(
       "RefundOrder",
       [record = std::move(record)](MemoryLedgerData& data) { return ApplyRefund(data, record); },
+      std::move(done));
+}
+
+void MemoryLedger::BeginRefund(RefundAttemptRecord attempt, IdempotencyRecord in_flight,
+                               Done done) {
+  Submit(
+      "BeginRefund",
+      [attempt = std::move(attempt),
+       in_flight = std::move(in_flight)](MemoryLedgerData& data) -> Status {
+        if (Status unused = KeyUnused(data, in_flight); !unused) return unused;
+        const auto found = data.refunds.find(attempt.order_id);
+        if (found != data.refunds.end() && found->second.state == "pending") {
+          return Conflict("refund_in_flight", "A refund of this order is in progress.",
+                          {{"order_id", attempt.order_id}});
+        }
+        if (found != data.refunds.end() && found->second.state == "done") {
+          return Conflict("order_refunded", "The order has been refunded already.",
+                          {{"order_id", attempt.order_id}});
+        }
+        RecordInFlight(data, in_flight);
+        RefundAttemptRecord pending = attempt;
+        pending.state = "pending";
+        data.refunds.insert_or_assign(attempt.order_id, std::move(pending));
+        return {};
+      },
+      std::move(done));
+}
+
+void MemoryLedger::AbandonRefund(RefundAbandonRecord record, Done done) {
+  Submit(
+      "AbandonRefund",
+      [record = std::move(record)](MemoryLedgerData& data) -> Status {
+        const auto found = data.refunds.find(record.order_id);
+        if (found == data.refunds.end() || found->second.state != "pending") return {};
+        found->second.state = "failed";
+        found->second.updated_at_ms = record.at_ms;
+        if (!found->second.request_key.empty()) {
+          ForgetInFlight(data, found->second.request_scope, found->second.request_key);
+        }
+        return {};
+      },
       std::move(done));
 }
 
@@ -538,6 +601,18 @@ Result<std::vector<PaymentAttemptRecord>> MemoryLedger::LoadPendingPayments() {
   std::sort(pending.begin(), pending.end(), [](const auto& a, const auto& b) {
     return std::tie(a.created_at_ms, a.idempotency_key) <
            std::tie(b.created_at_ms, b.idempotency_key);
+  });
+  return pending;
+}
+
+Result<std::vector<RefundAttemptRecord>> MemoryLedger::LoadPendingRefunds() {
+  std::lock_guard lock(data_->mutex);
+  std::vector<RefundAttemptRecord> pending;
+  for (const auto& [order_id, attempt] : data_->refunds) {
+    if (attempt.state == "pending") pending.push_back(attempt);
+  }
+  std::sort(pending.begin(), pending.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.created_at_ms, a.order_id) < std::tie(b.created_at_ms, b.order_id);
   });
   return pending;
 }

@@ -68,6 +68,8 @@ class MemoryLedger final : public Ledger {
   void CompleteOrder(CompleteOrderRecord record, Done done) override;
   void RetryOutbox(OutboxRetryRecord record, Done done) override;
   void RefundOrder(RefundOrderRecord record, Done done) override;
+  void BeginRefund(RefundAttemptRecord attempt, IdempotencyRecord in_flight, Done done) override;
+  void AbandonRefund(RefundAbandonRecord record, Done done) override;
   Result<std::optional<IdempotencyRecord>> FindIdempotency(const std::string& scope,
                                                            const std::string& key) override;
   Result<std::optional<OrderRecord>> FindOrder(const std::string& order_id) override;
@@ -76,6 +78,7 @@ class MemoryLedger final : public Ledger {
   Result<std::optional<TicketRecord>> FindTicket(const std::string& ticket_id) override;
   Result<std::vector<SoldSeatRecord>> LoadSoldSeats() override;
   Result<std::vector<PaymentAttemptRecord>> LoadPendingPayments() override;
+  Result<std::vector<RefundAttemptRecord>> LoadPendingRefunds() override;
   Result<std::vector<OutboxRecord>> LoadDueOutbox(std::int64_t now_ms, std::size_t limit) override;
   Result<OrderCounts> CountOrders(const std::string& event_id) override;
 

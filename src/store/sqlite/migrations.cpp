@@ -173,6 +173,21 @@ CREATE TABLE audit_log (
      R"sql(
 CREATE INDEX orders_email ON orders (email COLLATE NOCASE, seq);
 )sql"},
+    // A refund is written before the gateway gives the money back, so a crash between the two
+    // is finished at the next start (ports/checkout_ledger.hpp, RefundAttemptRecord); one row
+    // per order, replaced when an attempt failed.
+    {6, "refund attempts",
+     R"sql(
+CREATE TABLE refund_attempts (
+  order_id TEXT PRIMARY KEY,
+  state TEXT NOT NULL,
+  created_at_ms BIGINT NOT NULL,
+  updated_at_ms BIGINT NOT NULL,
+  request_scope TEXT NOT NULL,
+  request_key TEXT NOT NULL
+);
+CREATE INDEX refund_attempts_pending ON refund_attempts (created_at_ms) WHERE state = 'pending';
+)sql"},
 };
 
 constexpr std::string_view kCreateMigrationsTable =

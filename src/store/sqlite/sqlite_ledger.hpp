@@ -77,6 +77,8 @@ class SqliteLedger final : public Ledger {
   void CompleteOrder(CompleteOrderRecord record, Done done) override;
   void RetryOutbox(OutboxRetryRecord record, Done done) override;
   void RefundOrder(RefundOrderRecord record, Done done) override;
+  void BeginRefund(RefundAttemptRecord attempt, IdempotencyRecord in_flight, Done done) override;
+  void AbandonRefund(RefundAbandonRecord record, Done done) override;
   void CheckIn(CheckInRecord record, Done done) override;
   void InsertScannerKey(ScannerKeyRecord key, Done done) override;
   Result<std::optional<ScannerKeyRecord>> FindScannerKey(const std::string& key_hash) override;
@@ -88,6 +90,7 @@ class SqliteLedger final : public Ledger {
                                                      std::size_t limit) override;
   Result<std::vector<SoldSeatRecord>> LoadSoldSeats() override;
   Result<std::vector<PaymentAttemptRecord>> LoadPendingPayments() override;
+  Result<std::vector<RefundAttemptRecord>> LoadPendingRefunds() override;
   Result<std::vector<OutboxRecord>> LoadDueOutbox(std::int64_t now_ms, std::size_t limit) override;
   Result<OrderCounts> CountOrders(const std::string& event_id) override;
   void InsertOperatorKey(OperatorKeyRecord key, Done done) override;
@@ -118,6 +121,10 @@ class SqliteLedger final : public Ledger {
     PaymentAttemptRecord attempt;
     IdempotencyRecord in_flight;
   };
+  struct RefundBegin {
+    RefundAttemptRecord attempt;
+    IdempotencyRecord in_flight;
+  };
   struct OperatorKeyRevocation {
     std::string id;
     std::int64_t revoked_at_ms = 0;
@@ -126,8 +133,9 @@ class SqliteLedger final : public Ledger {
     // monostate: refused at submission, only `done` is kept.
     std::variant<std::monostate, EventRecord, CustomerRecord, SettingWrite, HoldRecord, HoldEnd,
                  PaymentBegin, PaymentSettlement, ConfirmOrderRecord, CompleteOrderRecord,
-                 OutboxRetryRecord, RefundOrderRecord, CheckInRecord, ScannerKeyRecord,
-                 OperatorKeyRecord, OperatorKeyRevocation, AuditRecord>
+                 OutboxRetryRecord, RefundOrderRecord, RefundBegin, RefundAbandonRecord,
+                 CheckInRecord, ScannerKeyRecord, OperatorKeyRecord, OperatorKeyRevocation,
+                 AuditRecord>
         payload;
     Done done;
     std::optional<Error> refusal;

@@ -2,6 +2,8 @@
 // idempotency records and the outbox (see ports/ledger.hpp for what each call promises). The
 // writes run on the writer thread inside the request's savepoint, so a write that fails part way
 // (a seat already sold) is undone alone and leaves nothing behind.
+#include <optional>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -113,6 +115,24 @@ constexpr std::string_view kRevokeTickets =
 constexpr std::string_view kUnsellSeats = "DELETE FROM sold_seats WHERE order_id = ?";
 constexpr std::string_view kOrderOutboxDone =
     "UPDATE outbox SET done_at_ms = ? WHERE order_id = ? AND done_at_ms IS NULL";
+constexpr std::string_view kRefundAttemptState =
+    "SELECT state FROM refund_attempts WHERE order_id = ?";
+// A failed attempt is replaced by the next one; a pending or done one is refused before this.
+constexpr std::string_view kUpsertRefundAttempt =
+    "INSERT INTO refund_attempts (order_id, state, created_at_ms, updated_at_ms, request_scope, "
+    "request_key) VALUES (?, 'pending', ?, ?, ?, ?) "
+    "ON CONFLICT (order_id) DO UPDATE SET state = 'pending', "
+    "created_at_ms = excluded.created_at_ms, updated_at_ms = excluded.updated_at_ms, "
+    "request_scope = excluded.request_scope, request_key = excluded.request_key";
+constexpr std::string_view kPendingRefundKey =
+    "SELECT request_scope, request_key FROM refund_attempts "
+    "WHERE order_id = ? AND state = 'pending'";
+constexpr std::string_view kEndRefundAttempt =
+    "UPDATE refund_attempts SET state = ?, updated_at_ms = ? "
+    "WHERE order_id = ? AND state = 'pending'";
+constexpr std::string_view kLoadPendingRefunds =
+    "SELECT order_id, state, created_at_ms, updated_at_ms, request_scope, request_key "
+    "FROM refund_attempts WHERE state = 'pending' ORDER BY created_at_ms, order_id";
 constexpr std::string_view kTicketLive =
     "SELECT revoked_at_ms FROM tickets WHERE id = ? AND event_id = ?";
 constexpr std::string_view kInsertCheckIn =
@@ -144,19 +164,25 @@ PaymentAttemptRecord AttemptFromRow(const sqlite::Statement& row) {
 }
 
 // The attempt, and its idempotency key in flight: written before the gateway hears of it.
+// The idempotency record of a request in flight; nothing when its key is empty. kConflict
+// idempotency_key_used when the key (in its scope) has a record already.
+Status InsertInFlight(sqlite::Connection& connection, const IdempotencyRecord& key) {
+  if (key.key.empty()) return {};
+  int code = SQLITE_OK;
+  Status stored = sqlite::RunWrite(connection, kInsertIdempotency, code, key.scope, key.key,
+                                   key.request_hash, std::string_view("in_flight"), std::int64_t{0},
+                                   std::string_view(""), key.created_at_ms);
+  if (IsUniqueViolation(code)) {
+    return Error::Make(ErrorKind::kConflict, "idempotency_key_used",
+                       "This Idempotency-Key has been used before.", {{"key", key.key}});
+  }
+  return stored;
+}
+
 Status Write(sqlite::Connection& connection, const PaymentAttemptRecord& attempt,
              const IdempotencyRecord& key) {
+  if (Status stored = InsertInFlight(connection, key); !stored) return stored;
   int code = SQLITE_OK;
-  if (!key.key.empty()) {
-    Status stored = sqlite::RunWrite(connection, kInsertIdempotency, code, key.scope, key.key,
-                                     key.request_hash, std::string_view("in_flight"),
-                                     std::int64_t{0}, std::string_view(""), key.created_at_ms);
-    if (IsUniqueViolation(code)) {
-      return Error::Make(ErrorKind::kConflict, "idempotency_key_used",
-                         "This Idempotency-Key has been used before.", {{"key", key.key}});
-    }
-    if (!stored) return stored;
-  }
   Status inserted = sqlite::RunWrite(
       connection, kInsertAttempt, code, attempt.idempotency_key, attempt.order_id, attempt.event_id,
       attempt.amount_cents, attempt.currency, attempt.gateway, attempt.payment_id,
@@ -313,8 +339,61 @@ Status Write(sqlite::Connection& connection, const RefundOrderRecord& refund) {
   if (Status unsold = sqlite::RunWrite(connection, kUnsellSeats, code, refund.order_id); !unsold) {
     return unsold;
   }
+  if (Status ended = sqlite::RunWrite(connection, kEndRefundAttempt, code, std::string_view("done"),
+                                      refund.at_ms, refund.order_id);
+      !ended) {
+    return ended;
+  }
   if (!refund.idempotency.key.empty()) return StoreResponse(connection, refund.idempotency);
   return {};
+}
+
+// A refund about to ask the gateway: its attempt pending, the operator's key in flight.
+Status Write(sqlite::Connection& connection, const RefundAttemptRecord& attempt,
+             const IdempotencyRecord& key) {
+  std::optional<std::string> state;
+  if (Status read = sqlite::Select(
+          connection, kRefundAttemptState,
+          [&state](const sqlite::Statement& row) { state = row.ColumnText(0); }, attempt.order_id);
+      !read) {
+    return read;
+  }
+  if (state == "pending") {
+    return Error::Make(ErrorKind::kConflict, "refund_in_flight",
+                       "A refund of this order is in progress.", {{"order_id", attempt.order_id}});
+  }
+  if (state == "done") {
+    return Error::Make(ErrorKind::kConflict, "order_refunded",
+                       "The order has been refunded already.", {{"order_id", attempt.order_id}});
+  }
+  if (Status stored = InsertInFlight(connection, key); !stored) return stored;
+  int code = SQLITE_OK;
+  return sqlite::RunWrite(connection, kUpsertRefundAttempt, code, attempt.order_id,
+                          attempt.created_at_ms, attempt.created_at_ms, attempt.request_scope,
+                          attempt.request_key);
+}
+
+// A refund the gateway could not make: its attempt failed, the operator's key free again.
+Status Write(sqlite::Connection& connection, const RefundAbandonRecord& abandon) {
+  std::optional<std::pair<std::string, std::string>> key;  // (scope, key) of a pending attempt
+  if (Status read = sqlite::Select(
+          connection, kPendingRefundKey,
+          [&key](const sqlite::Statement& row) {
+            key.emplace(row.ColumnText(0), row.ColumnText(1));
+          },
+          abandon.order_id);
+      !read) {
+    return read;
+  }
+  if (!key) return {};
+  int code = SQLITE_OK;
+  if (Status ended = sqlite::RunWrite(connection, kEndRefundAttempt, code,
+                                      std::string_view("failed"), abandon.at_ms, abandon.order_id);
+      !ended) {
+    return ended;
+  }
+  if (key->second.empty()) return {};
+  return sqlite::RunWrite(connection, kForgetIdempotency, code, key->first, key->second);
 }
 
 // A live ticket scanned at the gate, once.
@@ -392,6 +471,16 @@ void SqliteLedger::RefundOrder(RefundOrderRecord record, Done done) {
   Submit(WriteRequest{std::move(record), std::move(done), std::nullopt});
 }
 
+void SqliteLedger::BeginRefund(RefundAttemptRecord attempt, IdempotencyRecord in_flight,
+                               Done done) {
+  Submit(WriteRequest{RefundBegin{std::move(attempt), std::move(in_flight)}, std::move(done),
+                      std::nullopt});
+}
+
+void SqliteLedger::AbandonRefund(RefundAbandonRecord record, Done done) {
+  Submit(WriteRequest{std::move(record), std::move(done), std::nullopt});
+}
+
 void SqliteLedger::CheckIn(CheckInRecord record, Done done) {
   Submit(WriteRequest{std::move(record), std::move(done), std::nullopt});
 }
@@ -421,6 +510,12 @@ Status SqliteLedger::ApplyCheckout(const WriteRequest& request) {
   }
   if (const auto* refund = std::get_if<RefundOrderRecord>(&request.payload)) {
     return Write(connection, *refund);
+  }
+  if (const auto* begin = std::get_if<RefundBegin>(&request.payload)) {
+    return Write(connection, begin->attempt, begin->in_flight);
+  }
+  if (const auto* abandon = std::get_if<RefundAbandonRecord>(&request.payload)) {
+    return Write(connection, *abandon);
   }
   if (const auto* check_in = std::get_if<CheckInRecord>(&request.payload)) {
     return Write(connection, *check_in);
@@ -542,6 +637,20 @@ Result<std::vector<PaymentAttemptRecord>> SqliteLedger::LoadPendingPayments() {
         if (!read) return std::move(read).error();
         return attempts;
       });
+}
+
+Result<std::vector<RefundAttemptRecord>> SqliteLedger::LoadPendingRefunds() {
+  return WithReader([](sqlite::Connection& connection) -> Result<std::vector<RefundAttemptRecord>> {
+    std::vector<RefundAttemptRecord> attempts;
+    Status read =
+        sqlite::Select(connection, kLoadPendingRefunds, [&attempts](const sqlite::Statement& row) {
+          attempts.push_back(RefundAttemptRecord{row.ColumnText(0), row.ColumnText(1),
+                                                 row.ColumnInt64(2), row.ColumnInt64(3),
+                                                 row.ColumnText(4), row.ColumnText(5)});
+        });
+    if (!read) return std::move(read).error();
+    return attempts;
+  });
 }
 
 Result<std::vector<OutboxRecord>> SqliteLedger::LoadDueOutbox(std::int64_t now_ms,
