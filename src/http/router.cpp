@@ -184,7 +184,19 @@ void Router::Add(Method method, std::string_view pattern, Handler handler) {
   node->routes[Index(method)] = std::move(route);
 }
 
+void Router::SetFallback(Handler handler) { fallback_ = std::move(handler); }
+
 RouteMatch Router::Match(Method method, std::string_view path) const {
+  RouteMatch match = MatchRoutes(method, path);
+  if (match.outcome == RouteMatch::Outcome::kFound || !fallback_) return match;
+  RouteMatch fallback;
+  fallback.outcome = RouteMatch::Outcome::kFound;
+  fallback.handler = &fallback_;
+  fallback.pattern = "*";
+  return fallback;
+}
+
+RouteMatch Router::MatchRoutes(Method method, std::string_view path) const {
   RouteMatch match;
   if (path.empty() || path.front() != '/') return match;
   const auto [rest, at_end] = Segments(path);

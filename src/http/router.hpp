@@ -45,14 +45,20 @@ class Router {
 
   // Registering the same method and pattern twice is a programming error (asserts).
   void Add(Method method, std::string_view pattern, Handler handler);
+  // Answers every request no route takes, instead of the server's 404 or 405 (with pattern "*"
+  // for the metrics): for a server that mimics another API's errors, as gateway-sim does.
+  void SetFallback(Handler handler);
   // HEAD is answered by a GET route when no HEAD route exists. `path` is percent-encoded (see
   // above); one with a malformed escape matches nothing.
   RouteMatch Match(Method method, std::string_view path) const;
 
  private:
+  RouteMatch MatchRoutes(Method method, std::string_view path) const;
+
   struct Node;
   std::unique_ptr<Node> root_;
   std::vector<Decorator> decorators_;
+  Handler fallback_;
 };
 
 }  // namespace boxoffice::http

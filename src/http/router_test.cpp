@@ -168,6 +168,17 @@ TEST(RouterEmptyTest, EverythingIsNotFound) {
 }
 
 // Registering a method and pattern twice is a bug in the caller and stops the process.
+// A fallback takes what no route does, a wrong method included, and leaves the routes alone.
+TEST_F(RouterTest, FallbackTakesWhatNoRouteDoes) {
+  router_.SetFallback(Named("fallback"));
+  const auto unknown = router_.Match(Method::kPost, "/v1/nothing");
+  EXPECT_EQ(unknown.outcome, RouteMatch::Outcome::kFound);
+  EXPECT_EQ(unknown.pattern, "*");
+  EXPECT_EQ(Invoke(unknown), "fallback");
+  EXPECT_EQ(Invoke(router_.Match(Method::kDelete, "/v1/events")), "fallback");
+  EXPECT_EQ(Invoke(router_.Match(Method::kGet, "/v1/events")), "list events");
+}
+
 TEST(RouterDeathTest, DuplicateRouteAborts) {
   EXPECT_DEATH(
       {

@@ -154,19 +154,63 @@ http::Response StripeError(int status, std::string_view type, std::string_view c
   return Json(status, boost::json::object{{"error", std::move(error)}});
 }
 
+// What a test card does, under each name a client may send it by: a card token (tok_...) in
+// payment_method_data[card][token], or one of Stripe's test PaymentMethods (pm_card_...) in
+// payment_method. tok_error stands for a gateway outage and has no PaymentMethod.
+struct TestCard {
+  std::string_view token;
+  std::string_view payment_method;  // empty: none
+  std::string_view decline_code;    // empty: approves
+  bool fails = false;               // answers 500 api_error, doing nothing
+};
+
+constexpr TestCard kTestCards[] = {
+    {"tok_visa", "pm_card_visa", "", false},
+    {"tok_declined", "pm_card_chargeDeclined", "generic_decline", false},
+    {"tok_insufficient_funds", "pm_card_chargeDeclinedInsufficientFunds", "insufficient_funds",
+     false},
+    {"tok_error", "", "", true},
+};
+
+const TestCard* CardByToken(std::string_view token) {
+  for (const TestCard& card : kTestCards) {
+    if (card.token == token) return &card;
+  }
+  return nullptr;
+}
+
+const TestCard* CardByPaymentMethod(std::string_view payment_method) {
+  for (const TestCard& card : kTestCards) {
+    if (!card.payment_method.empty() && card.payment_method == payment_method) return &card;
+  }
+  return nullptr;
+}
+
 struct Intent {
   std::string id;
+  std::string client_secret;
   std::int64_t amount = 0;
   std::int64_t amount_received = 0;
   std::int64_t amount_refunded = 0;
   std::string currency;
-  std::string status;  // requires_payment_method (declined), requires_capture, succeeded, canceled
-  std::string payment_method;
+  // requires_payment_method (none yet, or declined), requires_confirmation, requires_capture,
+  // succeeded, canceled
+  std::string status;
+  const TestCard* card = nullptr;  // the card confirmed or to confirm with
+  std::string payment_method;      // the PaymentMethod's id, once there is one
+  std::string latest_charge;       // the last charge attempt's id, once confirmed
   std::string decline_code;
   std::string idempotency_key;  // the create's Idempotency-Key header, if any
   boost::json::object metadata;
   std::int64_t created = 0;
+  std::int64_t canceled_at = 0;  // 0 while not canceled
+  std::string cancellation_reason;
 };
+
+// A string field, or JSON null when empty (as Stripe writes fields that are not set).
+boost::json::value OrNull(const std::string& text) {
+  return text.empty() ? boost::json::value(nullptr) : boost::json::value(text);
+}
 
 boost::json::object IntentJson(const Intent& intent) {
   boost::json::object json{
@@ -175,13 +219,18 @@ boost::json::object IntentJson(const Intent& intent) {
       {"amount", intent.amount},
       {"amount_capturable", intent.status == "requires_capture" ? intent.amount : 0},
       {"amount_received", intent.amount_received},
+      {"canceled_at", intent.canceled_at == 0 ? boost::json::value(nullptr)
+                                              : boost::json::value(intent.canceled_at)},
+      {"cancellation_reason", OrNull(intent.cancellation_reason)},
       {"capture_method", "manual"},
+      {"client_secret", intent.client_secret},
       {"confirmation_method", "automatic"},
       {"created", intent.created},
       {"currency", intent.currency},
+      {"latest_charge", OrNull(intent.latest_charge)},
       {"livemode", false},
       {"metadata", intent.metadata},
-      {"payment_method", intent.payment_method},
+      {"payment_method", OrNull(intent.payment_method)},
       {"status", intent.status},
   };
   if (!intent.decline_code.empty()) {
@@ -275,9 +324,13 @@ struct GatewaySim::Impl {
                api([this](const http::Request& request, const Params& params) {
                  return Capture(std::string(request.PathParam("id")), params);
                }));
+    router.Add(http::Method::kPost, "/v1/payment_intents/{id}/confirm",
+               api([this](const http::Request& request, const Params& params) {
+                 return Confirm(std::string(request.PathParam("id")), params);
+               }));
     router.Add(http::Method::kPost, "/v1/payment_intents/{id}/cancel",
-               api([this](const http::Request& request, const Params&) {
-                 return Cancel(std::string(request.PathParam("id")));
+               api([this](const http::Request& request, const Params& params) {
+                 return Cancel(std::string(request.PathParam("id")), params);
                }));
     router.Add(http::Method::kPost, "/v1/refunds",
                api([this](const http::Request&, const Params& params) { return Refund(params); }));
@@ -290,13 +343,37 @@ struct GatewaySim::Impl {
                }));
     router.Add(http::Method::kGet, "/_sim/payment_intents",
                [this](const http::Request&, http::Respond respond) { respond(Records()); });
+    // What Stripe answers for a path or method it does not know, in its own error shape.
+    router.SetFallback([this](const http::Request& request, http::Respond respond) {
+      http::Response response =
+          StripeError(404, "invalid_request_error", "",
+                      "Unrecognized request URL (" + std::string(http::MethodName(request.method)) +
+                          ": " + request.path + ").");
+      response.SetHeader("Request-Id", NewRequestId());
+      respond(std::move(response));
+    });
+  }
+
+  // "req_" and 14 characters, as Stripe names the request in every answer's Request-Id.
+  std::string NewRequestId() {
+    std::lock_guard lock(mutex);
+    return NewId("req_", 14);
   }
 
   // Authentication, idempotency and faults around every API operation. The operation runs after
   // the latency (so a concurrent request with the same key meets the first one in flight), and a
   // timeout fault hangs only after the operation took effect: the ambiguous case.
   template <typename Operation>
-  void Handle(const http::Request& request, http::Respond respond, Operation operation) {
+  void Handle(const http::Request& request, http::Respond respond_as_is, Operation operation) {
+    // Every answer names its request, as Stripe's do; a replay keeps the first answer's id.
+    http::Respond respond = [respond_as_is = std::move(respond_as_is),
+                             id = NewRequestId()](http::Response response) {
+      const bool named =
+          std::any_of(response.headers.begin(), response.headers.end(),
+                      [](const auto& header) { return header.first == "Request-Id"; });
+      if (!named) response.SetHeader("Request-Id", id);
+      respond_as_is(std::move(response));
+    };
     const std::optional<std::string_view> authorization = request.Header("authorization");
     if (!authorization || *authorization != "Bearer " + options.api_key) {
       respond(StripeError(401, "invalid_request_error", "",
@@ -333,7 +410,7 @@ struct GatewaySim::Impl {
                                 "Keys for idempotent requests can only be used with the same "
                                 "parameters they were first used with.");
           } else if (entry->second.in_flight) {
-            early = StripeError(409, "idempotency_error", "",
+            early = StripeError(409, "idempotency_error", "idempotency_key_in_use",
                                 "There is currently another in-progress request using this "
                                 "Idempotent Key. Try again later.");
           } else {
@@ -416,13 +493,79 @@ struct GatewaySim::Impl {
   }
 
   // Under `mutex`.
-  std::string NewId(std::string_view prefix) {
+  std::string NewId(std::string_view prefix, int length = 24) {
     static constexpr char kAlphabet[] =
         "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     std::string id(prefix);
     std::uniform_int_distribution<int> pick(0, sizeof(kAlphabet) - 2);
-    for (int i = 0; i < 24; ++i) id += kAlphabet[pick(random)];
+    for (int i = 0; i < length; ++i) id += kAlphabet[pick(random)];
     return id;
+  }
+
+  // The test card a request names, by either documented form (see TestCard); `card` stays null
+  // when it names none.
+  static std::optional<http::Response> ReadCard(const Params& params, const TestCard*& card) {
+    card = nullptr;
+    const std::string* payment_method = Find(params, "payment_method");
+    const std::string* token = Find(params, "payment_method_data[card][token]");
+    const std::string* type = Find(params, "payment_method_data[type]");
+    if (payment_method != nullptr && (token != nullptr || type != nullptr)) {
+      return StripeError(400, "invalid_request_error", "parameter_unknown",
+                         "Send payment_method or payment_method_data, not both.",
+                         {{"param", "payment_method_data"}});
+    }
+    if (token != nullptr || type != nullptr) {
+      if (type == nullptr || *type != "card" || token == nullptr) {
+        return StripeError(400, "invalid_request_error", "parameter_missing",
+                           "payment_method_data needs type=card and card[token].",
+                           {{"param", "payment_method_data[card][token]"}});
+      }
+      card = CardByToken(*token);
+      if (card == nullptr) {
+        return StripeError(400, "invalid_request_error", "resource_missing",
+                           "No such token: '" + *token +
+                               "'; the simulator knows tok_visa, tok_declined, "
+                               "tok_insufficient_funds and tok_error.",
+                           {{"param", "payment_method_data[card][token]"}});
+      }
+      return std::nullopt;
+    }
+    if (payment_method == nullptr) return std::nullopt;
+    card = CardByPaymentMethod(*payment_method);
+    if (card == nullptr) {
+      const bool token_given = payment_method->starts_with("tok_");
+      return StripeError(
+          400, "invalid_request_error", "resource_missing",
+          "No such PaymentMethod: '" + *payment_method + "'" +
+              (token_given ? "; a card token goes in payment_method_data[card][token]."
+                           : "; the simulator knows pm_card_visa, pm_card_chargeDeclined and "
+                             "pm_card_chargeDeclinedInsufficientFunds."),
+          {{"param", "payment_method"}});
+    }
+    return std::nullopt;
+  }
+
+  // The card's authorization: the intent holds the amount (requires_capture) or is declined.
+  // Under `mutex`.
+  http::Response Authorize(Intent& intent, const TestCard& card) {
+    if (card.fails) return StripeError(500, "api_error", "", "An error occurred with our API.");
+    intent.card = &card;
+    intent.payment_method = NewId("pm_");
+    intent.latest_charge = NewId("ch_");
+    intent.decline_code = std::string(card.decline_code);
+    if (intent.decline_code.empty() &&
+        std::uniform_real_distribution<double>(0.0, 1.0)(random) < options.decline_rate) {
+      intent.decline_code = "generic_decline";
+    }
+    intent.status = intent.decline_code.empty() ? "requires_capture" : "requires_payment_method";
+    if (!intent.decline_code.empty()) {
+      return StripeError(
+          402, "card_error", "card_declined",
+          intent.decline_code == "insufficient_funds" ? "Your card has insufficient funds."
+                                                      : "Your card was declined.",
+          {{"decline_code", intent.decline_code}, {"payment_intent", IntentJson(intent)}});
+    }
+    return Json(200, IntentJson(intent));
   }
 
   // Under `mutex`.
@@ -438,23 +581,23 @@ struct GatewaySim::Impl {
       return StripeError(400, "invalid_request_error", "parameter_missing",
                          "currency must be a three-letter ISO code.", {{"param", "currency"}});
     }
-    const std::string* confirm = Find(params, "confirm");
+    const std::string* confirm_text = Find(params, "confirm");
     const std::string* capture_method = Find(params, "capture_method");
-    if (confirm == nullptr || *confirm != "true" || capture_method == nullptr ||
-        *capture_method != "manual") {
+    if (capture_method == nullptr || *capture_method != "manual" ||
+        (confirm_text != nullptr && *confirm_text != "true" && *confirm_text != "false")) {
       return StripeError(400, "invalid_request_error", "parameter_invalid_empty",
-                         "The simulator supports confirm=true with capture_method=manual only.");
+                         "The simulator supports capture_method=manual only, confirmed at once "
+                         "(confirm=true) or later (POST .../confirm).");
     }
-    const std::string* payment_method = Find(params, "payment_method");
-    const std::span<const std::string_view> tokens = GatewaySimTestCards();
-    if (payment_method == nullptr ||
-        std::find(tokens.begin(), tokens.end(), *payment_method) == tokens.end()) {
-      return StripeError(400, "invalid_request_error", "resource_missing",
-                         "No such payment_method; the simulator knows tok_visa, tok_declined, "
-                         "tok_insufficient_funds and tok_error.",
+    const bool confirm = confirm_text != nullptr && *confirm_text == "true";
+    const TestCard* card = nullptr;
+    if (std::optional<http::Response> refused = ReadCard(params, card)) return *refused;
+    if (confirm && card == nullptr) {
+      return StripeError(400, "invalid_request_error", "parameter_missing",
+                         "confirm=true needs payment_method or payment_method_data.",
                          {{"param", "payment_method"}});
     }
-    if (*payment_method == "tok_error") {
+    if (confirm && card->fails) {
       return StripeError(500, "api_error", "", "An error occurred with our API.");
     }
     if (intents.size() >= kIntentsMax) {
@@ -462,11 +605,11 @@ struct GatewaySim::Impl {
     }
     Intent intent;
     intent.id = NewId("pi_");
+    intent.client_secret = intent.id + "_secret_" + NewId("");
     intent.amount = *amount;
     intent.currency = *currency;
     std::transform(intent.currency.begin(), intent.currency.end(), intent.currency.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    intent.payment_method = *payment_method;
     intent.idempotency_key = std::string(request.Header("idempotency-key").value_or(""));
     intent.created = std::chrono::duration_cast<std::chrono::seconds>(
                          std::chrono::system_clock::now().time_since_epoch())
@@ -476,22 +619,30 @@ struct GatewaySim::Impl {
         intent.metadata[name.substr(9, name.size() - 10)] = value;
       }
     }
-    if (*payment_method == "tok_declined" || *payment_method == "tok_insufficient_funds") {
-      intent.decline_code =
-          *payment_method == "tok_declined" ? "generic_decline" : "insufficient_funds";
-    } else if (std::uniform_real_distribution<double>(0.0, 1.0)(random) < options.decline_rate) {
-      intent.decline_code = "generic_decline";
-    }
-    intent.status = intent.decline_code.empty() ? "requires_capture" : "requires_payment_method";
+    intent.card = card;
+    intent.status = card == nullptr ? "requires_payment_method" : "requires_confirmation";
     Intent& stored = Store(std::move(intent));
-    if (!stored.decline_code.empty()) {
-      return StripeError(
-          402, "card_error", "card_declined",
-          stored.decline_code == "insufficient_funds" ? "Your card has insufficient funds."
-                                                      : "Your card was declined.",
-          {{"decline_code", stored.decline_code}, {"payment_intent", IntentJson(stored)}});
+    if (!confirm) return Json(200, IntentJson(stored));
+    return Authorize(stored, *card);
+  }
+
+  // Under `mutex`.
+  http::Response Confirm(const std::string& id, const Params& params) {
+    Intent* intent = nullptr;
+    if (auto missing = Missing(id, intent)) return *missing;
+    if (intent->status != "requires_confirmation" && intent->status != "requires_payment_method") {
+      return UnexpectedState(*intent, "confirm");
     }
-    return Json(200, IntentJson(stored));
+    const TestCard* card = nullptr;
+    if (std::optional<http::Response> refused = ReadCard(params, card)) return *refused;
+    if (card == nullptr) card = intent->card;
+    if (card == nullptr) {
+      return StripeError(400, "invalid_request_error", "payment_intent_unexpected_state",
+                         "The PaymentIntent has no payment method to confirm with; send "
+                         "payment_method or payment_method_data.",
+                         {{"payment_intent", IntentJson(*intent)}});
+    }
+    return Authorize(*intent, *card);
   }
 
   // Under `mutex`.
@@ -545,13 +696,30 @@ struct GatewaySim::Impl {
   }
 
   // Under `mutex`.
-  http::Response Cancel(const std::string& id) {
+  http::Response Cancel(const std::string& id, const Params& params) {
     Intent* intent = nullptr;
     if (auto missing = Missing(id, intent)) return *missing;
-    if (intent->status != "requires_capture" && intent->status != "requires_payment_method") {
+    if (intent->status != "requires_capture" && intent->status != "requires_payment_method" &&
+        intent->status != "requires_confirmation") {
       return UnexpectedState(*intent, "cancel");
     }
+    std::string reason;
+    if (const std::string* given = Find(params, "cancellation_reason")) {
+      constexpr std::string_view kReasons[] = {"duplicate", "fraudulent", "requested_by_customer",
+                                               "abandoned"};
+      if (std::find(std::begin(kReasons), std::end(kReasons), *given) == std::end(kReasons)) {
+        return StripeError(400, "invalid_request_error", "parameter_invalid_string",
+                           "cancellation_reason must be duplicate, fraudulent, "
+                           "requested_by_customer or abandoned.",
+                           {{"param", "cancellation_reason"}});
+      }
+      reason = *given;
+    }
     intent->status = "canceled";
+    intent->canceled_at = std::chrono::duration_cast<std::chrono::seconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+    intent->cancellation_reason = std::move(reason);
     return Json(200, IntentJson(*intent));
   }
 
@@ -730,9 +898,12 @@ std::string GatewaySim::base_url() const {
 }
 
 std::span<const std::string_view> GatewaySimTestCards() {
-  static constexpr std::string_view kTokens[] = {"tok_visa", "tok_declined",
-                                                 "tok_insufficient_funds", "tok_error"};
-  return kTokens;
+  static const std::vector<std::string_view> tokens = [] {
+    std::vector<std::string_view> names;
+    for (const TestCard& card : kTestCards) names.push_back(card.token);
+    return names;
+  }();
+  return tokens;
 }
 
 int RunGatewaySim(const GatewaySimOptions& options) {

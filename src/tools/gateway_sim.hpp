@@ -1,7 +1,11 @@
 // `boxoffice gateway-sim`: a local HTTP server that speaks the subset of Stripe's PaymentIntents
-// API the Stripe adapter uses (create+confirm with manual capture, capture, cancel, refunds,
-// retrieve, search by metadata), with Stripe's Bearer keys and Idempotency-Key semantics, and
-// with faults on demand: latency, errors, ambiguous timeouts and declines. Tests and benchmarks
+// API the Stripe adapter uses (create with manual capture, confirmed at once or by
+// /confirm, capture, cancel, refunds, retrieve, search by metadata), with Stripe's Bearer keys,
+// Idempotency-Key semantics, Request-Id headers and error shapes (an unknown route included), so
+// that Stripe's own Node library works against it (tests/contract/test_stripe_node.mjs), and with
+// faults on demand: latency, errors, ambiguous timeouts and declines. Cards are Stripe's test
+// PaymentMethods (payment_method=pm_card_visa) or test tokens
+// (payment_method_data[card][token]=tok_visa). Tests and benchmarks
 // run it as a real server (a child process, or in-process through `GatewaySim`) so that the
 // adapter's HTTP, timeouts and error mapping are exercised for real, not mocked.
 //
@@ -37,7 +41,8 @@ struct GatewaySimOptions {
 void AddGatewaySimOptions(CLI::App& command, GatewaySimOptions& options);
 
 // The card tokens the simulator takes: tok_visa approves, tok_declined and tok_insufficient_funds
-// decline, tok_error fails as a gateway outage would.
+// decline, tok_error fails as a gateway outage would. The first three are also the test
+// PaymentMethods pm_card_visa, pm_card_chargeDeclined and pm_card_chargeDeclinedInsufficientFunds.
 std::span<const std::string_view> GatewaySimTestCards();
 
 // A gateway simulator running on background threads; Stop() (or the destructor) ends it.

@@ -66,7 +66,10 @@ class GatewaySim:
             connection.close()
 
     def authorize(self, key, amount=1000, token="tok_visa", **kwargs):
-        form = [("amount", str(amount)), ("currency", "usd"), ("payment_method", token),
+        # A card token goes in payment_method_data, as Stripe documents; a pm_... as itself.
+        card = ([("payment_method", token)] if token.startswith("pm_") else
+                [("payment_method_data[type]", "card"), ("payment_method_data[card][token]", token)])
+        form = [("amount", str(amount)), ("currency", "usd")] + card + [
                 ("confirm", "true"), ("capture_method", "manual"),
                 ("metadata[idempotency_key]", key)]
         return self.request("POST", "/v1/payment_intents", form, idempotency_key=key, **kwargs)

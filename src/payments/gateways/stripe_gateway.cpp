@@ -92,6 +92,14 @@ std::string MetadataQuery(std::string_view name, std::string_view value) {
 
 }  // namespace
 
+std::string PaymentMethodForm(std::string_view token) {
+  if (token.starts_with("tok_")) {
+    return "&payment_method_data%5Btype%5D=card&payment_method_data%5Bcard%5D%5Btoken%5D=" +
+           FormEncode(token);
+  }
+  return "&payment_method=" + FormEncode(token);
+}
+
 std::string FormEncode(std::string_view text) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
@@ -313,12 +321,11 @@ PaymentResult Perform(const StripeGatewayOptions& options, std::vector<CURL*>& i
 PaymentResult StripeGateway::Authorize(const AuthorizeRequest& request) {
   std::string currency = request.currency;
   for (char& c : currency) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  const std::string form = "amount=" + std::to_string(request.amount_cents) +
-                           "&currency=" + FormEncode(currency) +
-                           "&payment_method=" + FormEncode(request.payment_token) +
-                           "&confirm=true&capture_method=manual" +
-                           "&metadata%5Bidempotency_key%5D=" + FormEncode(request.idempotency_key) +
-                           "&metadata%5Breference%5D=" + FormEncode(request.reference);
+  const std::string form =
+      "amount=" + std::to_string(request.amount_cents) + "&currency=" + FormEncode(currency) +
+      PaymentMethodForm(request.payment_token) + "&confirm=true&capture_method=manual" +
+      "&metadata%5Bidempotency_key%5D=" + FormEncode(request.idempotency_key) +
+      "&metadata%5Breference%5D=" + FormEncode(request.reference);
   return Perform(options_, pool_->idle, pool_->mutex, Operation::kAuthorize, true,
                  "/v1/payment_intents", form, request.idempotency_key);
 }

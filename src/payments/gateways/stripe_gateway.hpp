@@ -1,7 +1,8 @@
 // The Stripe adapter of the `PaymentGateway` port: PaymentIntents with manual capture over HTTPS
 // (plain HTTP for `boxoffice gateway-sim`), through libcurl with keep-alive connections.
 //
-// Every POST carries an Idempotency-Key: the caller's key for the authorization, and keys derived
+// A card is sent in the form Stripe documents for it (PaymentMethodForm). Every POST carries an
+// Idempotency-Key: the caller's key for the authorization, and keys derived
 // from it for capture, void and refund, so a retry never moves money twice. The authorization
 // also stores the key in metadata[idempotency_key], which is how Lookup finds it again through
 // the search API. Answers map to outcomes as follows: 2xx → kSucceeded; 402 card_error →
@@ -52,6 +53,11 @@ class StripeGateway final : public PaymentGateway {
   const StripeGatewayOptions options_;
   std::unique_ptr<Pool> pool_;
 };
+
+// The card's fields of a PaymentIntent's form, in the form Stripe documents for what the card
+// element gave: a PaymentMethod id ("pm_...") as payment_method, a card token ("tok_...") as
+// payment_method_data[type]=card&payment_method_data[card][token]. Starts with '&'; for tests.
+std::string PaymentMethodForm(std::string_view token);
 
 // Form encoding as Stripe expects it (application/x-www-form-urlencoded, %XX for all but
 // unreserved characters); exposed for tests.

@@ -223,6 +223,21 @@ TEST(StripeGatewayTest, ConcurrentAuthorizationsEachMadeOnce) {
   }
 }
 
+// A card token goes as payment_method_data, a PaymentMethod id as payment_method: both authorize.
+TEST(StripeGatewayTest, CardsGoInTheFormStripeDocuments) {
+  EXPECT_EQ(
+      PaymentMethodForm("tok_visa"),
+      "&payment_method_data%5Btype%5D=card&payment_method_data%5Bcard%5D%5Btoken%5D=tok_visa");
+  EXPECT_EQ(PaymentMethodForm("pm_card_visa"), "&payment_method=pm_card_visa");
+  auto sim = StartSim();
+  StripeGateway gateway = Adapter(*sim);
+  EXPECT_EQ(gateway.Authorize(Request("order-pm", "pm_card_visa")).outcome,
+            PaymentOutcome::kSucceeded);
+  const PaymentResult refused = gateway.Authorize(Request("order-pm-2", "pm_card_chargeDeclined"));
+  EXPECT_EQ(refused.outcome, PaymentOutcome::kDeclined);
+  EXPECT_EQ(refused.decline_code, "generic_decline");
+}
+
 // Form encoding escapes everything but unreserved characters.
 TEST(StripeGatewayTest, FormEncodes) {
   EXPECT_EQ(FormEncode("a-b_c.d~e"), "a-b_c.d~e");
