@@ -1,10 +1,7 @@
 #include "payments/gateways/stripe_gateway.hpp"
 
-#include <curl/curl.h>
-
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
-#include <mutex>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -13,9 +10,6 @@
 
 namespace boxoffice {
 namespace {
-
-// A gateway's answer larger than this is refused (the call then counts as unknown).
-constexpr std::size_t kAnswerBytesMax = 1 << 20;
 
 enum class Operation { kAuthorize, kCapture, kVoid, kRefund, kLookup };
 
@@ -33,46 +27,6 @@ std::string_view OperationName(Operation operation) {
       return "lookup";
   }
   return "unknown";
-}
-
-struct HttpAnswer {
-  CURLcode code = CURLE_OK;
-  long status = 0;
-  bool maybe_sent = false;  // the request may have reached the gateway
-  bool too_large = false;
-  std::string body;
-};
-
-std::size_t Collect(char* data, std::size_t size, std::size_t count, void* user) {
-  auto* answer = static_cast<HttpAnswer*>(user);
-  const std::size_t bytes = size * count;
-  if (answer->body.size() + bytes > kAnswerBytesMax) {
-    answer->too_large = true;
-    return 0;  // aborts the transfer
-  }
-  answer->body.append(data, bytes);
-  return bytes;
-}
-
-void InitCurlOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-// Errors that prove the request never left: the connection was never made.
-bool FailedBeforeSending(CURLcode code) {
-  switch (code) {
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_URL_MALFORMAT:
-    case CURLE_PEER_FAILED_VERIFICATION:
-      return true;
-    default:
-      return false;
-  }
 }
 
 std::string StringField(const boost::json::object& object, std::string_view key) {
@@ -117,113 +71,16 @@ std::string FormEncode(std::string_view text) {
   return out;
 }
 
-// Idle curl handles; a handle keeps its connections alive between calls.
-struct StripeGateway::Pool {
-  std::mutex mutex;
-  std::vector<CURL*> idle;
-
-  ~Pool() {
-    for (CURL* handle : idle) curl_easy_cleanup(handle);
-  }
-};
-
 namespace {
 
-class Call {
- public:
-  Call(const StripeGatewayOptions& options, std::vector<CURL*>& idle, std::mutex& mutex)
-      : options_(options), idle_(idle), mutex_(mutex) {
-    {
-      std::lock_guard lock(mutex_);
-      if (!idle_.empty()) {
-        handle_ = idle_.back();
-        idle_.pop_back();
-      }
-    }
-    if (handle_ == nullptr) {
-      handle_ = curl_easy_init();
-    } else {
-      curl_easy_reset(handle_);  // keeps the live connections
-    }
-  }
-  ~Call() {
-    if (headers_ != nullptr) curl_slist_free_all(headers_);
-    if (handle_ == nullptr) return;
-    std::lock_guard lock(mutex_);
-    if (idle_.size() < options_.idle_connections_max) {
-      idle_.push_back(handle_);
-    } else {
-      curl_easy_cleanup(handle_);
-    }
-  }
-  Call(const Call&) = delete;
-  Call& operator=(const Call&) = delete;
-
-  // `form` empty with `post` false: a GET.
-  HttpAnswer Send(bool post, const std::string& path, const std::string& form,
-                  const std::string& idempotency_key) {
-    HttpAnswer answer;
-    if (handle_ == nullptr) {
-      answer.code = CURLE_FAILED_INIT;
-      return answer;
-    }
-    const std::string url = options_.base_url + path;
-    curl_easy_setopt(handle_, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(handle_, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(handle_, CURLOPT_CONNECTTIMEOUT_MS,
-                     static_cast<long>(options_.connect_timeout.count()));
-    curl_easy_setopt(handle_, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout.count()));
-    curl_easy_setopt(handle_, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(handle_, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(handle_, CURLOPT_WRITEFUNCTION, &Collect);
-    curl_easy_setopt(handle_, CURLOPT_WRITEDATA, &answer);
-    const std::string authorization = "Authorization: Bearer " + options_.api_key;
-    headers_ = curl_slist_append(headers_, authorization.c_str());
-    headers_ = curl_slist_append(headers_, "Expect:");
-    if (post) {
-      headers_ = curl_slist_append(headers_, "Content-Type: application/x-www-form-urlencoded");
-      if (!idempotency_key.empty()) {
-        const std::string header = "Idempotency-Key: " + idempotency_key;
-        headers_ = curl_slist_append(headers_, header.c_str());
-      }
-      curl_easy_setopt(handle_, CURLOPT_POST, 1L);
-      curl_easy_setopt(handle_, CURLOPT_POSTFIELDS, form.c_str());
-      curl_easy_setopt(handle_, CURLOPT_POSTFIELDSIZE, static_cast<long>(form.size()));
-    } else {
-      curl_easy_setopt(handle_, CURLOPT_HTTPGET, 1L);
-    }
-    curl_easy_setopt(handle_, CURLOPT_HTTPHEADER, headers_);
-    answer.code = curl_easy_perform(handle_);
-    curl_easy_getinfo(handle_, CURLINFO_RESPONSE_CODE, &answer.status);
-    if (answer.code != CURLE_OK) {
-      // Once the connection is up the request may be on the wire: from then on a failure is
-      // ambiguous, unless the error itself proves that no connection was made.
-      curl_off_t pretransfer_us = 0;
-      curl_easy_getinfo(handle_, CURLINFO_PRETRANSFER_TIME_T, &pretransfer_us);
-      answer.maybe_sent = !FailedBeforeSending(answer.code) && pretransfer_us > 0;
-      // A broken connection must not be offered to the next call.
-      curl_easy_cleanup(handle_);
-      handle_ = nullptr;
-    }
-    return answer;
-  }
-
- private:
-  const StripeGatewayOptions& options_;
-  std::vector<CURL*>& idle_;
-  std::mutex& mutex_;
-  CURL* handle_ = nullptr;
-  curl_slist* headers_ = nullptr;
-};
-
 // Maps one answer to the port's outcome.
-PaymentResult ToResult(const std::string& gateway, Operation operation, const HttpAnswer& answer) {
+PaymentResult ToResult(const std::string& gateway, Operation operation,
+                       const GatewayHttpAnswer& answer) {
   PaymentResult result;
   result.payment.gateway = gateway;
-  if (answer.code != CURLE_OK) {
+  if (!answer.transport_error.empty()) {
     result.outcome = answer.maybe_sent ? PaymentOutcome::kUnknown : PaymentOutcome::kFailed;
-    result.message = std::string("transport: ") + curl_easy_strerror(answer.code);
-    if (answer.too_large) result.message = "transport: answer larger than 1 MiB";
+    result.message = "transport: " + answer.transport_error;
     return result;
   }
   boost::system::error_code parse_error;
@@ -284,34 +141,42 @@ PaymentResult ToResult(const std::string& gateway, Operation operation, const Ht
 
 }  // namespace
 
-namespace {
-
-StripeGatewayOptions WithoutTrailingSlash(StripeGatewayOptions options) {
-  while (!options.base_url.empty() && options.base_url.back() == '/') options.base_url.pop_back();
-  return options;
-}
-
-}  // namespace
-
 StripeGateway::StripeGateway(StripeGatewayOptions options)
-    : options_(WithoutTrailingSlash(std::move(options))), pool_(std::make_unique<Pool>()) {
-  InitCurlOnce();
-}
+    : options_(std::move(options)),
+      http_(std::make_unique<GatewayHttp>(
+          GatewayHttpOptions{options_.base_url, options_.connect_timeout, options_.timeout,
+                             options_.idle_connections_max})) {}
 
 StripeGateway::~StripeGateway() = default;
 
 namespace {
 
-PaymentResult Perform(const StripeGatewayOptions& options, std::vector<CURL*>& idle,
-                      std::mutex& mutex, Operation operation, bool post, const std::string& path,
-                      const std::string& form, const std::string& idempotency_key) {
-  HttpAnswer answer = Call(options, idle, mutex).Send(post, path, form, idempotency_key);
-  PaymentResult result = ToResult(options.name, operation, answer);
+// One call with Stripe's headers: the Bearer key, and on a POST the form's type and the key.
+GatewayHttpAnswer Exchange(const StripeGatewayOptions& options, GatewayHttp& http, bool post,
+                           const std::string& path, const std::string& form,
+                           const std::string& idempotency_key) {
+  std::vector<std::string> headers{"Authorization: Bearer " + options.api_key};
+  if (post) {
+    headers.push_back("Content-Type: application/x-www-form-urlencoded");
+    if (!idempotency_key.empty()) headers.push_back("Idempotency-Key: " + idempotency_key);
+  }
+  return http.Send(post, path, headers, form);
+}
+
+void LogFailure(const std::string& gateway, Operation operation, const PaymentResult& result) {
+  LogWarn("payment_gateway_call_failed", {{"gateway", gateway},
+                                          {"operation", OperationName(operation)},
+                                          {"outcome", PaymentOutcomeName(result.outcome)},
+                                          {"detail", result.message}});
+}
+
+PaymentResult Perform(const StripeGatewayOptions& options, GatewayHttp& http, Operation operation,
+                      const std::string& path, const std::string& form,
+                      const std::string& idempotency_key) {
+  PaymentResult result =
+      ToResult(options.name, operation, Exchange(options, http, true, path, form, idempotency_key));
   if (result.outcome == PaymentOutcome::kFailed || result.outcome == PaymentOutcome::kUnknown) {
-    LogWarn("payment_gateway_call_failed", {{"gateway", options.name},
-                                            {"operation", OperationName(operation)},
-                                            {"outcome", PaymentOutcomeName(result.outcome)},
-                                            {"detail", result.message}});
+    LogFailure(options.name, operation, result);
   }
   return result;
 }
@@ -326,19 +191,19 @@ PaymentResult StripeGateway::Authorize(const AuthorizeRequest& request) {
       PaymentMethodForm(request.payment_token) + "&confirm=true&capture_method=manual" +
       "&metadata%5Bidempotency_key%5D=" + FormEncode(request.idempotency_key) +
       "&metadata%5Breference%5D=" + FormEncode(request.reference);
-  return Perform(options_, pool_->idle, pool_->mutex, Operation::kAuthorize, true,
-                 "/v1/payment_intents", form, request.idempotency_key);
+  return Perform(options_, *http_, Operation::kAuthorize, "/v1/payment_intents", form,
+                 request.idempotency_key);
 }
 
 PaymentResult StripeGateway::Capture(const PaymentRef& payment, std::int64_t amount_cents,
                                      const std::string& idempotency_key) {
-  return Perform(options_, pool_->idle, pool_->mutex, Operation::kCapture, true,
+  return Perform(options_, *http_, Operation::kCapture,
                  "/v1/payment_intents/" + FormEncode(payment.id) + "/capture",
                  "amount_to_capture=" + std::to_string(amount_cents), idempotency_key + ":capture");
 }
 
 PaymentResult StripeGateway::Void(const PaymentRef& payment, const std::string& idempotency_key) {
-  return Perform(options_, pool_->idle, pool_->mutex, Operation::kVoid, true,
+  return Perform(options_, *http_, Operation::kVoid,
                  "/v1/payment_intents/" + FormEncode(payment.id) + "/cancel", "",
                  idempotency_key + ":void");
 }
@@ -346,7 +211,7 @@ PaymentResult StripeGateway::Void(const PaymentRef& payment, const std::string& 
 PaymentResult StripeGateway::Refund(const PaymentRef& payment, std::int64_t amount_cents,
                                     const std::string& idempotency_key) {
   return Perform(
-      options_, pool_->idle, pool_->mutex, Operation::kRefund, true, "/v1/refunds",
+      options_, *http_, Operation::kRefund, "/v1/refunds",
       "payment_intent=" + FormEncode(payment.id) + "&amount=" + std::to_string(amount_cents),
       idempotency_key + ":refund");
 }
@@ -354,15 +219,12 @@ PaymentResult StripeGateway::Refund(const PaymentRef& payment, std::int64_t amou
 PaymentResult StripeGateway::Lookup(const std::string& idempotency_key) {
   const std::string path = "/v1/payment_intents/search?query=" +
                            FormEncode(MetadataQuery("idempotency_key", idempotency_key));
-  HttpAnswer answer = Call(options_, pool_->idle, pool_->mutex).Send(false, path, "", "");
+  const GatewayHttpAnswer answer = Exchange(options_, *http_, false, path, "", "");
   PaymentResult result = ToResult(options_.name, Operation::kLookup, answer);
   if (result.outcome != PaymentOutcome::kSucceeded) {
     // A lookup changes nothing, so any failure to answer is only "could not say".
     if (result.outcome == PaymentOutcome::kDeclined) result.outcome = PaymentOutcome::kFailed;
-    LogWarn("payment_gateway_call_failed", {{"gateway", options_.name},
-                                            {"operation", "lookup"},
-                                            {"outcome", PaymentOutcomeName(result.outcome)},
-                                            {"detail", result.message}});
+    LogFailure(options_.name, Operation::kLookup, result);
     return result;
   }
   boost::system::error_code parse_error;

@@ -1,5 +1,5 @@
 // The Stripe adapter of the `PaymentGateway` port: PaymentIntents with manual capture over HTTPS
-// (plain HTTP for `boxoffice gateway-sim`), through libcurl with keep-alive connections.
+// (plain HTTP for `boxoffice gateway-sim`), through GatewayHttp's keep-alive connections.
 //
 // A card is sent in the form Stripe documents for it (PaymentMethodForm). Every POST carries an
 // Idempotency-Key: the caller's key for the authorization, and keys derived
@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 
+#include "payments/gateways/gateway_http.hpp"
 #include "ports/payment_gateway.hpp"
 
 namespace boxoffice {
@@ -49,9 +50,8 @@ class StripeGateway final : public PaymentGateway {
   PaymentResult Lookup(const std::string& idempotency_key) override;
 
  private:
-  struct Pool;
   const StripeGatewayOptions options_;
-  std::unique_ptr<Pool> pool_;
+  std::unique_ptr<GatewayHttp> http_;
 };
 
 // The card's fields of a PaymentIntent's form, in the form Stripe documents for what the card
