@@ -196,6 +196,8 @@ namespace {
 
 constexpr std::size_t kGatewaysMax = 16;
 constexpr std::size_t kGatewayNameMax = 32;
+// A Braintree public key or merchant account id: short words, far below this.
+constexpr std::size_t kGatewaySettingMax = 128;
 constexpr std::size_t kEnvironmentNameMax = 128;
 
 Error InvalidGateway(std::string message) {
@@ -245,6 +247,12 @@ Result<GatewayConfig> ParseGatewaySpec(std::string_view spec) {
       return InvalidGateway("gateway setting '" + key + "' is repeated.");
     if (key == "name") {
       gateway.name = std::string(value);
+    } else if (key == "api") {
+      gateway.api = std::string(value);
+    } else if (key == "public_key") {
+      gateway.public_key = std::string(value);
+    } else if (key == "merchant_account") {
+      gateway.merchant_account = std::string(value);
     } else if (key == "url") {
       gateway.url = std::string(value);
     } else if (key == "key") {
@@ -266,8 +274,8 @@ Result<GatewayConfig> ParseGatewaySpec(std::string_view spec) {
       }
     } else {
       return InvalidGateway("unknown gateway setting '" + key.substr(0, 32) +
-                            "'; known: name, url, key, key_env, weight, timeout_ms, "
-                            "connect_timeout_ms.");
+                            "'; known: name, api, url, key, key_env, public_key, "
+                            "merchant_account, weight, timeout_ms, connect_timeout_ms.");
     }
   }
   if (gateway.name.empty() || gateway.name.size() > kGatewayNameMax ||
@@ -276,6 +284,27 @@ Result<GatewayConfig> ParseGatewaySpec(std::string_view spec) {
     return InvalidGateway("every gateway needs a name of up to 32 letters, digits, '-' or '_'.");
   }
   const std::string who = "gateway '" + gateway.name + "': ";
+  if (gateway.api != "stripe" && gateway.api != "braintree") {
+    return InvalidGateway(who + "api must be stripe or braintree.");
+  }
+  const bool braintree = gateway.api == "braintree";
+  if (braintree && gateway.public_key.empty()) {
+    return InvalidGateway(who +
+                          "a Braintree gateway needs its public_key (the key is the "
+                          "private key).");
+  }
+  if (!braintree && (!gateway.public_key.empty() || !gateway.merchant_account.empty())) {
+    return InvalidGateway(who +
+                          "public_key and merchant_account are Braintree's settings "
+                          "(add api=braintree).");
+  }
+  for (const std::string* setting : {&gateway.public_key, &gateway.merchant_account}) {
+    if (setting->size() > kGatewaySettingMax ||
+        setting->find_first_of(" \t\r\n,") != std::string::npos) {
+      return InvalidGateway(who + "public_key and merchant_account take up to " +
+                            std::to_string(kGatewaySettingMax) + " characters without blanks.");
+    }
+  }
   if (!gateway.url.starts_with("http://") && !gateway.url.starts_with("https://")) {
     return InvalidGateway(who + "url must start with http:// or https://.");
   }

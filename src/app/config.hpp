@@ -73,8 +73,11 @@ struct ServeConfig {
 // 2000). Error messages never repeat the secret.
 struct GatewayConfig {
   std::string name;
+  std::string api = "stripe";  // the gateway's API: "stripe" or "braintree"
   std::string url;
-  std::string api_key;
+  std::string api_key;           // Stripe's secret key, or Braintree's private key
+  std::string public_key;        // Braintree only: sent with the private key
+  std::string merchant_account;  // Braintree only, optional: the merchant account to charge
   unsigned weight = 1;
   unsigned timeout_ms = 10'000;
   unsigned connect_timeout_ms = 2'000;

@@ -130,8 +130,17 @@ TEST(ConfigTest, ParsesGatewaySpecs) {
   EXPECT_EQ(full->connect_timeout_ms, 50u);
   Result<GatewayConfig> minimal = ParseGatewaySpec("name=b,url=https://api.stripe.com,key=sk_x");
   ASSERT_TRUE(minimal);
+  EXPECT_EQ(minimal->api, "stripe");
   EXPECT_EQ(minimal->weight, 1u);
   EXPECT_EQ(minimal->timeout_ms, 10'000u);
+  Result<GatewayConfig> braintree = ParseGatewaySpec(
+      "name=bt,api=braintree,url=https://payments.braintree-api.com,key=private,"
+      "public_key=pub,merchant_account=acme_usd");
+  ASSERT_TRUE(braintree) << braintree.error().message;
+  EXPECT_EQ(braintree->api, "braintree");
+  EXPECT_EQ(braintree->api_key, "private");
+  EXPECT_EQ(braintree->public_key, "pub");
+  EXPECT_EQ(braintree->merchant_account, "acme_usd");
 }
 
 // key_env reads the secret from the environment, so it never appears on the command line.
@@ -159,9 +168,13 @@ TEST(ConfigTest, RejectsBadGatewaySpecs) {
            "name=a,url=http://x,key=sk_secret_value,weight=1001",  // weight range
            "name=a,url=http://x,key=sk_secret_value,weight=-1",
            "name=a,url=http://x,key=sk_secret_value,timeout_ms=5",
-           "name=a,url=http://x,key=sk_secret_value,colour=red",  // unknown setting
-           "name=a,name=b,url=http://x,key=sk_secret_value",      // repeated
-           "name=a,url=http://x,key=sk_secret_value,weight",      // no '='
+           "name=a,url=http://x,key=sk_secret_value,colour=red",     // unknown setting
+           "name=a,name=b,url=http://x,key=sk_secret_value",         // repeated
+           "name=a,url=http://x,key=sk_secret_value,weight",         // no '='
+           "name=a,api=adyen,url=http://x,key=sk_secret_value",      // an API it does not speak
+           "name=a,api=braintree,url=http://x,key=sk_secret_value",  // no public_key
+           "name=a,url=http://x,key=sk_secret_value,public_key=p",   // Stripe's
+           "name=a,api=braintree,url=http://x,key=sk_secret_value,public_key=a b",  // blank
        }) {
     Result<GatewayConfig> parsed = ParseGatewaySpec(bad);
     ASSERT_FALSE(parsed) << bad;

@@ -3,10 +3,39 @@
 #include <set>
 
 #include "common/log.hpp"
+#include "payments/gateways/braintree_gateway.hpp"
 #include "payments/gateways/stripe_gateway.hpp"
 #include "payments/payment_router.hpp"
 
 namespace boxoffice::app {
+
+namespace {
+
+// The adapter of the gateway's API (ParseGatewaySpec has checked it is one boxoffice speaks).
+std::unique_ptr<PaymentGateway> MakeGateway(const GatewayConfig& gateway) {
+  const auto connect_timeout = std::chrono::milliseconds(gateway.connect_timeout_ms);
+  const auto timeout = std::chrono::milliseconds(gateway.timeout_ms);
+  if (gateway.api == "braintree") {
+    return std::make_unique<BraintreeGateway>(BraintreeGatewayOptions{
+        .name = gateway.name,
+        .base_url = gateway.url,
+        .public_key = gateway.public_key,
+        .private_key = gateway.api_key,
+        .merchant_account_id = gateway.merchant_account,
+        .connect_timeout = connect_timeout,
+        .timeout = timeout,
+    });
+  }
+  return std::make_unique<StripeGateway>(StripeGatewayOptions{
+      .name = gateway.name,
+      .base_url = gateway.url,
+      .api_key = gateway.api_key,
+      .connect_timeout = connect_timeout,
+      .timeout = timeout,
+  });
+}
+
+}  // namespace
 
 Result<std::unique_ptr<PaymentRouter>> BuildPaymentRouter(
     const std::vector<GatewayConfig>& gateways, const Clock& clock, MetricsRegistry& metrics,
@@ -28,18 +57,12 @@ Result<std::unique_ptr<PaymentRouter>> BuildPaymentRouter(
                          "Gateway name '" + gateway.name + "' is used twice.");
     }
     weight_total += gateway.weight;
-    routed.push_back(WeightedGateway{
-        std::make_unique<StripeGateway>(StripeGatewayOptions{
-            .name = gateway.name,
-            .base_url = gateway.url,
-            .api_key = gateway.api_key,
-            .connect_timeout = std::chrono::milliseconds(gateway.connect_timeout_ms),
-            .timeout = std::chrono::milliseconds(gateway.timeout_ms),
-        }),
-        gateway.weight});
+    routed.push_back(WeightedGateway{MakeGateway(gateway), gateway.weight});
     // The key stays out of the log; the URL and weight are what an operator checks.
-    LogInfo("payment_gateway_configured",
-            {{"gateway", gateway.name}, {"url", gateway.url}, {"weight", gateway.weight}});
+    LogInfo("payment_gateway_configured", {{"gateway", gateway.name},
+                                           {"api", gateway.api},
+                                           {"url", gateway.url},
+                                           {"weight", gateway.weight}});
   }
   if (weight_total == 0) {
     return Error::Make(ErrorKind::kUnprocessable, "invalid_gateway",

@@ -202,9 +202,11 @@ Result<Payments> StartPayments(const ServeConfig& config, const Clock& clock,
     demo_options.stop_on_signals = false;
     payments.demo_gateway = std::make_unique<tools::GatewaySim>(demo_options);
     payments.demo_gateway->Start();
-    gateways->push_back(GatewayConfig{.name = "demo-sim",
-                                      .url = payments.demo_gateway->base_url(),
-                                      .api_key = tools::GatewaySimOptions{}.api_key});
+    GatewayConfig demo;
+    demo.name = "demo-sim";
+    demo.url = payments.demo_gateway->base_url();
+    demo.api_key = tools::GatewaySimOptions{}.api_key;
+    gateways->push_back(std::move(demo));
     LogWarn("demo: payments go to an in-process gateway simulator (test cards only)",
             {{"url", payments.demo_gateway->base_url()}});
   }

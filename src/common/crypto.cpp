@@ -103,12 +103,23 @@ std::uint64_t RandomUint64() {
   return value;
 }
 
-std::string Base64UrlEncode(std::string_view bytes) {
-  constexpr int kVariant = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
-  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), kVariant), '\0');
-  sodium_bin2base64(out.data(), out.size(), Bytes(bytes), bytes.size(), kVariant);
+namespace {
+
+std::string Base64Encode(std::string_view bytes, int variant) {
+  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), variant), '\0');
+  sodium_bin2base64(out.data(), out.size(), Bytes(bytes), bytes.size(), variant);
   out.resize(out.size() - 1);  // the terminating NUL
   return out;
+}
+
+}  // namespace
+
+std::string Base64UrlEncode(std::string_view bytes) {
+  return Base64Encode(bytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+std::string Base64StandardEncode(std::string_view bytes) {
+  return Base64Encode(bytes, sodium_base64_VARIANT_ORIGINAL);
 }
 
 // A table lookup per character. libsodium's decoder is constant-time, which costs it several

@@ -29,6 +29,8 @@ void UseDeterministicRandomness(std::uint64_t seed);
 void UseSystemRandomness();
 
 std::string Base64UrlEncode(std::string_view bytes);
+// Standard base64 with padding (RFC 4648 section 4), as HTTP basic authentication writes it.
+std::string Base64StandardEncode(std::string_view bytes);
 std::optional<std::string> Base64UrlDecode(std::string_view text);
 // Decodes into `out`; nullopt when `text` is not base64url or does not fit.
 std::optional<std::size_t> Base64UrlDecodeTo(std::string_view text, std::span<char> out);

@@ -265,5 +265,12 @@ TEST(TokenTest, KindAndSecretSeparateTokens) {
   EXPECT_FALSE(other_server.Verify(token));
 }
 
+// Standard base64 pads and uses '+' and '/', as basic authentication expects.
+TEST(CryptoTest, StandardBase64PadsAndKeepsItsAlphabet) {
+  EXPECT_EQ(Base64StandardEncode("public:private"), "cHVibGljOnByaXZhdGU=");
+  EXPECT_EQ(Base64StandardEncode("\xfb\xff"), "+/8=");
+  EXPECT_EQ(Base64StandardEncode(""), "");
+}
+
 }  // namespace
 }  // namespace boxoffice

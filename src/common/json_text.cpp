@@ -144,4 +144,14 @@ std::string SerializeJson(const json::value& value) {
   return out;
 }
 
+const boost::json::object* JsonObjectAt(const boost::json::object* object, std::string_view key) {
+  const boost::json::value* field = object != nullptr ? object->if_contains(key) : nullptr;
+  return field != nullptr ? field->if_object() : nullptr;
+}
+
+std::string JsonStringAt(const boost::json::object* object, std::string_view key) {
+  const boost::json::value* field = object != nullptr ? object->if_contains(key) : nullptr;
+  return field != nullptr && field->is_string() ? std::string(field->get_string()) : "";
+}
+
 }  // namespace boxoffice

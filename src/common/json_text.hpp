@@ -9,6 +9,7 @@
 // double that is not finite, which a boost::json::value can hold but JSON cannot say, is `null`.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <cstdint>
 #include <string>
@@ -28,5 +29,10 @@ void AppendJsonString(std::string& out, std::string_view text);
 void AppendJsonInteger(std::string& out, std::int64_t value);
 void AppendJsonInteger(std::string& out, std::uint64_t value);
 void AppendJsonDouble(std::string& out, double value);
+
+// Reading what another API answered: the object at `key` of `object`, null when either is
+// missing or not an object; the string at `key`, empty when missing or not a string.
+const boost::json::object* JsonObjectAt(const boost::json::object* object, std::string_view key);
+std::string JsonStringAt(const boost::json::object* object, std::string_view key);
 
 }  // namespace boxoffice

@@ -46,8 +46,12 @@ struct PaymentRef {
 
 struct PaymentResult {
   PaymentOutcome outcome = PaymentOutcome::kFailed;
-  PaymentRef payment;        // filled when the gateway named the payment
-  std::string status;        // the gateway's word for the payment's state, e.g. "requires_capture"
+  PaymentRef payment;  // filled when the gateway named the payment
+  // The payment's state in the port's words, which are Stripe's (the first adapter's), each
+  // adapter translating its gateway's into them: "requires_capture" (authorized, not captured),
+  // "succeeded" (captured), "requires_payment_method" (declined), "canceled" (voided),
+  // "refunded". The router's lookup decides by them.
+  std::string status;
   std::string decline_code;  // when declined: "card_declined", "insufficient_funds", ...
   std::string message;       // for logs and operators; never holds card data
 };

@@ -25,11 +25,13 @@
 #include "http/request_target.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
+#include "tools/gateway_sim_braintree.hpp"
+#include "tools/gateway_sim_support.hpp"
 
 namespace boxoffice::tools {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using Clock = SimClock;
 using Params = http::QueryPairs;
 
 // Bounds: the simulator refuses new payment intents past this (503) instead of growing forever.
@@ -39,75 +41,6 @@ constexpr std::size_t kFormParamsMax = 64;
 constexpr std::size_t kSearchResultsMax = 100;
 // A stopping simulator waits this long for the answers it is still writing.
 constexpr auto kDrainTimeout = std::chrono::seconds(2);
-
-// Runs callbacks at their deadlines on one timer thread, so that latency and hangs never put an
-// I/O thread to sleep. Stop() runs whatever is left at once, so that no request is left hanging.
-class DelayQueue {
- public:
-  DelayQueue() : thread_([this] { Loop(); }) {}
-  ~DelayQueue() { Stop(); }
-
-  void Schedule(Clock::time_point at, std::function<void()> task) {
-    {
-      std::lock_guard lock(mutex_);
-      if (!stopping_) {
-        tasks_.push(Task{at, next_sequence_++, std::move(task)});
-        wake_.notify_one();
-        return;
-      }
-    }
-    task();  // stopped: answer now
-  }
-
-  void Stop() {
-    {
-      std::lock_guard lock(mutex_);
-      if (stopping_) return;
-      stopping_ = true;
-    }
-    wake_.notify_one();
-    thread_.join();
-  }
-
- private:
-  struct Task {
-    Clock::time_point at;
-    std::uint64_t sequence;
-    std::function<void()> run;
-    bool operator>(const Task& other) const {
-      return at != other.at ? at > other.at : sequence > other.sequence;
-    }
-  };
-
-  void Loop() {
-    std::unique_lock lock(mutex_);
-    for (;;) {
-      if (tasks_.empty()) {
-        if (stopping_) return;
-        wake_.wait(lock);
-        continue;
-      }
-      if (!stopping_ && tasks_.top().at > Clock::now()) {
-        // A copy: the heap may reallocate while the lock is released.
-        const Clock::time_point next = tasks_.top().at;
-        wake_.wait_until(lock, next);
-        continue;
-      }
-      std::function<void()> run = std::move(const_cast<Task&>(tasks_.top()).run);
-      tasks_.pop();
-      lock.unlock();
-      run();
-      lock.lock();
-    }
-  }
-
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::priority_queue<Task, std::vector<Task>, std::greater<>> tasks_;
-  std::uint64_t next_sequence_ = 0;
-  bool stopping_ = false;
-  std::thread thread_;  // last: starts after the members it uses
-};
 
 // application/x-www-form-urlencoded, decoded by the same code as the server's query strings. A
 // pair without a name is refused here: no gateway field is nameless, so one is a client's mistake.
@@ -247,17 +180,22 @@ struct IdempotencyEntry {
   http::Response response;
 };
 
-// What a request turned out to be after its latency: an answer, and whether it then hangs.
-enum class Fault { kNone, kError, kTimeout };
-
 }  // namespace
 
 void AddGatewaySimOptions(CLI::App& command, GatewaySimOptions& options) {
   command.add_option("--listen", options.listen, "Address to listen on, host:port (port 0: any)")
       ->capture_default_str();
+  command.add_option("--api", options.api, "The API it speaks: stripe or braintree")
+      ->check(CLI::IsMember({"stripe", "braintree"}))
+      ->capture_default_str();
+  command
+      .add_option("--public-key", options.public_key,
+                  "Braintree: the public key that goes with --api-key (the private key)")
+      ->capture_default_str();
   command
       .add_option("--api-key", options.api_key,
-                  "Secret key clients must send as 'Authorization: Bearer KEY'")
+                  "Stripe: the secret key clients send as 'Authorization: Bearer KEY'; Braintree: "
+                  "the private key")
       ->envname("BOXOFFICE_GATEWAY_SIM_API_KEY")
       ->capture_default_str();
   command.add_option("--latency-ms", options.latency_ms, "Added to every API answer")
@@ -299,6 +237,10 @@ struct GatewaySim::Impl {
       if (!(rate >= 0.0 && rate <= 1.0)) throw std::invalid_argument("rates must be in 0..1");
     }
     if (options.api_key.empty()) throw std::invalid_argument("--api-key must not be empty");
+    if (options.api != "stripe" && options.api != "braintree") {
+      throw std::invalid_argument("--api must be stripe or braintree");
+    }
+    if (options.api == "braintree") braintree = std::make_unique<BraintreeSim>(options, delays);
     http::ServerOptions server_options;
     server_options.listen_host = listen->first;
     server_options.listen_port = listen->second;
@@ -311,6 +253,19 @@ struct GatewaySim::Impl {
   }
 
   void AddRoutes() {
+    if (braintree) {
+      router.Add(http::Method::kPost, "/graphql",
+                 [this](const http::Request& request, http::Respond respond) {
+                   braintree->Handle(request, std::move(respond));
+                 });
+      router.Add(
+          http::Method::kGet, "/_sim/transactions",
+          [this](const http::Request&, http::Respond respond) { respond(braintree->Records()); });
+      router.Add(
+          http::Method::kPost, "/_sim/settle",
+          [this](const http::Request&, http::Respond respond) { respond(braintree->Settle()); });
+      return;
+    }
     auto api = [this](auto operation) {
       return [this, operation](const http::Request& request, http::Respond respond) {
         Handle(request, std::move(respond), operation);
@@ -483,23 +438,10 @@ struct GatewaySim::Impl {
   }
 
   // Under `mutex`.
-  // Only a POST can hang: a timeout is interesting where it leaves a payment in doubt, and a
-  // lookup after it must be able to answer.
-  Fault RollFault(bool post) {
-    const double roll = std::uniform_real_distribution<double>(0.0, 1.0)(random);
-    if (roll < options.error_rate) return Fault::kError;
-    if (post && roll < options.error_rate + options.timeout_rate) return Fault::kTimeout;
-    return Fault::kNone;
-  }
-
+  Fault RollFault(bool post) { return RollSimFault(options, random, post); }
   // Under `mutex`.
   std::string NewId(std::string_view prefix, int length = 24) {
-    static constexpr char kAlphabet[] =
-        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    std::string id(prefix);
-    std::uniform_int_distribution<int> pick(0, sizeof(kAlphabet) - 2);
-    for (int i = 0; i < length; ++i) id += kAlphabet[pick(random)];
-    return id;
+    return RandomSimId(random, prefix, length);
   }
 
   // The test card a request names, by either documented form (see TestCard); `card` stays null
@@ -847,6 +789,7 @@ struct GatewaySim::Impl {
   std::unordered_map<std::string, IdempotencyEntry> idempotency;
   std::map<std::string, std::int64_t> create_attempts;
   std::int64_t refunds = 0;
+  std::unique_ptr<BraintreeSim> braintree;  // set when it speaks Braintree's API
 
   std::optional<http::Server> server;  // last: destroyed first, while the rest is whole
   std::thread runner;
@@ -886,7 +829,13 @@ void GatewaySim::Stop() {
 
 std::uint16_t GatewaySim::port() const { return impl_->server->port(); }
 
-std::string GatewaySim::RecordsJson() const { return impl_->Records().body; }
+void GatewaySim::SettleCaptures() {
+  if (impl_->braintree) impl_->braintree->Settle();
+}
+
+std::string GatewaySim::RecordsJson() const {
+  return impl_->braintree ? impl_->braintree->Records().body : impl_->Records().body;
+}
 
 std::string GatewaySim::base_url() const {
   Result<std::pair<std::string, std::uint16_t>> listen = ParseListen(impl_->options.listen);

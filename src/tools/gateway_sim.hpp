@@ -24,8 +24,14 @@ namespace boxoffice::tools {
 
 struct GatewaySimOptions {
   std::string listen = "127.0.0.1:0";
-  std::string api_key = "sk_test_boxoffice";  // requests must send `Authorization: Bearer KEY`
-  unsigned latency_ms = 0;                    // added to every API answer, on a timer
+  // Which API it speaks: "stripe", or "braintree" (the GraphQL subset of
+  // gateway_sim_braintree.hpp).
+  std::string api = "stripe";
+  // Stripe: requests must send `Authorization: Bearer KEY`. Braintree: the private key, sent with
+  // `public_key` as HTTP basic authentication.
+  std::string api_key = "sk_test_boxoffice";
+  std::string public_key = "public_test_boxoffice";
+  unsigned latency_ms = 0;            // added to every API answer, on a timer
   double error_rate = 0;              // share of API requests answered 500 api_error, doing nothing
   double timeout_rate = 0;            // share of POSTs that take effect and then hang
   double decline_rate = 0;            // share of tok_visa creates declined with generic_decline
@@ -65,8 +71,11 @@ class GatewaySim {
   // "http://host:port", the base URL to configure a gateway with.
   std::string base_url() const;
   // The body of GET /_sim/payment_intents: {"payment_intents": [...], "create_attempts": {KEY:
-  // N}, "refunds": N}; each intent also has its "idempotency_key" and "create_attempts".
+  // N}, "refunds": N}; each intent also has its "idempotency_key" and "create_attempts". For
+  // Braintree, GET /_sim/transactions' (gateway_sim_braintree.hpp).
   std::string RecordsJson() const;
+  // Braintree: settles every capture, as POST /_sim/settle does (a no-op for Stripe).
+  void SettleCaptures();
 
  private:
   struct Impl;

@@ -7,6 +7,7 @@ run for real; the simulators' records prove that nobody was authorized or captur
 
 import collections
 import glob
+import json
 import os
 import shutil
 import signal
@@ -450,6 +451,43 @@ class CrashTest(unittest.TestCase):
         finally:
             server.cleanup()
             sim.stop()
+
+
+class BraintreeTest(unittest.TestCase):
+    """A shop paid through Braintree's API: `--gateway api=braintree` against gateway-sim."""
+
+    def test_an_order_is_paid_captured_and_refunded_through_braintree(self):
+        """Order, capture by the outbox, refund: one transaction, voided before settlement."""
+        with GatewaySim(api_key="private_e2e",
+                        extra_args=["--api", "braintree", "--public-key", "public_e2e"]) as sim:
+            spec = "name=bt,api=braintree,url=%s,key=private_e2e,public_key=public_e2e" % sim.url
+            server = Server(extra_args=["--gateway", spec])
+            try:
+                shop = Shop(self, server)
+                event_id = shop.event()
+                auth = shop.session()
+                hold = shop.hold(event_id, auth, quantity=2)
+                placed = shop.order(auth, hold["hold_id"], key=str(uuid.uuid4()))
+                self.assertEqual(placed.status, 201, placed.body)
+                order = placed.json()
+                self.assertEqual(order["payment"]["gateway"], "bt")
+                done = shop.wait_completed(order["order_id"], auth)
+                self.assertEqual(done["payment"]["status"], "captured")
+                declined = shop.order(auth, shop.hold(event_id, auth, quantity=1)["hold_id"],
+                                      token="tok_declined", key=str(uuid.uuid4()))
+                self.assertEqual(declined.status, 402, declined.body)
+                refund = server.request("POST", "/v1/orders/%s/refund" % order["order_id"], {},
+                                        headers=dict(server.operator(),
+                                                     **{"Idempotency-Key": "bt-refund-1"}))
+                self.assertEqual(refund.status, 200, refund.body)
+                self.assertEqual(refund.json()["status"], "refunded")
+                records = json.loads(sim.request("GET", "/_sim/transactions").body)
+                mine = [t for t in records["transactions"] if t["orderId"] == order["order_id"]]
+                self.assertEqual(len(mine), 1, records)
+                self.assertEqual(mine[0]["status"], "VOIDED", records)
+                self.assertEqual(mine[0]["authorize_attempts"], 1, records)
+            finally:
+                server.cleanup()
 
 
 if __name__ == "__main__":

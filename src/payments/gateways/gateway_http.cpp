@@ -5,6 +5,8 @@
 #include <mutex>
 #include <utility>
 
+#include "common/log.hpp"
+
 namespace boxoffice {
 namespace {
 
@@ -143,6 +145,33 @@ GatewayHttpAnswer GatewayHttp::Send(bool post, const std::string& path,
   answer.body = std::move(collected.body);
   pool_->Give(handle, options_.idle_connections_max);
   return answer;
+}
+
+std::string_view GatewayOperationName(GatewayOperation operation) {
+  switch (operation) {
+    case GatewayOperation::kAuthorize:
+      return "authorize";
+    case GatewayOperation::kCapture:
+      return "capture";
+    case GatewayOperation::kVoid:
+      return "void";
+    case GatewayOperation::kRefund:
+      return "refund";
+    case GatewayOperation::kLookup:
+      return "lookup";
+  }
+  return "unknown";
+}
+
+void LogGatewayFailure(const std::string& gateway, GatewayOperation operation,
+                       const PaymentResult& result) {
+  if (result.outcome != PaymentOutcome::kFailed && result.outcome != PaymentOutcome::kUnknown) {
+    return;
+  }
+  LogWarn("payment_gateway_call_failed", {{"gateway", gateway},
+                                          {"operation", GatewayOperationName(operation)},
+                                          {"outcome", PaymentOutcomeName(result.outcome)},
+                                          {"detail", result.message}});
 }
 
 }  // namespace boxoffice

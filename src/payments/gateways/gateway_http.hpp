@@ -1,7 +1,8 @@
-// The HTTP client the card gateways' adapters share: libcurl easy handles kept alive between
-// calls in a small pool, a connect timeout and a whole-call timeout, answers capped at 1 MiB,
-// and the one judgement every adapter needs after a failed call: whether the request may have
-// reached the gateway (then the call is ambiguous) or surely did not.
+// What the card gateways' adapters share. The HTTP client: libcurl easy handles kept alive
+// between calls in a small pool, a connect timeout and a whole-call timeout, answers capped at
+// 1 MiB, and the one judgement every adapter needs after a failed call: whether the request may
+// have reached the gateway (then the call is ambiguous) or surely did not. And the log line of a
+// call that failed or was ambiguous, alike for every adapter.
 #pragma once
 
 #include <chrono>
@@ -10,6 +11,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "ports/payment_gateway.hpp"
 
 namespace boxoffice {
 
@@ -45,5 +48,13 @@ class GatewayHttp {
   const GatewayHttpOptions options_;
   std::unique_ptr<Pool> pool_;
 };
+
+// The port's calls, as the log names them.
+enum class GatewayOperation { kAuthorize, kCapture, kVoid, kRefund, kLookup };
+std::string_view GatewayOperationName(GatewayOperation operation);
+
+// Logs `result` at warning when it is kFailed or kUnknown (its message, never a card or a key).
+void LogGatewayFailure(const std::string& gateway, GatewayOperation operation,
+                       const PaymentResult& result);
 
 }  // namespace boxoffice

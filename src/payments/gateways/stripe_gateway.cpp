@@ -6,33 +6,11 @@
 #include <utility>
 #include <vector>
 
+#include "common/json_text.hpp"
 #include "common/log.hpp"
 
 namespace boxoffice {
 namespace {
-
-enum class Operation { kAuthorize, kCapture, kVoid, kRefund, kLookup };
-
-std::string_view OperationName(Operation operation) {
-  switch (operation) {
-    case Operation::kAuthorize:
-      return "authorize";
-    case Operation::kCapture:
-      return "capture";
-    case Operation::kVoid:
-      return "void";
-    case Operation::kRefund:
-      return "refund";
-    case Operation::kLookup:
-      return "lookup";
-  }
-  return "unknown";
-}
-
-std::string StringField(const boost::json::object& object, std::string_view key) {
-  const boost::json::value* value = object.if_contains(key);
-  return value != nullptr && value->is_string() ? std::string(value->get_string()) : std::string();
-}
 
 // Stripe's search query string for a metadata value; quotes and backslashes are escaped.
 std::string MetadataQuery(std::string_view name, std::string_view value) {
@@ -74,7 +52,7 @@ std::string FormEncode(std::string_view text) {
 namespace {
 
 // Maps one answer to the port's outcome.
-PaymentResult ToResult(const std::string& gateway, Operation operation,
+PaymentResult ToResult(const std::string& gateway, GatewayOperation operation,
                        const GatewayHttpAnswer& answer) {
   PaymentResult result;
   result.payment.gateway = gateway;
@@ -95,31 +73,31 @@ PaymentResult ToResult(const std::string& gateway, Operation operation,
   }
   if (answer.status >= 200 && answer.status < 300) {
     result.outcome = PaymentOutcome::kSucceeded;
-    if (operation == Operation::kRefund) {
-      result.payment.id = StringField(*object, "payment_intent");
+    if (operation == GatewayOperation::kRefund) {
+      result.payment.id = JsonStringAt(object, "payment_intent");
     } else {
-      result.payment.id = StringField(*object, "id");
+      result.payment.id = JsonStringAt(object, "id");
     }
-    result.status = StringField(*object, "status");
+    result.status = JsonStringAt(object, "status");
     return result;
   }
   const boost::json::object empty;
   const boost::json::value* error_value = object->if_contains("error");
   const boost::json::object& error =
       error_value != nullptr && error_value->is_object() ? error_value->get_object() : empty;
-  const std::string type = StringField(error, "type");
-  const std::string code = StringField(error, "code");
+  const std::string type = JsonStringAt(&error, "type");
+  const std::string code = JsonStringAt(&error, "code");
   result.message =
       "http " + std::to_string(answer.status) + " " + type + (code.empty() ? "" : " " + code);
   const boost::json::value* intent_value = error.if_contains("payment_intent");
   const boost::json::object* intent = intent_value != nullptr ? intent_value->if_object() : nullptr;
   if (intent != nullptr) {
-    result.payment.id = StringField(*intent, "id");
-    result.status = StringField(*intent, "status");
+    result.payment.id = JsonStringAt(intent, "id");
+    result.status = JsonStringAt(intent, "status");
   }
   if (answer.status == 402 || type == "card_error") {
     result.outcome = PaymentOutcome::kDeclined;
-    result.decline_code = StringField(error, "decline_code");
+    result.decline_code = JsonStringAt(&error, "decline_code");
     if (result.decline_code.empty()) result.decline_code = code;
     return result;
   }
@@ -129,8 +107,8 @@ PaymentResult ToResult(const std::string& gateway, Operation operation,
     return result;
   }
   if (code == "payment_intent_unexpected_state" &&
-      ((operation == Operation::kCapture && result.status == "succeeded") ||
-       (operation == Operation::kVoid && result.status == "canceled"))) {
+      ((operation == GatewayOperation::kCapture && result.status == "succeeded") ||
+       (operation == GatewayOperation::kVoid && result.status == "canceled"))) {
     // Already where the call wanted it: captured or voided by an earlier attempt.
     result.outcome = PaymentOutcome::kSucceeded;
     return result;
@@ -163,21 +141,12 @@ GatewayHttpAnswer Exchange(const StripeGatewayOptions& options, GatewayHttp& htt
   return http.Send(post, path, headers, form);
 }
 
-void LogFailure(const std::string& gateway, Operation operation, const PaymentResult& result) {
-  LogWarn("payment_gateway_call_failed", {{"gateway", gateway},
-                                          {"operation", OperationName(operation)},
-                                          {"outcome", PaymentOutcomeName(result.outcome)},
-                                          {"detail", result.message}});
-}
-
-PaymentResult Perform(const StripeGatewayOptions& options, GatewayHttp& http, Operation operation,
-                      const std::string& path, const std::string& form,
+PaymentResult Perform(const StripeGatewayOptions& options, GatewayHttp& http,
+                      GatewayOperation operation, const std::string& path, const std::string& form,
                       const std::string& idempotency_key) {
   PaymentResult result =
       ToResult(options.name, operation, Exchange(options, http, true, path, form, idempotency_key));
-  if (result.outcome == PaymentOutcome::kFailed || result.outcome == PaymentOutcome::kUnknown) {
-    LogFailure(options.name, operation, result);
-  }
+  LogGatewayFailure(options.name, operation, result);
   return result;
 }
 
@@ -191,19 +160,19 @@ PaymentResult StripeGateway::Authorize(const AuthorizeRequest& request) {
       PaymentMethodForm(request.payment_token) + "&confirm=true&capture_method=manual" +
       "&metadata%5Bidempotency_key%5D=" + FormEncode(request.idempotency_key) +
       "&metadata%5Breference%5D=" + FormEncode(request.reference);
-  return Perform(options_, *http_, Operation::kAuthorize, "/v1/payment_intents", form,
+  return Perform(options_, *http_, GatewayOperation::kAuthorize, "/v1/payment_intents", form,
                  request.idempotency_key);
 }
 
 PaymentResult StripeGateway::Capture(const PaymentRef& payment, std::int64_t amount_cents,
                                      const std::string& idempotency_key) {
-  return Perform(options_, *http_, Operation::kCapture,
+  return Perform(options_, *http_, GatewayOperation::kCapture,
                  "/v1/payment_intents/" + FormEncode(payment.id) + "/capture",
                  "amount_to_capture=" + std::to_string(amount_cents), idempotency_key + ":capture");
 }
 
 PaymentResult StripeGateway::Void(const PaymentRef& payment, const std::string& idempotency_key) {
-  return Perform(options_, *http_, Operation::kVoid,
+  return Perform(options_, *http_, GatewayOperation::kVoid,
                  "/v1/payment_intents/" + FormEncode(payment.id) + "/cancel", "",
                  idempotency_key + ":void");
 }
@@ -211,7 +180,7 @@ PaymentResult StripeGateway::Void(const PaymentRef& payment, const std::string& 
 PaymentResult StripeGateway::Refund(const PaymentRef& payment, std::int64_t amount_cents,
                                     const std::string& idempotency_key) {
   return Perform(
-      options_, *http_, Operation::kRefund, "/v1/refunds",
+      options_, *http_, GatewayOperation::kRefund, "/v1/refunds",
       "payment_intent=" + FormEncode(payment.id) + "&amount=" + std::to_string(amount_cents),
       idempotency_key + ":refund");
 }
@@ -220,11 +189,11 @@ PaymentResult StripeGateway::Lookup(const std::string& idempotency_key) {
   const std::string path = "/v1/payment_intents/search?query=" +
                            FormEncode(MetadataQuery("idempotency_key", idempotency_key));
   const GatewayHttpAnswer answer = Exchange(options_, *http_, false, path, "", "");
-  PaymentResult result = ToResult(options_.name, Operation::kLookup, answer);
+  PaymentResult result = ToResult(options_.name, GatewayOperation::kLookup, answer);
   if (result.outcome != PaymentOutcome::kSucceeded) {
     // A lookup changes nothing, so any failure to answer is only "could not say".
     if (result.outcome == PaymentOutcome::kDeclined) result.outcome = PaymentOutcome::kFailed;
-    LogFailure(options_.name, Operation::kLookup, result);
+    LogGatewayFailure(options_.name, GatewayOperation::kLookup, result);
     return result;
   }
   boost::system::error_code parse_error;
@@ -242,11 +211,11 @@ PaymentResult StripeGateway::Lookup(const std::string& idempotency_key) {
   // holds money, so that it is the one voided or captured.
   for (const boost::json::value& item : data->get_array()) {
     if (!item.is_object()) continue;
-    const std::string status = StringField(item.get_object(), "status");
+    const std::string status = JsonStringAt(item.if_object(), "status");
     const bool holds_money =
         status == "requires_capture" || status == "succeeded" || status == "processing";
     if (result.payment.id.empty() || holds_money) {
-      result.payment.id = StringField(item.get_object(), "id");
+      result.payment.id = JsonStringAt(item.if_object(), "id");
       result.status = status;
       if (holds_money) break;
     }

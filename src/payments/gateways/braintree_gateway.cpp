@@ -1,0 +1,348 @@
+#include "payments/gateways/braintree_gateway.hpp"
+
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <optional>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/crypto.hpp"
+#include "common/json_text.hpp"
+#include "common/log.hpp"
+
+namespace boxoffice {
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::string_view kAuthorizeMutation =
+    "mutation Authorize($input: AuthorizePaymentMethodInput!) { "
+    "authorizePaymentMethod(input: $input) { transaction { id status } } }";
+constexpr std::string_view kCaptureMutation =
+    "mutation Capture($input: CaptureTransactionInput!) { "
+    "captureTransaction(input: $input) { transaction { id status } } }";
+constexpr std::string_view kReverseMutation =
+    "mutation Reverse($input: ReverseTransactionInput!) { reverseTransaction(input: $input) { "
+    "reversal { __typename ... on Transaction { id status } ... on Refund { id status } } } }";
+constexpr std::string_view kRefundMutation =
+    "mutation Refund($input: RefundTransactionInput!) { "
+    "refundTransaction(input: $input) { refund { id status } } }";
+constexpr std::string_view kSearchQuery =
+    "query Search($input: TransactionSearchInput!) { search { transactions(input: $input) { "
+    "edges { node { id status } } } } }";
+constexpr std::string_view kNodeQuery =
+    "query Transaction($id: ID!) { node(id: $id) { ... on Transaction { id status "
+    "amount { value } refunds { id status amount { value } } } } }";
+
+// Braintree's transaction statuses in the port's words (ports/payment_gateway.hpp).
+std::string BraintreePortStatus(std::string_view status) {
+  if (status == "AUTHORIZED" || status == "AUTHORIZING") return "requires_capture";
+  if (status == "SUBMITTED_FOR_SETTLEMENT" || status == "SETTLING" ||
+      status == "SETTLEMENT_PENDING" || status == "SETTLED" || status == "SETTLEMENT_CONFIRMED") {
+    return "succeeded";
+  }
+  if (status == "PROCESSOR_DECLINED" || status == "GATEWAY_REJECTED") {
+    return "requires_payment_method";
+  }
+  if (status == "VOIDED") return "canceled";
+  return "failed";
+}
+
+// One parsed answer: the operation's payload (data.<field>) and the first error's class.
+struct GraphQlAnswer {
+  PaymentOutcome transport = PaymentOutcome::kSucceeded;  // kFailed/kUnknown: no usable answer
+  std::string message;
+  json::value document;
+  const json::object* payload = nullptr;
+  std::string error_class;  // "" when the answer has no errors
+};
+
+GraphQlAnswer ParseGraphQl(const GatewayHttpAnswer& http, std::string_view field) {
+  GraphQlAnswer answer;
+  if (!http.transport_error.empty()) {
+    answer.transport = http.maybe_sent ? PaymentOutcome::kUnknown : PaymentOutcome::kFailed;
+    answer.message = "transport: " + http.transport_error;
+    return answer;
+  }
+  boost::system::error_code error;
+  answer.document = json::parse(http.body, error);
+  if (error || !answer.document.is_object()) {
+    // A 2xx we cannot read says nothing about what happened; an error status says it failed.
+    answer.transport = http.status >= 200 && http.status < 300 ? PaymentOutcome::kUnknown
+                                                               : PaymentOutcome::kFailed;
+    answer.message = "http " + std::to_string(http.status) + ": unreadable answer";
+    return answer;
+  }
+  const json::object& root = answer.document.get_object();
+  answer.payload = JsonObjectAt(JsonObjectAt(&root, "data"), field);
+  const json::value* errors = root.if_contains("errors");
+  if (errors != nullptr && errors->is_array() && !errors->get_array().empty()) {
+    const json::object* object = errors->get_array().front().if_object();
+    answer.error_class = JsonStringAt(JsonObjectAt(object, "extensions"), "errorClass");
+    if (answer.error_class.empty()) answer.error_class = "UNKNOWN";
+    answer.message = "http " + std::to_string(http.status) + " " + answer.error_class + ": " +
+                     JsonStringAt(object, "message");
+  } else if (http.status < 200 || http.status >= 300) {
+    answer.error_class = http.status == 500 ? "INTERNAL" : "HTTP";
+    answer.message = "http " + std::to_string(http.status);
+  }
+  return answer;
+}
+
+// The outcome of an answer with errors (or an HTTP error status).
+PaymentOutcome GraphQlErrorOutcome(const std::string& error_class) {
+  // INTERNAL is Braintree's "the ultimate state of the request is uncertain".
+  return error_class == "INTERNAL" ? PaymentOutcome::kUnknown : PaymentOutcome::kFailed;
+}
+
+// A result for `transaction` (an object with id and status).
+PaymentResult ResultOfTransaction(const std::string& gateway, const json::object* transaction) {
+  PaymentResult result;
+  result.payment.gateway = gateway;
+  result.payment.id = JsonStringAt(transaction, "id");
+  const std::string status = JsonStringAt(transaction, "status");
+  result.status = BraintreePortStatus(status);
+  result.message = status;
+  if (status == "PROCESSOR_DECLINED" || status == "GATEWAY_REJECTED") {
+    result.outcome = PaymentOutcome::kDeclined;
+    result.decline_code = status == "PROCESSOR_DECLINED" ? "card_declined" : "gateway_rejected";
+  } else if (result.status == "failed" || result.payment.id.empty()) {
+    result.outcome = PaymentOutcome::kFailed;
+  } else {
+    result.outcome = PaymentOutcome::kSucceeded;
+  }
+  return result;
+}
+
+std::int64_t BraintreeCents(std::string_view amount) {
+  std::int64_t units = 0;
+  std::int64_t cents = 0;
+  int decimals = -1;
+  for (char c : amount) {
+    if (c == '.') {
+      decimals = 0;
+    } else if (c >= '0' && c <= '9') {
+      if (decimals < 0) {
+        units = units * 10 + (c - '0');
+      } else if (decimals < 2) {
+        cents = cents * 10 + (c - '0');
+        ++decimals;
+      }
+    }
+  }
+  if (decimals == 1) cents *= 10;
+  return units * 100 + cents;
+}
+
+}  // namespace
+
+std::string BraintreeAmount(std::int64_t cents) {
+  const std::int64_t fraction = cents % 100;
+  return std::to_string(cents / 100) + "." + (fraction < 10 ? "0" : "") + std::to_string(fraction);
+}
+
+BraintreeGateway::BraintreeGateway(BraintreeGatewayOptions options)
+    : options_(std::move(options)),
+      http_(std::make_unique<GatewayHttp>(
+          GatewayHttpOptions{options_.base_url, options_.connect_timeout, options_.timeout,
+                             options_.idle_connections_max})) {}
+
+BraintreeGateway::~BraintreeGateway() = default;
+
+namespace {
+
+// One GraphQL request: the document, its variables, Braintree's headers.
+GatewayHttpAnswer SendGraphQl(const BraintreeGatewayOptions& options, GatewayHttp& http,
+                              std::string_view query, json::object variables) {
+  const std::string body =
+      json::serialize(json::object{{"query", query}, {"variables", std::move(variables)}});
+  const std::vector<std::string> headers{
+      "Authorization: Basic " +
+          Base64StandardEncode(options.public_key + ":" + options.private_key),
+      std::string("Braintree-Version: ") + kBraintreeVersion, "Content-Type: application/json"};
+  return http.Send(true, "/graphql", headers, body);
+}
+
+// The answer's transaction at `path` (e.g. "transaction"), or its error, as a result.
+PaymentResult TransactionResult(const std::string& gateway, const GraphQlAnswer& answer,
+                                std::string_view path) {
+  PaymentResult result;
+  result.payment.gateway = gateway;
+  if (answer.transport != PaymentOutcome::kSucceeded) {
+    result.outcome = answer.transport;
+    result.message = answer.message;
+    return result;
+  }
+  const json::value* field =
+      answer.payload != nullptr ? answer.payload->if_contains(path) : nullptr;
+  if (field != nullptr && field->is_object())
+    return ResultOfTransaction(gateway, &field->get_object());
+  result.outcome = answer.error_class.empty() ? PaymentOutcome::kUnknown
+                                              : GraphQlErrorOutcome(answer.error_class);
+  result.message = answer.error_class.empty() ? "answer without a transaction" : answer.message;
+  return result;
+}
+
+}  // namespace
+
+PaymentResult BraintreeGateway::Authorize(const AuthorizeRequest& request) {
+  json::object transaction{{"amount", BraintreeAmount(request.amount_cents)},
+                           {"orderId", request.idempotency_key}};
+  if (!options_.merchant_account_id.empty()) {
+    transaction["merchantAccountId"] = options_.merchant_account_id;
+  }
+  json::object input{{"paymentMethodId", request.payment_token},
+                     {"apiRequestKey", request.idempotency_key},
+                     {"transaction", std::move(transaction)}};
+  const GraphQlAnswer answer =
+      ParseGraphQl(SendGraphQl(options_, *http_, kAuthorizeMutation, {{"input", std::move(input)}}),
+                   "authorizePaymentMethod");
+  PaymentResult result = TransactionResult(options_.name, answer, "transaction");
+  LogGatewayFailure(options_.name, GatewayOperation::kAuthorize, result);
+  return result;
+}
+
+// Capture, void and refund: Braintree refuses a repeat of one that took effect (VALIDATION), so
+// the transaction is read back and the call succeeds when it is where `done` says it should be.
+namespace {
+
+template <typename Done>
+PaymentResult CheckDone(const BraintreeGatewayOptions& options, GatewayHttp& http,
+                        GatewayOperation operation, const PaymentRef& payment, PaymentResult result,
+                        const GraphQlAnswer& answer, Done done) {
+  if (result.outcome == PaymentOutcome::kFailed && answer.error_class == "VALIDATION") {
+    const GraphQlAnswer node =
+        ParseGraphQl(SendGraphQl(options, http, kNodeQuery, {{"id", payment.id}}), "node");
+    if (node.transport == PaymentOutcome::kSucceeded && node.payload != nullptr &&
+        done(*node.payload)) {
+      result = ResultOfTransaction(options.name, node.payload);
+      result.outcome = PaymentOutcome::kSucceeded;
+      result.message = "already done: " + result.message;
+    }
+  }
+  result.payment.id = payment.id;
+  LogGatewayFailure(options.name, operation, result);
+  return result;
+}
+
+bool IsCaptured(const json::object& transaction) {
+  return BraintreePortStatus(JsonStringAt(&transaction, "status")) == "succeeded";
+}
+
+}  // namespace
+
+PaymentResult BraintreeGateway::Capture(const PaymentRef& payment, std::int64_t amount_cents,
+                                        const std::string&) {
+  json::object input{{"transactionId", payment.id},
+                     {"transaction", json::object{{"amount", BraintreeAmount(amount_cents)}}}};
+  const GraphQlAnswer answer =
+      ParseGraphQl(SendGraphQl(options_, *http_, kCaptureMutation, {{"input", std::move(input)}}),
+                   "captureTransaction");
+  PaymentResult result = TransactionResult(options_.name, answer, "transaction");
+  return CheckDone(options_, *http_, GatewayOperation::kCapture, payment, std::move(result), answer,
+                   IsCaptured);
+}
+
+PaymentResult BraintreeGateway::Void(const PaymentRef& payment, const std::string&) {
+  const GraphQlAnswer answer =
+      ParseGraphQl(SendGraphQl(options_, *http_, kReverseMutation,
+                               {{"input", json::object{{"transactionId", payment.id}}}}),
+                   "reverseTransaction");
+  PaymentResult result = TransactionResult(options_.name, answer, "reversal");
+  if (result.outcome == PaymentOutcome::kSucceeded && result.status != "canceled") {
+    // Reversing a settled transaction refunds it: the money is back, but it was no void.
+    result.status = "refunded";
+  }
+  return CheckDone(options_, *http_, GatewayOperation::kVoid, payment, std::move(result), answer,
+                   [](const json::object& transaction) {
+                     return JsonStringAt(&transaction, "status") == "VOIDED";
+                   });
+}
+
+namespace {
+
+// The cents of the refunds a transaction (node's answer) has that did not fail.
+std::int64_t BraintreeRefundedCents(const json::object& transaction) {
+  std::int64_t refunded = 0;
+  const json::value* refunds = transaction.if_contains("refunds");
+  if (refunds == nullptr || !refunds->is_array()) return 0;
+  for (const json::value& refund : refunds->get_array()) {
+    const std::string status = JsonStringAt(refund.if_object(), "status");
+    if (status == "FAILED" || status == "PROCESSOR_DECLINED" || status == "GATEWAY_REJECTED" ||
+        status == "VOIDED") {
+      continue;
+    }
+    refunded += BraintreeCents(JsonStringAt(JsonObjectAt(refund.if_object(), "amount"), "value"));
+  }
+  return refunded;
+}
+
+}  // namespace
+
+PaymentResult BraintreeGateway::Refund(const PaymentRef& payment, std::int64_t amount_cents,
+                                       const std::string& idempotency_key) {
+  json::object input{{"transactionId", payment.id},
+                     {"refund", json::object{{"amount", BraintreeAmount(amount_cents)}}}};
+  const GraphQlAnswer answer =
+      ParseGraphQl(SendGraphQl(options_, *http_, kRefundMutation, {{"input", std::move(input)}}),
+                   "refundTransaction");
+  PaymentResult result = TransactionResult(options_.name, answer, "refund");
+  if (result.outcome == PaymentOutcome::kSucceeded) result.status = "refunded";
+  bool unsettled = false;
+  result = CheckDone(options_, *http_, GatewayOperation::kRefund, payment, std::move(result),
+                     answer, [amount_cents, &unsettled](const json::object& transaction) {
+                       const std::string status = JsonStringAt(&transaction, "status");
+                       unsettled = status == "SUBMITTED_FOR_SETTLEMENT" || status == "AUTHORIZED";
+                       return BraintreeRefundedCents(transaction) >= amount_cents;
+                     });
+  if (result.outcome == PaymentOutcome::kFailed && unsettled) {
+    // Braintree refunds only what has settled; until then the capture is voided instead, and
+    // the money never leaves the card.
+    PaymentResult voided = Void(payment, idempotency_key);
+    if (voided.outcome == PaymentOutcome::kSucceeded) voided.status = "refunded";
+    return voided;
+  }
+  if (result.outcome == PaymentOutcome::kSucceeded) result.status = "refunded";
+  return result;
+}
+
+PaymentResult BraintreeGateway::Lookup(const std::string& idempotency_key) {
+  json::object input{{"orderId", json::object{{"is", idempotency_key}}}};
+  const GraphQlAnswer answer = ParseGraphQl(
+      SendGraphQl(options_, *http_, kSearchQuery, {{"input", std::move(input)}}), "search");
+  PaymentResult result;
+  result.payment.gateway = options_.name;
+  const json::object* transactions = JsonObjectAt(answer.payload, "transactions");
+  const json::value* edges = transactions != nullptr ? transactions->if_contains("edges") : nullptr;
+  if (answer.transport != PaymentOutcome::kSucceeded || edges == nullptr || !edges->is_array()) {
+    // A lookup changes nothing, so any failure to answer is only "could not say".
+    result.outcome =
+        answer.transport == PaymentOutcome::kUnknown || answer.error_class == "INTERNAL"
+            ? PaymentOutcome::kUnknown
+            : PaymentOutcome::kFailed;
+    result.message = answer.message.empty() ? "search answer without edges" : answer.message;
+    LogGatewayFailure(options_.name, GatewayOperation::kLookup, result);
+    return result;
+  }
+  // Several transactions could share an order id only if something else made them; prefer one
+  // that holds money, so that it is the one voided or captured.
+  for (const json::value& edge : edges->get_array()) {
+    const json::object* node = JsonObjectAt(edge.if_object(), "node");
+    if (node == nullptr) continue;
+    PaymentResult found = ResultOfTransaction(options_.name, node);
+    const bool holds_money = found.status == "requires_capture" || found.status == "succeeded";
+    if (result.payment.id.empty() || holds_money) {
+      result = std::move(found);
+      if (holds_money) break;
+    }
+  }
+  // Lookup answers kSucceeded for whatever it found, declined or not (the router reads status).
+  result.outcome =
+      result.payment.id.empty() ? PaymentOutcome::kNotFound : PaymentOutcome::kSucceeded;
+  return result;
+}
+
+}  // namespace boxoffice
