@@ -445,11 +445,11 @@ RenderedAnswer OrderService::ExecuteRefund(const RefundRequest& request) {
     return Replay(**found, as_order);
   };
   // Another refund of the order runs: this one's answer if it is a duplicate that has one, else
-  // 409 (idempotency_in_flight for a duplicate, refund_in_flight for another request).
-  auto busy = [&](const std::string& order_id) {
+  // 409: idempotency_in_flight when the one running is this request (its key), refund_in_flight
+  // when it is another.
+  auto busy = [&](const std::string& order_id, bool same_request) {
     if (std::optional<RenderedAnswer> raced = replay()) return *raced;
-    const bool keyed = !request.idempotency_key.empty();
-    Error error = keyed
+    Error error = same_request
                       ? Error::Make(ErrorKind::kConflict, "idempotency_in_flight",
                                     "A request with this Idempotency-Key is still being processed.",
                                     {{"idempotency_key", request.idempotency_key}})
@@ -468,8 +468,11 @@ RenderedAnswer OrderService::ExecuteRefund(const RefundRequest& request) {
                 &OrderCounters::refused);
   };
   if (std::optional<RenderedAnswer> early = replay()) return *early;
-  std::optional<RefundClaim> claim = ClaimRefund(request.order_id);
-  if (!claim) return busy(request.order_id);
+  std::optional<RefundClaim> claim = ClaimRefund(request.order_id, request.idempotency_key);
+  if (!claim) {
+    return busy(request.order_id, !request.idempotency_key.empty() &&
+                                      RefundKeyOf(request.order_id) == request.idempotency_key);
+  }
   Result<OrderRecord> found = Get(request.order_id, "", "", true);
   if (!found) return Fail(found.error(), &OrderCounters::refused);
   OrderRecord order = std::move(found).value();
@@ -492,7 +495,8 @@ RenderedAnswer OrderService::ExecuteRefund(const RefundRequest& request) {
     if (code == "order_refunded") return refunded_already(order.id);
     // A duplicate that wrote its attempt first, or an attempt left by a lost answer that
     // FinishPendingRefunds will finish.
-    if (code == "idempotency_key_used" || code == "refund_in_flight") return busy(order.id);
+    if (code == "idempotency_key_used") return busy(order.id, true);
+    if (code == "refund_in_flight") return busy(order.id, false);
     return Fail(begun.error(), &OrderCounters::errors);
   }
   return FinishRefund(std::move(order), attempt, request.request_hash, RefundCaller::kOperator);
@@ -576,10 +580,17 @@ RenderedAnswer OrderService::FinishRefund(OrderRecord order, const RefundAttempt
   return response;
 }
 
-std::optional<OrderService::RefundClaim> OrderService::ClaimRefund(const std::string& order_id) {
+std::optional<OrderService::RefundClaim> OrderService::ClaimRefund(const std::string& order_id,
+                                                                   const std::string& key) {
   std::lock_guard lock(refunding_mutex_);
-  if (!refunding_.insert(order_id).second) return std::nullopt;
+  if (!refunding_.emplace(order_id, key).second) return std::nullopt;
   return RefundClaim(this, order_id);
+}
+
+std::string OrderService::RefundKeyOf(const std::string& order_id) {
+  std::lock_guard lock(refunding_mutex_);
+  const auto found = refunding_.find(order_id);
+  return found == refunding_.end() ? std::string() : found->second;
 }
 
 OrderService::RefundClaim::~RefundClaim() {
@@ -727,7 +738,7 @@ Result<std::size_t> OrderService::FinishPendingRefunds() {
   std::size_t finished = 0;
   for (const RefundAttemptRecord& attempt : *pending) {
     // One the operator's request runs now is theirs to finish.
-    std::optional<RefundClaim> claim = ClaimRefund(attempt.order_id);
+    std::optional<RefundClaim> claim = ClaimRefund(attempt.order_id, "");
     if (!claim) continue;
     RefundRetry& retry = refund_retries_[attempt.order_id];
     if (now < retry.next_at) continue;

@@ -29,7 +29,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -195,8 +194,11 @@ class OrderService {
     OrderService* service_;
     std::string order_id_;
   };
-  // nullopt when the order's refund runs already.
-  std::optional<RefundClaim> ClaimRefund(const std::string& order_id);
+  // nullopt when the order's refund runs already. `key` is the request's Idempotency-Key ("" for
+  // none, and for the sweep).
+  std::optional<RefundClaim> ClaimRefund(const std::string& order_id, const std::string& key);
+  // The key of the request whose refund of the order runs now; "" when none does (or it has none).
+  std::string RefundKeyOf(const std::string& order_id);
   struct RefundRetry {
     TimePoint next_at{};
     std::chrono::milliseconds delay{0};
@@ -229,7 +231,7 @@ class OrderService {
   OrderCounters counters_;
 
   std::mutex refunding_mutex_;
-  std::set<std::string> refunding_;  // orders whose refund runs now (RefundClaim)
+  std::map<std::string, std::string> refunding_;  // orders whose refund runs now, with its key
   // FinishPendingRefunds' back-off per order (only it reads or writes this).
   std::map<std::string, RefundRetry> refund_retries_;
 

@@ -454,6 +454,9 @@ TEST_F(OrderServiceTest, RefundRacingItsDuplicateIsInFlightNeverRefunded) {
   const RenderedAnswer other = RefundAndWait(*orders_, RefundRequest{id, "", ""});
   EXPECT_EQ(other.status, 409);
   EXPECT_EQ(ErrorCode(other), "refund_in_flight");
+  const RenderedAnswer other_key = RefundAndWait(*orders_, RefundRequest{id, "refund-2", "h2"});
+  EXPECT_EQ(other_key.status, 409);
+  EXPECT_EQ(ErrorCode(other_key), "refund_in_flight") << "another key is another request";
   release.set_value();
   const RenderedAnswer done = first.get_future().get();
   ASSERT_EQ(done.status, 200) << done.body;
