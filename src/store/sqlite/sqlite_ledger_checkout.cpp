@@ -163,7 +163,6 @@ PaymentAttemptRecord AttemptFromRow(const sqlite::Statement& row) {
                               row.ColumnInt64(9), row.ColumnText(10), row.ColumnText(11)};
 }
 
-// The attempt, and its idempotency key in flight: written before the gateway hears of it.
 // The idempotency record of a request in flight; nothing when its key is empty. kConflict
 // idempotency_key_used when the key (in its scope) has a record already.
 Status InsertInFlight(sqlite::Connection& connection, const IdempotencyRecord& key) {
@@ -179,6 +178,7 @@ Status InsertInFlight(sqlite::Connection& connection, const IdempotencyRecord& k
   return stored;
 }
 
+// The attempt, and its idempotency key in flight: written before the gateway hears of it.
 Status Write(sqlite::Connection& connection, const PaymentAttemptRecord& attempt,
              const IdempotencyRecord& key) {
   if (Status stored = InsertInFlight(connection, key); !stored) return stored;
@@ -348,9 +348,11 @@ Status Write(sqlite::Connection& connection, const RefundOrderRecord& refund) {
   return {};
 }
 
-// A refund about to ask the gateway: its attempt pending, the operator's key in flight.
+// A refund about to ask the gateway: its attempt pending, the operator's key in flight. The key
+// is checked first, as the in-memory ledger does (a refused write is rolled back whole).
 Status Write(sqlite::Connection& connection, const RefundAttemptRecord& attempt,
              const IdempotencyRecord& key) {
+  if (Status stored = InsertInFlight(connection, key); !stored) return stored;
   std::optional<std::string> state;
   if (Status read = sqlite::Select(
           connection, kRefundAttemptState,
@@ -366,7 +368,6 @@ Status Write(sqlite::Connection& connection, const RefundAttemptRecord& attempt,
     return Error::Make(ErrorKind::kConflict, "order_refunded",
                        "The order has been refunded already.", {{"order_id", attempt.order_id}});
   }
-  if (Status stored = InsertInFlight(connection, key); !stored) return stored;
   int code = SQLITE_OK;
   return sqlite::RunWrite(connection, kUpsertRefundAttempt, code, attempt.order_id,
                           attempt.created_at_ms, attempt.created_at_ms, attempt.request_scope,
