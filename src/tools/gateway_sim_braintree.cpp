@@ -16,6 +16,7 @@
 
 #include "common/crypto.hpp"
 #include "common/json_text.hpp"
+#include "payments/gateways/braintree_gateway.hpp"
 
 namespace boxoffice::tools {
 namespace {
@@ -78,32 +79,6 @@ struct BtKeyEntry {
   std::string transaction_id;
 };
 
-// Braintree's BtAmount scalar: digits, optionally a point and one or two more; above zero.
-std::optional<std::int64_t> ParseBtAmount(std::string_view text) {
-  const std::size_t point = text.find('.');
-  const std::string_view whole = text.substr(0, point);
-  const std::string_view fraction = point == std::string_view::npos ? "" : text.substr(point + 1);
-  auto digits = [](std::string_view part) {
-    return std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
-  };
-  if (whole.empty() || whole.size() > 12 || !digits(whole) || !digits(fraction) ||
-      fraction.size() > 2 || (point != std::string_view::npos && fraction.empty())) {
-    return std::nullopt;
-  }
-  std::int64_t cents = 0;
-  for (char c : whole) cents = cents * 10 + (c - '0');
-  cents *= 100;
-  if (!fraction.empty())
-    cents += (fraction[0] - '0') * 10 + (fraction.size() > 1 ? fraction[1] - '0' : 0);
-  if (cents <= 0) return std::nullopt;
-  return cents;
-}
-
-std::string BtAmount(std::int64_t cents) {
-  const std::int64_t fraction = cents % 100;
-  return std::to_string(cents / 100) + "." + (fraction < 10 ? "0" : "") + std::to_string(fraction);
-}
-
 http::Response BtAnswer(int status, json::object body) {
   http::Response response;
   response.status = status;
@@ -132,16 +107,17 @@ http::Response BtValidation(std::string_view message) {
 json::object BtTransactionJson(const BtTransaction& transaction) {
   json::array refunds;
   for (const BtRefund& refund : transaction.refunds) {
-    refunds.push_back(json::object{{"id", refund.id},
-                                   {"status", "SUBMITTED_FOR_SETTLEMENT"},
-                                   {"amount", json::object{{"value", BtAmount(refund.amount)}}}});
+    refunds.push_back(
+        json::object{{"id", refund.id},
+                     {"status", "SUBMITTED_FOR_SETTLEMENT"},
+                     {"amount", json::object{{"value", BraintreeAmount(refund.amount)}}}});
   }
-  return json::object{
-      {"id", transaction.id},
-      {"status", transaction.status},
-      {"orderId", transaction.order_id},
-      {"amount", json::object{{"value", BtAmount(transaction.amount)}, {"currencyCode", "USD"}}},
-      {"refunds", std::move(refunds)}};
+  return json::object{{"id", transaction.id},
+                      {"status", transaction.status},
+                      {"orderId", transaction.order_id},
+                      {"amount", json::object{{"value", BraintreeAmount(transaction.amount)},
+                                              {"currencyCode", "USD"}}},
+                      {"refunds", std::move(refunds)}};
 }
 
 }  // namespace
@@ -165,7 +141,8 @@ struct BraintreeSim::State {
           "tok_declined, tok_insufficient_funds, tok_error and the fake nonces.");
     }
     const json::object* details = JsonObjectAt(&input, "transaction");
-    const std::optional<std::int64_t> amount = ParseBtAmount(JsonStringAt(details, "amount"));
+    const std::optional<std::int64_t> amount =
+        ParseBraintreeAmount(JsonStringAt(details, "amount"));
     if (!amount)
       return BtValidation("transaction.amount must be a positive Amount, e.g. \"25.00\".");
     if (card->fails) {
@@ -208,7 +185,7 @@ struct BraintreeSim::State {
     }
     const std::string given = JsonStringAt(JsonObjectAt(&input, "transaction"), "amount");
     if (!given.empty()) {
-      const std::optional<std::int64_t> amount = ParseBtAmount(given);
+      const std::optional<std::int64_t> amount = ParseBraintreeAmount(given);
       if (!amount || *amount > transaction->amount) {
         return BtValidation("The capture amount must be positive and at most the authorized one.");
       }
@@ -248,7 +225,7 @@ struct BraintreeSim::State {
     std::int64_t amount = Refundable(*transaction);
     const std::string given = JsonStringAt(JsonObjectAt(&input, "refund"), "amount");
     if (!given.empty()) {
-      const std::optional<std::int64_t> parsed = ParseBtAmount(given);
+      const std::optional<std::int64_t> parsed = ParseBraintreeAmount(given);
       if (!parsed) return BtValidation("refund.amount must be a positive Amount.");
       amount = *parsed;
     }
@@ -273,7 +250,7 @@ struct BraintreeSim::State {
     return json::object{{"__typename", "Refund"},
                         {"id", transaction.refunds.back().id},
                         {"status", "SUBMITTED_FOR_SETTLEMENT"},
-                        {"amount", json::object{{"value", BtAmount(amount)}}}};
+                        {"amount", json::object{{"value", BraintreeAmount(amount)}}}};
   }
 
   // Under `mutex`.

@@ -1,5 +1,6 @@
 #include "payments/gateways/braintree_gateway.hpp"
 
+#include <algorithm>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -56,12 +57,18 @@ struct GraphQlAnswer {
   PaymentOutcome transport = PaymentOutcome::kSucceeded;  // kFailed/kUnknown: no usable answer
   std::string message;
   json::value document;
-  const json::object* payload = nullptr;
+  std::string field;        // the operation's field under "data"
   std::string error_class;  // "" when the answer has no errors
+
+  // Found in `document` each time, so that a copy of the answer never points into another's.
+  const json::object* payload() const {
+    return JsonObjectAt(JsonObjectAt(document.if_object(), "data"), field);
+  }
 };
 
 GraphQlAnswer ParseGraphQl(const GatewayHttpAnswer& http, std::string_view field) {
   GraphQlAnswer answer;
+  answer.field = std::string(field);
   if (!http.transport_error.empty()) {
     answer.transport = http.maybe_sent ? PaymentOutcome::kUnknown : PaymentOutcome::kFailed;
     answer.message = "transport: " + http.transport_error;
@@ -77,7 +84,6 @@ GraphQlAnswer ParseGraphQl(const GatewayHttpAnswer& http, std::string_view field
     return answer;
   }
   const json::object& root = answer.document.get_object();
-  answer.payload = JsonObjectAt(JsonObjectAt(&root, "data"), field);
   const json::value* errors = root.if_contains("errors");
   if (errors != nullptr && errors->is_array() && !errors->get_array().empty()) {
     const json::object* object = errors->get_array().front().if_object();
@@ -117,27 +123,27 @@ PaymentResult ResultOfTransaction(const std::string& gateway, const json::object
   return result;
 }
 
-std::int64_t BraintreeCents(std::string_view amount) {
-  std::int64_t units = 0;
-  std::int64_t cents = 0;
-  int decimals = -1;
-  for (char c : amount) {
-    if (c == '.') {
-      decimals = 0;
-    } else if (c >= '0' && c <= '9') {
-      if (decimals < 0) {
-        units = units * 10 + (c - '0');
-      } else if (decimals < 2) {
-        cents = cents * 10 + (c - '0');
-        ++decimals;
-      }
-    }
-  }
-  if (decimals == 1) cents *= 10;
-  return units * 100 + cents;
-}
-
 }  // namespace
+
+std::optional<std::int64_t> ParseBraintreeAmount(std::string_view text) {
+  const std::size_t point = text.find('.');
+  const std::string_view whole = text.substr(0, point);
+  const std::string_view fraction = point == std::string_view::npos ? "" : text.substr(point + 1);
+  auto digits = [](std::string_view part) {
+    return std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (whole.empty() || whole.size() > 12 || !digits(whole) || !digits(fraction) ||
+      fraction.size() > 2 || (point != std::string_view::npos && fraction.empty())) {
+    return std::nullopt;
+  }
+  std::int64_t cents = 0;
+  for (char c : whole) cents = cents * 10 + (c - '0');
+  cents *= 100;
+  if (!fraction.empty())
+    cents += (fraction[0] - '0') * 10 + (fraction.size() > 1 ? fraction[1] - '0' : 0);
+  if (cents <= 0) return std::nullopt;
+  return cents;
+}
 
 std::string BraintreeAmount(std::int64_t cents) {
   const std::int64_t fraction = cents % 100;
@@ -177,7 +183,7 @@ PaymentResult TransactionResult(const std::string& gateway, const GraphQlAnswer&
     return result;
   }
   const json::value* field =
-      answer.payload != nullptr ? answer.payload->if_contains(path) : nullptr;
+      answer.payload() != nullptr ? answer.payload()->if_contains(path) : nullptr;
   if (field != nullptr && field->is_object())
     return ResultOfTransaction(gateway, &field->get_object());
   result.outcome = answer.error_class.empty() ? PaymentOutcome::kUnknown
@@ -216,9 +222,10 @@ PaymentResult CheckDone(const BraintreeGatewayOptions& options, GatewayHttp& htt
   if (result.outcome == PaymentOutcome::kFailed && answer.error_class == "VALIDATION") {
     const GraphQlAnswer node =
         ParseGraphQl(SendGraphQl(options, http, kNodeQuery, {{"id", payment.id}}), "node");
-    if (node.transport == PaymentOutcome::kSucceeded && node.payload != nullptr &&
-        done(*node.payload)) {
-      result = ResultOfTransaction(options.name, node.payload);
+    const json::object* transaction = node.payload();
+    if (node.transport == PaymentOutcome::kSucceeded && transaction != nullptr &&
+        done(*transaction)) {
+      result = ResultOfTransaction(options.name, transaction);
       result.outcome = PaymentOutcome::kSucceeded;
       result.message = "already done: " + result.message;
     }
@@ -275,7 +282,9 @@ std::int64_t BraintreeRefundedCents(const json::object& transaction) {
         status == "VOIDED") {
       continue;
     }
-    refunded += BraintreeCents(JsonStringAt(JsonObjectAt(refund.if_object(), "amount"), "value"));
+    refunded +=
+        ParseBraintreeAmount(JsonStringAt(JsonObjectAt(refund.if_object(), "amount"), "value"))
+            .value_or(0);
   }
   return refunded;
 }
@@ -315,7 +324,7 @@ PaymentResult BraintreeGateway::Lookup(const std::string& idempotency_key) {
       SendGraphQl(options_, *http_, kSearchQuery, {{"input", std::move(input)}}), "search");
   PaymentResult result;
   result.payment.gateway = options_.name;
-  const json::object* transactions = JsonObjectAt(answer.payload, "transactions");
+  const json::object* transactions = JsonObjectAt(answer.payload(), "transactions");
   const json::value* edges = transactions != nullptr ? transactions->if_contains("edges") : nullptr;
   if (answer.transport != PaymentOutcome::kSucceeded || edges == nullptr || !edges->is_array()) {
     // A lookup changes nothing, so any failure to answer is only "could not say".

@@ -27,7 +27,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "payments/gateways/gateway_http.hpp"
 #include "ports/payment_gateway.hpp"
@@ -68,7 +70,10 @@ class BraintreeGateway final : public PaymentGateway {
   std::unique_ptr<GatewayHttp> http_;
 };
 
-// Minor units as Braintree's Amount scalar writes them: 2500 → "25.00"; exposed for tests.
+// Minor units as Braintree's Amount scalar writes them: 2500 → "25.00". The simulator shares it.
 std::string BraintreeAmount(std::int64_t cents);
+// An Amount read back: digits, optionally a point and one or two more, above zero; nullopt for
+// anything else.
+std::optional<std::int64_t> ParseBraintreeAmount(std::string_view text);
 
 }  // namespace boxoffice
