@@ -42,7 +42,7 @@ class OperatorRoutesTest : public ::testing::Test {
         defense_(*ledger_, clock_, DefenseOptions{1024, CidrList{}, true}),
         signer_(std::string(kSecret)),
         orders_(catalog_, holds_, *ledger_, &gateway_, &admission_, clock_, metrics_,
-                MakeOrderRendering(), OrderServiceOptions{2, 64}),
+                MakeOrderRendering(), OrderServiceOptions{2, 64, kOrdersInFlightMax}),
         check_in_(*ledger_, signer_, clock_),
         queue_store_(*ledger_),
         room_(queue_store_, clock_, kSecret),

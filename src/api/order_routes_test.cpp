@@ -39,7 +39,7 @@ class OrderRoutesTest : public ::testing::Test {
         defense_(*ledger_, clock_, DefenseOptions{1024, CidrList{}, true}),
         signer_("test secret"),
         orders_(catalog_, holds_, *ledger_, &gateway_, &admission_, clock_, metrics_,
-                MakeOrderRendering(), OrderServiceOptions{4, 64}),
+                MakeOrderRendering(), OrderServiceOptions{4, 64, kOrdersInFlightMax}),
         check_in_(*ledger_, signer_, clock_),
         context_{catalog_, accounts_, defense_,   metrics_, {"admin"}, [] { return true; },
                  "",       &holds_,   &admission_} {

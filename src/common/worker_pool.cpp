@@ -1,5 +1,7 @@
 #include "common/worker_pool.hpp"
 
+#include "common/check.hpp"
+
 namespace boxoffice {
 
 WorkerPool::WorkerPool(std::size_t threads, std::size_t queue_max) : queue_max_(queue_max) {
@@ -24,6 +26,15 @@ bool WorkerPool::TrySubmit(std::function<void()> task) {
   }
   wake_.notify_one();
   return true;
+}
+
+void WorkerPool::Submit(std::function<void()> task) {
+  {
+    std::lock_guard lock(mutex_);
+    BOXOFFICE_CHECK(!stopping_, "nothing is submitted to a pool being destroyed");
+    queue_.push_back(std::move(task));
+  }
+  wake_.notify_one();
 }
 
 void WorkerPool::Work() {

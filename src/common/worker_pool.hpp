@@ -22,6 +22,10 @@ class WorkerPool {
 
   // False when `queue_max` tasks already wait.
   bool TrySubmit(std::function<void()> task);
+  // Queues `task` however many wait: for the next step of a task the pool accepted before (an
+  // answer it was waiting for), which whoever accepted that task bounds. Not while the pool is
+  // being destroyed.
+  void Submit(std::function<void()> task);
 
  private:
   void Work();

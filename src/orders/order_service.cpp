@@ -153,6 +153,7 @@ OrderService::OrderService(Catalog& catalog, HoldService& holds, CheckoutLedger&
       metrics_(metrics),
       latency_(metrics.GetHistogram("boxoffice_order_seconds",
                                     "Time to place an order, from accepting it to its answer.")),
+      in_flight_max_(options.in_flight_max),
       workers_(std::make_unique<WorkerPool>(options.workers, options.queue_max)) {
   for (const OutcomeName& outcome : kOutcomes) {
     metrics_.GetCounter("boxoffice_orders_total", "Orders placed, by outcome.",
@@ -160,7 +161,14 @@ OrderService::OrderService(Catalog& catalog, HoldService& holds, CheckoutLedger&
   }
 }
 
-OrderService::~OrderService() { workers_.reset(); }
+OrderService::~OrderService() {
+  // Orders waiting for a gateway come back to the pool: let them, then stop it.
+  {
+    std::unique_lock lock(in_flight_mutex_);
+    in_flight_ended_.wait(lock, [this] { return in_flight_ == 0; });
+  }
+  workers_.reset();
+}
 
 bool OrderService::Run(std::function<void()> task) { return workers_->TrySubmit(std::move(task)); }
 
@@ -184,27 +192,60 @@ OrderCounters OrderService::counters() const {
   return counters_;
 }
 
+std::size_t OrderService::in_flight() const {
+  std::lock_guard lock(in_flight_mutex_);
+  return in_flight_;
+}
+
 RenderedAnswer OrderService::Fail(const Error& error, std::uint64_t OrderCounters::*counter) {
   Count(counter);
   return rendering_.error(error);
 }
 
+// One order between its acceptance and its answer: what the saga's second half needs.
+struct OrderService::PlacingOrder {
+  PlaceOrderRequest request;
+  std::function<void(RenderedAnswer)> done;
+  std::chrono::steady_clock::time_point started;
+  // Filled by Begin for Complete.
+  std::string scope;
+  std::string order_id;
+  std::shared_ptr<Event> event;
+  SeatInventory* table = nullptr;
+};
+
 void OrderService::Place(PlaceOrderRequest request, std::function<void(RenderedAnswer)> done) {
-  const auto started = std::chrono::steady_clock::now();
-  auto shared = std::make_shared<PlaceOrderRequest>(std::move(request));
-  auto finish = std::make_shared<std::function<void(RenderedAnswer)>>(std::move(done));
-  const bool accepted = workers_->TrySubmit([this, shared, finish, started] {
-    RenderedAnswer response = Execute(*shared);
-    latency_.Observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    (*finish)(std::move(response));
+  auto order = std::make_shared<PlacingOrder>();
+  order->request = std::move(request);
+  order->done = std::move(done);
+  order->started = std::chrono::steady_clock::now();
+  bool room = false;
+  {
+    std::lock_guard lock(in_flight_mutex_);
+    room = in_flight_ < in_flight_max_;
+    in_flight_ += room;
+  }
+  const bool accepted = room && workers_->TrySubmit([this, order] {
+    if (std::optional<RenderedAnswer> answer = Begin(order)) Answer(*order, std::move(*answer));
   });
   if (!accepted) {
+    if (room) {
+      std::lock_guard lock(in_flight_mutex_);
+      --in_flight_;
+    }
     Error busy = Error::Make(ErrorKind::kUnavailable, "overloaded",
                              "Too many orders are being placed; try again shortly.");
     busy.retry_after_s = 1;
-    (*finish)(Fail(busy, &OrderCounters::refused));
+    order->done(Fail(busy, &OrderCounters::refused));
   }
+}
+
+void OrderService::Answer(PlacingOrder& order, RenderedAnswer answer) {
+  latency_.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - order.started).count());
+  order.done(std::move(answer));
+  std::lock_guard lock(in_flight_mutex_);
+  if (--in_flight_ == 0) in_flight_ended_.notify_all();
 }
 
 std::optional<RenderedAnswer> OrderService::CheckIdempotency(const PlaceOrderRequest& request,
@@ -282,11 +323,13 @@ void OrderService::Settle(const std::string& payment_key, const std::string& sta
 }
 
 // The order saga: check the hold, write the attempt, authorize, sell in memory, confirm in the
-// ledger, and undo each step a later one refuses. It stays one function, a little over 100 lines,
-// on purpose: what a crash leaves behind is decided by the order of the durable writes and the
-// gateway calls, and that order should read from top to bottom in one place. The records it
-// writes are built by AttemptRecord and ConfirmedOrder above.
-RenderedAnswer OrderService::Execute(const PlaceOrderRequest& request) {
+// ledger, and undo each step a later one refuses. It is two functions only because the gateway
+// answers on its own time: Begin up to the authorization, Complete from its answer. What a crash
+// leaves behind is decided by the order of the durable writes and the gateway calls, and that
+// order reads from top to bottom across the two. The records they write are built by
+// AttemptRecord and ConfirmedOrder above.
+std::optional<RenderedAnswer> OrderService::Begin(const std::shared_ptr<PlacingOrder>& order) {
+  const PlaceOrderRequest& request = order->request;
   if (payments_ == nullptr) {
     return Fail(PaymentUnavailable("No payment gateway is configured on this server."),
                 &OrderCounters::payment_failed);
@@ -338,8 +381,29 @@ RenderedAnswer OrderService::Execute(const PlaceOrderRequest& request) {
   }
 
   BOXOFFICE_FAILPOINT("order.payment_begun");
-  const PaymentResult authorized = payments_->Authorize(AuthorizeRequest{
-      payment_key, hold->total_cents, definition.currency, request.payment_token, order_id});
+  order->scope = scope;
+  order->order_id = order_id;
+  order->event = std::move(event);
+  order->table = &table;
+  // The worker is free while the gateway answers; its answer brings the order back to the pool.
+  payments_->AuthorizeAsync(AuthorizeRequest{payment_key, hold->total_cents, definition.currency,
+                                             request.payment_token, order_id},
+                            [this, order](PaymentResult authorized) {
+                              workers_->Submit([this, order, authorized = std::move(authorized)] {
+                                Answer(*order, Complete(*order, authorized));
+                              });
+                            });
+  return std::nullopt;
+}
+
+RenderedAnswer OrderService::Complete(PlacingOrder& placing, const PaymentResult& authorized) {
+  const PlaceOrderRequest& request = placing.request;
+  const std::string& scope = placing.scope;
+  const std::string& order_id = placing.order_id;
+  const std::string& payment_key = order_id;
+  const Event& event = *placing.event;
+  const EventDefinition& definition = event.definition();
+  SeatInventory& table = *placing.table;
   if (authorized.outcome == PaymentOutcome::kDeclined) {
     RenderedAnswer response = rendering_.error(Error::Make(
         ErrorKind::kPaymentRequired, "payment_declined", "The card was declined.",
@@ -381,7 +445,7 @@ RenderedAnswer OrderService::Execute(const PlaceOrderRequest& request) {
 
   const std::int64_t now_ms = ToUnixMillis(clock_.Now());
   const OrderRecord order =
-      ConfirmedOrder(request, *event, *sold, authorized.payment, order_id, now_ms);
+      ConfirmedOrder(request, event, *sold, authorized.payment, order_id, now_ms);
   std::vector<std::uint32_t> seat_indexes;
   for (const HeldSeat& seat : sold->seats) seat_indexes.push_back(seat.index);
   RenderedAnswer response = rendering_.placed(order);
@@ -400,7 +464,7 @@ RenderedAnswer OrderService::Execute(const PlaceOrderRequest& request) {
     const std::string owner_key = IdempotencyScope(request.session_id, request.customer_id);
     // The journal still calls the hold live; end it so a restart does not hold the seats again.
     holds_.EndInJournal(request.hold_id, "order_failed");
-    const Error error = ConfirmRefusal(confirmed.error(), request, *event, seat_indexes);
+    const Error error = ConfirmRefusal(confirmed.error(), request, event, seat_indexes);
     return undo(error, seat_indexes, owner_key);
   }
   BOXOFFICE_FAILPOINT("order.confirmed");

@@ -1,7 +1,10 @@
 // Orders: turning a fan's live hold into a sale (POST /v1/orders), nobody charged twice.
 //
 // Placing an order runs on the service's own bounded worker pool, never on an I/O thread, because
-// it waits for the gateway (tens of milliseconds) and for the ledger's group commit:
+// it waits for the ledger's group commit. It does not wait for the gateway: the authorization is
+// sent without blocking, the worker goes on to other orders, and the gateway's answer queues the
+// order's second half (steps 4-6) on the pool again. A slow gateway therefore costs memory per
+// order in flight (bounded by `in_flight_max`), not threads:
 //
 //   1. Idempotency-Key: a key already done replays its stored response; in flight → 409
 //      idempotency_in_flight; the same key with another body → 422 idempotency_key_reused.
@@ -24,6 +27,7 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -45,10 +49,13 @@
 
 namespace boxoffice {
 
-// Orders authorizing at once; each holds a worker thread for the gateway's round trip.
-inline constexpr std::size_t kOrderWorkersDefault = 128;
+// Threads placing orders; they wait for the ledger's commits, never for a gateway.
+inline constexpr std::size_t kOrderWorkersDefault = 64;
 // Orders waiting for a worker beyond this are refused with 503 at once.
 inline constexpr std::size_t kOrderQueueMax = 2'048;
+// Orders accepted and not yet answered (most of them waiting for the gateway) beyond this are
+// refused with 503 at once: a few kilobytes each.
+inline constexpr std::size_t kOrdersInFlightMax = 10'000;
 inline constexpr std::size_t kIdempotencyKeyMaxChars = 255;
 inline constexpr std::size_t kPaymentTokenMaxChars = 255;
 inline constexpr int kPaymentRetryAfterS = 2;
@@ -94,6 +101,7 @@ struct RefundRequest {
 struct OrderServiceOptions {
   std::size_t workers = kOrderWorkersDefault;
   std::size_t queue_max = kOrderQueueMax;
+  std::size_t in_flight_max = kOrdersInFlightMax;
 };
 
 // Totals since start, for /metrics and the stats route.
@@ -117,11 +125,12 @@ class OrderService {
                PaymentGateway* payments, AdmissionCheck* admission, const Clock& clock,
                MetricsRegistry& metrics, OrderRendering rendering,
                OrderServiceOptions options = {});
-  ~OrderService();  // finishes the orders already accepted
+  ~OrderService();  // finishes the orders already accepted (the gateway's answers awaited)
   OrderService(const OrderService&) = delete;
   OrderService& operator=(const OrderService&) = delete;
 
-  // Places an order; `done` runs once, on a worker thread (or at once when refused for load).
+  // Places an order; `done` runs once, on a worker thread (or at once when refused for load:
+  // 503 overloaded when `queue_max` orders wait for a worker or `in_flight_max` are unanswered).
   void Place(PlaceOrderRequest request, std::function<void(RenderedAnswer)> done);
   // Refunds an order (the operator's call): voids the authorization when it was never captured,
   // else refunds at the gateway; then, in one ledger transaction, the order becomes refunded, its
@@ -167,10 +176,19 @@ class OrderService {
 
   bool payments_available() const { return payments_ != nullptr; }
   OrderCounters counters() const;
+  // Orders accepted and not yet answered.
+  std::size_t in_flight() const;
   const OrderRendering& rendering() const { return rendering_; }
 
  private:
-  RenderedAnswer Execute(const PlaceOrderRequest& request);
+  struct PlacingOrder;
+  // Steps 1-3, then the authorization is sent; nullopt when it was (the answer then comes from
+  // Complete, once the gateway has answered).
+  std::optional<RenderedAnswer> Begin(const std::shared_ptr<PlacingOrder>& order);
+  // Steps 4-6, with the gateway's answer.
+  RenderedAnswer Complete(PlacingOrder& order, const PaymentResult& authorized);
+  // Answers the fan, and counts the order out of those in flight.
+  void Answer(PlacingOrder& order, RenderedAnswer answer);
   RenderedAnswer ExecuteRefund(const RefundRequest& request);
   // Who finishes a refund: the operator's request may abandon an attempt the gateway surely did
   // nothing for (they are told to try again); the sweep never does.
@@ -229,6 +247,11 @@ class OrderService {
 
   mutable std::mutex counters_mutex_;
   OrderCounters counters_;
+
+  const std::size_t in_flight_max_;
+  mutable std::mutex in_flight_mutex_;
+  std::condition_variable in_flight_ended_;
+  std::size_t in_flight_ = 0;
 
   std::mutex refunding_mutex_;
   std::map<std::string, std::string> refunding_;  // orders whose refund runs now, with its key

@@ -278,7 +278,7 @@ TEST_F(OrderServiceTest, ConcurrentOrdersOnDistinctHoldsAllConfirm) {
 TEST_F(OrderServiceTest, NoGatewayIs503) {
   auto event = CreateEvent();
   OrderService without(*catalog_, *holds_, *ledger_, nullptr, nullptr, clock_, metrics_,
-                       api::MakeOrderRendering(), OrderServiceOptions{1, 4});
+                       api::MakeOrderRendering(), OrderServiceOptions{1, 4, kOrdersInFlightMax});
   std::promise<RenderedAnswer> answered;
   without.Place(Request(HoldSeats(event, "ses_1", 1)),
                 [&answered](RenderedAnswer response) { answered.set_value(std::move(response)); });

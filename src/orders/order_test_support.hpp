@@ -83,7 +83,7 @@ class OrderFixture : public ::testing::Test {
     holds_ = std::make_unique<HoldService>(*catalog_, *ledger_, clock_);
     orders_ = std::make_unique<OrderService>(*catalog_, *holds_, *ledger_, &gateway_, nullptr,
                                              clock_, metrics_, api::MakeOrderRendering(),
-                                             OrderServiceOptions{8, 256});
+                                             OrderServiceOptions{8, 256, kOrdersInFlightMax});
   }
 
   // Restarts on the same data: sold seats and holds come back as serve restores them.

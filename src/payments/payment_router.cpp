@@ -174,62 +174,101 @@ void PaymentRouter::Judge(Route& route, PaymentOutcome outcome) {
   }
 }
 
+// One authorization on its way through the gateways, kept alive by the callbacks it waits on.
+struct PaymentRouter::Attempt {
+  AuthorizeRequest request;
+  PaymentDone done;
+  std::vector<Route*> order;
+  std::size_t next = 0;  // the next gateway of `order` to try
+  PaymentResult last;    // what to answer when no gateway is left
+};
+
 PaymentResult PaymentRouter::Authorize(const AuthorizeRequest& request) {
-  PaymentResult last;
-  last.outcome = PaymentOutcome::kFailed;
-  last.message = "every gateway's circuit breaker is open";
-  for (Route* route : Order()) {
+  return AwaitPayment([&](PaymentDone done) { AuthorizeAsync(request, std::move(done)); });
+}
+
+void PaymentRouter::AuthorizeAsync(const AuthorizeRequest& request, PaymentDone done) {
+  auto attempt = std::make_shared<Attempt>();
+  attempt->request = request;
+  attempt->done = std::move(done);
+  attempt->order = Order();
+  attempt->last.outcome = PaymentOutcome::kFailed;
+  attempt->last.message = "every gateway's circuit breaker is open";
+  TryNext(std::move(attempt));
+}
+
+void PaymentRouter::TryNext(std::shared_ptr<Attempt> attempt) {
+  while (attempt->next < attempt->order.size()) {
+    Route* route = attempt->order[attempt->next++];
     if (!route->breaker.Allow()) {
       route->rejections.Inc();
       route->breaker_gauge.Set(static_cast<double>(route->breaker.state()));
       continue;
     }
-    PaymentResult result =
-        Timed(*route, [&](PaymentGateway& gateway) { return gateway.Authorize(request); });
-    result.payment.gateway = route->gateway->name();
-    Count(*route, kAuthorize, result.outcome);
-    Judge(*route, result.outcome);
-    switch (result.outcome) {
-      case PaymentOutcome::kSucceeded:
-      case PaymentOutcome::kDeclined:
-        return result;
-      case PaymentOutcome::kFailed:
-      case PaymentOutcome::kNotFound:  // not an answer Authorize gives; treated as nothing done
-        last = std::move(result);
-        continue;
-      case PaymentOutcome::kUnknown:
-        break;
-    }
-    // The authorization may have happened: ask before going anywhere else.
-    PaymentResult found = Timed(
-        *route, [&](PaymentGateway& gateway) { return gateway.Lookup(request.idempotency_key); });
-    found.payment.gateway = route->gateway->name();
-    Count(*route, kLookup, found.outcome);
+    const TimePoint started = clock_.Now();
+    route->gateway->AuthorizeAsync(
+        attempt->request, [this, attempt, route, started](PaymentResult result) {
+          Took(*route, started);
+          result.payment.gateway = route->gateway->name();
+          Count(*route, kAuthorize, result.outcome);
+          Judge(*route, result.outcome);
+          switch (result.outcome) {
+            case PaymentOutcome::kSucceeded:
+            case PaymentOutcome::kDeclined:
+              return attempt->done(std::move(result));
+            case PaymentOutcome::kFailed:
+            case PaymentOutcome::kNotFound:  // not an answer Authorize gives: nothing was done
+              attempt->last = std::move(result);
+              return TryNext(attempt);
+            case PaymentOutcome::kUnknown:
+              return LookUpAfterTimeout(attempt, *route, std::move(result));
+          }
+        });
+    return;
+  }
+  attempt->done(std::move(attempt->last));
+}
+
+void PaymentRouter::LookUpAfterTimeout(std::shared_ptr<Attempt> attempt, Route& route,
+                                       PaymentResult timed_out) {
+  // The authorization may have happened: ask before going anywhere else.
+  const TimePoint started = clock_.Now();
+  const std::string& key = attempt->request.idempotency_key;
+  route.gateway->LookupAsync(key, [this, attempt, &route, started,
+                                   timed_out = std::move(timed_out)](PaymentResult found) mutable {
+    Took(route, started);
+    found.payment.gateway = route.gateway->name();
+    Count(route, kLookup, found.outcome);
     if (found.outcome == PaymentOutcome::kNotFound) {
-      last = std::move(result);
-      continue;
+      attempt->last = std::move(timed_out);
+      return TryNext(attempt);
     }
-    if (found.outcome == PaymentOutcome::kSucceeded && HoldsMoney(found.status)) return found;
+    if (found.outcome == PaymentOutcome::kSucceeded && HoldsMoney(found.status)) {
+      return attempt->done(std::move(found));
+    }
     if (found.outcome == PaymentOutcome::kSucceeded && found.status == "requires_payment_method") {
       found.outcome = PaymentOutcome::kDeclined;
       if (found.decline_code.empty()) found.decline_code = "card_declined";
-      return found;
+      return attempt->done(std::move(found));
     }
     // The lookup could not say, or found something neither authorized nor declined: a second
     // authorization elsewhere could charge the fan twice, so the caller gets kUnknown.
-    result.message = "timed out, and the lookup could not tell: " + found.message;
-    return result;
-  }
-  return last;
+    timed_out.message = "timed out, and the lookup could not tell: " + found.message;
+    attempt->done(std::move(timed_out));
+  });
+}
+
+void PaymentRouter::Took(Route& route, TimePoint started) {
+  const TimePoint ended = clock_.Now();
+  route.latencies.Record(ended,
+                         std::chrono::duration_cast<std::chrono::microseconds>(ended - started));
 }
 
 template <typename Call>
 PaymentResult PaymentRouter::Timed(Route& route, Call call) {
   const TimePoint started = clock_.Now();
   PaymentResult result = call(*route.gateway);
-  const TimePoint ended = clock_.Now();
-  route.latencies.Record(ended,
-                         std::chrono::duration_cast<std::chrono::microseconds>(ended - started));
+  Took(route, started);
   return result;
 }
 

@@ -7,13 +7,14 @@
 // fallbacks by weight, highest first (a weight of 0 makes a standby that is only a fallback).
 // Gateways whose breaker is open are skipped.
 //
-// Authorize, gateway by gateway: kSucceeded and kDeclined end the search (a decline is the
-// card's answer, final everywhere); kFailed (nothing happened) moves on to the next gateway;
-// kUnknown (a timeout: it may have happened) first asks that gateway to Lookup the idempotency
-// key: found and holding money → that authorization is the answer; found but declined → the
-// decline is the answer; not found → move on; the lookup cannot say either → answer kUnknown and
-// stop, because trying elsewhere could authorize the fan twice. No gateway could be tried (all
-// open) → kFailed.
+// Authorize, gateway by gateway (asynchronously: each gateway's answer, on its own thread, starts
+// the next step; the blocking Authorize waits for the same steps): kSucceeded and kDeclined end the
+// search (a decline is the card's answer, final everywhere); kFailed (nothing happened) moves on to
+// the next gateway; kUnknown (a timeout: it may have happened) first asks that gateway to Lookup
+// the idempotency key: found and holding money → that authorization is the answer; found but
+// declined → the decline is the answer; not found → move on; the lookup cannot say either → answer
+// kUnknown and stop, because trying elsewhere could authorize the fan twice. No gateway could be
+// tried (all open) → kFailed.
 //
 // Capture, Void and Refund go to the gateway named in the payment; Lookup asks every gateway.
 // Metrics: boxoffice_payment_breaker_state{gateway} (0 closed, 1 half-open, 2 open),
@@ -78,6 +79,7 @@ class PaymentRouter final : public PaymentGateway {
   PaymentResult Refund(const PaymentRef& payment, std::int64_t amount_cents,
                        const std::string& idempotency_key) override;
   PaymentResult Lookup(const std::string& idempotency_key) override;
+  void AuthorizeAsync(const AuthorizeRequest& request, PaymentDone done) override;
 
   // The breaker state of the gateway named `gateway` (kClosed for an unknown name).
   BreakerState breaker_state(const std::string& gateway) const;
@@ -87,6 +89,7 @@ class PaymentRouter final : public PaymentGateway {
  private:
   class LatencyRing;
   struct Route;
+  struct Attempt;
 
   // The order in which to try gateways for one authorization.
   std::vector<Route*> Order();
@@ -94,6 +97,13 @@ class PaymentRouter final : public PaymentGateway {
   void Count(Route& route, std::size_t operation, PaymentOutcome outcome);
   // Passes one call's outcome to the route's breaker (and the breaker gauge).
   void Judge(Route& route, PaymentOutcome outcome);
+  // Sends the attempt to its next gateway whose breaker lets it through; answers `last` when
+  // none is left.
+  void TryNext(std::shared_ptr<Attempt> attempt);
+  // After a timeout at `route`: its lookup of the key decides between answering and moving on.
+  void LookUpAfterTimeout(std::shared_ptr<Attempt> attempt, Route& route, PaymentResult timed_out);
+  // Keeps how long a call to the route's gateway took, for Health().
+  void Took(Route& route, TimePoint started);
   // Runs `call` on the route's gateway and keeps how long it took for Health().
   template <typename Call>
   PaymentResult Timed(Route& route, Call call);

@@ -1,16 +1,23 @@
 // The `PaymentGateway` port: one card processor (or the router that spreads payments over
-// several). Orders authorize a card synchronously while the fan waits, and the outbox worker
-// later captures; voids undo an authorization that never became a sale, refunds undo a sale.
+// several). Orders authorize a card while the fan waits, and the outbox worker later captures;
+// voids undo an authorization that never became a sale, refunds undo a sale.
 //
 // Every call is idempotent by its key: repeating a call with the same key never moves money
-// twice, which is what makes retries after a timeout safe. Calls block for at most the adapter's
-// timeout and therefore run on worker threads, never on an I/O thread. Adapters never see, log
-// or return card numbers: requests carry the gateway's card tokens only.
+// twice, which is what makes retries after a timeout safe. The blocking calls wait for at most
+// the adapter's timeout and therefore run on worker threads, never on an I/O thread. The order
+// path authorizes (and looks up after a timeout) without waiting: AuthorizeAsync and LookupAsync
+// return at once and call back when the gateway answers, so a slow gateway costs memory per
+// order in flight, not a thread. Adapters never see, log or return card numbers: requests carry
+// the gateway's card tokens only.
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <future>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace boxoffice {
 
@@ -64,6 +71,10 @@ struct AuthorizeRequest {
   std::string reference;      // the order id, kept by the gateway as metadata
 };
 
+// Receives an asynchronous call's result. It runs once, on the adapter's own thread (or on the
+// caller's, before the call returns), so it must be quick: real work goes to a worker.
+using PaymentDone = std::function<void(PaymentResult)>;
+
 class PaymentGateway {
  public:
   virtual ~PaymentGateway() = default;
@@ -82,6 +93,27 @@ class PaymentGateway {
   // The authorization made with `idempotency_key`: kSucceeded with its ref and status, kNotFound
   // when there is none, kFailed/kUnknown when the gateway could not say.
   virtual PaymentResult Lookup(const std::string& idempotency_key) = 0;
+
+  // Authorize and Lookup without waiting. An adapter that speaks to a gateway overrides both;
+  // these defaults (for in-process gateways) answer on the caller's thread.
+  virtual void AuthorizeAsync(const AuthorizeRequest& request, PaymentDone done) {
+    done(Authorize(request));
+  }
+  virtual void LookupAsync(const std::string& idempotency_key, PaymentDone done) {
+    done(Lookup(idempotency_key));
+  }
 };
+
+// Waits for the result of `call` (which starts an asynchronous call with the PaymentDone it is
+// given): how an adapter's blocking calls are made of its asynchronous ones. Never from a
+// PaymentDone: the thread that would answer would be the one waiting.
+template <typename Call>
+PaymentResult AwaitPayment(Call call) {
+  // Shared: the answering thread may still be inside set_value when this one wakes and returns.
+  auto answered = std::make_shared<std::promise<PaymentResult>>();
+  std::future<PaymentResult> answer = answered->get_future();
+  call(PaymentDone([answered](PaymentResult result) { answered->set_value(std::move(result)); }));
+  return answer.get();
+}
 
 }  // namespace boxoffice

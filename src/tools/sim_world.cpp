@@ -128,7 +128,7 @@ struct SimServer {
         holds(catalog, ledger, clock, HoldTable::Factory(clock)),
         router(SimGateways(bank), clock, metrics),
         orders(catalog, holds, ledger, &router, &room, clock, metrics, api::MakeOrderRendering(),
-               OrderServiceOptions{1, 16}),
+               OrderServiceOptions{1, 16, kOrdersInFlightMax}),
         outbox(ledger, &router, nullptr, signer, clock, metrics, SimOutboxOptions(seed)) {}
 
   // Waits until the order worker has nothing left to do and every write is applied.

@@ -160,16 +160,21 @@ BraintreeGateway::~BraintreeGateway() = default;
 
 namespace {
 
-// One GraphQL request: the document, its variables, Braintree's headers.
+// One GraphQL request's body (the document and its variables) and Braintree's headers.
+std::string GraphQlBody(std::string_view query, json::object variables) {
+  return json::serialize(json::object{{"query", query}, {"variables", std::move(variables)}});
+}
+
+std::vector<std::string> GraphQlHeaders(const BraintreeGatewayOptions& options) {
+  return {"Authorization: Basic " +
+              Base64StandardEncode(options.public_key + ":" + options.private_key),
+          std::string("Braintree-Version: ") + kBraintreeVersion, "Content-Type: application/json"};
+}
+
 GatewayHttpAnswer SendGraphQl(const BraintreeGatewayOptions& options, GatewayHttp& http,
                               std::string_view query, json::object variables) {
-  const std::string body =
-      json::serialize(json::object{{"query", query}, {"variables", std::move(variables)}});
-  const std::vector<std::string> headers{
-      "Authorization: Basic " +
-          Base64StandardEncode(options.public_key + ":" + options.private_key),
-      std::string("Braintree-Version: ") + kBraintreeVersion, "Content-Type: application/json"};
-  return http.Send(true, "/graphql", headers, body);
+  return http.Send(true, "/graphql", GraphQlHeaders(options),
+                   GraphQlBody(query, std::move(variables)));
 }
 
 // The answer's transaction at `path` (e.g. "transaction"), or its error, as a result.
@@ -195,6 +200,10 @@ PaymentResult TransactionResult(const std::string& gateway, const GraphQlAnswer&
 }  // namespace
 
 PaymentResult BraintreeGateway::Authorize(const AuthorizeRequest& request) {
+  return AwaitPayment([&](PaymentDone done) { AuthorizeAsync(request, std::move(done)); });
+}
+
+void BraintreeGateway::AuthorizeAsync(const AuthorizeRequest& request, PaymentDone done) {
   json::object transaction{{"amount", BraintreeAmount(request.amount_cents)},
                            {"orderId", request.idempotency_key}};
   if (!options_.merchant_account_id.empty()) {
@@ -203,12 +212,14 @@ PaymentResult BraintreeGateway::Authorize(const AuthorizeRequest& request) {
   json::object input{{"paymentMethodId", request.payment_token},
                      {"apiRequestKey", request.idempotency_key},
                      {"transaction", std::move(transaction)}};
-  const GraphQlAnswer answer =
-      ParseGraphQl(SendGraphQl(options_, *http_, kAuthorizeMutation, {{"input", std::move(input)}}),
-                   "authorizePaymentMethod");
-  PaymentResult result = TransactionResult(options_.name, answer, "transaction");
-  LogGatewayFailure(options_.name, GatewayOperation::kAuthorize, result);
-  return result;
+  http_->SendAsync(true, "/graphql", GraphQlHeaders(options_),
+                   GraphQlBody(kAuthorizeMutation, {{"input", std::move(input)}}),
+                   [gateway = options_.name, done = std::move(done)](GatewayHttpAnswer http) {
+                     PaymentResult result = TransactionResult(
+                         gateway, ParseGraphQl(http, "authorizePaymentMethod"), "transaction");
+                     LogGatewayFailure(gateway, GatewayOperation::kAuthorize, result);
+                     done(std::move(result));
+                   });
 }
 
 // Capture, void and refund: Braintree refuses a repeat of one that took effect (VALIDATION), so
@@ -318,12 +329,13 @@ PaymentResult BraintreeGateway::Refund(const PaymentRef& payment, std::int64_t a
   return result;
 }
 
-PaymentResult BraintreeGateway::Lookup(const std::string& idempotency_key) {
-  json::object input{{"orderId", json::object{{"is", idempotency_key}}}};
-  const GraphQlAnswer answer = ParseGraphQl(
-      SendGraphQl(options_, *http_, kSearchQuery, {{"input", std::move(input)}}), "search");
+namespace {
+
+// The search answer of a lookup, as the port's result.
+PaymentResult LookupResult(const std::string& gateway, const GatewayHttpAnswer& http) {
+  const GraphQlAnswer answer = ParseGraphQl(http, "search");
   PaymentResult result;
-  result.payment.gateway = options_.name;
+  result.payment.gateway = gateway;
   const json::object* transactions = JsonObjectAt(answer.payload(), "transactions");
   const json::value* edges = transactions != nullptr ? transactions->if_contains("edges") : nullptr;
   if (answer.transport != PaymentOutcome::kSucceeded || edges == nullptr || !edges->is_array()) {
@@ -333,7 +345,7 @@ PaymentResult BraintreeGateway::Lookup(const std::string& idempotency_key) {
             ? PaymentOutcome::kUnknown
             : PaymentOutcome::kFailed;
     result.message = answer.message.empty() ? "search answer without edges" : answer.message;
-    LogGatewayFailure(options_.name, GatewayOperation::kLookup, result);
+    LogGatewayFailure(gateway, GatewayOperation::kLookup, result);
     return result;
   }
   // Several transactions could share an order id only if something else made them; prefer one
@@ -341,7 +353,7 @@ PaymentResult BraintreeGateway::Lookup(const std::string& idempotency_key) {
   for (const json::value& edge : edges->get_array()) {
     const json::object* node = JsonObjectAt(edge.if_object(), "node");
     if (node == nullptr) continue;
-    PaymentResult found = ResultOfTransaction(options_.name, node);
+    PaymentResult found = ResultOfTransaction(gateway, node);
     const bool holds_money = found.status == "requires_capture" || found.status == "succeeded";
     if (result.payment.id.empty() || holds_money) {
       result = std::move(found);
@@ -352,6 +364,21 @@ PaymentResult BraintreeGateway::Lookup(const std::string& idempotency_key) {
   result.outcome =
       result.payment.id.empty() ? PaymentOutcome::kNotFound : PaymentOutcome::kSucceeded;
   return result;
+}
+
+}  // namespace
+
+PaymentResult BraintreeGateway::Lookup(const std::string& idempotency_key) {
+  return AwaitPayment([&](PaymentDone done) { LookupAsync(idempotency_key, std::move(done)); });
+}
+
+void BraintreeGateway::LookupAsync(const std::string& idempotency_key, PaymentDone done) {
+  json::object input{{"orderId", json::object{{"is", idempotency_key}}}};
+  http_->SendAsync(true, "/graphql", GraphQlHeaders(options_),
+                   GraphQlBody(kSearchQuery, {{"input", std::move(input)}}),
+                   [gateway = options_.name, done = std::move(done)](GatewayHttpAnswer http) {
+                     done(LookupResult(gateway, http));
+                   });
 }
 
 }  // namespace boxoffice

@@ -64,6 +64,8 @@ class BraintreeGateway final : public PaymentGateway {
   PaymentResult Refund(const PaymentRef& payment, std::int64_t amount_cents,
                        const std::string& idempotency_key) override;
   PaymentResult Lookup(const std::string& idempotency_key) override;
+  void AuthorizeAsync(const AuthorizeRequest& request, PaymentDone done) override;
+  void LookupAsync(const std::string& idempotency_key, PaymentDone done) override;
 
  private:
   const BraintreeGatewayOptions options_;

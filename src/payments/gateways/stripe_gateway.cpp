@@ -129,71 +129,34 @@ StripeGateway::~StripeGateway() = default;
 
 namespace {
 
-// One call with Stripe's headers: the Bearer key, and on a POST the form's type and the key.
-GatewayHttpAnswer Exchange(const StripeGatewayOptions& options, GatewayHttp& http, bool post,
-                           const std::string& path, const std::string& form,
-                           const std::string& idempotency_key) {
+// Stripe's headers: the Bearer key, and on a POST the form's type and the key.
+std::vector<std::string> Headers(const StripeGatewayOptions& options, bool post,
+                                 const std::string& idempotency_key) {
   std::vector<std::string> headers{"Authorization: Bearer " + options.api_key};
   if (post) {
     headers.push_back("Content-Type: application/x-www-form-urlencoded");
     if (!idempotency_key.empty()) headers.push_back("Idempotency-Key: " + idempotency_key);
   }
-  return http.Send(post, path, headers, form);
+  return headers;
 }
 
 PaymentResult Perform(const StripeGatewayOptions& options, GatewayHttp& http,
                       GatewayOperation operation, const std::string& path, const std::string& form,
                       const std::string& idempotency_key) {
   PaymentResult result =
-      ToResult(options.name, operation, Exchange(options, http, true, path, form, idempotency_key));
+      ToResult(options.name, operation,
+               http.Send(true, path, Headers(options, true, idempotency_key), form));
   LogGatewayFailure(options.name, operation, result);
   return result;
 }
 
-}  // namespace
-
-PaymentResult StripeGateway::Authorize(const AuthorizeRequest& request) {
-  std::string currency = request.currency;
-  for (char& c : currency) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  const std::string form =
-      "amount=" + std::to_string(request.amount_cents) + "&currency=" + FormEncode(currency) +
-      PaymentMethodForm(request.payment_token) + "&confirm=true&capture_method=manual" +
-      "&metadata%5Bidempotency_key%5D=" + FormEncode(request.idempotency_key) +
-      "&metadata%5Breference%5D=" + FormEncode(request.reference);
-  return Perform(options_, *http_, GatewayOperation::kAuthorize, "/v1/payment_intents", form,
-                 request.idempotency_key);
-}
-
-PaymentResult StripeGateway::Capture(const PaymentRef& payment, std::int64_t amount_cents,
-                                     const std::string& idempotency_key) {
-  return Perform(options_, *http_, GatewayOperation::kCapture,
-                 "/v1/payment_intents/" + FormEncode(payment.id) + "/capture",
-                 "amount_to_capture=" + std::to_string(amount_cents), idempotency_key + ":capture");
-}
-
-PaymentResult StripeGateway::Void(const PaymentRef& payment, const std::string& idempotency_key) {
-  return Perform(options_, *http_, GatewayOperation::kVoid,
-                 "/v1/payment_intents/" + FormEncode(payment.id) + "/cancel", "",
-                 idempotency_key + ":void");
-}
-
-PaymentResult StripeGateway::Refund(const PaymentRef& payment, std::int64_t amount_cents,
-                                    const std::string& idempotency_key) {
-  return Perform(
-      options_, *http_, GatewayOperation::kRefund, "/v1/refunds",
-      "payment_intent=" + FormEncode(payment.id) + "&amount=" + std::to_string(amount_cents),
-      idempotency_key + ":refund");
-}
-
-PaymentResult StripeGateway::Lookup(const std::string& idempotency_key) {
-  const std::string path = "/v1/payment_intents/search?query=" +
-                           FormEncode(MetadataQuery("idempotency_key", idempotency_key));
-  const GatewayHttpAnswer answer = Exchange(options_, *http_, false, path, "", "");
-  PaymentResult result = ToResult(options_.name, GatewayOperation::kLookup, answer);
+// The search answer of a lookup, as the port's result.
+PaymentResult LookupResult(const std::string& gateway, const GatewayHttpAnswer& answer) {
+  PaymentResult result = ToResult(gateway, GatewayOperation::kLookup, answer);
   if (result.outcome != PaymentOutcome::kSucceeded) {
     // A lookup changes nothing, so any failure to answer is only "could not say".
     if (result.outcome == PaymentOutcome::kDeclined) result.outcome = PaymentOutcome::kFailed;
-    LogGatewayFailure(options_.name, GatewayOperation::kLookup, result);
+    LogGatewayFailure(gateway, GatewayOperation::kLookup, result);
     return result;
   }
   boost::system::error_code parse_error;
@@ -222,6 +185,63 @@ PaymentResult StripeGateway::Lookup(const std::string& idempotency_key) {
   }
   if (result.payment.id.empty()) result.outcome = PaymentOutcome::kNotFound;
   return result;
+}
+
+}  // namespace
+
+PaymentResult StripeGateway::Authorize(const AuthorizeRequest& request) {
+  return AwaitPayment([&](PaymentDone done) { AuthorizeAsync(request, std::move(done)); });
+}
+
+void StripeGateway::AuthorizeAsync(const AuthorizeRequest& request, PaymentDone done) {
+  std::string currency = request.currency;
+  for (char& c : currency) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string form =
+      "amount=" + std::to_string(request.amount_cents) + "&currency=" + FormEncode(currency) +
+      PaymentMethodForm(request.payment_token) + "&confirm=true&capture_method=manual" +
+      "&metadata%5Bidempotency_key%5D=" + FormEncode(request.idempotency_key) +
+      "&metadata%5Breference%5D=" + FormEncode(request.reference);
+  http_->SendAsync(true, "/v1/payment_intents", Headers(options_, true, request.idempotency_key),
+                   std::move(form),
+                   [gateway = options_.name, done = std::move(done)](GatewayHttpAnswer answer) {
+                     PaymentResult result = ToResult(gateway, GatewayOperation::kAuthorize, answer);
+                     LogGatewayFailure(gateway, GatewayOperation::kAuthorize, result);
+                     done(std::move(result));
+                   });
+}
+
+PaymentResult StripeGateway::Capture(const PaymentRef& payment, std::int64_t amount_cents,
+                                     const std::string& idempotency_key) {
+  return Perform(options_, *http_, GatewayOperation::kCapture,
+                 "/v1/payment_intents/" + FormEncode(payment.id) + "/capture",
+                 "amount_to_capture=" + std::to_string(amount_cents), idempotency_key + ":capture");
+}
+
+PaymentResult StripeGateway::Void(const PaymentRef& payment, const std::string& idempotency_key) {
+  return Perform(options_, *http_, GatewayOperation::kVoid,
+                 "/v1/payment_intents/" + FormEncode(payment.id) + "/cancel", "",
+                 idempotency_key + ":void");
+}
+
+PaymentResult StripeGateway::Refund(const PaymentRef& payment, std::int64_t amount_cents,
+                                    const std::string& idempotency_key) {
+  return Perform(
+      options_, *http_, GatewayOperation::kRefund, "/v1/refunds",
+      "payment_intent=" + FormEncode(payment.id) + "&amount=" + std::to_string(amount_cents),
+      idempotency_key + ":refund");
+}
+
+PaymentResult StripeGateway::Lookup(const std::string& idempotency_key) {
+  return AwaitPayment([&](PaymentDone done) { LookupAsync(idempotency_key, std::move(done)); });
+}
+
+void StripeGateway::LookupAsync(const std::string& idempotency_key, PaymentDone done) {
+  std::string path = "/v1/payment_intents/search?query=" +
+                     FormEncode(MetadataQuery("idempotency_key", idempotency_key));
+  http_->SendAsync(false, std::move(path), Headers(options_, false, ""), "",
+                   [gateway = options_.name, done = std::move(done)](GatewayHttpAnswer answer) {
+                     done(LookupResult(gateway, answer));
+                   });
 }
 
 }  // namespace boxoffice

@@ -30,7 +30,7 @@ struct StripeGatewayOptions {
   std::string api_key;   // the secret key, sent as Authorization: Bearer
   std::chrono::milliseconds connect_timeout{2'000};
   std::chrono::milliseconds timeout{10'000};  // the whole call, connect included
-  std::size_t idle_connections_max = 32;      // kept-alive handles kept for reuse
+  std::size_t idle_connections_max = 32;      // kept-alive connections kept for reuse
 };
 
 class StripeGateway final : public PaymentGateway {
@@ -48,6 +48,8 @@ class StripeGateway final : public PaymentGateway {
   PaymentResult Refund(const PaymentRef& payment, std::int64_t amount_cents,
                        const std::string& idempotency_key) override;
   PaymentResult Lookup(const std::string& idempotency_key) override;
+  void AuthorizeAsync(const AuthorizeRequest& request, PaymentDone done) override;
+  void LookupAsync(const std::string& idempotency_key, PaymentDone done) override;
 
  private:
   const StripeGatewayOptions options_;
