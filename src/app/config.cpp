@@ -137,6 +137,49 @@ void AddServeOptions(CLI::App& command, ServeConfig& config) {
                   "(docs/payments.md)")
       ->envname("BOXOFFICE_GATEWAYS")
       ->delimiter(';');
+  command
+      .add_option("--order-workers", config.order_workers,
+                  "Threads placing orders; they wait for the ledger, never for a gateway")
+      ->envname("BOXOFFICE_ORDER_WORKERS")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'024}))
+      ->capture_default_str();
+  command
+      .add_option("--order-queue-max", config.order_queue_max,
+                  "Orders waiting for a worker beyond this are answered 503 overloaded")
+      ->envname("BOXOFFICE_ORDER_QUEUE_MAX")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
+      ->capture_default_str();
+  command
+      .add_option("--orders-in-flight-max", config.orders_in_flight_max,
+                  "Orders accepted and not yet answered (most waiting for a gateway) beyond "
+                  "this are answered 503 overloaded")
+      ->envname("BOXOFFICE_ORDERS_IN_FLIGHT_MAX")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
+      ->capture_default_str();
+  command
+      .add_option("--outbox-concurrency", config.outbox_concurrency,
+                  "Confirmed orders the outbox captures and tickets at once")
+      ->envname("BOXOFFICE_OUTBOX_CONCURRENCY")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'024}))
+      ->capture_default_str();
+  command
+      .add_option("--outbox-attempts-max", config.outbox_attempts_max,
+                  "Tries of an outbox row before it is dead (an operator's alert)")
+      ->envname("BOXOFFICE_OUTBOX_ATTEMPTS_MAX")
+      ->check(CLI::Range(1u, 1'000u))
+      ->capture_default_str();
+  command
+      .add_option("--outbox-backoff-base-ms", config.outbox_backoff_base_ms,
+                  "Wait before an outbox row's second try, doubling for each try after")
+      ->envname("BOXOFFICE_OUTBOX_BACKOFF_BASE_MS")
+      ->check(CLI::Range(10u, 600'000u))
+      ->capture_default_str();
+  command
+      .add_option("--outbox-backoff-max-s", config.outbox_backoff_max_s,
+                  "The longest wait between two tries of an outbox row")
+      ->envname("BOXOFFICE_OUTBOX_BACKOFF_MAX_S")
+      ->check(CLI::Range(1u, 86'400u))
+      ->capture_default_str();
   AddMailOptions(command, config.mail);
 }
 

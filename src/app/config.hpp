@@ -62,6 +62,17 @@ struct ServeConfig {
   MailConfig mail;
   // Card gateways, one spec each (see ParseGatewaySpec); BOXOFFICE_GATEWAYS separates them by ';'.
   std::vector<std::string> gateways;
+  // Orders (orders/order_service.hpp): worker threads, orders waiting for one, and orders
+  // accepted and not yet answered (most waiting for a gateway); beyond either bound, 503.
+  std::size_t order_workers = 64;
+  std::size_t order_queue_max = 2'048;
+  std::size_t orders_in_flight_max = 10'000;
+  // The outbox (orders/outbox_worker.hpp): rows captured at once, tries before a row is dead,
+  // and the back-off between tries, doubling from the base up to the most.
+  std::size_t outbox_concurrency = 16;
+  unsigned outbox_attempts_max = 10;
+  unsigned outbox_backoff_base_ms = 500;
+  unsigned outbox_backoff_max_s = 300;
 };
 
 // One card gateway, from a spec such as

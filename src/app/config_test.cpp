@@ -6,6 +6,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "orders/order_service.hpp"
+#include "orders/outbox_worker.hpp"
+
 namespace boxoffice::app {
 namespace {
 
@@ -28,6 +31,28 @@ TEST(ConfigTest, Defaults) {
   EXPECT_EQ(config.body_limit_bytes, 1u << 20);
   EXPECT_EQ(config.max_streams, 5'000u);
   EXPECT_FALSE(config.demo);
+}
+
+// The order and outbox settings default to the services' own defaults, and are bounded.
+TEST(ConfigTest, OrderAndOutboxSettingsDefaultToTheServices) {
+  const ServeConfig config = Parse({});
+  const OrderServiceOptions orders;
+  EXPECT_EQ(config.order_workers, orders.workers);
+  EXPECT_EQ(config.order_queue_max, orders.queue_max);
+  EXPECT_EQ(config.orders_in_flight_max, orders.in_flight_max);
+  const OutboxOptions outbox;
+  EXPECT_EQ(config.outbox_concurrency, outbox.concurrency);
+  EXPECT_EQ(static_cast<int>(config.outbox_attempts_max), outbox.attempts_max);
+  EXPECT_EQ(std::chrono::milliseconds(config.outbox_backoff_base_ms), outbox.backoff_base);
+  EXPECT_EQ(std::chrono::seconds(config.outbox_backoff_max_s), outbox.backoff_max);
+
+  const ServeConfig set = Parse(
+      {"--order-workers", "3", "--orders-in-flight-max", "50", "--outbox-backoff-max-s", "60"});
+  EXPECT_EQ(set.order_workers, 3u);
+  EXPECT_EQ(set.orders_in_flight_max, 50u);
+  EXPECT_EQ(set.outbox_backoff_max_s, 60u);
+  EXPECT_THROW(Parse({"--order-workers", "0"}), CLI::ParseError);
+  EXPECT_THROW(Parse({"--outbox-backoff-base-ms", "5"}), CLI::ParseError);
 }
 
 // --max-streams reaches the server's options (0 turns streams off: every one is a 503).

@@ -418,11 +418,19 @@ int RunServe(const ServeConfig& config) {
   // hold them for the event's life (docs/security.md, "Rotating keys").
   TicketSigner ticket_signer(secrets->server.back());
   OrderService orders(catalog, holds, ledger, payments->router.get(), &waiting_room, clock, metrics,
-                      api::MakeOrderRendering());
+                      api::MakeOrderRendering(),
+                      OrderServiceOptions{config.order_workers, config.order_queue_max,
+                                          config.orders_in_flight_max});
   if (Status restored = RestoreSales(orders, holds); !restored) {
     return Fail("cannot restore the sales a crash left", restored.error());
   }
-  OutboxWorker outbox(ledger, payments->router.get(), mailer.get(), ticket_signer, clock, metrics);
+  OutboxOptions outbox_options;
+  outbox_options.concurrency = config.outbox_concurrency;
+  outbox_options.attempts_max = static_cast<int>(config.outbox_attempts_max);
+  outbox_options.backoff_base = std::chrono::milliseconds(config.outbox_backoff_base_ms);
+  outbox_options.backoff_max = std::chrono::seconds(config.outbox_backoff_max_s);
+  OutboxWorker outbox(ledger, payments->router.get(), mailer.get(), ticket_signer, clock, metrics,
+                      outbox_options);
   CheckInService check_in(ledger, ticket_signer, clock);
   WorkerPool hashing_pool(config.hashing_threads, kHashingQueueMax);
   Accounts accounts(ledger, clock, secrets->server, std::chrono::seconds(config.session_ttl_s),

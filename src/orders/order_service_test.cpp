@@ -3,8 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <latch>
+#include <mutex>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "orders/order_test_support.hpp"
 
@@ -272,6 +276,93 @@ TEST_F(OrderServiceTest, ConcurrentOrdersOnDistinctHoldsAllConfirm) {
   auto sold = ledger_->LoadSoldSeats();
   ASSERT_TRUE(sold.ok());
   EXPECT_EQ(sold->size(), std::size_t{kFans});
+}
+
+// A gateway that keeps every authorization until the test lets it answer: a slow gateway, with
+// the test deciding when "later" is. Every other call goes straight to `answers`.
+class ParkingGateway final : public PaymentGateway {
+ public:
+  explicit ParkingGateway(PaymentGateway& answers) : answers_(answers) {}
+  const std::string& name() const override { return answers_.name(); }
+  PaymentResult Authorize(const AuthorizeRequest& request) override {
+    return answers_.Authorize(request);
+  }
+  PaymentResult Capture(const PaymentRef& payment, std::int64_t amount_cents,
+                        const std::string& key) override {
+    return answers_.Capture(payment, amount_cents, key);
+  }
+  PaymentResult Void(const PaymentRef& payment, const std::string& key) override {
+    return answers_.Void(payment, key);
+  }
+  PaymentResult Refund(const PaymentRef& payment, std::int64_t amount_cents,
+                       const std::string& key) override {
+    return answers_.Refund(payment, amount_cents, key);
+  }
+  PaymentResult Lookup(const std::string& key) override { return answers_.Lookup(key); }
+  void AuthorizeAsync(const AuthorizeRequest& request, PaymentDone done) override {
+    std::lock_guard lock(mutex_);
+    parked_.emplace_back(request, std::move(done));
+    arrived_.notify_all();
+  }
+
+  // Blocks until `count` authorizations wait for their answer.
+  void AwaitParked(std::size_t count) {
+    std::unique_lock lock(mutex_);
+    arrived_.wait(lock, [&] { return parked_.size() >= count; });
+  }
+  // Answers every parked authorization (from this thread, as a gateway's client would from its).
+  void AnswerAll() {
+    std::vector<std::pair<AuthorizeRequest, PaymentDone>> parked;
+    {
+      std::lock_guard lock(mutex_);
+      parked.swap(parked_);
+    }
+    for (auto& [request, done] : parked) done(answers_.Authorize(request));
+  }
+
+ private:
+  PaymentGateway& answers_;
+  std::mutex mutex_;
+  std::condition_variable arrived_;
+  std::vector<std::pair<AuthorizeRequest, PaymentDone>> parked_;
+};
+
+// One worker keeps several orders at the gateway at once: none of them holds it while its
+// authorization waits. Beyond in_flight_max an order is refused at once, and the answers, when
+// they come, confirm every order.
+TEST_F(OrderServiceTest, OneWorkerKeepsOrdersAtTheGatewayUpToTheBound) {
+  auto event = CreateEvent();
+  std::mutex mutex;
+  std::condition_variable answered;
+  std::vector<RenderedAnswer> answers;
+  ParkingGateway slow(gateway_);
+  // Declared after what its answers touch, so that it is destroyed (its orders ended) first.
+  OrderService orders(*catalog_, *holds_, *ledger_, &slow, nullptr, clock_, metrics_,
+                      api::MakeOrderRendering(), OrderServiceOptions{1, 16, 3});
+  auto place = [&](const std::string& session) {
+    orders.Place(Request(HoldSeats(event, session, 1)), [&](RenderedAnswer answer) {
+      std::lock_guard lock(mutex);
+      answers.push_back(std::move(answer));
+      answered.notify_all();
+    });
+  };
+  for (const char* session : {"ses_1", "ses_2", "ses_3"}) place(session);
+  slow.AwaitParked(3);  // a worker that waited for the first answer would never send the second
+  EXPECT_EQ(orders.in_flight(), 3u);
+  place("ses_4");
+  {
+    std::lock_guard lock(mutex);
+    ASSERT_EQ(answers.size(), 1u);  // refused on the caller's thread, before any answer came
+    EXPECT_EQ(answers[0].status, 503);
+    EXPECT_EQ(ErrorCode(answers[0]), "overloaded");
+  }
+  slow.AnswerAll();
+  {
+    std::unique_lock lock(mutex);
+    answered.wait(lock, [&] { return answers.size() == 4; });
+  }
+  for (std::size_t i = 1; i < answers.size(); ++i) EXPECT_EQ(answers[i].status, 201);
+  EXPECT_EQ(holds_->InventoryFor(event).Counts().sold, 3u);
 }
 
 // Without a gateway every order is 503 payments_unavailable.

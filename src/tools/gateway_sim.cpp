@@ -202,6 +202,12 @@ void AddGatewaySimOptions(CLI::App& command, GatewaySimOptions& options) {
       ->check(CLI::Range(0u, 60'000u))
       ->capture_default_str();
   command
+      .add_option("--answer-together", options.answer_together,
+                  "Hold API answers until this many wait, then send them all (0: off); proves "
+                  "that a client keeps that many calls open at once")
+      ->check(CLI::Range(0u, 10'000u))
+      ->capture_default_str();
+  command
       .add_option("--error-rate", options.error_rate,
                   "Share (0..1) of API requests answered 500 api_error without effect")
       ->check(CLI::Range(0.0, 1.0))
@@ -407,22 +413,14 @@ struct GatewaySim::Impl {
         respond(std::move(response));
       }
     };
-    if (options.latency_ms == 0) {
-      run();
-    } else {
-      delays.Schedule(Clock::now() + std::chrono::milliseconds(options.latency_ms), std::move(run));
-    }
+    delays.Answer(std::chrono::milliseconds(options.latency_ms), std::move(run));
   }
 
   void Later(http::Respond respond, http::Response response) {
-    if (options.latency_ms == 0) {
-      respond(std::move(response));
-      return;
-    }
-    delays.Schedule(Clock::now() + std::chrono::milliseconds(options.latency_ms),
-                    [respond = std::move(respond), response = std::move(response)]() mutable {
-                      respond(std::move(response));
-                    });
+    delays.Answer(std::chrono::milliseconds(options.latency_ms),
+                  [respond = std::move(respond), response = std::move(response)]() mutable {
+                    respond(std::move(response));
+                  });
   }
 
   static std::string Fingerprint(const http::Request& request, Params params) {
@@ -779,7 +777,7 @@ struct GatewaySim::Impl {
   const GatewaySimOptions options;
   http::Router router;
   MetricsRegistry metrics;
-  DelayQueue delays;
+  DelayQueue delays{options.answer_together};
 
   std::mutex mutex;  // guards everything below
   std::mt19937_64 random;

@@ -32,6 +32,7 @@ struct GatewaySimOptions {
   std::string api_key = "sk_test_boxoffice";
   std::string public_key = "public_test_boxoffice";
   unsigned latency_ms = 0;            // added to every API answer, on a timer
+  unsigned answer_together = 0;       // >1: answers held until this many wait (DelayQueue)
   double error_rate = 0;              // share of API requests answered 500 api_error, doing nothing
   double timeout_rate = 0;            // share of POSTs that take effect and then hang
   double decline_rate = 0;            // share of tok_visa creates declined with generic_decline

@@ -409,12 +409,7 @@ void BraintreeSim::Handle(const http::Request& request, http::Respond respond) {
       respond(std::move(response));
     }
   };
-  if (options_.latency_ms == 0) {
-    run();
-  } else {
-    delays_.Schedule(SimClock::now() + std::chrono::milliseconds(options_.latency_ms),
-                     std::move(run));
-  }
+  delays_.Answer(std::chrono::milliseconds(options_.latency_ms), std::move(run));
 }
 
 http::Response BraintreeSim::Records() const {

@@ -22,10 +22,27 @@ using SimClock = std::chrono::steady_clock;
 
 // Runs callbacks at their deadlines on one timer thread, so that latency and hangs never put an
 // I/O thread to sleep. Stop() runs whatever is left at once, so that no request is left hanging.
+//
+// With `together` above 1 (--answer-together), API answers are also held until that many wait,
+// then all go at once: a client that keeps fewer calls open at the same time gets no answer
+// until it gives up, which is how a test proves that a client's calls overlap without timing
+// anything.
 class DelayQueue {
  public:
-  DelayQueue() : thread_([this] { Loop(); }) {}
+  explicit DelayQueue(unsigned together = 0) : together_(together), thread_([this] { Loop(); }) {}
   ~DelayQueue() { Stop(); }
+
+  // An API answer: after `latency`, and once `together` of them wait.
+  void Answer(std::chrono::milliseconds latency, std::function<void()> task) {
+    if (together_ > 1) {
+      task = [this, task = std::move(task)]() mutable { Gather(std::move(task)); };
+    }
+    if (latency.count() == 0) {
+      task();
+    } else {
+      Schedule(SimClock::now() + latency, std::move(task));
+    }
+  }
 
   void Schedule(SimClock::time_point at, std::function<void()> task) {
     {
@@ -40,16 +57,34 @@ class DelayQueue {
   }
 
   void Stop() {
+    std::vector<std::function<void()>> gathered;
     {
       std::lock_guard lock(mutex_);
       if (stopping_) return;
       stopping_ = true;
+      gathered.swap(gathered_);
     }
     wake_.notify_one();
     thread_.join();
+    for (std::function<void()>& task : gathered) task();
   }
 
  private:
+  void Gather(std::function<void()> task) {
+    std::vector<std::function<void()>> ready;
+    {
+      std::lock_guard lock(mutex_);
+      if (!stopping_) {
+        gathered_.push_back(std::move(task));
+        if (gathered_.size() < together_) return;
+        ready.swap(gathered_);
+      } else {
+        ready.push_back(std::move(task));
+      }
+    }
+    for (std::function<void()>& run : ready) run();
+  }
+
   struct Task {
     SimClock::time_point at;
     std::uint64_t sequence;
@@ -86,7 +121,9 @@ class DelayQueue {
   std::priority_queue<Task, std::vector<Task>, std::greater<>> tasks_;
   std::uint64_t next_sequence_ = 0;
   bool stopping_ = false;
-  std::thread thread_;  // last: starts after the members it uses
+  const unsigned together_;
+  std::vector<std::function<void()>> gathered_;  // answers waiting for `together_` of them
+  std::thread thread_;                           // last: starts after the members it uses
 };
 
 // What a request turned out to be after its latency: an answer, and whether it then hangs.

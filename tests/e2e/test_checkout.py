@@ -376,6 +376,45 @@ class GatewayFaultsTest(unittest.TestCase):
                 sim.stop()
 
 
+class NonBlockingTest(unittest.TestCase):
+    """Orders do not hold a worker while the gateway answers."""
+
+    def test_one_order_worker_keeps_many_authorizations_in_flight(self):
+        """One worker, and a gateway that answers nothing until 12 authorizations wait.
+
+        A worker that waited for its gateway call would hold the only thread, the simulator
+        would never see 12 calls at once, and every order would time out. Each order is 201.
+        """
+        fans = 12
+        with GatewaySim(api_key=SIM_KEY,
+                        extra_args=["--answer-together", str(fans)]) as sim:
+            server = Server(extra_args=gateway_arg("sim", sim, timeout_ms=20000) +
+                            ["--order-workers", "1"])
+            try:
+                shop = Shop(self, server)
+                event_id = shop.event()
+                buyers = [shop.session() for _ in range(fans)]
+                holds = [shop.hold(event_id, auth, quantity=1)["hold_id"] for auth in buyers]
+                answers = [None] * fans
+
+                def buy(index):
+                    answers[index] = shop.order(buyers[index], holds[index],
+                                                key=str(uuid.uuid4()))
+
+                threads = [threading.Thread(target=buy, args=(i,)) for i in range(fans)]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join()
+                self.assertEqual([a.status for a in answers], [201] * fans,
+                                 [a.body for a in answers if a.status != 201])
+                self.assertEqual(len(live_authorizations(sim)), fans)
+                metrics = server.request("GET", "/metrics").body.decode()
+                self.assertIn('boxoffice_orders_total{outcome="confirmed"} %d' % fans, metrics)
+            finally:
+                server.cleanup()
+
+
 class CrashTest(unittest.TestCase):
     """kill -9 at the two dangerous moments of a sale."""
 

@@ -7,8 +7,12 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "tools/gateway_sim.hpp"
 
@@ -162,6 +166,48 @@ TEST(BraintreeGatewayTest, RepeatedAuthorizeIsTheSameTransaction) {
   ASSERT_EQ(again.outcome, PaymentOutcome::kSucceeded);
   EXPECT_EQ(again.payment.id, first.payment.id);
   EXPECT_EQ(BraintreeTransactions(*sim).size(), 1u);
+}
+
+// Authorizations and lookups from one thread overlap: the simulator answers none until 12 wait.
+TEST(BraintreeGatewayTest, OneThreadKeepsManyCallsInFlight) {
+  constexpr std::size_t kCalls = 12;
+  GatewaySimOptions options;
+  options.answer_together = kCalls;
+  auto sim = StartBraintreeSim(options);
+  BraintreeGateway gateway = BraintreeAdapter(*sim, std::chrono::milliseconds(30'000));
+  std::mutex mutex;
+  std::condition_variable answered;
+  std::vector<PaymentResult> results;
+  auto keep = [&](PaymentResult result) {
+    std::lock_guard lock(mutex);
+    results.push_back(std::move(result));
+    answered.notify_all();
+  };
+  auto await_all = [&] {
+    std::unique_lock lock(mutex);
+    answered.wait(lock, [&] { return results.size() == kCalls; });
+  };
+  for (std::size_t i = 0; i < kCalls; ++i) {
+    gateway.AuthorizeAsync(BraintreeRequest("ord_many_" + std::to_string(i)), keep);
+  }
+  await_all();
+  std::set<std::string> ids;
+  for (const PaymentResult& result : results) {
+    EXPECT_EQ(result.outcome, PaymentOutcome::kSucceeded) << result.message;
+    ids.insert(result.payment.id);
+  }
+  EXPECT_EQ(ids.size(), kCalls);
+  EXPECT_EQ(BraintreeTransactions(*sim).size(), kCalls);
+  results.clear();
+  for (std::size_t i = 0; i < kCalls; ++i) {
+    gateway.LookupAsync("ord_many_" + std::to_string(i), keep);
+  }
+  await_all();
+  for (const PaymentResult& result : results) {
+    EXPECT_EQ(result.outcome, PaymentOutcome::kSucceeded) << result.message;
+    EXPECT_EQ(result.status, "requires_capture");
+    EXPECT_EQ(ids.count(result.payment.id), 1u);
+  }
 }
 
 }  // namespace

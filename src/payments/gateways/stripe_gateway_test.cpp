@@ -7,6 +7,9 @@
 #include <atomic>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
+#include <condition_variable>
+#include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -220,6 +223,50 @@ TEST(StripeGatewayTest, ConcurrentAuthorizationsEachMadeOnce) {
   ASSERT_EQ(intents.size(), static_cast<std::size_t>(kThreads * kEach));
   for (const boost::json::value& intent : intents) {
     EXPECT_EQ(intent.at("create_attempts").as_int64(), 1);
+  }
+}
+
+// One thread keeps many authorizations (and lookups) open at once: the simulator answers none
+// until 24 wait, so a client that waited for each call before sending the next would get no
+// answer at all and time out.
+TEST(StripeGatewayTest, OneThreadKeepsManyCallsInFlight) {
+  constexpr std::size_t kCalls = 24;
+  GatewaySimOptions options;
+  options.answer_together = kCalls;
+  options.latency_ms = 5;
+  auto sim = StartSim(options);
+  StripeGateway gateway = Adapter(*sim, std::chrono::milliseconds(30'000));
+  std::mutex mutex;
+  std::condition_variable answered;
+  std::vector<PaymentResult> results;
+  auto keep = [&](PaymentResult result) {
+    std::lock_guard lock(mutex);
+    results.push_back(std::move(result));
+    answered.notify_all();
+  };
+  auto await_all = [&] {
+    std::unique_lock lock(mutex);
+    answered.wait(lock, [&] { return results.size() == kCalls; });
+  };
+  for (std::size_t i = 0; i < kCalls; ++i) {
+    gateway.AuthorizeAsync(Request("many-" + std::to_string(i)), keep);
+  }
+  await_all();
+  std::set<std::string> ids;
+  for (const PaymentResult& result : results) {
+    EXPECT_EQ(result.outcome, PaymentOutcome::kSucceeded) << result.message;
+    EXPECT_EQ(result.status, "requires_capture");
+    ids.insert(result.payment.id);
+  }
+  EXPECT_EQ(ids.size(), kCalls);
+  EXPECT_EQ(Intents(*sim).size(), kCalls);
+
+  results.clear();
+  for (std::size_t i = 0; i < kCalls; ++i) gateway.LookupAsync("many-" + std::to_string(i), keep);
+  await_all();
+  for (const PaymentResult& result : results) {
+    EXPECT_EQ(result.outcome, PaymentOutcome::kSucceeded) << result.message;
+    EXPECT_EQ(ids.count(result.payment.id), 1u);
   }
 }
 
