@@ -6,12 +6,15 @@
 # answer names the hold, then the order for it by the same session. wrk cannot tell which request
 # an answer belongs to, so each hold carries an `X-Request-Id` naming its session; the server
 # echoes it. Every 201 order has been authorized at the simulator and written to the ledger
-# (fsynced) before it is answered. Target: >= 1,000 confirmed orders/s.
+# (fsynced) before it is answered. Target (issue 18): >= 2,000 confirmed orders/s with the order
+# p99 under 100 ms at 20 ms, and at 200 ms a throughput that threads do not limit.
+# bench/orders-latency.sh runs it at both latencies for two builds.
 #
 # Reported: confirmed orders/s, hold and order latency p50/p99 (the server's own histograms of
 # every answer, read from /metrics), wrk's per-request latency, the simulator's record of
 # authorizations (one per order, none twice) and how far the capture worker got.
-# Writes bench/results/orders.json.
+# Writes bench/results/orders.json (or $BENCH_RESULTS). DRAIN_S_MAX bounds the wait for the
+# outbox after the load (0: do not wait).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=bench/lib.sh
@@ -23,7 +26,8 @@ THREADS=${THREADS:-2}
 SESSIONS=${SESSIONS:-2000}
 LATENCY_MS=${LATENCY_MS:-20}
 BINARY=${BOXOFFICE_BINARY:-build/boxoffice}
-RESULTS=bench/results/orders.json
+RESULTS=${BENCH_RESULTS:-bench/results/orders.json}
+DRAIN_S_MAX=${DRAIN_S_MAX:-120}
 
 command -v wrk >/dev/null || { echo "bench/orders.sh: wrk missing; run scripts/bootstrap" >&2; exit 1; }
 
@@ -127,7 +131,8 @@ curl -sf "$base/v1/events/$event_id/stats" -H "Authorization: Bearer $admin_key"
 curl -sf "$base/metrics" >"$work/metrics.txt"
 # Captures run behind the sales (the outbox): how long until every order sold is completed.
 drain_started=$(date +%s.%N)
-for _ in $(seq 240); do
+pending=null  # not read: DRAIN_S_MAX=0
+for _ in $(seq $((DRAIN_S_MAX * 2))); do
   pending=$(curl -sf "$base/v1/events/$event_id/stats" -H "Authorization: Bearer $admin_key" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["orders"]["outbox_pending"])')
   [ "$pending" = "0" ] && break
@@ -138,7 +143,7 @@ echo "{\"outbox_pending\": $pending, \"drain_s\": $drain_s}" >"$work/drain.json"
 curl -sf "$sim_url/_sim/payment_intents" >"$work/intents.json"
 kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
 
-mkdir -p bench/results
+mkdir -p "$(dirname "$RESULTS")"
 python3 - "$RESULTS" "$work" "$DURATION_S" "$CONNECTIONS" "$THREADS" "$SESSIONS" "$LATENCY_MS" <<'PY'
 import collections, datetime, json, os, re, sys
 results, work = sys.argv[1], sys.argv[2]
@@ -215,7 +220,8 @@ result = {
     "gateway_records": {"payment_intents": len(intents),
                         "authorized_twice": sum(1 for n in keys.values() if n > 1)},
     "inventory": stats.get("inventory"),
-    "target": ">= 1,000 confirmed orders/s with the gateway at 20 ms",
+    "target": ">= 2,000 confirmed orders/s with the order p99 under 100 ms at 20 ms; at "
+              "200 ms, throughput not limited by threads",
     "anchors": "pretix documents 300-400 tickets a minute per event; EMF Camp's shop peaked "
                "near 100-134 reservations/s",
 }

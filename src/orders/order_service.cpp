@@ -154,6 +154,9 @@ OrderService::OrderService(Catalog& catalog, HoldService& holds, CheckoutLedger&
       latency_(metrics.GetHistogram("boxoffice_order_seconds",
                                     "Time to place an order, from accepting it to its answer.")),
       in_flight_max_(options.in_flight_max),
+      in_flight_gauge_(metrics.GetGauge(
+          "boxoffice_orders_in_flight",
+          "Orders accepted and not yet answered, most of them waiting for their gateway.")),
       workers_(std::make_unique<WorkerPool>(options.workers, options.queue_max)) {
   for (const OutcomeName& outcome : kOutcomes) {
     metrics_.GetCounter("boxoffice_orders_total", "Orders placed, by outcome.",
@@ -224,6 +227,7 @@ void OrderService::Place(PlaceOrderRequest request, std::function<void(RenderedA
     std::lock_guard lock(in_flight_mutex_);
     room = in_flight_ < in_flight_max_;
     in_flight_ += room;
+    in_flight_gauge_.Set(static_cast<double>(in_flight_));
   }
   const bool accepted = room && workers_->TrySubmit([this, order] {
     if (std::optional<RenderedAnswer> answer = Begin(order)) Answer(*order, std::move(*answer));
@@ -231,7 +235,7 @@ void OrderService::Place(PlaceOrderRequest request, std::function<void(RenderedA
   if (!accepted) {
     if (room) {
       std::lock_guard lock(in_flight_mutex_);
-      --in_flight_;
+      in_flight_gauge_.Set(static_cast<double>(--in_flight_));
     }
     Error busy = Error::Make(ErrorKind::kUnavailable, "overloaded",
                              "Too many orders are being placed; try again shortly.");
@@ -245,7 +249,8 @@ void OrderService::Answer(PlacingOrder& order, RenderedAnswer answer) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - order.started).count());
   order.done(std::move(answer));
   std::lock_guard lock(in_flight_mutex_);
-  if (--in_flight_ == 0) in_flight_ended_.notify_all();
+  in_flight_gauge_.Set(static_cast<double>(--in_flight_));
+  if (in_flight_ == 0) in_flight_ended_.notify_all();
 }
 
 std::optional<RenderedAnswer> OrderService::CheckIdempotency(const PlaceOrderRequest& request,

@@ -249,6 +249,7 @@ class OrderService {
   OrderCounters counters_;
 
   const std::size_t in_flight_max_;
+  Gauge& in_flight_gauge_;
   mutable std::mutex in_flight_mutex_;
   std::condition_variable in_flight_ended_;
   std::size_t in_flight_ = 0;

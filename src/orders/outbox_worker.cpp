@@ -4,6 +4,8 @@
 #include <atomic>
 #include <future>
 #include <thread>
+
+#include "common/thread_priority.hpp"
 #include <utility>
 #include <vector>
 
@@ -68,6 +70,8 @@ void OutboxWorker::Start() {
   if (thread_.joinable()) return;
   stopping_ = false;
   thread_ = std::thread([this] {
+    // The threads of each pass are made by this one and start at its nice value.
+    if (options_.nice != 0) LowerThisThreadsPriority(options_.nice);
     std::unique_lock lock(mutex_);
     while (!stopping_) {
       lock.unlock();

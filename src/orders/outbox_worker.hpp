@@ -35,6 +35,10 @@ struct OutboxOptions {
   // ledger, so one at a time would capture ~50 orders a second while an on-sale confirms 1,000.
   std::size_t concurrency = 16;
   std::chrono::milliseconds poll_interval{100};
+  // The nice value of the outbox's threads (Linux: per thread; 0 leaves them as they are).
+  // Captures, ticket codes and mails can wait a few seconds; fans in an on-sale's spike cannot,
+  // so the outbox yields the CPU to them and catches up when the spike passes.
+  int nice = 10;
   std::uint64_t seed = 0;  // of the jitter; 0 picks a random one
 };
 

@@ -85,9 +85,8 @@ struct GatewayHttp::Loop {
   std::vector<CURL*> idle;  // easy handles to reuse (the connections live in the multi handle)
   std::unordered_map<CURL*, std::unique_ptr<Call>> running;
 
-  mutable std::mutex mutex;
+  std::mutex mutex;
   std::vector<std::unique_ptr<Call>> incoming;
-  std::size_t in_flight = 0;  // incoming and running
   bool stopping = false;
   std::thread thread;
 
@@ -114,7 +113,6 @@ struct GatewayHttp::Loop {
     {
       std::lock_guard lock(mutex);
       incoming.push_back(std::move(call));
-      ++in_flight;
     }
     curl_multi_wakeup(multi);
   }
@@ -215,11 +213,7 @@ struct GatewayHttp::Loop {
     Finish(*call, std::move(answer));
   }
 
-  void Finish(Call& call, GatewayHttpAnswer answer) {
-    call.done(std::move(answer));
-    std::lock_guard lock(mutex);
-    --in_flight;
-  }
+  static void Finish(Call& call, GatewayHttpAnswer answer) { call.done(std::move(answer)); }
 };
 
 GatewayHttp::GatewayHttp(GatewayHttpOptions options)
@@ -252,11 +246,6 @@ GatewayHttpAnswer GatewayHttp::Send(bool post, const std::string& path,
   SendAsync(post, path, headers, body,
             [answered](GatewayHttpAnswer done) { answered->set_value(std::move(done)); });
   return answer.get();
-}
-
-std::size_t GatewayHttp::in_flight() const {
-  std::lock_guard lock(loop_->mutex);
-  return loop_->in_flight;
 }
 
 std::string_view GatewayOperationName(GatewayOperation operation) {

@@ -53,9 +53,6 @@ class GatewayHttp {
   GatewayHttpAnswer Send(bool post, const std::string& path,
                          const std::vector<std::string>& headers, const std::string& body);
 
-  // Calls sent and not yet ended, for tests and metrics.
-  std::size_t in_flight() const;
-
  private:
   struct Loop;
   const GatewayHttpOptions options_;
