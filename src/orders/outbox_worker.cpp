@@ -5,9 +5,9 @@
 #include <future>
 #include <thread>
 
-#include "common/thread_priority.hpp"
 #include <utility>
 #include <vector>
+#include "common/thread_priority.hpp"
 
 #include "common/crypto.hpp"
 #include "common/failpoint.hpp"

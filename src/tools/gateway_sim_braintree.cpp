@@ -47,17 +47,23 @@ constexpr BtKnown kBtKnown[] = {
 // The test cards, by the names a client may send them as paymentMethodId.
 struct BtCard {
   std::string_view id;
-  bool declines;
-  bool fails;  // answers 503 as an outage would, doing nothing
+  std::string_view declines_with;  // the processor's response code of its decline; "" approves
+  bool fails;                      // answers 503 as an outage would, doing nothing
 };
 constexpr BtCard kBtCards[] = {
-    {"tok_visa", false, false},
-    {"fake-valid-nonce", false, false},
-    {"tok_declined", true, false},
-    {"tok_insufficient_funds", true, false},
-    {"fake-processor-declined-visa-nonce", true, false},
-    {"tok_error", false, true},
+    {"tok_visa", "", false},
+    {"fake-valid-nonce", "", false},
+    {"tok_declined", "2000", false},
+    {"tok_insufficient_funds", "2001", false},
+    {"fake-processor-declined-visa-nonce", "2000", false},
+    {"tok_error", "", true},
 };
+constexpr std::string_view kBtDoNotHonor = "2000";  // --decline-rate's declines
+
+// The text Braintree gives with a processor response code the simulator uses.
+std::string_view BtProcessorMessage(std::string_view code) {
+  return code == "2001" ? "Insufficient Funds" : "Do Not Honor";
+}
 
 struct BtRefund {
   std::string id;
@@ -70,6 +76,7 @@ struct BtTransaction {
   std::int64_t amount = 0;
   std::string order_id;
   std::string api_request_key;
+  std::string processor_code;  // a declined transaction's processor response code
   std::vector<BtRefund> refunds;
 };
 
@@ -112,8 +119,17 @@ json::object BtTransactionJson(const BtTransaction& transaction) {
                      {"status", "SUBMITTED_FOR_SETTLEMENT"},
                      {"amount", json::object{{"value", BraintreeAmount(refund.amount)}}}});
   }
+  // The newest status first, as Braintree's statusHistory; a decline says why.
+  json::object event{{"status", transaction.status}};
+  if (!transaction.processor_code.empty()) {
+    event["__typename"] = "ProcessorDeclinedEvent";
+    event["processorResponse"] =
+        json::object{{"legacyCode", transaction.processor_code},
+                     {"message", BtProcessorMessage(transaction.processor_code)}};
+  }
   return json::object{{"id", transaction.id},
                       {"status", transaction.status},
+                      {"statusHistory", json::array{std::move(event)}},
                       {"orderId", transaction.order_id},
                       {"amount", json::object{{"value", BraintreeAmount(transaction.amount)},
                                               {"currencyCode", "USD"}}},
@@ -156,9 +172,12 @@ struct BraintreeSim::State {
     transaction.amount = *amount;
     transaction.order_id = JsonStringAt(details, "orderId");
     transaction.api_request_key = JsonStringAt(&input, "apiRequestKey");
-    const bool declined =
-        card->declines || std::uniform_real_distribution<double>(0.0, 1.0)(random) < decline_rate;
-    transaction.status = declined ? "PROCESSOR_DECLINED" : "AUTHORIZED";
+    if (!card->declines_with.empty()) {
+      transaction.processor_code = std::string(card->declines_with);
+    } else if (std::uniform_real_distribution<double>(0.0, 1.0)(random) < decline_rate) {
+      transaction.processor_code = std::string(kBtDoNotHonor);
+    }
+    transaction.status = transaction.processor_code.empty() ? "AUTHORIZED" : "PROCESSOR_DECLINED";
     order.push_back(transaction.id);
     made = transaction.id;
     const BtTransaction& stored =

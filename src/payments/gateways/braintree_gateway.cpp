@@ -21,7 +21,8 @@ namespace json = boost::json;
 
 constexpr std::string_view kAuthorizeMutation =
     "mutation Authorize($input: AuthorizePaymentMethodInput!) { "
-    "authorizePaymentMethod(input: $input) { transaction { id status } } }";
+    "authorizePaymentMethod(input: $input) { transaction { id status statusHistory { "
+    "... on ProcessorDeclinedEvent { processorResponse { legacyCode } } } } } }";
 constexpr std::string_view kCaptureMutation =
     "mutation Capture($input: CaptureTransactionInput!) { "
     "captureTransaction(input: $input) { transaction { id status } } }";
@@ -104,6 +105,23 @@ PaymentOutcome GraphQlErrorOutcome(const std::string& error_class) {
   return error_class == "INTERNAL" ? PaymentOutcome::kUnknown : PaymentOutcome::kFailed;
 }
 
+// The port's decline code (Stripe's words) for a processor-declined transaction, from the
+// processor response code of its newest status event: Braintree's 2001 is insufficient funds,
+// 2004 an expired card, 2010 a refused CVV; the rest of the 2000s are the card's refusal.
+std::string BraintreeDeclineCode(const json::object* transaction) {
+  const json::value* history =
+      transaction != nullptr ? transaction->if_contains("statusHistory") : nullptr;
+  std::string code;
+  if (history != nullptr && history->is_array() && !history->get_array().empty()) {
+    code = JsonStringAt(JsonObjectAt(history->get_array().front().if_object(), "processorResponse"),
+                        "legacyCode");
+  }
+  if (code == "2001") return "insufficient_funds";
+  if (code == "2004") return "expired_card";
+  if (code == "2010") return "incorrect_cvc";
+  return "card_declined";
+}
+
 // A result for `transaction` (an object with id and status).
 PaymentResult ResultOfTransaction(const std::string& gateway, const json::object* transaction) {
   PaymentResult result;
@@ -114,7 +132,8 @@ PaymentResult ResultOfTransaction(const std::string& gateway, const json::object
   result.message = status;
   if (status == "PROCESSOR_DECLINED" || status == "GATEWAY_REJECTED") {
     result.outcome = PaymentOutcome::kDeclined;
-    result.decline_code = status == "PROCESSOR_DECLINED" ? "card_declined" : "gateway_rejected";
+    result.decline_code =
+        status == "PROCESSOR_DECLINED" ? BraintreeDeclineCode(transaction) : "gateway_rejected";
   } else if (result.status == "failed" || result.payment.id.empty()) {
     result.outcome = PaymentOutcome::kFailed;
   } else {
@@ -332,7 +351,7 @@ PaymentResult BraintreeGateway::Refund(const PaymentRef& payment, std::int64_t a
 namespace {
 
 // The search answer of a lookup, as the port's result.
-PaymentResult LookupResult(const std::string& gateway, const GatewayHttpAnswer& http) {
+PaymentResult BraintreeLookupResult(const std::string& gateway, const GatewayHttpAnswer& http) {
   const GraphQlAnswer answer = ParseGraphQl(http, "search");
   PaymentResult result;
   result.payment.gateway = gateway;
@@ -377,7 +396,7 @@ void BraintreeGateway::LookupAsync(const std::string& idempotency_key, PaymentDo
   http_->SendAsync(true, "/graphql", GraphQlHeaders(options_),
                    GraphQlBody(kSearchQuery, {{"input", std::move(input)}}),
                    [gateway = options_.name, done = std::move(done)](GatewayHttpAnswer http) {
-                     done(LookupResult(gateway, http));
+                     done(BraintreeLookupResult(gateway, http));
                    });
 }
 

@@ -115,6 +115,11 @@ TEST(BraintreeGatewayTest, DeclinesAndFailures) {
     EXPECT_EQ(declined.decline_code, "card_declined");
     EXPECT_EQ(declined.status, "requires_payment_method");
   }
+  // Processor response 2001 is the fan's bank saying no money, in Stripe's words for it.
+  const PaymentResult short_of_funds =
+      gateway.Authorize(BraintreeRequest("d-funds", "tok_insufficient_funds"));
+  EXPECT_EQ(short_of_funds.outcome, PaymentOutcome::kDeclined);
+  EXPECT_EQ(short_of_funds.decline_code, "insufficient_funds");
   EXPECT_EQ(gateway.Authorize(BraintreeRequest("e-1", "tok_error")).outcome,
             PaymentOutcome::kFailed);
   EXPECT_EQ(gateway.Authorize(BraintreeRequest("e-2", "tok_unknown")).outcome,

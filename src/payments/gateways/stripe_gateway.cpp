@@ -130,8 +130,8 @@ StripeGateway::~StripeGateway() = default;
 namespace {
 
 // Stripe's headers: the Bearer key, and on a POST the form's type and the key.
-std::vector<std::string> Headers(const StripeGatewayOptions& options, bool post,
-                                 const std::string& idempotency_key) {
+std::vector<std::string> StripeHeaders(const StripeGatewayOptions& options, bool post,
+                                       const std::string& idempotency_key) {
   std::vector<std::string> headers{"Authorization: Bearer " + options.api_key};
   if (post) {
     headers.push_back("Content-Type: application/x-www-form-urlencoded");
@@ -145,13 +145,13 @@ PaymentResult Perform(const StripeGatewayOptions& options, GatewayHttp& http,
                       const std::string& idempotency_key) {
   PaymentResult result =
       ToResult(options.name, operation,
-               http.Send(true, path, Headers(options, true, idempotency_key), form));
+               http.Send(true, path, StripeHeaders(options, true, idempotency_key), form));
   LogGatewayFailure(options.name, operation, result);
   return result;
 }
 
 // The search answer of a lookup, as the port's result.
-PaymentResult LookupResult(const std::string& gateway, const GatewayHttpAnswer& answer) {
+PaymentResult StripeLookupResult(const std::string& gateway, const GatewayHttpAnswer& answer) {
   PaymentResult result = ToResult(gateway, GatewayOperation::kLookup, answer);
   if (result.outcome != PaymentOutcome::kSucceeded) {
     // A lookup changes nothing, so any failure to answer is only "could not say".
@@ -201,8 +201,8 @@ void StripeGateway::AuthorizeAsync(const AuthorizeRequest& request, PaymentDone 
       PaymentMethodForm(request.payment_token) + "&confirm=true&capture_method=manual" +
       "&metadata%5Bidempotency_key%5D=" + FormEncode(request.idempotency_key) +
       "&metadata%5Breference%5D=" + FormEncode(request.reference);
-  http_->SendAsync(true, "/v1/payment_intents", Headers(options_, true, request.idempotency_key),
-                   std::move(form),
+  http_->SendAsync(true, "/v1/payment_intents",
+                   StripeHeaders(options_, true, request.idempotency_key), std::move(form),
                    [gateway = options_.name, done = std::move(done)](GatewayHttpAnswer answer) {
                      PaymentResult result = ToResult(gateway, GatewayOperation::kAuthorize, answer);
                      LogGatewayFailure(gateway, GatewayOperation::kAuthorize, result);
@@ -238,9 +238,9 @@ PaymentResult StripeGateway::Lookup(const std::string& idempotency_key) {
 void StripeGateway::LookupAsync(const std::string& idempotency_key, PaymentDone done) {
   std::string path = "/v1/payment_intents/search?query=" +
                      FormEncode(MetadataQuery("idempotency_key", idempotency_key));
-  http_->SendAsync(false, std::move(path), Headers(options_, false, ""), "",
+  http_->SendAsync(false, std::move(path), StripeHeaders(options_, false, ""), "",
                    [gateway = options_.name, done = std::move(done)](GatewayHttpAnswer answer) {
-                     done(LookupResult(gateway, answer));
+                     done(StripeLookupResult(gateway, answer));
                    });
 }
 
