@@ -186,29 +186,46 @@ Result<Secrets> LoadSecrets(const ServeConfig& config) {
 }
 
 struct Payments {
-  std::unique_ptr<tools::GatewaySim> demo_gateway;  // the demo's in-process simulator, if any
-  std::unique_ptr<PaymentRouter> router;            // null: no gateway, orders answer 503
+  // The demo's in-process simulators, if any: one per API, as the design routes over several.
+  std::vector<std::unique_ptr<tools::GatewaySim>> demo_gateways;
+  std::unique_ptr<PaymentRouter> router;  // null: no gateway, orders answer 503
 };
 
-// The card gateways behind the router. The demo shop takes test cards (tok_visa, ...) through a
-// simulator of its own, so that `make run` sells tickets end to end with nothing else running.
+// The demo's gateways: the Stripe simulator takes 70 of every 100 authorizations and the
+// Braintree one 30 (the first order of a fresh server goes to the Stripe one, "demo-sim").
+struct DemoGateway {
+  std::string_view name;
+  std::string_view api;
+  unsigned weight;
+};
+constexpr DemoGateway kDemoGateways[] = {{"demo-sim", "stripe", 70},
+                                         {"demo-braintree", "braintree", 30}};
+
+// The card gateways behind the router. The demo shop takes test cards (tok_visa, ...) through
+// simulators of its own, so that `make run` sells tickets end to end with nothing else running.
 Result<Payments> StartPayments(const ServeConfig& config, const Clock& clock,
                                MetricsRegistry& metrics) {
   Result<std::vector<GatewayConfig>> gateways = ParseGateways(config.gateways);
   if (!gateways) return gateways.error();
   Payments payments;
   if (gateways->empty() && config.demo) {
-    tools::GatewaySimOptions demo_options;
-    demo_options.stop_on_signals = false;
-    payments.demo_gateway = std::make_unique<tools::GatewaySim>(demo_options);
-    payments.demo_gateway->Start();
-    GatewayConfig demo;
-    demo.name = "demo-sim";
-    demo.url = payments.demo_gateway->base_url();
-    demo.api_key = tools::GatewaySimOptions{}.api_key;
-    gateways->push_back(std::move(demo));
-    LogWarn("demo: payments go to an in-process gateway simulator (test cards only)",
-            {{"url", payments.demo_gateway->base_url()}});
+    for (const DemoGateway& spec : kDemoGateways) {
+      tools::GatewaySimOptions options;
+      options.api = std::string(spec.api);
+      options.stop_on_signals = false;
+      auto& sim = payments.demo_gateways.emplace_back(std::make_unique<tools::GatewaySim>(options));
+      sim->Start();
+      GatewayConfig demo;
+      demo.name = std::string(spec.name);
+      demo.api = options.api;
+      demo.url = sim->base_url();
+      demo.api_key = options.api_key;
+      demo.public_key = options.public_key;
+      demo.weight = spec.weight;
+      gateways->push_back(std::move(demo));
+      LogWarn("demo: payments go to an in-process gateway simulator (test cards only)",
+              {{"gateway", spec.name}, {"api", spec.api}, {"url", sim->base_url()}});
+    }
   }
   if (gateways->empty()) {
     LogWarn(
@@ -225,7 +242,7 @@ Result<Payments> StartPayments(const ServeConfig& config, const Clock& clock,
 // The cards the fan page offers: the demo simulator's test tokens; none for real gateways, whose
 // card forms the page would show instead.
 std::vector<std::string> TestCards(const Payments& payments) {
-  if (payments.demo_gateway == nullptr) return {};
+  if (payments.demo_gateways.empty()) return {};
   const std::span<const std::string_view> cards = tools::GatewaySimTestCards();
   return std::vector<std::string>(cards.begin(), cards.end());
 }

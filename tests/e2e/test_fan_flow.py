@@ -69,7 +69,7 @@ class FanFlowTest(unittest.TestCase):
 
 class DemoShopTest(unittest.TestCase):
     def test_demo_sells_a_ticket_end_to_end(self):
-        """`make run`'s server: queue, hold, pay a test card through the demo gateway, ticket."""
+        """`make run`'s server: queue, hold, pay a test card through the demo gateways, ticket."""
         with Server(extra_args=["--demo"]) as server:
             flow = FanFlowTest()
             flow.server = server
@@ -88,6 +88,23 @@ class DemoShopTest(unittest.TestCase):
             current = wait_for(lambda: completed(server, order.json()["order_id"], fan),
                                "the order's completion")
             self.assertTrue(all(ticket["code"] for ticket in current["tickets"]))
+            # The demo routes 70/30 over a Stripe and a Braintree simulator: by smooth weighted
+            # round-robin the first order went to the Stripe one, the second goes to Braintree.
+            second_fan = flow.session()
+            second_access = {**second_fan,
+                             "X-Access-Token": flow.admitted(event_id, second_fan)}
+            second_hold = server.request("POST", f"/v1/events/{event_id}/holds",
+                                         body={"best_available": {"quantity": 1}},
+                                         headers=second_access)
+            self.assertEqual(second_hold.status, 201, second_hold.body)
+            second = server.request("POST", "/v1/orders", headers=second_access, body={
+                "hold_id": second_hold.json()["hold_id"], "email": "fan@example.com",
+                "payment": {"token": "tok_visa"}})
+            self.assertEqual(second.status, 201, second.body)
+            self.assertEqual(second.json()["payment"]["gateway"], "demo-braintree")
+            paid = wait_for(lambda: completed(server, second.json()["order_id"], second_fan),
+                            "the Braintree order's completion")
+            self.assertEqual(paid["payment"]["status"], "captured")
             self.assertEqual(server.stop(), 0, sanitizer_report(server.stderr_lines)
                              or "".join(server.stderr_lines[-20:]))
 
