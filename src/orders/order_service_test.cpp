@@ -330,7 +330,7 @@ class ParkingGateway final : public PaymentGateway {
 // One worker keeps several orders at the gateway at once: none of them holds it while its
 // authorization waits. Beyond in_flight_max an order is refused at once, and the answers, when
 // they come, confirm every order.
-TEST_F(OrderServiceTest, OneWorkerKeepsOrdersAtTheGatewayUpToTheBound) {
+TEST_F(OrderServiceTest, ConcurrentOrdersAtTheGatewayHoldNoWorkerUpToTheBound) {
   auto event = CreateEvent();
   std::mutex mutex;
   std::condition_variable answered;

@@ -174,7 +174,7 @@ TEST(BraintreeGatewayTest, RepeatedAuthorizeIsTheSameTransaction) {
 }
 
 // Authorizations and lookups from one thread overlap: the simulator answers none until 12 wait.
-TEST(BraintreeGatewayTest, OneThreadKeepsManyCallsInFlight) {
+TEST(BraintreeGatewayTest, ConcurrentCallsFromOneThread) {
   constexpr std::size_t kCalls = 12;
   GatewaySimOptions options;
   options.answer_together = kCalls;

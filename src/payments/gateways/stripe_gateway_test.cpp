@@ -229,7 +229,7 @@ TEST(StripeGatewayTest, ConcurrentAuthorizationsEachMadeOnce) {
 // One thread keeps many authorizations (and lookups) open at once: the simulator answers none
 // until 24 wait, so a client that waited for each call before sending the next would get no
 // answer at all and time out.
-TEST(StripeGatewayTest, OneThreadKeepsManyCallsInFlight) {
+TEST(StripeGatewayTest, ConcurrentCallsFromOneThread) {
   constexpr std::size_t kCalls = 24;
   GatewaySimOptions options;
   options.answer_together = kCalls;
