@@ -16,6 +16,37 @@ using http::Method;
 constexpr std::int64_t kEventsPageDefault = 50;
 constexpr std::int64_t kEventsPageMax = 200;
 
+// How long a cache (a CDN, the browser) may keep a public read, and then serve it stale while it
+// asks again (docs/api.md, "Caching"). Events change rarely (their queue settings at most);
+// seat availability changes by the second, and a hold is the truth about a seat anyway.
+constexpr unsigned kEventsMaxAgeS = 5;
+constexpr unsigned kEventsStaleS = 30;
+constexpr unsigned kSeatsMaxAgeS = 1;
+constexpr unsigned kSeatsStaleS = 5;
+
+void MarkCacheable(http::Response& response, unsigned max_age_s, unsigned stale_s) {
+  response.SetHeader("Cache-Control", "public, max-age=" + std::to_string(max_age_s) +
+                                          ", stale-while-revalidate=" + std::to_string(stale_s));
+}
+
+// 304 with the validator and the caching rule, when the client's copy is current.
+http::Response NotModified(const std::string& etag, unsigned max_age_s, unsigned stale_s) {
+  http::Response not_modified;
+  not_modified.status = 304;
+  not_modified.SetHeader("ETag", etag);
+  MarkCacheable(not_modified, max_age_s, stale_s);
+  return not_modified;
+}
+
+// A public 200 with a validator made from its bytes, or 304 when the client holds those bytes.
+http::Response Cacheable(const http::Request& request, http::Response response) {
+  const std::string etag = "\"" + Sha256Hex(response.body).substr(0, 32) + "\"";
+  if (request.IfNoneMatch(etag)) return NotModified(etag, kEventsMaxAgeS, kEventsStaleS);
+  response.SetHeader("ETag", etag);
+  MarkCacheable(response, kEventsMaxAgeS, kEventsStaleS);
+  return response;
+}
+
 // A list entry: the event without its seat map, which can be large, and with the queue settings
 // in force (the operator may have changed them since the event was created).
 json::object EventSummary(ApiContext& context, const Event& event) {
@@ -104,13 +135,13 @@ void ListEvents(ApiContext& context, const http::Request& request, Reply reply) 
   for (const auto& event : page->items) items.push_back(EventSummary(context, *event));
   json::object body{{"items", std::move(items)}};
   body["next_cursor"] = page->next_cursor ? json::value(*page->next_cursor) : nullptr;
-  reply(JsonResponse(200, body));
+  reply(Cacheable(request, JsonResponse(200, body)));
 }
 
 void GetEvent(ApiContext& context, const http::Request& request, Reply reply) {
   std::shared_ptr<Event> event = context.catalog.Find(request.PathParam("id"));
   if (!event) return reply(EventNotFound(request.PathParam("id")));
-  reply(JsonResponse(200, EventBody(context, *event)));
+  reply(Cacheable(request, JsonResponse(200, EventBody(context, *event))));
 }
 
 // The seat list's validator: the seat table's change counter, prefixed by a value chosen at
@@ -121,23 +152,6 @@ std::string SeatsEtag(const SeatInventory& inventory) {
   return "\"" + kBoot + "-" + std::to_string(inventory.changes()) + "\"";
 }
 
-// True when If-None-Match names `etag` (or is "*"); weak tags compare equal to strong ones.
-bool EtagMatches(const http::Request& request, std::string_view etag) {
-  const std::optional<std::string_view> header = request.Header("if-none-match");
-  if (!header) return false;
-  std::string_view rest = *header;
-  while (!rest.empty()) {
-    const std::size_t comma = rest.find(',');
-    std::string_view item = rest.substr(0, comma);
-    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-    if (item.starts_with("W/")) item.remove_prefix(2);
-    if (item == "*" || item == etag) return true;
-  }
-  return false;
-}
-
 void ListSeats(ApiContext& context, const http::Request& request, Reply reply) {
   std::shared_ptr<Event> event = context.catalog.Find(request.PathParam("id"));
   if (!event) return reply(EventNotFound(request.PathParam("id")));
@@ -145,12 +159,7 @@ void ListSeats(ApiContext& context, const http::Request& request, Reply reply) {
   // fetches again rather than keeping a mixed list.
   const SeatInventory& inventory = context.holds->InventoryFor(event);
   const std::string etag = SeatsEtag(inventory);
-  if (EtagMatches(request, etag)) {
-    http::Response not_modified;
-    not_modified.status = 304;
-    not_modified.SetHeader("ETag", etag);
-    return reply(std::move(not_modified));
-  }
+  if (request.IfNoneMatch(etag)) return reply(NotModified(etag, kSeatsMaxAgeS, kSeatsStaleS));
 
   std::optional<SeatStatus> status_filter;
   if (std::optional<std::string_view> status = request.Query("status")) {
@@ -180,6 +189,7 @@ void ListSeats(ApiContext& context, const http::Request& request, Reply reply) {
   http::Response response = JsonResponse(
       200, json::object{{"event_id", event->definition().id}, {"seats", std::move(seats)}});
   response.SetHeader("ETag", etag);
+  MarkCacheable(response, kSeatsMaxAgeS, kSeatsStaleS);
   reply(std::move(response));
 }
 

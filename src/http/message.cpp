@@ -1,5 +1,7 @@
 #include "http/message.hpp"
 
+#include "common/text.hpp"
+
 namespace boxoffice::http {
 namespace {
 
@@ -46,6 +48,24 @@ std::optional<std::string_view> Request::Query(std::string_view name) const {
 
 std::string_view Request::PathParam(std::string_view name) const {
   return FindFirst(path_params, name).value_or(std::string_view());
+}
+
+bool Request::IfNoneMatch(std::string_view etag) const {
+  const std::optional<std::string_view> tags = Header("if-none-match");
+  return tags && EtagListNames(*tags, etag);
+}
+
+bool EtagListNames(std::string_view if_none_match, std::string_view etag) {
+  while (!if_none_match.empty()) {
+    const std::size_t comma = if_none_match.find(',');
+    std::string_view tag = TrimBlanks(if_none_match.substr(0, comma));
+    if_none_match =
+        comma == std::string_view::npos ? std::string_view() : if_none_match.substr(comma + 1);
+    if (tag == "*") return true;
+    if (tag.starts_with("W/")) tag.remove_prefix(2);
+    if (tag == etag) return true;
+  }
+  return false;
 }
 
 }  // namespace boxoffice::http

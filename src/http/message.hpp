@@ -32,7 +32,14 @@ struct Request {
   std::optional<std::string_view> Query(std::string_view name) const;
   // Empty when the route has no such parameter.
   std::string_view PathParam(std::string_view name) const;
+  // Whether If-None-Match names `etag` (a quoted tag) or is `*`: the client's copy is current.
+  bool IfNoneMatch(std::string_view etag) const;
 };
+
+// Whether an If-None-Match value (a list of tags, or `*`) names `etag`. Weak tags compare by
+// their opaque part, as RFC 9110 section 13.1.2 asks for If-None-Match, so the weak tag of a
+// compressed answer still matches the strong one it was made from.
+bool EtagListNames(std::string_view if_none_match, std::string_view etag);
 
 // One step of a server-sent events stream (see `EventStream`).
 struct StreamStep {

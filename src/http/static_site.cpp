@@ -55,21 +55,6 @@ Error SiteError(std::string message) {
   return Error::Make(ErrorKind::kUnprocessable, "invalid_web_dir", std::move(message));
 }
 
-// Whether an If-None-Match value names `etag` (a list of tags, or `*`; weak tags compare by their
-// opaque part, as RFC 9110 section 13.1.2 asks for If-None-Match).
-bool MatchesEtag(std::string_view if_none_match, std::string_view etag) {
-  while (!if_none_match.empty()) {
-    const std::size_t comma = if_none_match.find(',');
-    std::string_view tag = TrimBlanks(if_none_match.substr(0, comma));
-    if_none_match =
-        comma == std::string_view::npos ? std::string_view() : if_none_match.substr(comma + 1);
-    if (tag == "*") return true;
-    if (tag.starts_with("W/")) tag.remove_prefix(2);
-    if (tag == etag) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 Result<StaticSite> StaticSite::Load(const std::string& dir) {
@@ -127,7 +112,7 @@ Response StaticSite::Answer(const Request& request, const StaticFile& file) {
   response.SetHeader("ETag", file.etag);
   response.SetHeader("Cache-Control", std::string(file.immutable ? kImmutable : kRevalidate));
   response.SetHeader("Vary", "Accept-Encoding");
-  if (const auto tags = request.Header("if-none-match"); tags && MatchesEtag(*tags, file.etag)) {
+  if (request.IfNoneMatch(file.etag)) {
     response.status = 304;
     return response;
   }

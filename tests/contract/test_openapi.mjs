@@ -348,10 +348,12 @@ async function day(server, checker) {
   await call(200, 'GET', `/v1/events/${open.id}/stats`, { token: operator });
   await call(200, 'GET', `/v1/events/${open.id}/stats/series`, { token: operator });
   await call(401, 'GET', `/v1/events/${open.id}/stats`);
-  // The card gateways: the demo's simulator has taken this day's authorization and capture.
+  // The card gateways: the demo's two simulators, 70/30; the Stripe one, first in the
+  // round-robin, has taken this day's authorization and capture.
   const gateways = await call(200, 'GET', '/v1/payments/gateways', { token: operator });
   check(
-    gateways.items.length === 1 && gateways.items[0].latency.samples > 0,
+    gateways.items.map((gateway) => `${gateway.name}:${gateway.weight}`).join() ===
+      'demo-sim:70,demo-braintree:30' && gateways.items[0].latency.samples > 0,
     `the gateways are ${JSON.stringify(gateways)}`,
   );
   await call(401, 'GET', '/v1/payments/gateways');

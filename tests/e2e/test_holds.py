@@ -198,6 +198,37 @@ class HoldsTest(unittest.TestCase):
         changed = self.server.request("GET", path, headers={"If-None-Match": etag})
         self.assertEqual(changed.status, 200)
         self.assertNotEqual(changed.header("etag"), etag)
+        for answer in (first, same, changed):
+            self.assertEqual(answer.header("cache-control"),
+                             "public, max-age=1, stale-while-revalidate=5")
+
+    def test_public_event_reads_are_cacheable(self):
+        """Events and the list carry a validator of their bytes and a short public max-age.
+
+        A CDN may keep them 5 s and serve them stale 30 s more while it asks again; a client
+        holding the same bytes gets 304, and an operator's change gives a new tag.
+        """
+        event_id = self.create_event()
+        rule = "public, max-age=5, stale-while-revalidate=30"
+        for path in ("/v1/events/%s" % event_id, "/v1/events"):
+            first = self.server.request("GET", path)
+            self.assertEqual(first.status, 200, first.body)
+            etag = first.header("etag")
+            self.assertRegex(etag or "", r'^"[0-9a-f]{32}"$')
+            self.assertEqual(first.header("cache-control"), rule)
+            same = self.server.request("GET", path, headers={"If-None-Match": etag})
+            self.assertEqual((same.status, same.body), (304, b""))
+            self.assertEqual(same.header("etag"), etag)
+            self.assertEqual(same.header("cache-control"), rule)
+            weak = self.server.request("GET", path, headers={"If-None-Match": "W/" + etag})
+            self.assertEqual(weak.status, 304)
+        listed = self.server.request("GET", "/v1/events").header("etag")
+        paused = self.server.request("PATCH", "/v1/events/%s/queue" % event_id,
+                                     {"paused": True}, headers=self.server.operator())
+        self.assertEqual(paused.status, 200, paused.body)
+        after = self.server.request("GET", "/v1/events", headers={"If-None-Match": listed})
+        self.assertEqual(after.status, 200)
+        self.assertNotEqual(after.header("etag"), listed)
 
     def test_metrics_count_holds(self):
         """/metrics has hold counters and per-event seat gauges."""
